@@ -1,0 +1,51 @@
+"""The agent RPC protocol: what clients (and followers) say to servers on the
+``rpc`` port (4647), as HTTP/JSON.
+
+Nomad speaks msgpack-RPC here; nomadjail keeps Nomad's method names and
+payload shapes but carries them as JSON over HTTP, so the same Falcon stack
+serves both ports and the traffic can be read with curl.
+
+Every request is ``POST /v1/rpc/<Method>`` with a JSON body, except the
+blocking ``Node.GetClientAllocs`` which is a ``GET`` with ``?index=&wait=``.
+Node-scoped calls carry the node's SecretID in the ``X-Nomad-Token`` header;
+the server answers 403 if it does not match the registered node.  Errors use
+the public API's status codes and plain-text bodies.
+
+=========================  =====================================  ====================================
+method                     request body                           response body
+=========================  =====================================  ====================================
+Node.Register              {"Node": Node}                          {"HeartbeatTTL": ns, "Index": n,
+                                                                    "LeaderRPCAddr": "ip:4647",
+                                                                    "NumNodes": n,
+                                                                    "Servers": ["ip:4647", ...]}
+Node.UpdateStatus          {"NodeID": id, "Status": "ready"}       same as Node.Register
+(heartbeat)
+Node.GetClientAllocs       query: node_id, index, wait              {"Allocs": {alloc ID: AllocModifyIndex},
+                                                                    "Index": n}
+Alloc.GetAllocs            {"AllocIDs": [id, ...]}                  {"Allocs": [Allocation with Job],
+                                                                    "Index": n}
+Node.UpdateAlloc           {"Alloc": [Allocation (ID, ClientStatus,  {"Index": n}
+                           ClientDescription, TaskStates,
+                           DeploymentStatus, ModifyTime)]}
+=========================  =====================================  ====================================
+
+A follower server forwards the same requests, unchanged, to the leader's rpc
+address.
+"""
+
+from __future__ import annotations
+
+RPC_PREFIX = "/v1/rpc/"
+
+NODE_REGISTER = "Node.Register"
+NODE_UPDATE_STATUS = "Node.UpdateStatus"
+NODE_GET_CLIENT_ALLOCS = "Node.GetClientAllocs"
+ALLOC_GET_ALLOCS = "Alloc.GetAllocs"
+NODE_UPDATE_ALLOC = "Node.UpdateAlloc"
+
+METHODS = (NODE_REGISTER, NODE_UPDATE_STATUS, NODE_GET_CLIENT_ALLOCS, ALLOC_GET_ALLOCS,
+           NODE_UPDATE_ALLOC)
+
+
+def rpc_path(method: str) -> str:
+    return RPC_PREFIX + method

@@ -1,0 +1,50 @@
+"""A deployment tracks one version of a service job rolling out.
+
+The walking skeleton creates one per job version so the API and UI have the
+shape Nomad clients expect; health-gated rolling updates and canaries come
+with the deployment watcher.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .codec import field
+from .consts import DeploymentStatus
+
+
+@dataclass(slots=True)
+class DeploymentState:
+    auto_revert: bool = False
+    auto_promote: bool = False
+    progress_deadline: int = 0  # ns
+    require_progress_by: str = ""
+    promoted: bool = False
+    placed_canaries: list[str] = field(default_factory=list)
+    desired_canaries: int = 0
+    desired_total: int = 0
+    placed_allocs: int = 0
+    healthy_allocs: int = 0
+    unhealthy_allocs: int = 0
+
+
+@dataclass(slots=True)
+class Deployment:
+    id: str = ""
+    namespace: str = ""
+    job_id: str = ""
+    job_version: int = 0
+    job_modify_index: int = 0
+    job_spec_modify_index: int = 0
+    job_create_index: int = 0
+    is_multiregion: bool = False
+    task_groups: dict[str, DeploymentState] = field(default_factory=dict)
+    status: str = DeploymentStatus.RUNNING
+    status_description: str = ""
+    create_index: int = 0
+    modify_index: int = 0
+
+    def active(self) -> bool:
+        return self.status in (DeploymentStatus.RUNNING, DeploymentStatus.PAUSED,
+                               DeploymentStatus.PENDING, DeploymentStatus.BLOCKED,
+                               DeploymentStatus.UNBLOCKING)

@@ -1,0 +1,1 @@
+"""Shared fixtures.  Agent fixtures live in tests/integration/conftest.py."""
