@@ -22,11 +22,12 @@ Node.UpdateStatus          {"NodeID": id, "Status": "ready"}       same as Node.
 (heartbeat)
 Node.GetClientAllocs       query: node_id, index, wait              {"Allocs": {alloc ID: AllocModifyIndex},
                                                                     "Index": n}
-Alloc.GetAllocs            {"AllocIDs": [id, ...]}                  {"Allocs": [Allocation with Job],
+Alloc.GetAllocs            {"NodeID": id, "AllocIDs": [id, ...]}    {"Allocs": [Allocation with Job],
                                                                     "Index": n}
-Node.UpdateAlloc           {"Alloc": [Allocation (ID, ClientStatus,  {"Index": n}
-                           ClientDescription, TaskStates,
-                           DeploymentStatus, ModifyTime)]}
+Node.UpdateAlloc           {"NodeID": id, "Alloc": [Allocation (ID,  {"Index": n}
+                           ClientStatus, ClientDescription,
+                           TaskStates, DeploymentStatus,
+                           ModifyTime)]}
 =========================  =====================================  ====================================
 
 A follower server forwards the same requests, unchanged, to the leader's rpc

@@ -392,6 +392,10 @@ class StateStore(StateSnapshot):
             self._t = tables
         self._watch.notify()
 
+    def release_waiters(self) -> None:
+        """Answer every parked blocking query now (shutdown); later ones do not wait."""
+        self._watch.close()
+
     @property
     def tables(self) -> Tables:
         return self._t

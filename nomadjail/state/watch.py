@@ -20,6 +20,13 @@ class IndexWatch:
         self._cond = threading.Condition()
         self._async_waiters: set[tuple[asyncio.AbstractEventLoop, asyncio.Event]] = set()
         self._lock = threading.Lock()
+        self._closed = False
+
+    def close(self) -> None:
+        """Release every waiter now and make later waits return at once: the agent is
+        shutting down and parked long polls must answer instead of holding it up."""
+        self._closed = True
+        self.notify()
 
     def notify(self) -> None:
         """Called by the writer after every commit."""
@@ -37,17 +44,17 @@ class IndexWatch:
         """Block the calling thread until ``ready()`` or ``timeout`` seconds pass."""
         deadline = time.monotonic() + timeout
         with self._cond:
-            while not ready():
+            while not ready() and not self._closed:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
                 self._cond.wait(remaining)
-        return True
+        return ready()
 
     async def wait_async(self, ready: Callable[[], bool], timeout: float) -> bool:
         """Await ``ready()`` without holding a thread; False on timeout."""
-        if ready():
-            return True
+        if ready() or self._closed:
+            return ready()
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         waiter = (loop, event)
@@ -56,6 +63,8 @@ class IndexWatch:
         try:
             deadline = loop.time() + timeout
             while not ready():
+                if self._closed:
+                    return False
                 remaining = deadline - loop.time()
                 if remaining <= 0:
                     return False

@@ -9,8 +9,8 @@ copy (``dataclasses.replace`` or ``copy.deepcopy``), changes it and stores that.
 """
 
 from .alloc import (ZERO_TIME, AllocDeploymentStatus, Allocation, AllocMetric, DesiredTransition,
-                    RescheduleEvent, RescheduleTracker, TaskEvent, TaskState, alloc_name, now_ns,
-                    parse_rfc3339, rfc3339)
+                    NodeScoreMeta, RescheduleEvent, RescheduleTracker, TaskEvent, TaskState,
+                    alloc_name, now_ns, parse_rfc3339, rfc3339)
 from .codec import DecodeError, api_key, from_api, to_api
 from .consts import (ALL_DATACENTERS, DEFAULT_NAMESPACE, DEFAULT_NODE_POOL, DEFAULT_PRIORITY,
                      GLOBAL_REGION, HOUR, MINUTE, SECOND, TERMINAL_CLIENT_STATUSES,

@@ -98,6 +98,9 @@ class RescheduleEvent:
 @dataclass(slots=True)
 class RescheduleTracker:
     events: list[RescheduleEvent] = field(default_factory=list)
+    # "ok" when the last reschedule placed a replacement, "no placement" when it
+    # found no node (the failed allocation then stays eligible); "" before any.
+    last_reschedule: str = ""
 
 
 @dataclass(slots=True)
@@ -117,6 +120,15 @@ class AllocDeploymentStatus:
 
 
 @dataclass(slots=True)
+class NodeScoreMeta:
+    """One scored node: each scorer's value and the normalised final score."""
+
+    node_id: str = ""
+    scores: dict[str, float] = field(default_factory=dict)
+    norm_score: float = 0.0
+
+
+@dataclass(slots=True)
 class AllocMetric:
     """Why the scheduler placed (or could not place) an allocation."""
 
@@ -133,6 +145,7 @@ class AllocMetric:
     scores: dict[str, float] = field(default_factory=dict)
     allocation_time: int = 0  # ns
     coalesced_failures: int = 0
+    score_meta_data: list[NodeScoreMeta] = field(default_factory=list)  # best first
 
 
 @dataclass(slots=True)

@@ -138,3 +138,8 @@ class TaskEventType(StrEnum):
     LEADER_DEAD = "Leader Task Dead"
     BUILDING_TASK_DIR = "Building Task Directory"
     CLIENT_RECONNECTED = "Reconnected"
+    HOOK_FAILED = "Task hook failed"
+    RESTORE_FAILED = "Failed Restoring Task"
+    MAIN_DEAD = "Main Tasks Dead"
+    WAITING_SHUTDOWN_DELAY = "Waiting for shutdown delay"
+    SKIPPING_SHUTDOWN_DELAY = "Skipping shutdown delay"

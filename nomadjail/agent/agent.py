@@ -1,0 +1,181 @@
+"""The Agent: one process's server and/or client, wired together.
+
+It is what the HTTP layer sees (:class:`nomadjail.http.agent_api.AgentAPI`):
+the local server for API reads and writes, the local client for logs and
+signals.  Server and client never import each other; even in ``-dev`` mode
+the client reaches the server over the rpc port, like any other client.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import Any
+
+from .. import __version__
+from ..api.rpc_client import HTTPServerRPC
+from ..client.client import Client
+from ..client.config import ClientConfig
+from ..drivers.registry import build_drivers, config_validators
+from ..server.config import ServerConfig
+from ..server.server import Server
+from ..structs import Unavailable
+from .config import AgentConfig
+from .import_jobs import import_jobs
+
+log = logging.getLogger("nomadjail.agent")
+
+LEADER_WAIT = 30.0  # seconds a starting server waits for a leader before serving anyway
+
+
+class Agent:
+    def __init__(self, config: AgentConfig):
+        self.config = config
+        self.region = config.region
+        self.datacenter = config.datacenter
+        self.node_name = config.node_name()
+        self.ui_enabled = config.ui_enabled
+        self._server = Server(self._server_config()) if config.server.enabled else None
+        self._client = self._build_client() if config.client.enabled else None
+        self._stopped = threading.Event()
+        self.shutting_down = False
+
+    # -- wiring ------------------------------------------------------------------
+    def _server_config(self) -> ServerConfig:
+        c = self.config
+        return ServerConfig(
+            node_name=self.node_name,
+            region=c.region,
+            datacenter=c.datacenter,
+            data_dir=None if c.dev_mode else os.path.join(c.data_dir, "server"),
+            rpc_advertise=c.advertise_for("rpc"),
+            raft_bind=f"{c.bind_for('serf')}:{c.ports.serf}",
+            raft_peers=list(c.server.server_join),
+            bootstrap_expect=c.server.bootstrap_expect,
+            raft_multiplier=c.server.raft_multiplier,
+            num_schedulers=c.server.num_schedulers or (os.cpu_count() or 1),
+            min_heartbeat_ttl=c.server.min_heartbeat_ttl,
+            heartbeat_grace=c.server.heartbeat_grace,
+            max_heartbeats_per_second=c.server.max_heartbeats_per_second,
+            encrypt=c.server.encrypt or None,
+            job_validators=config_validators(),
+        )
+
+    def _build_client(self) -> Client:
+        c = self.config
+        servers = list(c.client.servers)
+        if not servers and c.server.enabled:
+            servers = [c.advertise_for("rpc")]
+        enabled = ["raw_exec"] if c.raw_exec_enabled() else []
+        enabled += [name for name, settings in c.plugins.items()
+                    if name != "raw_exec" and settings.get("enabled", True)]
+        client_config = ClientConfig(
+            node_name=self.node_name,
+            data_dir=c.data_dir,
+            dev_mode=c.dev_mode,
+            servers=servers,
+            http_addr=c.advertise_for("http"),
+            datacenter=c.datacenter,
+            region=c.region,
+            node_class=c.client.node_class,
+            node_pool=c.client.node_pool,
+            meta=dict(c.client.meta),
+            network_interface=c.client.network_interface,
+            reserved_cpu=c.client.reserved_cpu,
+            reserved_memory_mb=c.client.reserved_memory,
+            reserved_ports=c.client.reserved_ports,
+            min_dynamic_port=c.client.min_dynamic_port,
+            max_dynamic_port=c.client.max_dynamic_port,
+            options=dict(c.client.options),
+        )
+        drivers = build_drivers(enabled, c.plugins)
+        return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers)
+
+    # -- lifecycle ---------------------------------------------------------------
+    def start(self) -> None:
+        """Start the server (and wait for a leader), then the client, then imports."""
+        if self._server is not None:
+            self._server.start()
+            if not self._server.wait_for_leader(LEADER_WAIT):
+                log.warning("no cluster leader after %.0fs; serving anyway", LEADER_WAIT)
+        if self._client is not None:
+            self._client.start()
+        if self.config.import_jobs and self._server is not None:
+            threading.Thread(target=import_jobs, args=(self._server, self.config.import_jobs),
+                             name="import-jobs", daemon=True).start()
+        log.info("started (server=%s client=%s)", self._server is not None,
+                 self._client is not None)
+
+    def begin_shutdown(self) -> None:
+        """First step of stopping: answer parked blocking queries and end log follows,
+        so the HTTP server can drain its connections quickly."""
+        self.shutting_down = True
+        if self._server is not None:
+            self._server.state.release_waiters()
+
+    def shutdown(self) -> None:
+        self.begin_shutdown()
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        log.info("shutting down")
+        if self._client is not None:
+            self._client.shutdown()
+        if self._server is not None:
+            self._server.shutdown()
+
+    # -- what the HTTP layer asks for ---------------------------------------------
+    @property
+    def server(self) -> Server | None:
+        return self._server
+
+    @property
+    def client(self) -> Client | None:
+        return self._client
+
+    def require_server(self) -> Server:
+        if self._server is None:
+            raise Unavailable("this agent runs no server: send API requests to a server "
+                              "agent (NOMAD_ADDR)")
+        return self._server
+
+    def require_client(self) -> Client:
+        if self._client is None:
+            raise Unavailable("this agent runs no client")
+        return self._client
+
+    def is_rpc_listener(self, port: int) -> bool:
+        return port == self.config.ports.rpc
+
+    def self_info(self) -> dict[str, Any]:
+        c = self.config
+        member = None
+        if self._server is not None:
+            mine = [m for m in self._server.members() if m.name == f"{self.node_name}.{c.region}"]
+            member = mine[0].to_api() if mine else None
+        return {
+            "config": {
+                "Region": c.region,
+                "Datacenter": c.datacenter,
+                "NodeName": self.node_name,
+                "DataDir": c.data_dir,
+                "BindAddr": c.bind_addr,
+                "LogLevel": c.log_level,
+                "DevMode": c.dev_mode,
+                "Ports": {"HTTP": c.ports.http, "RPC": c.ports.rpc, "Serf": c.ports.serf},
+                "Server": {"Enabled": c.server.enabled,
+                           "BootstrapExpect": c.server.bootstrap_expect},
+                "Client": {"Enabled": c.client.enabled, "Servers": list(c.client.servers)},
+                "UI": {"Enabled": c.ui_enabled},
+                "Version": {"Version": __version__, "VersionPrerelease": "",
+                            "Revision": ""},
+            },
+            "member": member or {"Name": self.node_name, "Addr": "", "Port": 0, "Tags": {},
+                                 "Status": "none"},
+            "stats": {
+                "nomad": {"server": str(self._server is not None).lower(),
+                          "leader": str(bool(self._server and self._server.is_leader())).lower()},
+                "client": {"node_id": self._client.node_id if self._client else ""},
+            },
+        }

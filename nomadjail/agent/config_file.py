@@ -1,0 +1,282 @@
+"""Agent config files (HCL or JSON, Nomad's keys) -> overlays for :func:`config.merge`.
+
+The file's layout is Nomad's (``server { enabled = true }``, ``ports { http =
+4646 }``, ``plugin "raw_exec" { config { enabled = true } }``); the overlay's
+layout is :class:`~nomadjail.agent.config.AgentConfig`'s.  ``SCHEMA`` says,
+for every accepted key, its type and where it lands.  Unknown keys and wrong
+types are errors that name the file and line (HCL) or key path (JSON), with a
+did-you-mean suggestion, and nothing is loaded.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Iterable
+
+from ..structs import BadRequest, parse_duration
+
+
+class ConfigError(BadRequest):
+    """A config file is malformed; the message starts with ``file:line:col`` or ``file:``."""
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    kind: str  # str | int | float | bool | port | duration | strings | map | any
+    target: tuple[str, ...]  # where the value lands in the overlay
+
+
+@dataclass(frozen=True, slots=True)
+class Labeled:
+    """A block with one label (``plugin "raw_exec" { ... }``), stored as target[label]."""
+
+    target: tuple[str, ...]
+    body: dict[str, Any]
+
+
+def _listener_keys(section: str, kind: str) -> dict[str, Key]:
+    return {name: Key(kind, (section, name)) for name in ("http", "rpc", "serf")}
+
+
+SCHEMA: dict[str, Any] = {
+    "name": Key("str", ("name",)),
+    "region": Key("str", ("region",)),
+    "datacenter": Key("str", ("datacenter",)),
+    "data_dir": Key("str", ("data_dir",)),
+    "bind_addr": Key("str", ("bind_addr",)),
+    "log_level": Key("str", ("log_level",)),
+    "ports": _listener_keys("ports", "port"),
+    "addresses": _listener_keys("addresses", "str"),
+    "advertise": _listener_keys("advertise", "str"),
+    "server": {
+        "enabled": Key("bool", ("server", "enabled")),
+        "bootstrap_expect": Key("int", ("server", "bootstrap_expect")),
+        "num_schedulers": Key("int", ("server", "num_schedulers")),
+        "heartbeat_grace": Key("duration", ("server", "heartbeat_grace")),
+        "min_heartbeat_ttl": Key("duration", ("server", "min_heartbeat_ttl")),
+        "max_heartbeats_per_second": Key("float", ("server", "max_heartbeats_per_second")),
+        "raft_multiplier": Key("int", ("server", "raft_multiplier")),
+        "encrypt": Key("str", ("server", "encrypt")),
+        "server_join": {"retry_join": Key("strings", ("server", "server_join"))},
+    },
+    "client": {
+        "enabled": Key("bool", ("client", "enabled")),
+        "servers": Key("strings", ("client", "servers")),
+        "node_class": Key("str", ("client", "node_class")),
+        "node_pool": Key("str", ("client", "node_pool")),
+        "meta": Key("map", ("client", "meta")),
+        "options": Key("map", ("client", "options")),
+        "network_interface": Key("str", ("client", "network_interface")),
+        "min_dynamic_port": Key("port", ("client", "min_dynamic_port")),
+        "max_dynamic_port": Key("port", ("client", "max_dynamic_port")),
+        "reserved": {
+            "cpu": Key("int", ("client", "reserved_cpu")),
+            "memory": Key("int", ("client", "reserved_memory")),
+            "reserved_ports": Key("str", ("client", "reserved_ports")),
+        },
+    },
+    "ui": {"enabled": Key("bool", ("ui_enabled",))},
+    "plugin": Labeled(("plugins",), {"config": Key("any", ())}),
+}
+
+
+@dataclass(slots=True)
+class Entry:
+    """One key of a file in a format-neutral form: a value or a (labeled) block."""
+
+    name: str
+    where: str  # "file:line:col" (HCL) or "file" (JSON; the message names the key path)
+    value: Any = None
+    block: list[Entry] | None = None  # set for blocks
+    labels: tuple[str, ...] = ()
+
+
+def _describe(value: Any) -> str:
+    kind = {bool: "bool", int: "number", float: "number", str: "string", list: "list",
+            dict: "object"}.get(type(value), type(value).__name__)
+    text = json.dumps(value) if isinstance(value, (str, int, float, bool)) else kind
+    return f"{kind} {text}" if kind != text else kind
+
+
+def _convert(kind: str, value: Any, where: str, name: str) -> Any:
+    def fail(expected: str) -> ConfigError:
+        return ConfigError(f"{where}: {name}: expected {expected}, got {_describe(value)}")
+
+    if kind == "any":
+        return value
+    if kind == "str":
+        if not isinstance(value, str):
+            raise fail("a string")
+        return value
+    if kind == "bool":
+        if not isinstance(value, bool):
+            raise fail("true or false")
+        return value
+    if kind in ("int", "port"):
+        if isinstance(value, bool) or not isinstance(value, int):
+            if isinstance(value, float) and value.is_integer():
+                value = int(value)
+            else:
+                raise fail("a whole number")
+        if kind == "port" and not 0 < value < 65536:
+            raise ConfigError(f"{where}: {name}: port {value} is not between 1 and 65535")
+        return value
+    if kind == "float":
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise fail("a number")
+        return float(value)
+    if kind == "duration":
+        if isinstance(value, str):
+            try:
+                return parse_duration(value) / 1e9
+            except ValueError as err:
+                raise ConfigError(f"{where}: {name}: {err}") from None
+        raise fail('a duration string such as "10s"')
+    if kind == "strings":
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            raise fail("a list of strings")
+        return list(value)
+    if kind == "map":
+        if not isinstance(value, dict):
+            raise fail("a map of strings")
+        return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
+    raise AssertionError(f"unknown kind {kind}")
+
+
+def _unknown(entry: Entry, allowed: Iterable[str], section: str) -> ConfigError:
+    allowed = sorted(allowed)
+    guess = difflib.get_close_matches(entry.name, allowed, n=1)
+    hint = f'; did you mean "{guess[0]}"?' if guess else f" (valid keys: {', '.join(allowed)})"
+    place = f" in {section}" if section else ""
+    return ConfigError(f'{entry.where}: unknown key "{entry.name}"{place}{hint}')
+
+
+def _put(overlay: dict, target: tuple[str, ...], value: Any) -> None:
+    node = overlay
+    for part in target[:-1]:
+        node = node.setdefault(part, {})
+    node[target[-1]] = value
+
+
+def decode(entries: list[Entry], schema: dict[str, Any], overlay: dict,
+           section: str = "") -> None:
+    """Apply ``entries`` to ``overlay`` following ``schema``; raise on the first problem."""
+    for entry in entries:
+        spec = schema.get(entry.name)
+        if spec is None:
+            raise _unknown(entry, schema, section)
+        path = f"{section}.{entry.name}" if section else entry.name
+        if isinstance(spec, Key):
+            if entry.block is not None:
+                if spec.kind in ("map", "any"):
+                    _put(overlay, spec.target,
+                         _convert(spec.kind, _block_as_value(entry), entry.where, path))
+                    continue
+                raise ConfigError(f"{entry.where}: {path}: expected a value, got a block")
+            _put(overlay, spec.target, _convert(spec.kind, entry.value, entry.where, path))
+        elif isinstance(spec, Labeled):
+            if entry.block is None or len(entry.labels) != 1:
+                raise ConfigError(f'{entry.where}: {path}: expected a block with one label, '
+                                  f'as in {entry.name} "name" {{ ... }}')
+            settings = {}
+            for item in entry.block:
+                if item.name not in spec.body:
+                    raise _unknown(item, spec.body, f'{entry.name} "{entry.labels[0]}"')
+                value = _block_as_value(item) if item.block is not None else item.value
+                if not isinstance(value, dict):
+                    raise ConfigError(f"{item.where}: {path}.{item.name}: expected a block")
+                settings.update(value)
+            _put(overlay, (*spec.target, entry.labels[0]), settings)
+        else:
+            if entry.block is None:
+                raise ConfigError(f"{entry.where}: {path}: expected a block, "
+                                  f"got {_describe(entry.value)}")
+            decode(entry.block, spec, overlay, path)
+
+
+def _block_as_value(entry: Entry) -> dict[str, Any]:
+    assert entry.block is not None
+    return {item.name: _block_as_value(item) if item.block is not None else item.value
+            for item in entry.block}
+
+
+# -- formats ---------------------------------------------------------------------------
+def json_entries(data: Any, filename: str, path: str = "") -> list[Entry]:
+    """JSON config files use objects for blocks and ``{"label": {...}}`` for labeled ones."""
+    if not isinstance(data, dict):
+        where = f"{filename}: {path}" if path else filename
+        raise ConfigError(f"{where}: expected a JSON object, got {_describe(data)}")
+    entries = []
+    for name, value in data.items():
+        key_path = f"{path}.{name}" if path else name
+        where = filename  # JSON has no positions here; messages name the key path
+        if name == "plugin" and not path and isinstance(value, dict):
+            for label, body in value.items():
+                entries.append(Entry(name, where, block=json_entries(body, filename,
+                                                                   f"{key_path}.{label}"),
+                                     labels=(label,)))
+        elif isinstance(value, dict) and name not in ("meta", "options"):
+            entries.append(Entry(name, where, block=json_entries(value, filename, key_path)))
+        else:
+            entries.append(Entry(name, where, value=value))
+    return entries
+
+
+def hcl_entries(text: str, filename: str) -> list[Entry]:
+    from ..jobspec import parse_body
+
+    return _body_entries(parse_body(text, filename))
+
+
+def _body_entries(body: Any) -> list[Entry]:
+    def where(pos: Any) -> str:
+        return f"{pos.filename}:{pos.line}:{pos.column}"
+
+    entries = [Entry(a.name, where(a.pos), value=a.value) for a in body.attributes.values()]
+    entries += [Entry(b.type, where(b.pos), block=_body_entries(b.body), labels=tuple(b.labels))
+                for b in body.blocks]
+    return entries
+
+
+READERS: dict[str, Callable[[str, str], list[Entry]]] = {
+    ".json": lambda text, name: json_entries(_load_json(text, name), name),
+    ".hcl": hcl_entries,
+}
+
+
+def _load_json(text: str, filename: str) -> Any:
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as err:
+        raise ConfigError(f"{filename}:{err.lineno}:{err.colno}: invalid JSON: {err.msg}") from None
+
+
+def load_config_file(path: str) -> dict[str, Any]:
+    reader = READERS.get(Path(path).suffix)
+    if reader is None:
+        raise ConfigError(f"{path}: config files must end in .hcl or .json")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read config file: {err.strerror}") from None
+    overlay: dict[str, Any] = {}
+    decode(reader(text, path), SCHEMA, overlay)
+    return overlay
+
+
+def load_config_paths(paths: Iterable[str]) -> list[dict[str, Any]]:
+    """One overlay per file; a directory contributes its .hcl/.json files in name order."""
+    overlays = []
+    for path in paths:
+        p = Path(path)
+        if p.is_dir():
+            files = sorted(f for f in p.iterdir() if f.suffix in READERS and f.is_file())
+            overlays.extend(load_config_file(str(f)) for f in files)
+        elif p.exists():
+            overlays.append(load_config_file(path))
+        else:
+            raise ConfigError(f"{path}: config file or directory does not exist")
+    return overlays

@@ -1,0 +1,96 @@
+"""Gunicorn runs the agent: one worker process owns everything (DESIGN.md §2).
+
+The master binds the http and rpc listeners and restarts the worker if it
+dies; the worker builds the :class:`Agent` (after the fork, so raft threads
+and sockets belong to it), starts it on ASGI lifespan startup and stops it on
+shutdown.  If the agent cannot start, the worker fails to boot and gunicorn
+exits non-zero instead of serving a half-built agent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import falcon.asgi
+from gunicorn.app.base import BaseApplication
+from gunicorn.arbiter import Arbiter
+from uvicorn.server import Server as UvicornServer
+from uvicorn_worker import UvicornWorker
+
+from ..http import create_app
+from .agent import Agent
+from .config import AgentConfig
+from .log_setup import setup_logging
+
+
+class AgentWorker(UvicornWorker):
+    """Uvicorn under gunicorn with lifespan required and no access log.
+
+    On SIGTERM uvicorn waits for open requests before the lifespan shutdown; a
+    parked blocking query would hold it for minutes.  So the agent is told
+    first (``begin_shutdown`` answers every parked query at once), and anything
+    still open after ``timeout_graceful_shutdown`` is cancelled.
+    """
+
+    CONFIG_KWARGS = {"loop": "asyncio", "http": "h11", "lifespan": "on", "access_log": False,
+                     "timeout_graceful_shutdown": 3}
+
+    async def _serve(self) -> None:
+        self.config.app = self.wsgi
+        server = _ReleasingServer(config=self.config, agent=self.app.agent)
+        self._install_sigquit_handler()
+        await server.serve(sockets=self.sockets)
+        if not server.started:
+            raise SystemExit(Arbiter.WORKER_BOOT_ERROR)
+
+
+class _ReleasingServer(UvicornServer):
+    def __init__(self, config: Any, agent: Agent):
+        super().__init__(config=config)
+        self.agent = agent
+
+    async def shutdown(self, sockets: Any = None) -> None:
+        self.agent.begin_shutdown()
+        await super().shutdown(sockets=sockets)
+
+
+class AgentLifespan:
+    """Falcon middleware: start and stop the agent with the ASGI app."""
+
+    def __init__(self, agent: Agent):
+        self.agent = agent
+
+    async def process_startup(self, scope: dict, event: dict) -> None:
+        await asyncio.to_thread(self.agent.start)
+
+    async def process_shutdown(self, scope: dict, event: dict) -> None:
+        await asyncio.to_thread(self.agent.shutdown)
+
+
+class AgentApplication(BaseApplication):
+    def __init__(self, config: AgentConfig):
+        self.agent_config = config
+        super().__init__()
+
+    def load_config(self) -> None:
+        c = self.agent_config
+        settings: dict[str, Any] = {
+            "bind": [f"{c.bind_for('http')}:{c.ports.http}", f"{c.bind_for('rpc')}:{c.ports.rpc}"],
+            "workers": 1,
+            "worker_class": f"{AgentWorker.__module__}.{AgentWorker.__name__}",
+            "timeout": 60,
+            "graceful_timeout": 20,
+            "keepalive": 75,
+            "proc_name": "nomadjail",
+            "loglevel": "warning",
+            "accesslog": None,
+            "control_socket_disable": True,
+        }
+        for key, value in settings.items():
+            self.cfg.set(key, value)
+
+    def load(self) -> falcon.asgi.App:
+        setup_logging(self.agent_config.log_level)  # again: this runs in the worker
+        self.agent = Agent(self.agent_config)
+        return create_app(self.agent, middleware=[AgentLifespan(self.agent)])

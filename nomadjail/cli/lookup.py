@@ -1,0 +1,126 @@
+"""Finding the object a user means from the ID prefix they typed.
+
+Every Nomad command accepts a unique prefix of a job, allocation, node or
+evaluation ID and answers the same way when it matches nothing or several
+objects; these helpers give those answers as :class:`CommandFailed`.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Mapping
+
+from ..api import ALL_NAMESPACES, ApiClient, ApiError, ApiPermissionDenied
+from ..structs import Evaluation
+from .format import FULL_ID, SHORT_ID
+from .meta import CommandFailed, Meta
+from .views import (create_status_list_output, format_alloc_list_stubs, format_eval_list,
+                    format_node_stub_list)
+
+MAX_PREFIX_RESULTS = 20
+
+
+def sanitize_uuid_prefix(prefix: str) -> str:
+    """Drop a trailing odd hex digit: the servers match UUID prefixes byte-wise."""
+    length = len(prefix) - prefix.count("-")
+    return prefix[:len(prefix) - length % 2]
+
+
+def job_id_by_prefix(meta: Meta, client: ApiClient, prefix: str) -> tuple[str, str]:
+    """(job ID, namespace) of the one job ``prefix`` names; an exact ID wins over prefixes."""
+    try:
+        jobs, _ = client.jobs(prefix)
+    except ApiPermissionDenied:
+        return prefix, meta.namespace
+    except ApiError as err:
+        raise CommandFailed(f'Error querying job prefix "{prefix}": {err}') from None
+    if not jobs:
+        raise CommandFailed(f'No job(s) with prefix or ID "{prefix}" found')
+    all_namespaces = meta.namespace == ALL_NAMESPACES
+    if len(jobs) > 1:
+        exact = prefix == jobs[0].get("ID")
+        in_several_namespaces = all_namespaces and jobs[0].get("ID") == jobs[1].get("ID")
+        if not exact or in_several_namespaces:
+            truncated = "\n(results may be truncated)" if len(jobs) >= MAX_PREFIX_RESULTS else ""
+            raise CommandFailed(
+                f'Prefix "{prefix}" matched multiple jobs\n\n'
+                f"{create_status_list_output(jobs, all_namespaces=all_namespaces)}{truncated}")
+    first = jobs[0]
+    namespace = ((first.get("JobSummary") or {}).get("Namespace") or first.get("Namespace")
+                 or meta.namespace)
+    return first["ID"], namespace
+
+
+def alloc_stub_by_prefix(meta: Meta, client: ApiClient, alloc_id: str, *, verbose: bool,
+                         multiple_is_error: bool = True,
+                         short_error: str = "Identifier must contain at least two characters."
+                         ) -> dict[str, Any]:
+    """The AllocListStub ``alloc_id`` names (raises CommandFailed otherwise)."""
+    if len(alloc_id) == 1:
+        raise CommandFailed(short_error)
+    alloc_id = sanitize_uuid_prefix(alloc_id)
+    try:
+        allocs, _ = client.allocations(alloc_id)
+    except ApiError as err:
+        raise CommandFailed(f"Error querying allocation: {err}") from None
+    if not allocs:
+        raise CommandFailed(f'No allocation(s) with prefix or id "{alloc_id}" found')
+    if len(allocs) > 1:
+        length = FULL_ID if verbose else SHORT_ID
+        table = format_alloc_list_stubs(allocs, verbose=verbose, length=length, now=meta.now())
+        text = f"Prefix matched multiple allocations\n\n{table}"
+        if not multiple_is_error:
+            meta.ui.output(text)
+            raise CommandFailed("", 0)
+        raise CommandFailed(text)
+    return allocs[0]
+
+
+def node_stub_by_prefix(client: ApiClient, node_id: str, *, verbose_list: bool,
+                        error_prefix: str, not_found: str = "No node(s) with prefix or id"
+                        ) -> Mapping[str, Any]:
+    """The NodeListStub ``node_id`` names (raises CommandFailed otherwise)."""
+    if len(node_id) == 1:
+        raise CommandFailed("Identifier must contain at least two characters.")
+    node_id = sanitize_uuid_prefix(node_id)
+    try:
+        nodes, _ = client.nodes(node_id)
+    except ApiError as err:
+        raise CommandFailed(f"{error_prefix}: {err}") from None
+    if not nodes:
+        raise CommandFailed(f'{not_found} "{node_id}" found')
+    if len(nodes) > 1:
+        raise CommandFailed("Prefix matched multiple nodes\n\n"
+                            + format_node_stub_list(nodes, verbose=verbose_list))
+    return nodes[0]
+
+
+def eval_by_prefix(client: ApiClient, eval_id: str, *, verbose: bool) -> Evaluation:
+    if len(eval_id) == 1:
+        raise CommandFailed("Identifier must contain at least two characters.")
+    eval_id = sanitize_uuid_prefix(eval_id)
+    try:
+        evals, _ = client.evaluations(eval_id)
+    except ApiError as err:
+        raise CommandFailed(f"Error querying evaluation: {err}") from None
+    if not evals:
+        raise CommandFailed(f'No evaluation(s) with prefix or id "{eval_id}" found')
+    if len(evals) > 1:
+        raise CommandFailed("Prefix matched multiple evaluations\n\n"
+                            + format_eval_list(evals, verbose=verbose))
+    return evals[0]
+
+
+def local_node_id(client: ApiClient) -> str:
+    """The ID of the client node behind the agent we talk to (``-self``)."""
+    try:
+        info = client.agent_self()
+    except ApiError as err:
+        raise CommandFailed(f"Error querying agent info: failed querying self endpoint: {err}"
+                            ) from None
+    stats = (info.get("stats") or {}).get("client")
+    if stats is None:
+        raise CommandFailed("Nomad not running in client mode")
+    node_id = stats.get("node_id")
+    if not node_id:
+        raise CommandFailed("Failed to determine node ID")
+    return str(node_id)

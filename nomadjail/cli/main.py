@@ -1,0 +1,108 @@
+"""The ``nomadjail`` command: Nomad's CLI verbs, grouped by noun.
+
+::
+
+    nomadjail agent              run an agent (server and/or client)
+    nomadjail job    run|plan|status|stop|init|validate|history|inspect
+    nomadjail alloc  status|logs|stop
+    nomadjail node   status|drain|eligibility
+    nomadjail eval   status
+    nomadjail server members
+    nomadjail version
+
+with Nomad's top-level shortcuts ``run``, ``plan``, ``status``, ``stop``,
+``init``, ``validate``, ``inspect`` and ``logs``.  Flags, output and exit
+codes follow ``nomad`` (see :mod:`nomadjail.cli.meta` for the common flags
+and the exit-code rule).
+"""
+
+from __future__ import annotations
+
+from importlib import metadata
+from typing import Sequence
+
+import click
+
+from .agent import agent
+from .alloc_logs import alloc_logs
+from .alloc_status import alloc_status
+from .alloc_stop import alloc_stop
+from .eval_status import eval_status
+from .job_init import job_init
+from .job_inspect import job_history, job_inspect
+from .job_plan import job_plan
+from .job_run import job_run
+from .job_status import job_status
+from .job_stop import job_stop
+from .job_validate import job_validate
+from .meta import PROG, CliEnv, NomadCommand, NomadGroup, RootGroup
+from .node_drain import node_drain, node_eligibility
+from .node_status import node_status
+from .server_members import server_members
+
+
+def version_string() -> str:
+    try:
+        return metadata.version("nomadjail")
+    except metadata.PackageNotFoundError:
+        return "unknown"
+
+
+@click.group(PROG, cls=RootGroup)
+def cli() -> None:
+    """nomadjail: HashiCorp Nomad's API and CLI, FreeBSD-first (jobs in pot jails)."""
+
+
+@cli.group("job", cls=NomadGroup)
+def job() -> None:
+    """Interact with jobs."""
+
+
+@cli.group("alloc", cls=NomadGroup)
+def alloc() -> None:
+    """Interact with allocations."""
+
+
+@cli.group("node", cls=NomadGroup)
+def node() -> None:
+    """Interact with client nodes."""
+
+
+@cli.group("eval", cls=NomadGroup)
+def eval_() -> None:
+    """Interact with evaluations."""
+
+
+@cli.group("server", cls=NomadGroup)
+def server() -> None:
+    """Interact with servers."""
+
+
+@cli.command("version", cls=NomadCommand)
+def version() -> int:
+    """Print the nomadjail version."""
+    click.echo(f"{PROG} v{version_string()}")
+    return 0
+
+
+for command in (job_run, job_plan, job_status, job_stop, job_init, job_validate, job_history,
+                job_inspect):
+    job.add_command(command)
+for command in (alloc_status, alloc_logs, alloc_stop):
+    alloc.add_command(command)
+for command in (node_status, node_drain, node_eligibility):
+    node.add_command(command)
+eval_.add_command(eval_status)
+server.add_command(server_members)
+
+for alias, command in (("run", job_run), ("plan", job_plan), ("status", job_status),
+                       ("stop", job_stop), ("init", job_init), ("validate", job_validate),
+                       ("inspect", job_inspect), ("logs", alloc_logs)):
+    cli.add_command(command, alias)
+
+cli.add_command(agent)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Console-script entry point; exits with the command's status."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name=PROG, obj=CliEnv())

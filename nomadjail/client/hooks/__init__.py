@@ -1,0 +1,21 @@
+"""The task runner's hooks: small steps, each implementing only the phases it needs.
+
+See :mod:`nomadjail.client.hooks.base` for the phases and their contract.
+"""
+
+from .base import (ExitedHook, HookContext, HookError, PoststartHook, PrestartHook, StopHook,
+                   UpdateHook)
+from .env import EnvHook
+from .logs import LogsHook
+from .task_dir import TaskDirHook
+from .validate import ValidateHook
+
+
+def default_task_hooks() -> list[object]:
+    """The hooks every task runs, in order (Nomad's order: task dir, env, validate, logs)."""
+    return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook()]
+
+
+__all__ = ["EnvHook", "ExitedHook", "HookContext", "HookError", "LogsHook", "PoststartHook",
+           "PrestartHook", "StopHook", "TaskDirHook", "UpdateHook", "ValidateHook",
+           "default_task_hooks"]

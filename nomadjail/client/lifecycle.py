@@ -1,0 +1,70 @@
+"""Task lifecycle ordering inside an allocation (Nomad's task coordinator).
+
+============  ==============================================================
+task kind     may start when
+============  ==============================================================
+prestart      at once
+main          every prestart task that is not a sidecar finished successfully
+              and every prestart sidecar runs
+poststart     every main task has started
+poststop      every other task is dead
+============  ==============================================================
+
+A gate, once open, stays open (a restarted main task does not wait for its
+prestart tasks again).  The coordinator keeps its own copy of the task states;
+:meth:`TaskCoordinator.allowed` never calls into a task runner, so a runner
+may ask while holding its own lock.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from ..structs import Task, TaskState, TaskStateName, ZERO_TIME
+
+PRESTART, MAIN, POSTSTART, POSTSTOP = "prestart", "", "poststart", "poststop"
+
+
+def lifecycle_kind(task: Task) -> str:
+    hook = task.lifecycle.hook if task.lifecycle else ""
+    return hook if hook in (PRESTART, POSTSTART, POSTSTOP) else MAIN
+
+
+class TaskCoordinator:
+    def __init__(self, tasks: list[Task]) -> None:
+        self._kind = {t.name: lifecycle_kind(t) for t in tasks}
+        self._sidecar = {t.name: bool(t.lifecycle and t.lifecycle.sidecar) for t in tasks}
+        self._lock = threading.Lock()
+        self._open: set[str] = {name for name, kind in self._kind.items() if kind == PRESTART}
+
+    def allowed(self, task: str) -> bool:
+        with self._lock:
+            return task in self._open
+
+    def update(self, states: dict[str, TaskState]) -> list[str]:
+        """Take the latest task states; returns the tasks whose gate just opened."""
+        def of(kind: str) -> list[str]:
+            return [name for name, k in self._kind.items() if k == kind]
+
+        def state(name: str) -> TaskState:
+            return states.get(name) or TaskState()
+
+        prestart_done = all(
+            (state(n).state == TaskStateName.RUNNING) if self._sidecar[n]
+            else (state(n).state == TaskStateName.DEAD and not state(n).failed)
+            for n in of(PRESTART))
+        mains = of(MAIN)
+        main_started = all(state(n).started_at != ZERO_TIME for n in mains)
+        others_dead = all(state(n).state == TaskStateName.DEAD
+                          for n, k in self._kind.items() if k != POSTSTOP)
+        opened = []
+        with self._lock:
+            for kind, ready in ((MAIN, prestart_done), (POSTSTART, prestart_done and main_started),
+                                (POSTSTOP, others_dead)):
+                if not ready:
+                    continue
+                for name in of(kind):
+                    if name not in self._open:
+                        self._open.add(name)
+                        opened.append(name)
+        return opened

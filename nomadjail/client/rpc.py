@@ -1,0 +1,47 @@
+"""The client's only way to reach servers: the :class:`ServerRPC` protocol.
+
+``nomadjail.api.rpc_client.HTTPServerRPC`` implements it over HTTP (the rpc
+port); tests may pass an in-memory fake.  The methods follow the agent RPC
+table in ``nomadjail/api/rpc.py``.
+
+Errors a client reacts to:
+
+* :class:`NoServersError` (an ``Unavailable``) -- nobody answered: retry later.
+* ``NotFound`` / ``PermissionDenied`` from ``update_status`` or
+  ``get_client_allocs`` -- the servers do not know this node (or its secret):
+  register again.
+* any other ``NomadError`` -- log it and retry with backoff.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from ..api.rpc_client import NodeUpdateResponse, NoServersError
+from ..structs import Allocation, Node
+
+__all__ = ["NodeUpdateResponse", "NoServersError", "ServerRPC"]
+
+
+class ServerRPC(Protocol):
+    def register(self, node: Node) -> NodeUpdateResponse:
+        """Node.Register.  Also remembers ``node.secret_id`` for later calls."""
+        ...
+
+    def update_status(self, node_id: str, status: str) -> NodeUpdateResponse:
+        """Node.UpdateStatus: the heartbeat."""
+        ...
+
+    def get_client_allocs(self, node_id: str, index: int, wait: float
+                          ) -> tuple[dict[str, int], int]:
+        """Node.GetClientAllocs: ``({alloc ID: AllocModifyIndex}, index)``, blocking up to
+        ``wait`` seconds until the servers' index passes ``index``."""
+        ...
+
+    def get_allocs(self, alloc_ids: list[str]) -> list[Allocation]:
+        """Alloc.GetAllocs: the full allocations, each with its job."""
+        ...
+
+    def update_allocs(self, allocs: list[Allocation]) -> None:
+        """Node.UpdateAlloc: client status, task states, deployment health."""
+        ...

@@ -1,0 +1,220 @@
+"""The client's local state: what it needs to pick up its work after a restart.
+
+For every allocation the client runs it keeps the allocation (with its job),
+the deployment health it reported and, per task, the :class:`TaskState` the
+servers see plus the :class:`LocalTaskState` only the client needs: the
+driver's :class:`TaskHandle` (to re-attach), the restart counter and which
+one-time hooks already ran.
+
+:class:`FileStateDB` writes JSON files under ``<data_dir>/client/state/``::
+
+    allocs/<alloc_id>/alloc.json
+    allocs/<alloc_id>/deployment.json
+    allocs/<alloc_id>/task-<task>.state.json
+    allocs/<alloc_id>/task-<task>.local.json
+
+Every write goes to a temporary file that is flushed, fsynced and renamed over
+the old one, so after a crash (kill -9, power loss) each file holds either the
+previous or the new content, never a torn mix.  A file that still cannot be
+read is reported, not fatal: the client skips that allocation.
+
+:class:`MemoryStateDB` keeps the same data in memory (tests, benchmarks,
+dev mode without a data dir).
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import shutil
+import threading
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from urllib.parse import quote
+
+from ..drivers.base import TaskHandle
+from ..structs import AllocDeploymentStatus, Allocation, TaskState, from_api, to_api
+
+
+@dataclass(slots=True)
+class LocalTaskState:
+    """What only the client needs to continue a task after it restarts."""
+
+    handle: TaskHandle | None = None
+    run_complete: bool = False  # the task runner finished for good (dead, stop hooks ran)
+    restart_count: int = 0
+    restart_interval_start: float = 0.0  # seconds since the epoch
+    hook_state: dict[str, dict[str, str]] = field(default_factory=dict)
+
+
+class StateDB(Protocol):
+    def get_allocations(self) -> tuple[list[Allocation], dict[str, str]]:
+        """Every stored allocation, and ``{alloc ID: why it could not be read}``."""
+        ...
+
+    def put_allocation(self, alloc: Allocation) -> None: ...
+
+    def delete_allocation(self, alloc_id: str) -> None:
+        """Forget the allocation and everything stored under it (idempotent)."""
+        ...
+
+    def get_task_state(self, alloc_id: str, task: str
+                       ) -> tuple[LocalTaskState | None, TaskState | None]: ...
+
+    def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None: ...
+
+    def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None: ...
+
+    def get_deployment_status(self, alloc_id: str) -> AllocDeploymentStatus | None: ...
+
+    def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None: ...
+
+
+def _write_atomically(path: str, data: Any, *, fsync: bool) -> None:
+    tmp = f"{path}.{threading.get_ident()}.tmp"
+    with open(tmp, "w", encoding="utf-8") as out:
+        json.dump(data, out, separators=(",", ":"))
+        if fsync:
+            out.flush()
+            os.fsync(out.fileno())
+    os.replace(tmp, path)
+
+
+class FileStateDB:
+    """JSON files under ``state_dir`` (normally ``<data_dir>/client/state``)."""
+
+    def __init__(self, state_dir: str, *, fsync: bool = True) -> None:
+        self.state_dir = state_dir
+        self.allocs_dir = os.path.join(state_dir, "allocs")
+        self._fsync = fsync
+        os.makedirs(self.allocs_dir, exist_ok=True)
+        self._lock = threading.Lock()
+        self._alloc_locks: dict[str, threading.Lock] = {}
+        self._deleted: set[str] = set()  # never resurrect a deleted alloc by a late write
+
+    def _alloc_lock(self, alloc_id: str) -> threading.Lock:
+        with self._lock:
+            lock = self._alloc_locks.get(alloc_id)
+            if lock is None:
+                lock = self._alloc_locks[alloc_id] = threading.Lock()
+            return lock
+
+    def _alloc_dir(self, alloc_id: str) -> str:
+        return os.path.join(self.allocs_dir, quote(alloc_id, safe=""))
+
+    def _task_file(self, alloc_id: str, task: str, kind: str) -> str:
+        return os.path.join(self._alloc_dir(alloc_id), f"task-{quote(task, safe='')}.{kind}.json")
+
+    def _put(self, alloc_id: str, path: str, data: Any) -> None:
+        with self._alloc_lock(alloc_id):
+            if alloc_id in self._deleted:
+                return
+            os.makedirs(self._alloc_dir(alloc_id), exist_ok=True)
+            _write_atomically(path, data, fsync=self._fsync)
+
+    @staticmethod
+    def _read(path: str) -> Any:
+        try:
+            with open(path, encoding="utf-8") as src:
+                return json.load(src)
+        except FileNotFoundError:
+            return None
+
+    def get_allocations(self) -> tuple[list[Allocation], dict[str, str]]:
+        allocs: list[Allocation] = []
+        errors: dict[str, str] = {}
+        for name in sorted(os.listdir(self.allocs_dir)):
+            path = os.path.join(self.allocs_dir, name, "alloc.json")
+            try:
+                data = self._read(path)
+                if data is None:
+                    continue
+                allocs.append(from_api(Allocation, data))
+            except (OSError, ValueError) as err:
+                errors[name] = f"{path}: {err}"
+        return allocs, errors
+
+    def put_allocation(self, alloc: Allocation) -> None:
+        self._put(alloc.id, os.path.join(self._alloc_dir(alloc.id), "alloc.json"), to_api(alloc))
+
+    def delete_allocation(self, alloc_id: str) -> None:
+        with self._alloc_lock(alloc_id):
+            self._deleted.add(alloc_id)
+            shutil.rmtree(self._alloc_dir(alloc_id), ignore_errors=True)
+
+    def get_task_state(self, alloc_id: str, task: str
+                       ) -> tuple[LocalTaskState | None, TaskState | None]:
+        local = self._read(self._task_file(alloc_id, task, "local"))
+        state = self._read(self._task_file(alloc_id, task, "state"))
+        return (from_api(LocalTaskState, local) if local is not None else None,
+                from_api(TaskState, state) if state is not None else None)
+
+    def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None:
+        self._put(alloc_id, self._task_file(alloc_id, task, "local"), to_api(local))
+
+    def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None:
+        self._put(alloc_id, self._task_file(alloc_id, task, "state"), to_api(state))
+
+    def get_deployment_status(self, alloc_id: str) -> AllocDeploymentStatus | None:
+        data = self._read(os.path.join(self._alloc_dir(alloc_id), "deployment.json"))
+        return from_api(AllocDeploymentStatus, data) if data is not None else None
+
+    def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None:
+        self._put(alloc_id, os.path.join(self._alloc_dir(alloc_id), "deployment.json"),
+                  to_api(status))
+
+
+class MemoryStateDB:
+    """The same contract, in memory: copies in, copies out."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._allocs: dict[str, Allocation] = {}
+        self._local: dict[tuple[str, str], LocalTaskState] = {}
+        self._states: dict[tuple[str, str], TaskState] = {}
+        self._deployments: dict[str, AllocDeploymentStatus] = {}
+        self._deleted: set[str] = set()
+
+    def get_allocations(self) -> tuple[list[Allocation], dict[str, str]]:
+        with self._lock:
+            return [copy.deepcopy(a) for a in self._allocs.values()], {}
+
+    def put_allocation(self, alloc: Allocation) -> None:
+        with self._lock:
+            if alloc.id not in self._deleted:
+                self._allocs[alloc.id] = copy.deepcopy(alloc)
+
+    def delete_allocation(self, alloc_id: str) -> None:
+        with self._lock:
+            self._deleted.add(alloc_id)
+            self._allocs.pop(alloc_id, None)
+            self._deployments.pop(alloc_id, None)
+            for table in (self._local, self._states):
+                for key in [k for k in table if k[0] == alloc_id]:
+                    del table[key]
+
+    def get_task_state(self, alloc_id: str, task: str
+                       ) -> tuple[LocalTaskState | None, TaskState | None]:
+        with self._lock:
+            return (copy.deepcopy(self._local.get((alloc_id, task))),
+                    copy.deepcopy(self._states.get((alloc_id, task))))
+
+    def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None:
+        with self._lock:
+            if alloc_id not in self._deleted:
+                self._local[(alloc_id, task)] = copy.deepcopy(local)
+
+    def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None:
+        with self._lock:
+            if alloc_id not in self._deleted:
+                self._states[(alloc_id, task)] = copy.deepcopy(state)
+
+    def get_deployment_status(self, alloc_id: str) -> AllocDeploymentStatus | None:
+        with self._lock:
+            return copy.deepcopy(self._deployments.get(alloc_id))
+
+    def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None:
+        with self._lock:
+            if alloc_id not in self._deleted:
+                self._deployments[alloc_id] = copy.deepcopy(status)

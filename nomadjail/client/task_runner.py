@@ -1,0 +1,722 @@
+"""One task of one allocation: start it, watch it, restart it per policy, kill it.
+
+A :class:`TaskRunner` owns one thread (:meth:`run`), which follows Nomad's
+task runner loop::
+
+    wait for the lifecycle gate
+    prestart hooks -> start the driver (or keep the re-attached handle)
+        -> poststart hooks -> wait for the exit -> "Terminated" -> exited hooks
+    restart policy: "Restarting" (wait the delay, go again) / "Not Restarting"
+        (failed) / done / "Killed"
+    state dead; stay around until the allocation is done with the task
+    stop hooks
+
+Guarantees:
+
+* Events and states are Nomad's (``Received``, ``Task Setup``, ``Started``,
+  ``Terminated``, ``Restarting``, ``Not Restarting``, ``Killing``, ``Killed``,
+  ``Driver Failure`` ...), with ``StartedAt``/``FinishedAt``/``Restarts``/
+  ``LastRestart``/``Failed`` kept as Nomad keeps them; at most 10 events.
+* Every state change is persisted (task state + the driver handle) before the
+  allocation runner hears about it, so a client killed at any moment restarts
+  with the truth.
+* A task is started at most once per attempt: a handle recovered after a
+  client restart is waited on, never started again.
+* :meth:`kill` blocks until the task exited (kill_signal, then SIGKILL after
+  kill_timeout, capped by the client's max_kill_timeout).
+* :meth:`shutdown` leaves the task running and stops all writes and
+  notifications; a runner thread still parked in the driver's ``wait_task``
+  returns quietly when the task ends.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from typing import Callable
+
+from ..drivers.base import (Capabilities, Driver, DriverError, ExitResult, MountConfig,
+                            TaskConfig, TaskHandle, TaskNotFound, TaskResources, TaskStats)
+from ..structs import (Allocation, BadRequest, JobType, Node, PortMapping, RestartPolicy, Task,
+                       TaskEvent, TaskEventType, TaskState, TaskStateName, ZERO_TIME,
+                       default_restart_policy, format_duration, now_ns, rfc3339)
+from . import events
+from .allocdir import AllocDir
+from .config import ClientConfig
+from .hooks import (ExitedHook, HookContext, HookError, PoststartHook, PrestartHook, StopHook,
+                    UpdateHook, default_task_hooks)
+from .restarts import Decision, RestartTracker
+from .state_db import LocalTaskState, StateDB
+from .taskenv import ALLOC_DIR_IN_TASK, LOCAL_DIR_IN_TASK, SECRETS_DIR_IN_TASK
+
+log = logging.getLogger(__name__)
+
+MAX_EVENTS = 10  # Nomad keeps the last 10 events per task
+DEFAULT_KILL_TIMEOUT = 5.0  # seconds, when the job does not say
+
+
+class TaskNotRunning(BadRequest):
+    """A signal, restart or exec for a task that is not running."""
+
+
+class _Stop(Exception):
+    """Internal: the runner was shut down or killed while it waited."""
+
+
+def lookup_task(alloc: Allocation, name: str) -> Task | None:
+    group = alloc.lookup_task_group()
+    return group.lookup_task(name) if group is not None else None
+
+
+class TaskRunner:
+    def __init__(self, *, alloc: Allocation, task: Task, alloc_dir: AllocDir, driver: Driver,
+                 node: Callable[[], Node], config: ClientConfig, state_db: StateDB,
+                 on_state_change: Callable[[], None],
+                 start_gate: Callable[[], bool] = lambda: True,
+                 servers_contacted: threading.Event | None = None,
+                 hooks: list[object] | None = None) -> None:
+        self.alloc_id = alloc.id
+        self.name = task.name
+        self._alloc = alloc
+        self._task = task
+        self._alloc_dir = alloc_dir
+        self._driver = driver
+        self._node = node
+        self._config = config
+        self._db = state_db
+        self._on_state_change = on_state_change
+        self._start_gate = start_gate
+        self._servers_contacted = servers_contacted
+        self._hooks = hooks if hooks is not None else default_task_hooks()
+        self._capabilities: Capabilities = driver.capabilities()
+        job_type = alloc.job.type if alloc.job is not None and alloc.job.type else JobType.SERVICE
+        self._tracker = RestartTracker(self._restart_policy(task, job_type), job_type,
+                                       task.lifecycle)
+        self._lock = threading.Lock()
+        self._cond = threading.Condition(self._lock)
+        self._state = TaskState()
+        self._local = LocalTaskState(restart_interval_start=self._tracker.interval_start)
+        self._handle: TaskHandle | None = None
+        self._starting = False
+        self._kill_requested = False
+        self._restart_requested = False
+        self._shutdown = False
+        self._wait_on_servers = False
+        self._kill_error = ""
+        self._skip_shutdown_delay = threading.Event()  # set by an update asking to skip it
+        self._done = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ctx: HookContext | None = None
+        self._append_event(events.received())
+
+    @staticmethod
+    def _restart_policy(task: Task, job_type: str) -> RestartPolicy:
+        default = default_restart_policy(job_type)
+        return task.restart_policy.merged_onto(default) if task.restart_policy else default
+
+    # -- read side ---------------------------------------------------------------------
+
+    @property
+    def task(self) -> Task:
+        return self._task
+
+    @property
+    def lifecycle_hook(self) -> str:
+        return self._task.lifecycle.hook if self._task.lifecycle else ""
+
+    @property
+    def is_sidecar(self) -> bool:
+        return bool(self._task.lifecycle and self._task.lifecycle.sidecar)
+
+    @property
+    def is_poststop(self) -> bool:
+        return self.lifecycle_hook == "poststop"
+
+    @property
+    def is_leader(self) -> bool:
+        return self._task.leader
+
+    def task_state(self) -> TaskState:
+        """A copy of the task's state, safe to hand to other threads."""
+        with self._lock:
+            return _copy_state(self._state)
+
+    def handle(self) -> TaskHandle | None:
+        with self._lock:
+            return self._handle
+
+    def is_running(self) -> bool:
+        return self.handle() is not None
+
+    def done(self) -> bool:
+        """The runner's thread finished (the task is dead and settled, or shut down)."""
+        return self._done.is_set()
+
+    def wait_done(self, timeout: float | None = None) -> bool:
+        """Wait for the runner's thread; True at once if it was never started."""
+        if self._thread is None:
+            return True
+        return self._done.wait(timeout)
+
+    # -- persistence and events --------------------------------------------------------
+
+    def _append_event(self, event: TaskEvent) -> None:
+        """Append under the lock (callers hold it or are the constructor)."""
+        events.finish(event)
+        if event.fails_task:
+            self._state.failed = True
+        if event.type == TaskEventType.RESTARTING:
+            self._state.restarts += 1
+            self._state.last_restart = rfc3339(event.time)
+        self._state.events.append(event)
+        del self._state.events[:-MAX_EVENTS]
+
+    def _persist_state_locked(self) -> None:
+        if self._shutdown:
+            return
+        try:
+            self._db.put_task_state(self.alloc_id, self.name, self._state)
+        except OSError as err:
+            log.error("alloc %s task %s: cannot persist task state: %s", self.alloc_id,
+                      self.name, err)
+
+    def _persist_local_locked(self) -> None:
+        if self._shutdown:
+            return
+        self._local.restart_count = self._tracker.count
+        self._local.restart_interval_start = self._tracker.interval_start
+        self._local.handle = self._handle
+        try:
+            self._db.put_task_local_state(self.alloc_id, self.name, self._local)
+        except OSError as err:
+            log.error("alloc %s task %s: cannot persist the task handle: %s", self.alloc_id,
+                      self.name, err)
+
+    def _notify(self) -> None:
+        if not self._shutdown:
+            self._on_state_change()
+
+    def emit_event(self, event: TaskEvent) -> None:
+        """Append an event (the state does not change), persist it and tell the alloc runner."""
+        with self._lock:
+            if self._shutdown:
+                return
+            self._append_event(event)
+            self._persist_state_locked()
+        self._notify()
+
+    def update_state(self, state: str, event: TaskEvent | None = None) -> None:
+        with self._lock:
+            if self._shutdown:
+                return
+            if event is not None:
+                self._append_event(event)
+            self._set_state_locked(state)
+            self._persist_state_locked()
+        self._notify()
+
+    def _set_state_locked(self, state: str) -> None:
+        old = self._state.state
+        self._state.state = state
+        if state == TaskStateName.RUNNING and old != TaskStateName.RUNNING:
+            self._state.started_at = rfc3339(now_ns())
+        if state == TaskStateName.DEAD and self._state.finished_at == ZERO_TIME:
+            self._state.finished_at = rfc3339(now_ns())
+
+    # -- restore -----------------------------------------------------------------------
+
+    def restore(self) -> None:
+        """Load the persisted state and re-attach to the task if it still exists.
+
+        Called before :meth:`run` after a client restart.
+        """
+        local, state = self._db.get_task_state(self.alloc_id, self.name)
+        if state is not None:
+            self._state = state
+        if local is not None:
+            self._local = local
+            self._tracker.count = local.restart_count
+            if local.restart_interval_start:
+                self._tracker.interval_start = local.restart_interval_start
+        handle = self._local.handle
+        if handle is None:
+            return
+        try:
+            self._driver.recover_task(handle)
+        except DriverError as err:
+            if self._state.state != TaskStateName.RUNNING:
+                self._local.handle = None
+                return
+            log.warning("alloc %s task %s: cannot re-attach (%s); cleaning up", self.alloc_id,
+                        self.name, err)
+            try:
+                self._driver.destroy_task(handle, True)
+            except DriverError:
+                pass
+            with self._lock:
+                self._handle = None
+                self._persist_local_locked()
+            job_type = self._alloc.job.type if self._alloc.job else ""
+            if self._alloc.terminal_status() or job_type == JobType.SYSTEM:
+                return
+            self._wait_on_servers = True
+            self.update_state(TaskStateName.PENDING, events.restore_failed(
+                "failed to restore task; will not run until server is contacted"))
+            return
+        with self._lock:
+            self._handle = handle
+
+    # -- the run loop ------------------------------------------------------------------
+
+    def start(self) -> None:
+        self._thread = threading.Thread(target=self.run, name=f"task-{self.alloc_id[:8]}-"
+                                                              f"{self.name}", daemon=True)
+        self._thread.start()
+
+    def run(self) -> None:
+        try:
+            self._run()
+        except Exception:  # noqa: BLE001 - a runner must never die silently
+            log.exception("alloc %s task %s: task runner crashed", self.alloc_id, self.name)
+            if not self._shutdown:
+                self.update_state(TaskStateName.DEAD, events.fails_task(
+                    events.setup_failure("internal error in the task runner; see the agent "
+                                         "log")))
+        finally:
+            self._done.set()
+
+    def _should_stop_alloc(self) -> bool:
+        alloc = self._alloc
+        if alloc.client_terminal():
+            return True
+        return not self.is_poststop and alloc.server_terminal()
+
+    def _wait_until(self, ready: Callable[[], bool], timeout: float | None = None) -> bool:
+        """Wait for ``ready`` (checked under the lock).  Raises _Stop on shutdown or kill;
+        returns False on timeout."""
+        with self._cond:
+            deadline_ok = self._cond.wait_for(
+                lambda: self._shutdown or self._kill_requested or ready(), timeout)
+            if self._shutdown or self._kill_requested:
+                raise _Stop()
+            return bool(deadline_ok)
+
+    def _run(self) -> None:
+        dead = self._state.state == TaskStateName.DEAD
+        if dead:
+            self._clear_handle()
+            self._notify()
+            if self._local.run_complete:
+                self._run_stop_hooks()
+                return
+        if self._wait_on_servers and self._servers_contacted is not None:
+            try:
+                self._wait_until(self._servers_contacted.is_set)
+            except _Stop:
+                if self._shutdown:
+                    return
+        self._notify()
+        while True:
+            if not dead:
+                outcome = self._main_loop()
+                if outcome == "shutdown":
+                    return
+                self._finish_handle()
+                self.update_state(TaskStateName.DEAD)
+            if self.is_poststop:
+                break
+            # Dead: stay until the allocation is done, or a restart is requested.
+            with self._cond:
+                self._cond.wait_for(lambda: self._shutdown or self._kill_requested
+                                    or self._restart_requested)
+                if self._shutdown:
+                    return
+                if self._kill_requested:
+                    break
+                self._restart_requested = False
+            restart, _ = self._should_restart()
+            if restart:
+                dead = False
+        with self._lock:
+            self._local.run_complete = True
+            self._persist_local_locked()
+        self._run_stop_hooks()
+
+    def _main_loop(self) -> str:
+        """Run, wait and restart until the task is done; "shutdown" if shut down."""
+        while not self._should_stop_alloc():
+            try:
+                self._wait_until(self._start_gate)
+            except _Stop:
+                return "shutdown" if self._shutdown else "killed"
+            started = False
+            try:
+                self._prestart()
+                if self._shutdown:
+                    return "shutdown"
+                if self._kill_requested or self._should_stop_alloc():
+                    return "killed"
+                started = self._run_driver()
+            except HookError as err:
+                log.error("alloc %s task %s: prestart failed: %s", self.alloc_id, self.name, err)
+                self._tracker.set_start_error(err)
+            except DriverError as err:
+                log.error("alloc %s task %s: driver failed to start the task: %s",
+                          self.alloc_id, self.name, err)
+                self._tracker.set_start_error(err)
+            except _Stop:
+                return "shutdown" if self._shutdown else "killed"
+            if started:
+                self._poststart()
+                result = self._wait_for_exit()
+                if self._shutdown:
+                    return "shutdown"
+                self.emit_event(events.terminated(result.exit_code, result.signal,
+                                                  oom_killed=result.oom_killed,
+                                                  exit_message=result.err))
+                self._clear_handle()
+                self._tracker.set_exit_result(result)
+                self._run_exited_hooks(result)
+            restart, delay = self._should_restart()
+            if not restart:
+                return "done"
+            try:
+                self._wait_until(lambda: False, timeout=delay)
+            except _Stop:
+                return "shutdown" if self._shutdown else "killed"
+        return "done"
+
+    def _should_restart(self) -> tuple[bool, float]:
+        decision, delay = self._tracker.decide()
+        reason = self._tracker.reason
+        with self._lock:
+            self._persist_local_locked()
+        if decision == Decision.KILLED:
+            self.emit_event(events.killed(self._kill_error))
+            return False, 0.0
+        if decision == Decision.NOT_RESTARTING:
+            self.update_state(TaskStateName.DEAD, events.not_restarting(reason))
+            return False, 0.0
+        if decision == Decision.TERMINATED:
+            return False, 0.0
+        self.update_state(TaskStateName.PENDING,
+                          events.restarting(int(delay * 1e9), reason))
+        return True, delay
+
+    # -- phases ------------------------------------------------------------------------
+
+    def _context(self) -> HookContext:
+        if self._ctx is None:
+            self._ctx = HookContext(alloc=self._alloc, task=self._task, node=self._node(),
+                                    config=self._config, driver=self._driver,
+                                    capabilities=self._capabilities, alloc_dir=self._alloc_dir,
+                                    task_dir=self._alloc_dir.task_dir(self.name),
+                                    emit=self.emit_event, hook_state=self._local.hook_state)
+        else:
+            self._ctx.alloc, self._ctx.task, self._ctx.node = (self._alloc, self._task,
+                                                               self._node())
+        return self._ctx
+
+    def _prestart(self) -> None:
+        ctx = self._context()
+        for hook in self._hooks:
+            if not isinstance(hook, PrestartHook):
+                continue
+            try:
+                hook.prestart(ctx)
+            except HookError as err:
+                self.emit_event(err.event or events.hook_failed(hook.name, str(err)))
+                raise
+            except Exception as err:  # noqa: BLE001 - a hook bug fails the start, visibly
+                log.exception("alloc %s task %s: hook %s failed", self.alloc_id, self.name,
+                              hook.name)
+                self.emit_event(events.hook_failed(hook.name, str(err)))
+                raise HookError(f"{hook.name}: {err}") from err
+        with self._lock:
+            self._persist_local_locked()  # hook state (e.g. the task dir is built)
+
+    def _poststart(self) -> None:
+        ctx = self._context()
+        handle = self.handle()
+        for hook in self._hooks:
+            if isinstance(hook, PoststartHook) and handle is not None:
+                try:
+                    hook.poststart(ctx, handle)
+                except Exception:  # noqa: BLE001 - poststart errors are logged, as Nomad
+                    log.exception("alloc %s task %s: poststart hook %s failed",
+                                  self.alloc_id, self.name, hook.name)
+
+    def _run_exited_hooks(self, result: ExitResult) -> None:
+        ctx = self._context()
+        for hook in self._hooks:
+            if isinstance(hook, ExitedHook):
+                try:
+                    hook.exited(ctx, result)
+                except Exception:  # noqa: BLE001
+                    log.exception("alloc %s task %s: exited hook %s failed", self.alloc_id,
+                                  self.name, hook.name)
+
+    def _run_stop_hooks(self) -> None:
+        ctx = self._context()
+        for hook in self._hooks:
+            if isinstance(hook, StopHook):
+                try:
+                    hook.stop(ctx)
+                except Exception:  # noqa: BLE001
+                    log.exception("alloc %s task %s: stop hook %s failed", self.alloc_id,
+                                  self.name, hook.name)
+
+    def _build_task_config(self, ctx: HookContext) -> TaskConfig:
+        alloc, task = self._alloc, self._task
+        job = alloc.job
+        resources = TaskResources()
+        if alloc.allocated_resources is not None:
+            allocated = alloc.allocated_resources.tasks.get(task.name)
+            if allocated is not None:
+                resources.cpu_mhz = allocated.cpu.cpu_shares
+                resources.memory_mb = allocated.memory.memory_mb
+                resources.memory_max_mb = allocated.memory.memory_max_mb
+            resources.ports = [PortMapping(label=p.label, value=p.value, to=p.to,
+                                           host_ip=p.host_ip)
+                               for p in alloc.allocated_resources.shared.ports]
+        elif task.resources is not None:
+            resources.cpu_mhz = task.resources.cpu or 0
+            resources.memory_mb = task.resources.memory_mb or 0
+            resources.memory_max_mb = task.resources.memory_max_mb or 0
+        mounts = []
+        if self._capabilities.fs_isolation != "none":
+            mounts = [MountConfig(ctx.task_dir.shared_alloc_dir, ALLOC_DIR_IN_TASK),
+                      MountConfig(ctx.task_dir.local_dir, LOCAL_DIR_IN_TASK),
+                      MountConfig(ctx.task_dir.secrets_dir, SECRETS_DIR_IN_TASK)]
+        node = ctx.node
+        assert ctx.env is not None
+        return TaskConfig(
+            id=f"{alloc.id}/{task.name}/{uuid.uuid4().hex[:8]}", alloc_id=alloc.id,
+            namespace=alloc.namespace, job_id=job.id if job else alloc.job_id,
+            job_name=job.name if job else alloc.job_id, group_name=alloc.task_group,
+            name=task.name, node_id=node.id, node_name=node.name, env=dict(ctx.env.env),
+            config=ctx.driver_config, resources=resources, user=task.user,
+            alloc_dir=self._alloc_dir.path, task_dir=ctx.task_dir.dir,
+            stdout_path=ctx.stdout_path, stderr_path=ctx.stderr_path, mounts=mounts,
+            log_max_files=ctx.log_max_files, log_max_file_size_mb=ctx.log_max_file_size_mb)
+
+    def _run_driver(self) -> bool:
+        """Start the task (or keep a re-attached one).  True when it runs."""
+        if self.handle() is not None:
+            # Re-attached after a restart: running again, but no new event (as Nomad).
+            with self._lock:
+                self._set_state_locked(TaskStateName.RUNNING)
+                self._persist_state_locked()
+            self._notify()
+            return True
+        cfg = self._build_task_config(self._context())
+        with self._lock:
+            if self._shutdown or self._kill_requested:
+                raise _Stop()
+            self._starting = True
+        try:
+            handle = self._driver.start_task(cfg)
+        except DriverError as err:
+            with self._lock:
+                self._starting = False
+            self.emit_event(events.driver_failure(str(err)))
+            raise
+        except Exception as err:  # noqa: BLE001 - a driver bug is a driver failure
+            with self._lock:
+                self._starting = False
+            log.exception("alloc %s task %s: driver %s crashed in start_task", self.alloc_id,
+                          self.name, self._task.driver)
+            self.emit_event(events.driver_failure(str(err)))
+            raise DriverError(str(err)) from err
+        with self._lock:
+            self._handle = handle
+            self._starting = False
+            killed_meanwhile = self._kill_requested
+            self._persist_local_locked()
+        self.update_state(TaskStateName.RUNNING, events.started())
+        if killed_meanwhile:
+            self._stop_task(handle)
+        return True
+
+    def _wait_for_exit(self) -> ExitResult:
+        handle = self.handle()
+        if handle is None:
+            return ExitResult(exit_code=-1, err="no task handle")
+        try:
+            return self._driver.wait_task(handle)
+        except TaskNotFound as err:
+            return ExitResult(exit_code=-1, err=str(err))
+        except DriverError as err:
+            return ExitResult(exit_code=-1, err=f"error waiting for the task: {err}")
+
+    def _clear_handle(self) -> None:
+        """Forget the handle and let the driver release the task (Nomad's clearDriverHandle)."""
+        with self._cond:
+            handle, self._handle = self._handle, None
+            if handle is not None:
+                self._persist_local_locked()
+            self._cond.notify_all()
+        if handle is not None:
+            try:
+                self._driver.destroy_task(handle, True)
+            except DriverError as err:
+                log.warning("alloc %s task %s: destroying the task failed: %s", self.alloc_id,
+                            self.name, err)
+
+    def _finish_handle(self) -> None:
+        """A handle left after the main loop (a re-attached task of a stopped alloc): kill it."""
+        handle = self.handle()
+        if handle is None:
+            return
+        self._tracker.set_killed()
+        self._stop_task(handle)
+        result = self._wait_for_exit()
+        self.emit_event(events.terminated(result.exit_code, result.signal,
+                                          oom_killed=result.oom_killed,
+                                          exit_message=result.err))
+        self._clear_handle()
+        self._run_exited_hooks(result)
+
+    # -- control (other threads) -------------------------------------------------------
+
+    def kill_timeout(self) -> float:
+        timeout = (self._task.kill_timeout / 1e9 if self._task.kill_timeout is not None
+                   else DEFAULT_KILL_TIMEOUT)
+        return min(timeout, self._config.max_kill_timeout)
+
+    def _stop_task(self, handle: TaskHandle) -> None:
+        """kill_signal, wait kill_timeout, force (the driver does the steps)."""
+        delay_ns = self._task.shutdown_delay or 0
+        if delay_ns > 0:
+            delay = format_duration(delay_ns)
+            if self._alloc.desired_transition.no_shutdown_delay:
+                self.emit_event(events.new_event(
+                    TaskEventType.SKIPPING_SHUTDOWN_DELAY,
+                    display=f"Skipping shutdown_delay of {delay} before killing the task."))
+            else:
+                self.emit_event(events.new_event(
+                    TaskEventType.WAITING_SHUTDOWN_DELAY,
+                    display=f"Waiting for shutdown_delay of {delay} before killing the task."))
+                self._skip_shutdown_delay.wait(delay_ns / 1e9)
+        try:
+            self._driver.stop_task(handle, self.kill_timeout(), self._task.kill_signal)
+        except TaskNotFound:
+            pass
+        except DriverError as err:
+            log.error("alloc %s task %s: failed to kill the task: %s", self.alloc_id,
+                      self.name, err)
+            self._kill_error = str(err)
+
+    def kill(self, event: TaskEvent | None = None, *, wait: bool = True,
+             timeout: float | None = None) -> None:
+        """Stop the task for good (no restart).  ``event`` (e.g. "Killing") is recorded
+        first.  With ``wait``, returns once the runner is done."""
+        with self._cond:
+            if self._done.is_set():
+                return
+            first = not self._kill_requested
+            self._kill_requested = True
+            handle = self._handle if not self._starting else None
+            self._cond.notify_all()
+        if event is not None:
+            self.emit_event(event)
+        if first and handle is not None:
+            self._tracker.set_killed()
+            self._stop_task(handle)
+        if wait:
+            self.wait_done(timeout)
+
+    def restart(self, event: TaskEvent, *, failure: bool = False, force: bool = False) -> None:
+        """Restart the task now (Nomad's Restart / ForceRestart); blocks until it exited.
+
+        Raises :class:`TaskNotRunning` when it is pending, or dead (unless ``force``
+        and the runner still waits in its dead state).
+        """
+        state = self.task_state().state
+        if state == TaskStateName.PENDING:
+            raise TaskNotRunning(f"task {self.name!r} is not running")
+        if state == TaskStateName.DEAD and (not force or self._local.run_complete
+                                            or self.done()):
+            raise TaskNotRunning(f"task {self.name!r} is not running")
+        self.emit_event(event)
+        self._tracker.set_restart_triggered(failure)
+        with self._cond:
+            if state == TaskStateName.DEAD:
+                self._restart_requested = True
+                self._cond.notify_all()
+            handle = self._handle
+        if handle is None:
+            return
+        self._stop_task(handle)
+        with self._cond:
+            self._cond.wait_for(lambda: self._handle is not handle or self._shutdown,
+                                timeout=self.kill_timeout() + 30)
+
+    def stats(self) -> TaskStats | None:
+        """The driver's resource usage of the running task, or None."""
+        handle = self.handle()
+        if handle is None:
+            return None
+        try:
+            return self._driver.task_stats(handle)
+        except DriverError:
+            return None
+
+    def signal(self, signal: str) -> None:
+        handle = self.handle()
+        if handle is None:
+            raise TaskNotRunning(f"task {self.name!r} is not running")
+        self.emit_event(events.signaling(signal))
+        try:
+            self._driver.signal_task(handle, signal)
+        except DriverError as err:
+            raise TaskNotRunning(f"task {self.name!r}: {err}") from err
+
+    def update(self, alloc: Allocation) -> None:
+        """The server sent a new version of the allocation."""
+        task = lookup_task(alloc, self.name)
+        if task is None:
+            self.kill(events.fails_task(events.killed()), wait=False)
+            return
+        with self._cond:
+            self._alloc = alloc
+            self._task = task
+            self._cond.notify_all()
+        if alloc.desired_transition.no_shutdown_delay:
+            self._skip_shutdown_delay.set()
+        job_type = alloc.job.type if alloc.job and alloc.job.type else JobType.SERVICE
+        self._tracker.set_policy(self._restart_policy(task, job_type))
+        if not alloc.terminal_status() and self._ctx is not None:
+            ctx = self._context()
+            for hook in self._hooks:
+                if isinstance(hook, UpdateHook):
+                    try:
+                        hook.update(ctx)
+                    except Exception:  # noqa: BLE001
+                        log.exception("alloc %s task %s: update hook %s failed",
+                                      self.alloc_id, self.name, hook.name)
+
+    def wake(self) -> None:
+        """Re-check the start gate (the lifecycle coordinator calls this)."""
+        with self._cond:
+            self._cond.notify_all()
+
+    def shutdown(self) -> None:
+        """Stop this runner without touching the task (client shutdown)."""
+        with self._cond:
+            self._shutdown = True
+            self._cond.notify_all()
+
+
+def _copy_state(state: TaskState) -> TaskState:
+    return TaskState(state=state.state, failed=state.failed, restarts=state.restarts,
+                     last_restart=state.last_restart, started_at=state.started_at,
+                     finished_at=state.finished_at,
+                     events=[_copy_event(e) for e in state.events])
+
+
+def _copy_event(event: TaskEvent) -> TaskEvent:
+    copied = TaskEvent(**{name: getattr(event, name) for name in TaskEvent.__slots__})
+    copied.details = dict(event.details)
+    return copied

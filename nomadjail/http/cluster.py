@@ -1,0 +1,79 @@
+"""/v1/agent/*, /v1/status/*, /v1/regions: who is in the cluster and who leads."""
+
+from __future__ import annotations
+
+import falcon.asgi
+
+from .agent_api import AgentAPI
+
+
+class AgentSelfResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = self.agent.self_info()
+
+
+class AgentMembersResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        server = self.agent.require_server()
+        resp.media = {
+            "ServerName": self.agent.node_name,
+            "ServerRegion": self.agent.region,
+            "ServerDC": self.agent.datacenter,
+            "Members": [m.to_api() for m in server.members()],
+        }
+
+
+class AgentServersResource:
+    """GET /v1/agent/servers: the rpc addresses this client talks to."""
+
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = list(self.agent.require_client().servers())
+
+
+class AgentHealthResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        health = {}
+        if self.agent.server is not None:
+            ok = self.agent.server.is_leader() or bool(self.agent.server.leader_rpc_addr())
+            health["server"] = {"ok": ok, "message": "ok" if ok else "No cluster leader"}
+        if self.agent.client is not None:
+            health["client"] = {"ok": True, "message": "ok"}
+        resp.media = health
+        if not all(part["ok"] for part in health.values()):
+            resp.status = 500
+
+
+class StatusLeaderResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = self.agent.require_server().leader_rpc_addr()
+
+
+class StatusPeersResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = self.agent.require_server().peers()
+
+
+class RegionsResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        resp.media = [self.agent.region]

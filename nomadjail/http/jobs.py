@@ -1,0 +1,282 @@
+"""/v1/jobs and /v1/job/:id/... — register, read, plan, stop, purge."""
+
+from __future__ import annotations
+
+import asyncio
+
+import falcon.asgi
+
+from ..jobspec import parse_job
+from ..state import Table
+from ..structs import BadRequest, Job, NotFound, from_api, to_api
+from .agent_api import AgentAPI
+from .body import read_object
+from .query import blocking_snapshot, bool_param, query_options, set_index, set_meta
+from .stubs import alloc_stub, job_stub
+
+JOB_NOT_FOUND = "job not found"
+
+
+def _decode_job(body: dict, path_id: str = "") -> Job:
+    raw = body.get("Job")
+    if raw is None:
+        raise BadRequest("Job must be specified")
+    job = from_api(Job, raw, "Job")
+    if not job.id:
+        raise BadRequest("Job ID hasn't been provided")
+    if path_id and job.id != path_id:
+        raise BadRequest(f"Job ID does not match name: body has {job.id!r}, URL has {path_id!r}")
+    return job
+
+
+class JobRegistration:
+    """Shared by POST /v1/jobs and POST /v1/job/:id."""
+
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def register(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                       path_id: str = "") -> None:
+        body = await read_object(req)
+        job = _decode_job(body, path_id)
+        if req.get_param("namespace") and not job.namespace:
+            job.namespace = req.get_param("namespace")
+        enforce = int(body.get("JobModifyIndex") or 0) if body.get("EnforceIndex") else None
+        server = self.agent.require_server()
+        result = await asyncio.to_thread(server.register_job, job, enforce_index=enforce,
+                                         preserve_counts=bool(body.get("PreserveCounts")))
+        set_index(resp, result.index)
+        resp.media = result.to_api()
+
+
+class JobsResource(JobRegistration):
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        with_meta = bool_param(req, "meta")
+        snap = await blocking_snapshot(server.state, opts, (Table.JOBS, Table.JOB_SUMMARIES))
+        namespace = None if opts.all_namespaces else opts.namespace
+        resp.media = [job_stub(j, snap.job_summary(j.namespace or "", j.id), with_meta=with_meta)
+                      for j in snap.jobs(namespace, opts.prefix)]
+        set_meta(resp, snap.index(Table.JOBS, Table.JOB_SUMMARIES))
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        await self.register(req, resp)
+
+    on_put = on_post
+
+
+class JobsParseResource:
+    """POST /v1/jobs/parse: HCL in, API JSON out (what `nomad job run` does remotely)."""
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        body = await read_object(req)
+        text = body.get("JobHCL") or ""
+        if not isinstance(text, str) or not text.strip():
+            raise BadRequest("Job spec is empty")
+        variables = body.get("Variables") or ""
+        if not isinstance(variables, str):
+            raise BadRequest("Variables must be a string of HCL variable assignments")
+        try:
+            job = await asyncio.to_thread(parse_job, text, "input.hcl",
+                                          var_files=[("input.vars.hcl", variables)]
+                                          if variables.strip() else ())
+        except BadRequest as err:
+            raise BadRequest(f"Failed to parse job: {err}") from None
+        if body.get("Canonicalize"):
+            job.canonicalize()
+        resp.media = to_api(job)
+
+    on_put = on_post
+
+
+class JobResource(JobRegistration):
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     job_id: str) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        snap = await blocking_snapshot(server.state, opts, (Table.JOBS,))
+        job = snap.job_by_id(opts.namespace, job_id)
+        set_meta(resp, snap.index(Table.JOBS))
+        if job is None:
+            raise NotFound(JOB_NOT_FOUND)
+        resp.media = to_api(job)
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                      job_id: str) -> None:
+        await self.register(req, resp, job_id)
+
+    on_put = on_post
+
+    async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                        job_id: str) -> None:
+        server = self.agent.require_server()
+        namespace = req.get_param("namespace") or "default"
+        purge = bool_param(req, "purge")
+        result = await asyncio.to_thread(server.deregister_job, namespace, job_id, purge=purge)
+        set_index(resp, result.index)
+        resp.media = result.to_api()
+
+
+class JobAllocationsResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     job_id: str) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        snap = await blocking_snapshot(server.state, opts, (Table.ALLOCS,))
+        allocs = sorted(snap.allocs_by_job(opts.namespace, job_id),
+                        key=lambda a: (-a.create_index, a.id))
+        resp.media = [alloc_stub(a) for a in allocs]
+        set_meta(resp, snap.index(Table.ALLOCS))
+
+
+class JobEvaluationsResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     job_id: str) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        snap = await blocking_snapshot(server.state, opts, (Table.EVALS,))
+        evals = sorted(snap.evals_by_job(opts.namespace, job_id),
+                       key=lambda e: (-e.create_index, e.id))
+        resp.media = [to_api(e) for e in evals]
+        set_meta(resp, snap.index(Table.EVALS))
+
+
+class JobVersionsResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     job_id: str) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        snap = await blocking_snapshot(server.state, opts, (Table.JOB_VERSIONS,))
+        versions = snap.job_versions(opts.namespace, job_id)
+        set_meta(resp, snap.index(Table.JOB_VERSIONS))
+        if not versions:
+            raise NotFound(JOB_NOT_FOUND)
+        resp.media = {"Versions": [to_api(v) for v in versions], "Diffs": None}
+
+
+class JobSummaryResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     job_id: str) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        snap = await blocking_snapshot(server.state, opts, (Table.JOB_SUMMARIES,))
+        summary = snap.job_summary(opts.namespace, job_id)
+        set_meta(resp, snap.index(Table.JOB_SUMMARIES))
+        if summary is None:
+            raise NotFound(JOB_NOT_FOUND)
+        resp.media = to_api(summary)
+
+
+class JobPlanResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                      job_id: str) -> None:
+        body = await read_object(req)
+        job = _decode_job(body, job_id)
+        server = self.agent.require_server()
+        result = await asyncio.to_thread(server.plan_job, job, diff=bool(body.get("Diff")))
+        set_index(resp, result.index)
+        resp.media = result.to_api()
+
+    on_put = on_post
+
+
+class JobEvaluateResource:
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                      job_id: str) -> None:
+        server = self.agent.require_server()
+        namespace = req.get_param("namespace") or "default"
+        result = await asyncio.to_thread(server.evaluate_job, namespace, job_id)
+        set_index(resp, result.index)
+        resp.media = result.to_api()
+
+    on_put = on_post
+
+
+class JobDeploymentsResource:
+    """GET /v1/job/:id/deployments (list) and /v1/job/:id/deployment (latest)."""
+
+    def __init__(self, agent: AgentAPI, *, latest: bool):
+        self.agent = agent
+        self.latest = latest
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     job_id: str) -> None:
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        snap = await blocking_snapshot(server.state, opts, (Table.DEPLOYMENTS,))
+        deployments = snap.deployments_by_job(opts.namespace, job_id)
+        set_meta(resp, snap.index(Table.DEPLOYMENTS))
+        if self.latest:
+            resp.media = to_api(deployments[0]) if deployments else None
+        else:
+            resp.media = [to_api(d) for d in deployments]
+
+
+
+class JobPaths:
+    """Routes /v1/job/<id>[/<action>] by suffix, as Nomad does, because job IDs may
+    contain slashes (dispatched and periodic children: ``parent/dispatch-...``)."""
+
+    def __init__(self, agent: AgentAPI):
+        self.actions: dict[str, object] = {
+            "allocations": JobAllocationsResource(agent),
+            "evaluations": JobEvaluationsResource(agent),
+            "versions": JobVersionsResource(agent),
+            "summary": JobSummaryResource(agent),
+            "plan": JobPlanResource(agent),
+            "evaluate": JobEvaluateResource(agent),
+            "deployments": JobDeploymentsResource(agent, latest=False),
+            "deployment": JobDeploymentsResource(agent, latest=True),
+        }
+        self.job = JobResource(agent)
+
+    def _resolve(self, path: str) -> tuple[object, str]:
+        head, _, action = path.rpartition("/")
+        if head and action in self.actions:
+            return self.actions[action], head
+        return self.job, path
+
+    async def _dispatch(self, method: str, req: falcon.asgi.Request,
+                        resp: falcon.asgi.Response, path: str) -> None:
+        resource, job_id = self._resolve(path)
+        handler = getattr(resource, method, None)
+        if handler is None:
+            raise falcon.HTTPMethodNotAllowed(
+                [m[3:].upper() for m in ("on_get", "on_post", "on_put", "on_delete")
+                 if hasattr(resource, m)])
+        await handler(req, resp, job_id)
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     path: str) -> None:
+        await self._dispatch("on_get", req, resp, path)
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                      path: str) -> None:
+        await self._dispatch("on_post", req, resp, path)
+
+    async def on_put(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     path: str) -> None:
+        await self._dispatch("on_put", req, resp, path)
+
+    async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                        path: str) -> None:
+        await self._dispatch("on_delete", req, resp, path)

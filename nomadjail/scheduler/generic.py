@@ -1,0 +1,275 @@
+"""The scheduler for service and batch jobs (Nomad's GenericScheduler).
+
+One attempt: reconcile the job against its allocations (reconcile.py), turn
+the result into plan entries (stops, in-place updates, follow-up markers),
+find a node for every placement (stack.py), then submit.  Placements that
+find no node are reported on the eval (``FailedTGAllocs``) and handed to ONE
+blocked eval, which the server re-runs when capacity appears; a blocked eval
+that fails again is re-blocked instead of spawning another.  Failed
+allocations not yet due for rescheduling get one delayed follow-up eval.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import random
+
+from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, AllocatedResources,
+                       AllocatedSharedResources, Deployment, EvalStatus, EvalTrigger, Evaluation,
+                       Job, Node, Plan, PlanAnnotations, RescheduleTracker, parse_rfc3339)
+from .context import EvalContext
+from .descriptions import (BLOCKED_EVAL_FAILED_PLACEMENTS, BLOCKED_EVAL_MAX_PLAN,
+                           LAST_RESCHEDULE_FAILED_TO_PLACE, LAST_RESCHEDULE_SUCCESS)
+from .in_place import in_place_update
+from .interfaces import Planner, State
+from .names import AllocNameIndex, index_from_name
+from .planning import (PlanningScheduler, job_allocs, mark_stopped_allocs_lost, node_ready,
+                       ready_nodes)
+from .reconcile import Placement, ReconcileInput, reconcile, tainted_nodes
+from .reschedule import extend_reschedule_tracker
+from .stack import PlacementStack
+
+MAX_SERVICE_ATTEMPTS = 5
+MAX_BATCH_ATTEMPTS = 2
+
+
+class GenericScheduler(PlanningScheduler):
+    def __init__(self, state: State, planner: Planner, *, now: int,
+                 rng: random.Random | None = None, batch: bool):
+        super().__init__(state, planner, now=now, rng=rng)
+        self.batch = batch
+        self.max_attempts = MAX_BATCH_ATTEMPTS if batch else MAX_SERVICE_ATTEMPTS
+        self.job: Job | None = None
+        self.deployment: Deployment | None = None
+        self.annotations: PlanAnnotations | None = None
+        self.stack: PlacementStack | None = None
+
+    # -- one attempt --------------------------------------------------------------
+    def _attempt(self) -> bool:
+        ev, state = self.eval, self.state
+        job = self.job = state.job_by_id(ev.namespace, ev.job_id)
+        stopped = job is None or job.stop
+        self.queued = {}
+        self.failed_tg_allocs = {}
+        plan = Plan(eval_id=ev.id, priority=ev.priority, job=job,
+                    all_at_once=bool(job and job.all_at_once), snapshot_index=state.latest_index)
+        self.deployment = None
+        if not self.batch:
+            # Copied: the reconciler records new groups on it.
+            self.deployment = copy.deepcopy(state.latest_deployment_by_job(ev.namespace,
+                                                                           ev.job_id))
+        ctx = EvalContext(state, plan, self.now, self.rng)
+        self.stack = PlacementStack(ctx, batch=self.batch)
+        if job is not None and not stopped:
+            self.stack.set_job(job)
+
+        followups = self._compute_job_allocs(ctx)
+        self.deployment_id = self.deployment.id if self.deployment is not None else ""
+
+        wait_until = parse_rfc3339(ev.wait_until) if ev.wait_until else 0
+        if (ev.status != EvalStatus.BLOCKED and self.failed_tg_allocs and self.blocked is None
+                and (not followups or self.now > wait_until)):
+            self._create_blocked_eval(plan_failure=False)
+        if plan.is_no_op() and not ev.annotate_plan:
+            return True
+        if followups and not wait_until:
+            for followup in followups:
+                followup.previous_eval = ev.id
+                self.eval.next_eval = followup.id
+                self.planner.create_eval(followup)
+        if ev.annotate_plan:
+            plan.annotations = self.annotations
+        done, newer = self.submit(ctx)
+        if newer is not None:
+            self.deployment = None
+        return done
+
+    def _compute_job_allocs(self, ctx: EvalContext) -> list[Evaluation]:
+        """Reconcile and fill the plan; returns the delayed follow-up evals wanted."""
+        ev, job, state = self.eval, self.job, self.state
+        stack = self.stack
+        assert stack is not None
+        allocs = job_allocs(state, ev.namespace, ev.job_id)
+        tainted = tainted_nodes(state.node_by_id, allocs)
+        mark_stopped_allocs_lost(ctx, tainted, allocs)
+        result = reconcile(ReconcileInput(
+            job=job, job_id=ev.job_id, namespace=ev.namespace, batch=self.batch,
+            deployment=self.deployment, allocs=allocs, tainted_nodes=tainted, now=self.now,
+            eval_id=ev.id, eval_priority=ev.priority,
+            update_fn=lambda alloc, new_job, group: in_place_update(ctx, stack, ev.id, alloc,
+                                                                    new_job, group),
+            new_id=self.new_id))
+        self.annotations = PlanAnnotations(desired_tg_updates=result.desired_tg_updates)
+        plan = ctx.plan
+        plan.deployment = result.deployment
+        plan.deployment_updates = result.deployment_updates
+        if result.deployment is not None:
+            self.deployment = result.deployment
+        for stop in result.stop:
+            ctx.stop(stop.alloc, stop.description, stop.client_status, stop.followup_eval_id)
+        deployment_id = self.deployment.id if self.deployment is not None else ""
+        for updated in result.in_place:
+            if updated.deployment_id != deployment_id:
+                updated.deployment_id = deployment_id
+                updated.deployment_status = None
+            ctx.update(updated)
+        for updated in result.attribute_updates:
+            ctx.update(updated)
+        if not result.place and not result.destructive:
+            if job is not None:
+                self.queued = {group.name: 0 for group in job.task_groups}
+            return result.followup_evals
+        for placement in (*result.place, *result.destructive):
+            self.queued[placement.group.name] = self.queued.get(placement.group.name, 0) + 1
+        self._compute_placements(ctx, result.destructive, result.place, result.name_indexes)
+        return result.followup_evals
+
+    # -- placements ---------------------------------------------------------------
+    def _compute_placements(self, ctx: EvalContext, destructive: list[Placement],
+                            place: list[Placement], names: dict[str, AllocNameIndex]) -> None:
+        ev, job, stack = self.eval, self.job, self.stack
+        assert job is not None and stack is not None
+        nodes, by_datacenter, _ = ready_nodes(self.state, job)
+        stack.set_nodes(nodes, seed=f"{ev.id}/{self.state.latest_index}")
+        deployment_id = (self.deployment.id if self.deployment is not None
+                         and self.deployment.active() else "")
+        disk_by_group: dict[str, int] = {}
+        # Destructive updates first: their stops free resources for the rest.
+        for missing in (*destructive, *place):
+            group = missing.group
+            failed = self.failed_tg_allocs.get(group.name)
+            if failed is not None:
+                failed.coalesced_failures += 1
+                continue
+            previous = missing.previous
+            if missing.stop_previous and previous is not None:
+                ctx.stop(previous, missing.stop_description)
+            option = stack.select(group, penalty_nodes=_penalty_nodes(previous),
+                                  preferred=self._preferred_node(missing))
+            metrics = stack.metrics
+            metrics.nodes_available = by_datacenter
+            metrics.nodes_in_pool = len(nodes)
+            if option is None:
+                self.failed_tg_allocs[group.name] = metrics
+                if missing.stop_previous and previous is not None:
+                    ctx.undo_stop(previous)
+                if previous is not None and missing.reschedule:
+                    self._mark_failed_to_reschedule(ctx, previous)
+                continue
+            name = missing.name
+            name_index = names[group.name]
+            index = index_from_name(name)
+            if name_index.is_duplicate(index):
+                name = name_index.next(1)[0]
+                name_index.unset_index(index)
+            disk = disk_by_group.get(group.name)
+            if disk is None:
+                disk = disk_by_group[group.name] = (
+                    (group.ephemeral_disk.size_mb or 0) if group.ephemeral_disk else 0)
+            alloc = Allocation(
+                id=ctx.new_id(), namespace=job.namespace or "", eval_id=ev.id, name=name,
+                node_id=option.node.id, node_name=option.node.name, job_id=job.id, job=job,
+                task_group=group.name, metrics=metrics, deployment_id=deployment_id,
+                allocated_resources=AllocatedResources(
+                    tasks=option.task_resources,
+                    shared=AllocatedSharedResources(disk_mb=disk,
+                                                    networks=option.shared_networks,
+                                                    ports=option.shared_ports)),
+                desired_status=AllocDesiredStatus.RUN, client_status=AllocClientStatus.PENDING,
+                create_time=self.now, modify_time=self.now)
+            if previous is not None:
+                alloc.previous_allocation = previous.id
+                if missing.reschedule:
+                    extend_reschedule_tracker(alloc, previous, self.now)
+                self._link_replacement(ctx, previous, alloc, missing.reschedule)
+            ctx.place(alloc)
+
+    def _link_replacement(self, ctx: EvalContext, previous: Allocation, replacement: Allocation,
+                          rescheduled: bool) -> None:
+        """Point the stopped allocation at its replacement (what Nomad's state
+        store does on commit), noting a successful reschedule."""
+        stopped = ctx.stopped_copy(previous.id, previous.node_id)
+        if stopped is None:
+            return
+        stopped.next_allocation = replacement.id
+        if rescheduled:
+            tracker = stopped.reschedule_tracker
+            stopped.reschedule_tracker = RescheduleTracker(
+                events=list(tracker.events) if tracker else [],
+                last_reschedule=LAST_RESCHEDULE_SUCCESS)
+
+    def _mark_failed_to_reschedule(self, ctx: EvalContext, previous: Allocation) -> None:
+        """No node for a failed allocation's replacement: keep it (not stopped) and
+        note the failure so the blocked eval retries without losing its history."""
+        tracker = previous.reschedule_tracker
+        updated = dataclasses.replace(previous, reschedule_tracker=RescheduleTracker(
+            events=list(tracker.events) if tracker else [],
+            last_reschedule=LAST_RESCHEDULE_FAILED_TO_PLACE))
+        ctx.withdraw_stop(previous)
+        planned = ctx.plan.node_allocation.get(previous.node_id, [])
+        for i, alloc in enumerate(planned):
+            if alloc.id == previous.id:
+                planned[i] = updated
+                return
+        ctx.update(updated)
+
+    def _preferred_node(self, missing: Placement) -> Node | None:
+        """The previous node, for groups whose ephemeral disk is sticky or migrates."""
+        previous, job = missing.previous, self.job
+        if previous is None or previous.job is None or job is None:
+            return None
+        if (previous.job.node_pool != job.node_pool
+                or previous.job.datacenters != job.datacenters):
+            return None
+        disk = missing.group.ephemeral_disk
+        if disk is None or not (disk.sticky or disk.migrate):
+            return None
+        node = self.state.node_by_id(previous.node_id)
+        return node if node is not None and node_ready(node) else None
+
+    # -- outcome ------------------------------------------------------------------
+    def _create_blocked_eval(self, *, plan_failure: bool) -> None:
+        feasibility = self.stack.feasibility if self.stack is not None else None
+        escaped = feasibility is None or feasibility.escaped
+        classes = feasibility.class_eligibility() if feasibility is not None else {}
+        if plan_failure:
+            trigger, description = EvalTrigger.MAX_PLAN_ATTEMPTS, BLOCKED_EVAL_MAX_PLAN
+        else:
+            trigger, description = EvalTrigger.QUEUED_ALLOCS, BLOCKED_EVAL_FAILED_PLACEMENTS
+        self.blocked = self.blocked_eval(escaped=escaped, class_eligibility=classes,
+                                         trigger=trigger, description=description)
+        self.planner.create_eval(self.blocked)
+
+    def _finish(self) -> None:
+        if self.eval.status == EvalStatus.BLOCKED and self.failed_tg_allocs:
+            # Still cannot place everything: back to the blocked set, same eval.
+            feasibility = self.stack.feasibility if self.stack is not None else None
+            escaped = feasibility is None or feasibility.escaped
+            self.planner.reblock_eval(dataclasses.replace(
+                self.eval, escaped_computed_class=escaped,
+                class_eligibility={} if escaped or feasibility is None
+                else feasibility.class_eligibility(),
+                failed_tg_allocs=dict(self.failed_tg_allocs),
+                queued_allocations=dict(self.queued), modify_time=self.now))
+            return
+        super()._finish()
+
+    def _give_up(self, description: str) -> None:
+        self._create_blocked_eval(plan_failure=True)
+        super()._give_up(description)
+
+
+def _penalty_nodes(previous: Allocation | None) -> frozenset[str]:
+    """Nodes a replacement should avoid: where the allocation (and its
+    predecessors) failed."""
+    if previous is None:
+        return frozenset()
+    nodes: set[str] = set()
+    if previous.client_status == AllocClientStatus.FAILED:
+        nodes.add(previous.node_id)
+    if previous.reschedule_tracker is not None:
+        nodes.update(e.prev_node_id for e in previous.reschedule_tracker.events)
+    return frozenset(nodes)
+
+

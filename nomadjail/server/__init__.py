@@ -1,0 +1,25 @@
+"""The nomadjail server: raft-replicated state, evaluation scheduling, client RPCs.
+
+The agent and the HTTP layer use :class:`Server` (see ``server.py``);
+everything else here is its machinery, one concern per module:
+
+=================  ==========================================================
+``fsm``            applies raft messages to the state store; snapshots
+``messages``       the raft log's message types and payloads
+``raft``           PySyncObj adapter: one replicated ``apply``
+``eval_broker``    at-least-once delivery of evaluations to workers
+``blocked_evals``  evaluations waiting for capacity
+``plan_apply``     the plan queue and the single plan applier
+``worker``         scheduler workers (the scheduler's Planner)
+``heartbeat``      client TTLs; missed heartbeat -> node down
+``leader``         what runs only on the leader
+``*_endpoint``     the operations, validated before anything is written
+=================  ==========================================================
+"""
+
+from .config import ServerConfig
+from .results import EvalResult, JobPlanResult, JobRegisterResult, Member, NodeUpdateResponse
+from .server import Server
+
+__all__ = ["EvalResult", "JobPlanResult", "JobRegisterResult", "Member", "NodeUpdateResponse",
+           "Server", "ServerConfig"]

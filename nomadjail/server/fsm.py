@@ -1,0 +1,357 @@
+"""The finite state machine raft drives: the only writer of the state store.
+
+Every server applies the same messages in the same order, so :meth:`FSM.apply`
+must be deterministic: it reads only the message and the current state --
+never the clock, randomness or anything local -- and the index it stamps on
+objects is its own counter, +1 per applied message, carried in snapshots.
+Two replicas that applied the same log therefore hold equal state with
+equal indexes.
+
+A message that cannot be applied (deregistering a job that is gone) changes
+nothing and *returns* the error instead of raising it: the raft log must
+keep moving on every replica, and :meth:`Raft.apply` raises it in the caller.
+
+After a commit the FSM tells its :class:`FSMListener` what changed that the
+leader's in-memory machinery cares about -- evaluations to queue or block,
+capacity that may unblock waiting evaluations -- the same hooks Nomad's FSM
+calls on its eval broker and blocked-evals tracker.  On followers those
+components are disabled, so the calls are no-ops there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import threading
+from typing import Any, Callable, Iterable, Protocol
+
+from ..state import StateStore
+from ..structs import (AllocClientStatus, Allocation, Evaluation, Job, NodeEligibility, NodeEvent,
+                       NodeStatus, NotFound, PlanResult, from_api, to_api)
+from . import messages as m
+from .messages import MsgType
+from .snapshot_codec import decode_tables, encode_tables
+
+__all__ = ["FSM", "FSMListener", "MsgType"]
+
+log = logging.getLogger(__name__)
+
+# Nomad keeps the newest ten events per node (structs.MaxRetainedNodeEvents).
+MAX_RETAINED_NODE_EVENTS = 10
+
+
+class FSMListener(Protocol):
+    """What the leader's in-memory components want to hear about."""
+
+    def evals_upserted(self, evals: list[Evaluation]) -> None:
+        """Evaluations as stored (indexes set): pending ones go to the broker,
+        blocked ones to the blocked set, complete ones untrack their job."""
+        ...
+
+    def capacity_changed(self, computed_class: str, node_id: str, index: int) -> None:
+        """Resources may have appeared on ``node_id`` at ``index``: a node became
+        ready or eligible, or allocations on it stopped or finished."""
+        ...
+
+
+class _NoListener:
+    def evals_upserted(self, evals: list[Evaluation]) -> None:
+        pass
+
+    def capacity_changed(self, computed_class: str, node_id: str, index: int) -> None:
+        pass
+
+
+class FSM:
+    """Applies raft messages to a :class:`StateStore`; snapshots and restores it."""
+
+    def __init__(self, store: StateStore, listener: FSMListener | None = None):
+        self.store = store
+        self.listener: FSMListener = listener or _NoListener()
+        self._index = 0
+        # raft address -> what that server announced (MsgType.SERVER_MEMBER)
+        self._servers: dict[str, m.ServerMemberRequest] = {}
+        self._lock = threading.Lock()  # apply and snapshot never interleave
+        self._handlers: dict[MsgType, Callable[[int, Any], Any]] = {
+            MsgType.JOB_REGISTER: self._job_register,
+            MsgType.JOB_DEREGISTER: self._job_deregister,
+            MsgType.EVAL_UPDATE: self._eval_update,
+            MsgType.EVAL_DELETE: self._eval_delete,
+            MsgType.APPLY_PLAN_RESULTS: self._apply_plan_results,
+            MsgType.NODE_REGISTER: self._node_register,
+            MsgType.NODE_DEREGISTER: self._node_deregister,
+            MsgType.NODE_UPDATE_STATUS: self._node_update_status,
+            MsgType.NODE_UPDATE_DRAIN: self._node_update_drain,
+            MsgType.NODE_UPDATE_ELIGIBILITY: self._node_update_eligibility,
+            MsgType.ALLOC_CLIENT_UPDATE: self._alloc_client_update,
+            MsgType.ALLOC_UPDATE_DESIRED_TRANSITION: self._alloc_desired_transition,
+            MsgType.DEPLOYMENT_STATUS_UPDATE: self._deployment_status_update,
+            MsgType.DEPLOYMENT_UPSERT: self._deployment_upsert,
+            MsgType.BARRIER: lambda index, request: None,
+            MsgType.SERVER_MEMBER: self._server_member,
+        }
+
+    # -- applying ----------------------------------------------------------------
+    @property
+    def index(self) -> int:
+        """The index of the last applied message."""
+        return self._index
+
+    @property
+    def servers(self) -> dict[str, m.ServerMemberRequest]:
+        """Raft address -> the server that announced itself there (a copy)."""
+        with self._lock:
+            return dict(self._servers)
+
+    def apply(self, msg_type: int, payload: str) -> Any:
+        """Apply one message; returns its result, or the error that kept it from
+        applying (returned, not raised -- see the module docstring)."""
+        return self.apply_indexed(msg_type, payload)[1]
+
+    def apply_indexed(self, msg_type: int, payload: str) -> tuple[int, Any]:
+        """:meth:`apply`, also returning the index the message was applied at."""
+        with self._lock:
+            self._index += 1
+            index = self._index
+            try:
+                kind = MsgType(msg_type)
+            except ValueError:
+                # A newer server wrote a type this one does not know.  Skipping it
+                # keeps the log moving; the operator must upgrade this server.
+                log.error("raft message type %r at index %d is unknown to this version; "
+                          "skipped", msg_type, index)
+                return index, ValueError(f"unknown raft message type {msg_type!r}")
+            try:
+                request = m.decode(kind, payload)
+                return index, self._handlers[kind](index, request)
+            except Exception as err:  # noqa: BLE001 - returned to the caller, see docstring
+                if not isinstance(err, (NotFound, ValueError)):
+                    log.exception("applying %s at index %d failed", kind.name, index)
+                return index, err
+
+    def _notify(self, action: Callable[[], None]) -> None:
+        try:
+            action()
+        except Exception:  # noqa: BLE001 - a listener bug must not stop the raft log
+            log.exception("FSM listener failed")
+
+    def _evals_upserted(self, evals: list[Evaluation]) -> None:
+        if evals:
+            self._notify(lambda: self.listener.evals_upserted(evals))
+
+    def _capacity_changed(self, node_ids: Iterable[str], index: int) -> None:
+        for node_id in dict.fromkeys(node_ids):
+            node = self.store.node_by_id(node_id)
+            computed_class = node.computed_class if node else ""
+            self._notify(lambda: self.listener.capacity_changed(computed_class, node_id, index))
+
+    # -- jobs --------------------------------------------------------------------
+    def _job_register(self, index: int, request: m.JobRegisterRequest) -> Job:
+        with self.store.txn(index) as txn:
+            job = txn.upsert_job(request.job, submit_time=request.submit_time)
+            stored = self._upsert_evals(txn, [request.eval] if request.eval else [],
+                                        job_modify_index=index)
+        self._evals_upserted(stored)
+        return job
+
+    def _job_deregister(self, index: int, request: m.JobDeregisterRequest) -> Job | None:
+        with self.store.txn(index) as txn:
+            job: Job | None = None
+            if request.purge:
+                txn.delete_job(request.namespace, request.job_id)
+            else:
+                current = txn.job_by_id(request.namespace, request.job_id)
+                if current is None:
+                    raise NotFound(f"job {request.job_id!r} not found in namespace "
+                                   f"{request.namespace!r}")
+                stopped = current.copy()
+                stopped.stop = True
+                job = txn.upsert_job(stopped, submit_time=request.submit_time
+                                     or current.submit_time)
+            stored = self._upsert_evals(txn, [request.eval] if request.eval else [],
+                                        job_modify_index=index)
+        self._evals_upserted(stored)
+        return job
+
+    # -- evaluations -------------------------------------------------------------
+    @staticmethod
+    def _upsert_evals(txn: Any, evals: list[Evaluation],
+                      job_modify_index: int | None = None) -> list[Evaluation]:
+        if not evals:
+            return []
+        if job_modify_index is not None:
+            evals = [dataclasses.replace(ev, job_modify_index=job_modify_index) for ev in evals]
+        txn.upsert_evals(evals)
+        return [txn.eval_by_id(ev.id) for ev in evals]
+
+    def _eval_update(self, index: int, request: m.EvalUpdateRequest) -> list[Evaluation]:
+        with self.store.txn(index) as txn:
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+        return stored
+
+    def _eval_delete(self, index: int, request: m.EvalDeleteRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.delete_evals(request.evals)
+            txn.delete_allocs(request.allocs)
+
+    # -- plans -------------------------------------------------------------------
+    def _apply_plan_results(self, index: int, request: m.ApplyPlanResultsRequest) -> None:
+        with self.store.txn(index) as txn:
+            job = request.job
+            if job is not None:
+                # Share the stored version of the job instead of a decoded copy per
+                # plan: equal on every replica, and one object for many allocations.
+                stored_version = txn.job_by_version(job.namespace or "", job.id, job.version)
+                if (stored_version is not None
+                        and stored_version.job_modify_index == job.job_modify_index):
+                    job = stored_version
+                for allocs in request.node_allocation.values():
+                    for alloc in allocs:
+                        if alloc.job is None:
+                            alloc.job = job
+            txn.upsert_plan_results(PlanResult(
+                node_update=request.node_update, node_allocation=request.node_allocation,
+                deployment=request.deployment, deployment_updates=request.deployment_updates))
+        # Stopping allocations frees their resources at once for the scheduler
+        # (server-terminal allocations do not count), so blocked evals may fit now.
+        self._capacity_changed((node_id for node_id, allocs in request.node_update.items()
+                                if allocs), index)
+
+    # -- nodes -------------------------------------------------------------------
+    def _node_register(self, index: int, request: m.NodeRegisterRequest) -> None:
+        with self.store.txn(index) as txn:
+            node = txn.upsert_node(request.node)
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+        if node.status == NodeStatus.READY:
+            self._capacity_changed([node.id], index)
+
+    def _node_deregister(self, index: int, request: m.NodeDeregisterRequest) -> None:
+        with self.store.txn(index) as txn:
+            for node_id in request.node_ids:
+                txn.delete_node(node_id)
+
+    @staticmethod
+    def _with_event(events: list[NodeEvent], event: NodeEvent | None,
+                    index: int) -> list[NodeEvent]:
+        if event is None:
+            return events
+        event = dataclasses.replace(event, create_index=index)
+        return [*events, event][-MAX_RETAINED_NODE_EVENTS:]
+
+    def _node_update_status(self, index: int, request: m.NodeUpdateStatusRequest) -> None:
+        with self.store.txn(index) as txn:
+            node = txn.node_by_id(request.node_id)
+            if node is None:
+                raise NotFound(f"node {request.node_id!r} not found")
+            node = txn.update_node(
+                request.node_id, status=request.status,
+                status_updated_at=request.updated_at or node.status_updated_at,
+                events=self._with_event(node.events, request.node_event, index))
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+        if request.status == NodeStatus.READY:
+            self._capacity_changed([request.node_id], index)
+
+    def _node_update_drain(self, index: int, request: m.NodeUpdateDrainRequest) -> None:
+        with self.store.txn(index) as txn:
+            node = txn.node_by_id(request.node_id)
+            if node is None:
+                raise NotFound(f"node {request.node_id!r} not found")
+            eligibility = node.scheduling_eligibility
+            if request.drain_strategy is not None:
+                eligibility = NodeEligibility.INELIGIBLE
+            elif request.mark_eligible:
+                eligibility = NodeEligibility.ELIGIBLE
+            txn.update_node(
+                request.node_id, drain_strategy=request.drain_strategy,
+                drain=request.drain_strategy is not None,
+                scheduling_eligibility=eligibility,
+                events=self._with_event(node.events, request.node_event, index))
+            if request.transitions:
+                txn.update_alloc_desired_transition(request.transitions)
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+        if eligibility == NodeEligibility.ELIGIBLE:
+            self._capacity_changed([request.node_id], index)
+
+    def _node_update_eligibility(self, index: int,
+                                 request: m.NodeUpdateEligibilityRequest) -> None:
+        with self.store.txn(index) as txn:
+            node = txn.node_by_id(request.node_id)
+            if node is None:
+                raise NotFound(f"node {request.node_id!r} not found")
+            txn.update_node(request.node_id, scheduling_eligibility=request.eligibility,
+                            events=self._with_event(node.events, request.node_event, index))
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+        if request.eligibility == NodeEligibility.ELIGIBLE:
+            self._capacity_changed([request.node_id], index)
+
+    # -- allocations -------------------------------------------------------------
+    def _alloc_client_update(self, index: int,
+                             request: m.AllocClientUpdateRequest) -> list[Allocation]:
+        with self.store.txn(index) as txn:
+            changed = txn.update_allocs_from_client(request.alloc)
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+        self._capacity_changed((a.node_id for a in changed
+                                if a.client_status in (AllocClientStatus.COMPLETE,
+                                                       AllocClientStatus.FAILED)), index)
+        return changed
+
+    def _alloc_desired_transition(self, index: int,
+                                  request: m.AllocUpdateDesiredTransitionRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.update_alloc_desired_transition(request.allocs)
+            stored = self._upsert_evals(txn, request.evals)
+        self._evals_upserted(stored)
+
+    # -- deployments -------------------------------------------------------------
+    def _deployment_status_update(self, index: int,
+                                  request: m.DeploymentStatusUpdateRequest) -> None:
+        update = request.deployment_update
+        with self.store.txn(index) as txn:
+            existing = txn.deployment_by_id(update.deployment_id)
+            if existing is None:
+                raise NotFound(f"deployment {update.deployment_id!r} not found")
+            txn.upsert_deployment(dataclasses.replace(
+                existing, status=update.status, status_description=update.status_description))
+            stored = self._upsert_evals(txn, [request.eval] if request.eval else [])
+        self._evals_upserted(stored)
+
+    def _deployment_upsert(self, index: int, request: m.DeploymentUpsertRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.upsert_deployment(request.deployment)
+
+    # -- servers -----------------------------------------------------------------
+    def _server_member(self, index: int, request: m.ServerMemberRequest) -> None:
+        self._servers[request.raft_addr] = request
+
+    # -- snapshots ---------------------------------------------------------------
+    def snapshot(self) -> dict[str, Any]:
+        """Everything this FSM holds, as JSON-ready data."""
+        with self._lock:
+            data = encode_tables(self.store.tables)
+            data["FSMIndex"] = self._index
+            data["Servers"] = [to_api(s) for s in self._servers.values()]
+            return data
+
+    def snapshot_json(self) -> str:
+        return json.dumps(self.snapshot(), separators=(",", ":"))
+
+    def restore(self, data: dict[str, Any]) -> None:
+        """Replace all state with a :meth:`snapshot` (raft restore on start or
+        when the leader sends one to a lagging follower)."""
+        tables = decode_tables(data)
+        servers = [from_api(m.ServerMemberRequest, raw, "Snapshot.Servers")
+                   for raw in data.get("Servers", [])]
+        with self._lock:
+            self.store.restore(tables)
+            self._index = int(data.get("FSMIndex", tables.latest_index))
+            self._servers = {s.raft_addr: s for s in servers}
+
+    def restore_json(self, text: str) -> None:
+        self.restore(json.loads(text))

@@ -1,0 +1,218 @@
+"""The raft log's vocabulary: message types and their payloads.
+
+Every change to the cluster state is one message in the raft log: a
+:class:`MsgType` number and a JSON payload.  The numbers are append-only
+(a log written by an older server must replay the same way on a newer one),
+so new types go at the end and none is ever renumbered or reused.
+
+Payloads are the request dataclasses below, encoded with the structs codec
+(:func:`nomadjail.structs.to_api`): plain JSON with Nomad's PascalCase keys,
+never pickled objects, so a journal can be read with ``jq`` and replayed by
+any version that knows the type.  Everything a message needs to be applied
+deterministically travels inside it -- IDs, timestamps, the evaluations to
+create -- because every replica applies it on its own and must reach the
+same state.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import Any
+
+from ..structs import (Allocation, Deployment, DeploymentStatusUpdate, DesiredTransition,
+                       DrainStrategy, Evaluation, Job, Node, NodeEvent, from_api, to_api)
+from ..structs.codec import field
+
+
+class MsgType(IntEnum):
+    """Append-only: add new types at the end, never renumber."""
+
+    JOB_REGISTER = 0
+    JOB_DEREGISTER = 1
+    EVAL_UPDATE = 2
+    EVAL_DELETE = 3
+    APPLY_PLAN_RESULTS = 4
+    NODE_REGISTER = 5
+    NODE_DEREGISTER = 6
+    NODE_UPDATE_STATUS = 7
+    NODE_UPDATE_DRAIN = 8
+    NODE_UPDATE_ELIGIBILITY = 9
+    ALLOC_CLIENT_UPDATE = 10
+    ALLOC_UPDATE_DESIRED_TRANSITION = 11
+    DEPLOYMENT_STATUS_UPDATE = 12
+    BARRIER = 13  # changes nothing; committing it proves every earlier entry is applied
+    SERVER_MEMBER = 14  # a server announces its name and addresses to the cluster
+    DEPLOYMENT_UPSERT = 15  # the deployment watcher's new counts and status
+
+
+@dataclass(slots=True)
+class JobRegisterRequest:
+    """A job and the evaluation it triggers, committed together (Nomad does the same,
+    so a job is never stored without the eval that schedules it)."""
+
+    job: Job = field(default_factory=Job)
+    eval: Evaluation | None = None
+    submit_time: int = 0  # ns since the epoch
+
+
+@dataclass(slots=True)
+class JobDeregisterRequest:
+    namespace: str = ""
+    job_id: str = ""
+    purge: bool = False
+    submit_time: int = 0  # ns since the epoch
+    eval: Evaluation | None = None
+
+
+@dataclass(slots=True)
+class EvalUpdateRequest:
+    evals: list[Evaluation] = field(default_factory=list)
+    eval_token: str = ""
+
+
+@dataclass(slots=True)
+class EvalDeleteRequest:
+    evals: list[str] = field(default_factory=list)
+    allocs: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ApplyPlanResultsRequest:
+    """What the plan applier accepted.  The job travels once in ``job``; the
+    allocations carry ``Job: null`` and the FSM attaches the stored version."""
+
+    eval_id: str = ""
+    job: Job | None = None
+    node_update: dict[str, list[Allocation]] = field(default_factory=dict)
+    node_allocation: dict[str, list[Allocation]] = field(default_factory=dict)
+    deployment: Deployment | None = None
+    deployment_updates: list[DeploymentStatusUpdate] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NodeRegisterRequest:
+    node: Node = field(default_factory=Node)
+    evals: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NodeDeregisterRequest:
+    node_ids: list[str] = field(default_factory=list, key="NodeIDs")
+
+
+@dataclass(slots=True)
+class NodeUpdateStatusRequest:
+    node_id: str = ""
+    status: str = ""
+    updated_at: int = 0  # seconds since the epoch, as Node.StatusUpdatedAt
+    node_event: NodeEvent | None = None
+    evals: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NodeUpdateDrainRequest:
+    """Start or stop draining; ``transitions`` marks the node's allocations for
+    migration in the same commit, ``evals`` makes the schedulers act on it."""
+
+    node_id: str = ""
+    drain_strategy: DrainStrategy | None = None
+    mark_eligible: bool = False
+    updated_at: int = 0  # seconds since the epoch
+    node_event: NodeEvent | None = None
+    transitions: dict[str, DesiredTransition] = field(default_factory=dict)
+    evals: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class NodeUpdateEligibilityRequest:
+    node_id: str = ""
+    eligibility: str = ""
+    updated_at: int = 0  # seconds since the epoch
+    node_event: NodeEvent | None = None
+    evals: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AllocClientUpdateRequest:
+    """A client's report on its allocations, plus the evals it triggers
+    (a failed allocation asks its scheduler to reschedule)."""
+
+    alloc: list[Allocation] = field(default_factory=list)
+    evals: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AllocUpdateDesiredTransitionRequest:
+    allocs: dict[str, DesiredTransition] = field(default_factory=dict)
+    evals: list[Evaluation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DeploymentStatusUpdateRequest:
+    deployment_update: DeploymentStatusUpdate = field(default_factory=DeploymentStatusUpdate)
+    eval: Evaluation | None = None
+
+
+@dataclass(slots=True)
+class DeploymentUpsertRequest:
+    deployment: Deployment = field(default_factory=Deployment)
+
+
+@dataclass(slots=True)
+class BarrierRequest:
+    pass
+
+
+@dataclass(slots=True)
+class ServerMemberRequest:
+    """What one server tells the others about itself (Nomad learns it from serf
+    gossip; here it is replicated state, so every server can answer
+    ``server members`` and map the raft leader to its RPC address)."""
+
+    name: str = ""
+    raft_addr: str = ""
+    rpc_addr: str = field("", key="RPCAddr")
+    region: str = ""
+    datacenter: str = ""
+    build: str = ""
+    bootstrap_expect: int = 0
+
+
+REQUEST_TYPES: dict[MsgType, type] = {
+    MsgType.JOB_REGISTER: JobRegisterRequest,
+    MsgType.JOB_DEREGISTER: JobDeregisterRequest,
+    MsgType.EVAL_UPDATE: EvalUpdateRequest,
+    MsgType.EVAL_DELETE: EvalDeleteRequest,
+    MsgType.APPLY_PLAN_RESULTS: ApplyPlanResultsRequest,
+    MsgType.NODE_REGISTER: NodeRegisterRequest,
+    MsgType.NODE_DEREGISTER: NodeDeregisterRequest,
+    MsgType.NODE_UPDATE_STATUS: NodeUpdateStatusRequest,
+    MsgType.NODE_UPDATE_DRAIN: NodeUpdateDrainRequest,
+    MsgType.NODE_UPDATE_ELIGIBILITY: NodeUpdateEligibilityRequest,
+    MsgType.ALLOC_CLIENT_UPDATE: AllocClientUpdateRequest,
+    MsgType.ALLOC_UPDATE_DESIRED_TRANSITION: AllocUpdateDesiredTransitionRequest,
+    MsgType.DEPLOYMENT_STATUS_UPDATE: DeploymentStatusUpdateRequest,
+    MsgType.BARRIER: BarrierRequest,
+    MsgType.SERVER_MEMBER: ServerMemberRequest,
+    MsgType.DEPLOYMENT_UPSERT: DeploymentUpsertRequest,
+}
+
+
+def encode(request: Any) -> str:
+    """The JSON payload for one request dataclass."""
+    return json.dumps(to_api(request), separators=(",", ":"))
+
+
+def decode(msg_type: MsgType, payload: str) -> Any:
+    """The request dataclass for ``msg_type`` from its JSON payload."""
+    return from_api(REQUEST_TYPES[msg_type], json.loads(payload), msg_type.name)
+
+
+def message_type_of(request: Any) -> MsgType:
+    """The type a request dataclass is sent as."""
+    for msg_type, cls in REQUEST_TYPES.items():
+        if isinstance(request, cls):
+            return msg_type
+    raise TypeError(f"{type(request).__name__} is not a raft request")

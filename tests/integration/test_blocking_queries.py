@@ -1,0 +1,58 @@
+"""Nomad blocking queries: ?index=N&wait=D answers on change or on timeout."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from nomadjail.testing import AgentProcess
+
+from .jobs import FOREVER, shell_job
+
+
+def test_list_blocks_until_a_change(dev_agent: AgentProcess) -> None:
+    first = dev_agent.get("/v1/jobs")
+    index = int(first.headers["X-Nomad-Index"])
+    assert first.headers["X-Nomad-KnownLeader"] == "true"
+    result = {}
+
+    def poll() -> None:
+        resp = dev_agent.get("/v1/jobs", index=index, wait="30s")
+        result["index"] = int(resp.headers["X-Nomad-Index"])
+        result["ids"] = [j["ID"] for j in resp.json()]
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    waiter.join(0.3)
+    assert waiter.is_alive(), "the query answered before anything changed"
+    dev_agent.request("POST", "/v1/jobs", shell_job("blocker", FOREVER))
+    waiter.join(10)
+    assert not waiter.is_alive()
+    assert result["index"] > index and "blocker" in result["ids"]
+    dev_agent.request("DELETE", "/v1/job/blocker", purge="true")
+
+
+def test_query_times_out_with_the_same_index(dev_agent: AgentProcess) -> None:
+    index = int(dev_agent.get("/v1/nodes").headers["X-Nomad-Index"])
+    started = time.monotonic()
+    resp = dev_agent.get("/v1/nodes", index=index, wait="1s")
+    assert resp.status_code == 200
+    assert int(resp.headers["X-Nomad-Index"]) == index
+    assert time.monotonic() - started >= 1.0  # it did wait (lower bound only)
+
+
+def test_single_object_blocks_on_its_table(dev_agent: AgentProcess) -> None:
+    dev_agent.request("POST", "/v1/jobs", shell_job("watched", FOREVER))
+    job = dev_agent.get("/v1/job/watched")
+    index = int(job.headers["X-Nomad-Index"])
+    result = {}
+
+    def poll() -> None:
+        result["job"] = dev_agent.get("/v1/job/watched", index=index, wait="30s").json()
+
+    waiter = threading.Thread(target=poll)
+    waiter.start()
+    dev_agent.request("POST", "/v1/jobs", shell_job("watched", FOREVER, count=2))
+    waiter.join(10)
+    assert result["job"]["TaskGroups"][0]["Count"] == 2
+    dev_agent.request("DELETE", "/v1/job/watched", purge="true")
