@@ -31,17 +31,17 @@ def import_jobs(server: Server, directory: str) -> list[ImportOutcome]:
     outcomes = []
     files = sorted(Path(directory).glob("*.nomad"))
     if not files:
-        log.warning("import: no *.nomad files in %s", directory)
+        log.warning("no *.nomad files in %s", directory)
     for path in files:
         outcome = ImportOutcome(path=str(path))
         try:
             job = parse_job(path.read_text(encoding="utf-8"), str(path))
             result = server.register_job(job)
             outcome.job_id, outcome.eval_id = job.id, result.eval_id
-            log.info("import: %s: job %r registered (evaluation %s)", path, job.id,
+            log.info("%s: job %r registered (evaluation %s)", path, job.id,
                      result.eval_id[:8])
         except (NomadError, OSError, UnicodeDecodeError) as err:
             outcome.error = str(err)
-            log.error("import: %s: not imported: %s", path, err)
+            log.error("%s: not imported: %s", path, err)
         outcomes.append(outcome)
     return outcomes

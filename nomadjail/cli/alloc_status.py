@@ -7,7 +7,8 @@ from typing import Any
 import click
 
 from ..api import ApiClient, ApiError, ApiNotFound
-from ..structs import Allocation, TaskEvent, TaskEventType, TaskState, to_api
+from ..structs import Allocation, TaskState, to_api
+from ..structs.task_events import display_message
 from .flags import nomad_option
 from .format import (FULL_ID, SHORT_ID, duration, format_kv, format_list,
                      format_list_with_spaces, format_task_time, format_time_ns, ibytes, limit,
@@ -17,7 +18,6 @@ from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .views import format_alloc_metrics
 
 MB = 1024 * 1024
-WITHIN_POLICY = "Restart within policy"
 
 
 @click.command("status", cls=NomadCommand)
@@ -296,64 +296,3 @@ def _task_status(meta: Meta, state: TaskState) -> None:
         message = event.display_message or display_message(event)
         rows.append(f"{format_time_ns(event.time)}|{event.type}|{message}")
     ui.output(format_list(rows))
-
-
-def display_message(event: TaskEvent) -> str:
-    """Nomad's buildDisplayMessage, for events that carry no DisplayMessage."""
-    kind = event.type
-    if kind == TaskEventType.SETUP:
-        return event.message
-    if kind == TaskEventType.STARTED:
-        return "Task started by client"
-    if kind == TaskEventType.RECEIVED:
-        return "Task received by client"
-    if kind == TaskEventType.FAILED_VALIDATION:
-        return event.validation_error or "Validation of task failed"
-    if kind == TaskEventType.SETUP_FAILURE:
-        return event.setup_error or "Task setup failed"
-    if kind == TaskEventType.DRIVER_FAILURE:
-        return event.driver_error or "Failed to start task"
-    if kind == TaskEventType.KILLING:
-        if event.kill_reason:
-            return f"Killing task: {event.kill_reason}"
-        if event.kill_timeout:
-            return f"Sent interrupt. Waiting {duration(event.kill_timeout)} before force killing"
-        return "Sent interrupt"
-    if kind == TaskEventType.KILLED:
-        return event.kill_error or "Task successfully killed"
-    if kind == TaskEventType.TERMINATED:
-        parts = [f"Exit Code: {event.exit_code}"]
-        if event.signal:
-            parts.append(f"Signal: {event.signal}")
-        if event.message:
-            parts.append(f'Exit Message: "{event.message}"')
-        return ", ".join(parts)
-    if kind == TaskEventType.RESTARTING:
-        text = f"Task restarting in {duration(event.start_delay)}"
-        if event.restart_reason and event.restart_reason != WITHIN_POLICY:
-            return f"{event.restart_reason} - {text}"
-        return text
-    if kind == TaskEventType.NOT_RESTARTING:
-        return event.restart_reason or "Task exceeded restart policy"
-    if kind == TaskEventType.SIBLING_FAILED:
-        failed = event.details.get("failed_sibling", "")
-        return f'Task\'s sibling "{failed}" failed' if failed else "Task's sibling failed"
-    if kind == TaskEventType.SIGNALING:
-        signal, reason = event.task_signal, event.task_signal_reason
-        if not signal and not reason:
-            return "Task being sent a signal"
-        if not signal:
-            return reason
-        if not reason:
-            return f"Task being sent signal {signal}"
-        return f"Task being sent signal {signal}: {reason}"
-    if kind == TaskEventType.RESTART_SIGNAL:
-        return event.restart_reason or "Task signaled to restart"
-    if kind == TaskEventType.DRIVER_MESSAGE:
-        return event.driver_message
-    if kind == TaskEventType.LEADER_DEAD:
-        return "Leader Task in Group dead"
-    if kind == TaskEventType.CLIENT_RECONNECTED:
-        return "Client reconnected"
-    return event.message
-

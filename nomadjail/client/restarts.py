@@ -36,11 +36,11 @@ from typing import Callable
 
 from ..drivers.base import ExitResult
 from ..structs import JobType, RestartMode, RestartPolicy, TaskLifecycle, format_duration
+from ..structs.task_events import REASON_WITHIN_POLICY
 
 JITTER = 0.25
 REASON_NO_RESTARTS_ALLOWED = "Policy allows no restarts"
 REASON_UNRECOVERABLE_ERROR = "Error was unrecoverable"
-REASON_WITHIN_POLICY = "Restart within policy"
 REASON_DELAY = "Exceeded allowed attempts, applying a delay"
 REASON_SUCCESS = "Restart unnecessary as task terminated successfully"
 

@@ -8,50 +8,35 @@ import falcon.asgi
 
 from ..state import Table
 from ..structs import BadRequest, NotFound
-from .agent_api import AgentAPI
 from .body import read_object
-from .query import blocking_snapshot, bool_param, query_options, set_index, set_meta
+from .query import bool_param, set_index
+from .resource import Resource
 from .stubs import alloc_stub, public_alloc
 
 ALLOC_NOT_FOUND = "alloc not found"
 
 
-class AllocationsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AllocationsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
         resources = bool_param(req, "resources")
         task_states = bool_param(req, "task_states", default=True)
-        snap = await blocking_snapshot(server.state, opts, (Table.ALLOCS,))
+        snap, opts = await self.read(req, resp, Table.ALLOCS)
         namespace = None if opts.all_namespaces else opts.namespace
         resp.media = [alloc_stub(a, resources=resources, task_states=task_states)
                       for a in snap.allocs(namespace, opts.prefix)]
-        set_meta(resp, snap.index(Table.ALLOCS))
 
 
-class AllocationResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AllocationResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      alloc_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.ALLOCS,))
+        snap, opts = await self.read(req, resp, Table.ALLOCS)
         alloc = snap.alloc_by_id(alloc_id)
-        set_meta(resp, snap.index(Table.ALLOCS))
         if alloc is None:
             raise NotFound(ALLOC_NOT_FOUND)
         resp.media = public_alloc(alloc)
 
 
-class AllocationStopResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AllocationStopResource(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       alloc_id: str) -> None:
         server = self.agent.require_server()
@@ -62,11 +47,8 @@ class AllocationStopResource:
     on_put = on_post
 
 
-class ClientAllocSignalResource:
+class ClientAllocSignalResource(Resource):
     """POST /v1/client/allocation/:id/signal {"Task": "...", "Signal": "SIGHUP"}."""
-
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       alloc_id: str) -> None:
@@ -82,11 +64,8 @@ class ClientAllocSignalResource:
     on_put = on_post
 
 
-class ClientAllocRestartResource:
+class ClientAllocRestartResource(Resource):
     """POST /v1/client/allocation/:id/restart {"TaskName": "..."}."""
-
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       alloc_id: str) -> None:
@@ -99,10 +78,7 @@ class ClientAllocRestartResource:
     on_put = on_post
 
 
-class ClientAllocStatsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class ClientAllocStatsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      alloc_id: str) -> None:
         client = self.agent.require_client()

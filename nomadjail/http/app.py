@@ -16,6 +16,7 @@ import falcon.asgi
 from ..api.rpc import RPC_PREFIX
 from . import errors, rpc
 from .agent_api import AgentAPI
+from .resource import Resource
 from .allocations import (AllocationResource, AllocationsResource, AllocationStopResource,
                           ClientAllocRestartResource, ClientAllocSignalResource,
                           ClientAllocStatsResource)
@@ -55,10 +56,7 @@ class StaticCaching:
             resp.set_header("Cache-Control", "no-cache")
 
 
-class RootRedirect:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class RootRedirect(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         if not self.agent.ui_enabled:
             raise falcon.HTTPNotFound()

@@ -4,21 +4,15 @@ from __future__ import annotations
 
 import falcon.asgi
 
-from .agent_api import AgentAPI
+from .resource import Resource
 
 
-class AgentSelfResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AgentSelfResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = self.agent.self_info()
 
 
-class AgentMembersResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AgentMembersResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         server = self.agent.require_server()
         resp.media = {
@@ -29,20 +23,14 @@ class AgentMembersResource:
         }
 
 
-class AgentServersResource:
+class AgentServersResource(Resource):
     """GET /v1/agent/servers: the rpc addresses this client talks to."""
-
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = list(self.agent.require_client().servers())
 
 
-class AgentHealthResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AgentHealthResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         health = {}
         if self.agent.server is not None:
@@ -55,25 +43,16 @@ class AgentHealthResource:
             resp.status = 500
 
 
-class StatusLeaderResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class StatusLeaderResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = self.agent.require_server().leader_rpc_addr()
 
 
-class StatusPeersResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class StatusPeersResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = self.agent.require_server().peers()
 
 
-class RegionsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class RegionsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         resp.media = [self.agent.region]

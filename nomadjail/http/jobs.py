@@ -11,7 +11,8 @@ from ..state import Table
 from ..structs import BadRequest, Job, NotFound, from_api, to_api
 from .agent_api import AgentAPI
 from .body import read_object
-from .query import blocking_snapshot, bool_param, query_options, set_index, set_meta
+from .query import bool_param, set_index
+from .resource import Resource
 from .stubs import alloc_stub, job_stub
 
 JOB_NOT_FOUND = "job not found"
@@ -29,11 +30,8 @@ def _decode_job(body: dict, path_id: str = "") -> Job:
     return job
 
 
-class JobRegistration:
+class JobRegistration(Resource):
     """Shared by POST /v1/jobs and POST /v1/job/:id."""
-
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
 
     async def register(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                        path_id: str = "") -> None:
@@ -51,14 +49,11 @@ class JobRegistration:
 
 class JobsResource(JobRegistration):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
         with_meta = bool_param(req, "meta")
-        snap = await blocking_snapshot(server.state, opts, (Table.JOBS, Table.JOB_SUMMARIES))
+        snap, opts = await self.read(req, resp, Table.JOBS, Table.JOB_SUMMARIES)
         namespace = None if opts.all_namespaces else opts.namespace
         resp.media = [job_stub(j, snap.job_summary(j.namespace or "", j.id), with_meta=with_meta)
                       for j in snap.jobs(namespace, opts.prefix)]
-        set_meta(resp, snap.index(Table.JOBS, Table.JOB_SUMMARIES))
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         await self.register(req, resp)
@@ -93,11 +88,8 @@ class JobsParseResource:
 class JobResource(JobRegistration):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.JOBS,))
+        snap, opts = await self.read(req, resp, Table.JOBS)
         job = snap.job_by_id(opts.namespace, job_id)
-        set_meta(resp, snap.index(Table.JOBS))
         if job is None:
             raise NotFound(JOB_NOT_FOUND)
         resp.media = to_api(job)
@@ -118,72 +110,45 @@ class JobResource(JobRegistration):
         resp.media = result.to_api()
 
 
-class JobAllocationsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class JobAllocationsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.ALLOCS,))
+        snap, opts = await self.read(req, resp, Table.ALLOCS)
         allocs = sorted(snap.allocs_by_job(opts.namespace, job_id),
                         key=lambda a: (-a.create_index, a.id))
         resp.media = [alloc_stub(a) for a in allocs]
-        set_meta(resp, snap.index(Table.ALLOCS))
 
 
-class JobEvaluationsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class JobEvaluationsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.EVALS,))
+        snap, opts = await self.read(req, resp, Table.EVALS)
         evals = sorted(snap.evals_by_job(opts.namespace, job_id),
                        key=lambda e: (-e.create_index, e.id))
         resp.media = [to_api(e) for e in evals]
-        set_meta(resp, snap.index(Table.EVALS))
 
 
-class JobVersionsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class JobVersionsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.JOB_VERSIONS,))
+        snap, opts = await self.read(req, resp, Table.JOB_VERSIONS)
         versions = snap.job_versions(opts.namespace, job_id)
-        set_meta(resp, snap.index(Table.JOB_VERSIONS))
         if not versions:
             raise NotFound(JOB_NOT_FOUND)
         resp.media = {"Versions": [to_api(v) for v in versions], "Diffs": None}
 
 
-class JobSummaryResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class JobSummaryResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.JOB_SUMMARIES,))
+        snap, opts = await self.read(req, resp, Table.JOB_SUMMARIES)
         summary = snap.job_summary(opts.namespace, job_id)
-        set_meta(resp, snap.index(Table.JOB_SUMMARIES))
         if summary is None:
             raise NotFound(JOB_NOT_FOUND)
         resp.media = to_api(summary)
 
 
-class JobPlanResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class JobPlanResource(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       job_id: str) -> None:
         body = await read_object(req)
@@ -196,10 +161,7 @@ class JobPlanResource:
     on_put = on_post
 
 
-class JobEvaluateResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class JobEvaluateResource(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       job_id: str) -> None:
         server = self.agent.require_server()
@@ -211,25 +173,21 @@ class JobEvaluateResource:
     on_put = on_post
 
 
-class JobDeploymentsResource:
+class JobDeploymentsResource(Resource):
     """GET /v1/job/:id/deployments (list) and /v1/job/:id/deployment (latest)."""
 
     def __init__(self, agent: AgentAPI, *, latest: bool):
-        self.agent = agent
+        super().__init__(agent)
         self.latest = latest
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        server = self.agent.require_server()
-        opts = query_options(req, self.agent.region)
-        snap = await blocking_snapshot(server.state, opts, (Table.DEPLOYMENTS,))
+        snap, opts = await self.read(req, resp, Table.DEPLOYMENTS)
         deployments = snap.deployments_by_job(opts.namespace, job_id)
-        set_meta(resp, snap.index(Table.DEPLOYMENTS))
         if self.latest:
             resp.media = to_api(deployments[0]) if deployments else None
         else:
             resp.media = [to_api(d) for d in deployments]
-
 
 
 class JobPaths:

@@ -19,8 +19,8 @@ import falcon.asgi
 
 from ..client.logs import FRAME_SIZE, LogChunk, afollow_logs, read_logs
 from ..structs import BadRequest, NotFound, TaskStateName
-from .agent_api import AgentAPI
 from .query import bool_param, int_param
+from .resource import Resource
 
 HEARTBEAT_EVERY = 10.0  # seconds between empty frames while following, as Nomad
 DEAD_CHECK_EVERY = 0.5
@@ -43,10 +43,7 @@ def _split(chunk: LogChunk) -> list[LogChunk]:
     return parts
 
 
-class LogsResource:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class LogsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      alloc_id: str) -> None:
         task = req.get_param("task") or ""

@@ -17,6 +17,7 @@ from ..structs import Allocation, BadRequest, Node, from_api, to_api
 from .agent_api import AgentAPI
 from .body import read_object
 from .query import query_options, set_meta
+from .resource import Resource
 
 
 def _secret(req: falcon.asgi.Request) -> str:
@@ -30,10 +31,7 @@ def _string(body: dict, key: str) -> str:
     return value
 
 
-class NodeRegisterRPC:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class NodeRegisterRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await read_object(req)
         if body.get("Node") is None:
@@ -44,10 +42,7 @@ class NodeRegisterRPC:
         resp.media = result.to_api()
 
 
-class NodeUpdateStatusRPC:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class NodeUpdateStatusRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await read_object(req)
         server = self.agent.require_server()
@@ -56,11 +51,8 @@ class NodeUpdateStatusRPC:
         resp.media = result.to_api()
 
 
-class NodeGetClientAllocsRPC:
+class NodeGetClientAllocsRPC(Resource):
     """Blocking: answers when allocations changed past ``index`` or ``wait`` ran out."""
-
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         node_id = req.get_param("node_id") or ""
@@ -81,10 +73,7 @@ class NodeGetClientAllocsRPC:
         set_meta(resp, index)
 
 
-class AllocGetAllocsRPC:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class AllocGetAllocsRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await read_object(req)
         ids = body.get("AllocIDs")
@@ -97,10 +86,7 @@ class AllocGetAllocsRPC:
                       "Index": server.state.index(Table.ALLOCS)}
 
 
-class NodeUpdateAllocRPC:
-    def __init__(self, agent: AgentAPI):
-        self.agent = agent
-
+class NodeUpdateAllocRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await read_object(req)
         raw = body.get("Alloc")

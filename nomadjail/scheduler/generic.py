@@ -104,8 +104,7 @@ class GenericScheduler(PlanningScheduler):
         plan = ctx.plan
         plan.deployment = result.deployment
         plan.deployment_updates = result.deployment_updates
-        if result.deployment is not None:
-            self.deployment = result.deployment
+        self.deployment = result.current_deployment
         for stop in result.stop:
             ctx.stop(stop.alloc, stop.description, stop.client_status, stop.followup_eval_id)
         deployment_id = self.deployment.id if self.deployment is not None else ""

@@ -79,6 +79,9 @@ class Stop:
 @dataclasses.dataclass(slots=True)
 class ReconcileResult:
     deployment: Deployment | None = None  # newly created, to be put in the plan
+    # The deployment this evaluation works within (new or still active), else None:
+    # a finished or cancelled deployment is not carried on to the eval or allocations.
+    current_deployment: Deployment | None = None
     deployment_updates: list[DeploymentStatusUpdate] = dataclasses.field(default_factory=list)
     place: list[Placement] = dataclasses.field(default_factory=list)
     destructive: list[Placement] = dataclasses.field(default_factory=list)
@@ -146,6 +149,7 @@ class _Reconciler:
         complete = True
         for group, allocs in matrix.items():
             complete = self._compute_group(group, allocs) and complete
+        result.current_deployment = self.deployment
         if self.deployment is not None and complete and result.deployment is None:
             result.deployment_updates.append(DeploymentStatusUpdate(
                 deployment_id=self.deployment.id, status=DeploymentStatus.SUCCESSFUL,

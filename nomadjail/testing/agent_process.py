@@ -32,6 +32,7 @@ class AgentProcess:
     log_path: Path
     proc: subprocess.Popen | None = None
     extra_args: list[str] = field(default_factory=list)
+    server: bool = True
 
     @property
     def address(self) -> str:
@@ -70,9 +71,13 @@ class AgentProcess:
             self.proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env,
                                          start_new_session=True)
         try:
-            wait_for(self._leader_known, timeout=timeout, interval=0.05,
-                     message=f"agent on {self.address} to elect a leader")
-            if wait_client:
+            if self.server:
+                wait_for(self._leader_known, timeout=timeout, interval=0.05,
+                         message=f"agent on {self.address} to elect a leader")
+            else:
+                wait_for(self._healthy, timeout=timeout, interval=0.05,
+                         message=f"client agent on {self.address} to answer")
+            if wait_client and self.server:
                 wait_for(self._node_ready, timeout=timeout, interval=0.05,
                          message=f"the client of {self.address} to be ready")
         except Exception:
@@ -85,6 +90,11 @@ class AgentProcess:
         if self.proc is not None and self.proc.poll() is not None:
             raise AssertionError(f"agent exited with {self.proc.returncode}")
         return bool(self.json("/v1/status/leader"))
+
+    def _healthy(self) -> bool:
+        if self.proc is not None and self.proc.poll() is not None:
+            raise AssertionError(f"agent exited with {self.proc.returncode}")
+        return self.get("/v1/agent/health").status_code == 200
 
     def _node_ready(self) -> bool:
         return any(n["Status"] == "ready" for n in self.json("/v1/nodes"))
@@ -155,7 +165,7 @@ def make_agent(base: Path, *, dev: bool = True, server: bool = True, client: boo
     base.mkdir(parents=True, exist_ok=True)
     agent = AgentProcess(data_dir=base, http_port=free_port(), rpc_port=free_port(),
                          serf_port=free_port(), log_path=base / "agent.log",
-                         extra_args=list(args or []))
+                         extra_args=list(args or []), server=server)
     settings: dict[str, Any] = {
         "bind_addr": "127.0.0.1",
         "data_dir": str(base / "data"),

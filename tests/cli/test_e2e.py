@@ -10,23 +10,12 @@ import os
 import subprocess
 import sys
 from pathlib import Path
-from typing import Iterator
 
-import pytest
 
-from nomadjail.testing import AgentProcess, make_agent, wait_alloc_status, wait_for
+from nomadjail.testing import AgentProcess, wait_alloc_status, wait_for
 
 COMMAND_TIMEOUT = 120  # seconds; a hung command fails the test instead of hanging the suite
 
-
-@pytest.fixture(scope="module")
-def dev_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    agent = make_agent(tmp_path_factory.mktemp("cli-dev-agent"))
-    agent.start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 def nomadjail(agent: AgentProcess, *args: str, cwd: Path,

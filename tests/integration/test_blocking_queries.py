@@ -42,17 +42,31 @@ def test_query_times_out_with_the_same_index(dev_agent: AgentProcess) -> None:
 
 
 def test_single_object_blocks_on_its_table(dev_agent: AgentProcess) -> None:
+    """A client following one job sees every change, each with a higher index."""
     dev_agent.request("POST", "/v1/jobs", shell_job("watched", FOREVER))
     job = dev_agent.get("/v1/job/watched")
     index = int(job.headers["X-Nomad-Index"])
-    result = {}
+    seen: list[int] = []
+    counts: list[int] = []
 
-    def poll() -> None:
-        result["job"] = dev_agent.get("/v1/job/watched", index=index, wait="30s").json()
+    def follow() -> None:
+        nonlocal index
+        while True:
+            resp = dev_agent.get("/v1/job/watched", index=index, wait="30s")
+            new_index = int(resp.headers["X-Nomad-Index"])
+            seen.append(new_index)
+            if new_index <= index:
+                return  # a timeout: nothing changed for 30s
+            index = new_index
+            counts.append(resp.json()["TaskGroups"][0]["Count"])
+            if counts[-1] == 2:
+                return
 
-    waiter = threading.Thread(target=poll)
+    waiter = threading.Thread(target=follow)
     waiter.start()
     dev_agent.request("POST", "/v1/jobs", shell_job("watched", FOREVER, count=2))
-    waiter.join(10)
-    assert result["job"]["TaskGroups"][0]["Count"] == 2
+    waiter.join(20)
+    assert not waiter.is_alive()
+    assert counts and counts[-1] == 2, "the follower saw the update, not a timeout"
+    assert seen == sorted(set(seen)), "every answer carried a higher index"
     dev_agent.request("DELETE", "/v1/job/watched", purge="true")

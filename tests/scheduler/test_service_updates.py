@@ -292,3 +292,21 @@ def test_each_group_is_reconciled_and_a_removed_group_is_stopped(harness: Harnes
 
     assert [a.task_group for a in harness.stopped_allocs()] == ["db"]
     assert harness.plans[-1].annotations.desired_tg_updates["db"].stop == 1
+
+
+def test_a_finished_deployment_is_not_carried_on_to_later_evals(harness: Harness):
+    """`job stop` after a successful rollout: the stop eval belongs to no deployment,
+    so `nomadjail job stop` does not monitor the old, finished one (as Nomad)."""
+    job = running(harness, count=2)
+    deployment = harness.plans[-1].deployment
+    assert deployment is not None
+    with harness.store.txn(harness.next_index()) as txn:
+        txn.upsert_deployment(dataclasses.replace(deployment, status=DeploymentStatus.SUCCESSFUL))
+    stopped_job = job.copy()
+    stopped_job.stop = True
+    stopped_job = harness.upsert_job(stopped_job)
+
+    evaluation = harness.run(stopped_job, EvalTrigger.JOB_DEREGISTER)
+
+    assert evaluation.deployment_id == ""
+    assert harness.plans[-1].deployment_updates == []

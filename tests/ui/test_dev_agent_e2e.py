@@ -1,7 +1,6 @@
 """End to end: a real ``nomadjail agent -dev``, ``nomadjail job run``, and the dashboard.
 
-The agent is started the same way as tests/integration's ``dev_agent`` fixture
-(``nomadjail.testing.make_agent``); fixtures of that directory are not visible here.
+The agent is the shared ``dev_agent`` fixture of tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -17,20 +16,11 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
 
-from nomadjail.testing import AgentProcess, make_agent
+from nomadjail.testing import AgentProcess
 
 EXAMPLE_JOB = Path(__file__).resolve().parents[2] / "examples" / "example.nomad"
 WAIT_S = 30  # scheduling and starting a real task on a busy CI box
 
-
-@pytest.fixture(scope="module")
-def dev_agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
-    agent = make_agent(tmp_path_factory.mktemp("ui-dev-agent"))
-    agent.start()
-    try:
-        yield agent
-    finally:
-        agent.stop()
 
 
 def wait_until(browser: WebDriver, condition, message: str):

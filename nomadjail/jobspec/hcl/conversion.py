@@ -385,4 +385,4 @@ def plain(value: Any) -> Any:
 __all__ = ["ANY", "BOOL", "NUMBER", "STRING", "ConversionError", "TypeSpec", "convert", "describe",
            "distinct", "equal", "expected", "format_number", "is_number", "list_of", "map_of",
            "normalize_number", "number_from_decimal", "number_from_text", "parse_type", "plain",
-           "to_bool", "to_number", "to_string", "type_of", "Token"]
+           "to_bool", "to_number", "to_string", "type_of"]

@@ -1,0 +1,62 @@
+"""The import direction of DESIGN.md §3, checked on the source.
+
+Each package may import only packages listed above it; server and client
+never import each other; nothing in the product imports the test helpers;
+the CLI reaches the agent only from ``cli/agent.py`` (the ``agent`` command).
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "nomadjail"
+ORDER = ["structs", "api", "jobspec", "state", "scheduler", "server", "drivers", "pot_driver",
+         "client", "http", "agent", "cli"]
+NEVER = {("server", "client"), ("client", "server")}
+
+
+def package_of(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 1 and parts[0] == "nomadjail" else None
+
+
+def imports(path: Path) -> list[tuple[str, int]]:
+    """(imported nomadjail module, line) for every import in a file, relative ones resolved."""
+    package = ".".join(path.relative_to(ROOT.parent).with_suffix("").parts[:-1])
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            found += [(alias.name, node.lineno) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([node.module] if node.module else []))
+            else:
+                module = node.module or ""
+            found.append((module, node.lineno))
+    return [(m, line) for m, line in found if m.startswith("nomadjail")]
+
+
+SOURCES = sorted(p for p in ROOT.rglob("*.py") if package_of(
+    ".".join(p.relative_to(ROOT.parent).with_suffix("").parts)) in ORDER)
+
+
+@pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(ROOT)))
+def test_imports_point_up(path: Path) -> None:
+    mine = package_of(".".join(path.relative_to(ROOT.parent).with_suffix("").parts))
+    assert mine is not None
+    for module, line in imports(path):
+        theirs = package_of(module)
+        if theirs is None or theirs == mine:
+            continue
+        where = f"{path.relative_to(ROOT)}:{line} imports {module}"
+        assert theirs != "testing", f"{where}: product code must not import test helpers"
+        assert (mine, theirs) not in NEVER, f"{where}: server and client meet only over RPC"
+        if mine == "cli" and theirs == "agent":
+            assert path.name == "agent.py", f"{where}: only the agent command may"
+            continue
+        assert theirs in ORDER, f"{where}: unknown package"
+        assert ORDER.index(theirs) < ORDER.index(mine), f"{where}: imports against the layers"
