@@ -6,8 +6,9 @@
 PYTHON ?= python3
 VENV   ?= .venv
 BIN     = $(VENV)/bin
-# Debian packages the test suite drives for real: a headless browser for the dashboard.
-TEST_DEBS = chromium chromium-driver
+# Debian packages the test suite drives for real: a headless browser for the dashboard,
+# rsyslog for remote syslog, shellcheck for the appliance's shell files.
+TEST_DEBS = chromium chromium-driver rsyslog shellcheck
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: run test setup test-deps bench clean

@@ -226,9 +226,12 @@ def json_entries(data: Any, filename: str, path: str = "") -> list[Entry]:
 
 
 def hcl_entries(text: str, filename: str) -> list[Entry]:
-    from ..jobspec import parse_body
+    from ..jobspec import JobspecError, parse_body
 
-    return _body_entries(parse_body(text, filename))
+    try:
+        return _body_entries(parse_body(text, filename))
+    except JobspecError as err:  # the same file:line:col message, as a config error
+        raise ConfigError(str(err)) from None
 
 
 def _body_entries(body: Any) -> list[Entry]:

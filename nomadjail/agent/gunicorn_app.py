@@ -10,11 +10,14 @@ exits non-zero instead of serving a half-built agent.
 from __future__ import annotations
 
 import asyncio
-from typing import Any
+import logging
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable
 
 import falcon.asgi
 from gunicorn.app.base import BaseApplication
 from gunicorn.arbiter import Arbiter
+from gunicorn.errors import HaltServer
 from uvicorn.server import Server as UvicornServer
 from uvicorn_worker import UvicornWorker
 
@@ -22,6 +25,15 @@ from ..http import create_app
 from .agent import Agent
 from .config import AgentConfig
 from .log_setup import setup_logging
+from .processes import end_processes_under
+
+
+log = logging.getLogger("nomadjail.agent")
+
+API_THREADS = 64
+# Gunicorn kills a worker that has not stopped this long after SIGTERM.  The client
+# may take up to max_kill_timeout (30 s) to stop a task, then must destroy it.
+GRACEFUL_TIMEOUT = 45
 
 
 class AgentWorker(UvicornWorker):
@@ -62,10 +74,35 @@ class AgentLifespan:
         self.agent = agent
 
     async def process_startup(self, scope: dict, event: dict) -> None:
+        # API calls run in the default pool (asyncio's is cpu+4 threads: a few slow calls
+        # would queue everything else behind them).
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=API_THREADS, thread_name_prefix="api"))
         await asyncio.to_thread(self.agent.start)
 
     async def process_shutdown(self, scope: dict, event: dict) -> None:
         await asyncio.to_thread(self.agent.shutdown)
+
+
+def stop_dev_agent_when_worker_dies(config: AgentConfig) -> Callable[[Arbiter, Any], None]:
+    """A gunicorn ``child_exit`` hook for ``-dev``.
+
+    A restarted worker would come back with the in-memory state gone and then destroy
+    every task it finds on disk, silently.  So in dev mode a dead worker stops the agent,
+    loudly, and ends the tasks the dead worker left behind.
+    """
+
+    def child_exit(arbiter: Arbiter, worker: Any) -> None:
+        if not arbiter.LISTENERS:
+            return  # the agent is shutting down anyway
+        log.error("the dev agent's worker (pid %s) died; dev mode keeps all state in "
+                  "memory, so the agent stops instead of starting an empty one", worker.pid)
+        ended = end_processes_under(config.data_dir)
+        if ended:
+            log.error("ended %d task process(es) the dead worker left behind", len(ended))
+        raise HaltServer("dev agent worker died", 1)
+
+    return child_exit
 
 
 class AgentApplication(BaseApplication):
@@ -80,13 +117,15 @@ class AgentApplication(BaseApplication):
             "workers": 1,
             "worker_class": f"{AgentWorker.__module__}.{AgentWorker.__name__}",
             "timeout": 60,
-            "graceful_timeout": 20,
+            "graceful_timeout": GRACEFUL_TIMEOUT,
             "keepalive": 75,
             "proc_name": "nomadjail",
             "loglevel": "warning",
             "accesslog": None,
             "control_socket_disable": True,
         }
+        if c.dev_mode:
+            settings["child_exit"] = stop_dev_agent_when_worker_dies(c)
         for key, value in settings.items():
             self.cfg.set(key, value)
 

@@ -38,8 +38,8 @@ from typing import Any, Iterable, Iterator, Mapping, Protocol, TypeVar
 from urllib.parse import quote
 
 from ..structs import (Allocation, BadRequest, Conflict, DecodeError, Deployment, Evaluation,
-                       Job, JobSummary, Node, NomadError, NotFound, PermissionDenied,
-                       Unavailable, from_api, parse_duration, to_api)
+                       Job, JobSummary, Node, NodeEligibility, NomadError, NotFound,
+                       PermissionDenied, Unavailable, from_api, parse_duration, to_api)
 
 T = TypeVar("T")
 
@@ -647,7 +647,8 @@ class ApiClient:
 
     def update_node_eligibility(self, node_id: str, eligible: bool
                                 ) -> tuple[dict[str, Any], WriteMeta]:
-        body = {"NodeID": node_id, "Eligibility": "eligible" if eligible else "ineligible"}
+        body = {"NodeID": node_id, "Eligibility": str(NodeEligibility.ELIGIBLE if eligible
+                                                       else NodeEligibility.INELIGIBLE)}
         data, meta = self.write("PUT", f"/v1/node/{quote(node_id, safe='')}/eligibility", body)
         return data or {}, meta
 
@@ -672,10 +673,6 @@ class ApiClient:
         """The leader's rpc address (``ip:port``) in ``region``; "" if there is none."""
         data, _ = self.query("/v1/status/leader", region=region)
         return data or ""
-
-    def status_peers(self) -> list[str]:
-        data, _ = self.query("/v1/status/peers")
-        return list(data or [])
 
     def regions(self) -> list[str]:
         data, _ = self.query("/v1/regions")

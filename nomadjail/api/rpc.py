@@ -31,10 +31,26 @@ Node.UpdateAlloc           {"NodeID": id, "Alloc": [Allocation (ID,  {"Index": n
 =========================  =====================================  ====================================
 
 A follower server forwards the same requests, unchanged, to the leader's rpc
-address.
+address.  A server that cannot serve a call because there is no leader (or it
+is not the leader and cannot forward) answers 500 with "No cluster leader" or
+a text containing "not leader"; clients try another server.
+
+The request and response bodies are the codec dataclasses of
+:mod:`nomadjail.structs.rpc` (re-exported here): both sides build and read them
+with ``structs.to_api`` / ``structs.from_api``, so the wire format is written
+down once, in the vocabulary every layer may use.
 """
 
 from __future__ import annotations
+
+from ..structs.rpc import (AllocGetAllocsRequest, AllocGetAllocsResponse, IndexResponse,
+                           NodeClientAllocsResponse, NodeRegisterRequest, NodeUpdateAllocRequest,
+                           NodeUpdateResponse, NodeUpdateStatusRequest)
+
+__all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
+           "NodeClientAllocsResponse", "NodeRegisterRequest", "NodeUpdateAllocRequest",
+           "NodeUpdateResponse", "NodeUpdateStatusRequest", "RPC_PREFIX", "METHODS",
+           "rpc_path", "is_no_leader_error"]
 
 RPC_PREFIX = "/v1/rpc/"
 
@@ -50,3 +66,9 @@ METHODS = (NODE_REGISTER, NODE_UPDATE_STATUS, NODE_GET_CLIENT_ALLOCS, ALLOC_GET_
 
 def rpc_path(method: str) -> str:
     return RPC_PREFIX + method
+
+
+def is_no_leader_error(status: int, message: str) -> bool:
+    """A server's answer that means "ask another server": it has no (or is not the) leader."""
+    text = message.lower()
+    return status >= 500 and ("no cluster leader" in text or "not leader" in text)

@@ -1,198 +1,210 @@
-"""The client side of the agent RPC protocol (``api/rpc.py``), over HTTP with requests.
+"""The client side of the agent RPC protocol (``api/rpc.py``), over the API's transport seam.
 
 :class:`HTTPServerRPC` is what a client agent uses to talk to its servers.  It
-satisfies ``nomadjail.client.rpc.ServerRPC``.
+satisfies ``nomadjail.client.rpc.ServerRPC``.  Every request goes through a
+:class:`~nomadjail.api.client.Transport` (one per server address and thread,
+built by ``transport_factory``; :class:`~nomadjail.api.client.RequestsTransport`
+by default), so tests can run it against fakes or an in-process app.
 
-* **Failover.** Calls go to the current server; a connection error, a timeout
-  or a 502/503/504 moves on to the next address.  When every server failed
-  the call raises :class:`NoServersError`.  The list grows with the
-  ``Servers`` a server returns from ``Node.Register`` / ``Node.UpdateStatus``
-  (the configured addresses stay as a fallback).
+* **Failover.** Calls go to the preferred server: the leader the last
+  ``Node.Register`` / ``Node.UpdateStatus`` answer named (``LeaderRPCAddr``),
+  else the server that answered last.  A connection error, a 502/503/504, or
+  a 500 saying there is no leader ("No cluster leader", "... not leader")
+  moves on to the next address; when every server failed the call raises
+  :class:`NoServersError`.  The list grows with the ``Servers`` a server
+  returns (the configured addresses stay as a fallback).
 * **Authentication.** Node-scoped calls carry ``X-Nomad-Token`` = the node's
   SecretID, learnt from the last ``register(node)`` (a client always registers
   before anything else, also after a restart).
-* **Errors.** Answers map to the errors of :mod:`nomadjail.structs`: 400
-  BadRequest, 403 PermissionDenied, 404 NotFound, 409 Conflict, other
-  statuses Unavailable; the plain-text body is the message.
+* **Errors.** Answers map to the API's errors (:func:`~nomadjail.api.client.
+  error_for_status`), which are also the :mod:`nomadjail.structs` errors:
+  400 BadRequest, 403 PermissionDenied, 404 NotFound, 409 Conflict, 5xx
+  Unavailable; the plain-text body is the message.
 * **Blocking queries.** ``get_client_allocs(node_id, index, wait)`` sends
-  ``?index=&wait=`` and allows ``wait`` plus the normal timeout for the answer.
+  ``?index=&wait=``; the transport allows ``wait`` plus its normal timeout.
 
-Each thread gets its own ``requests.Session``: the heartbeat, the alloc watcher
-and the status updater call concurrently.
+Each thread gets its own transports: the heartbeat, the alloc watcher and the
+status updater call concurrently.
 """
 
 from __future__ import annotations
 
+import json
 import threading
-from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
-import requests
-
-from ..structs import (Allocation, BadRequest, Conflict, NomadError, Node, NotFound,
-                       PermissionDenied, Unavailable, from_api, to_api)
-from ..structs.codec import field
+from ..structs import Allocation, Node, Unavailable, from_api, to_api
+from .client import ApiConnectionError, RequestsTransport, Transport, error_for_status
 from .rpc import (ALLOC_GET_ALLOCS, NODE_GET_CLIENT_ALLOCS, NODE_REGISTER, NODE_UPDATE_ALLOC,
-                  NODE_UPDATE_STATUS, rpc_path)
+                  NODE_UPDATE_STATUS, AllocGetAllocsRequest, AllocGetAllocsResponse,
+                  NodeClientAllocsResponse, NodeRegisterRequest, NodeUpdateAllocRequest,
+                  NodeUpdateResponse, NodeUpdateStatusRequest, is_no_leader_error, rpc_path)
+
+__all__ = ["DEFAULT_TIMEOUT", "HTTPServerRPC", "NoServersError", "NodeUpdateResponse"]
 
 DEFAULT_TIMEOUT = 10.0  # seconds for one request (plus ``wait`` for blocking queries)
 TOKEN_HEADER = "X-Nomad-Token"
 _FAILOVER_STATUSES = frozenset({502, 503, 504})
 
-
-@dataclass(slots=True)
-class NodeUpdateResponse:
-    """The answer to Node.Register and Node.UpdateStatus."""
-
-    heartbeat_ttl: int = 0  # ns
-    index: int = 0
-    leader_rpc_addr: str = field("", key="LeaderRPCAddr")
-    num_nodes: int = 0
-    servers: list[str] = field(default_factory=list)
+TransportFactory = Callable[[str], Transport]
+"""Builds the transport for one server address (``http://ip:port``)."""
 
 
 class NoServersError(Unavailable):
-    """No server answered (all refused, timed out or are unreachable)."""
+    """No server answered (all refused, timed out, are unreachable or have no leader)."""
 
 
-def _error_for(status: int, body: str, method: str) -> NomadError:
-    message = body.strip() or f"{method}: HTTP {status}"
-    if status == 400:
-        return BadRequest(message)
-    if status == 403:
-        return PermissionDenied(message)
-    if status == 404:
-        return NotFound(message)
-    if status == 409:
-        return Conflict(message)
-    return Unavailable(f"{method}: HTTP {status}: {message}")
+def _normalise(address: str) -> str:
+    address = address.strip().rstrip("/")
+    if "://" not in address:
+        address = "http://" + address
+    return address
 
 
 class HTTPServerRPC:
     """Talk to the servers at ``servers`` ("ip:port" rpc addresses)."""
 
     def __init__(self, servers: Sequence[str], *, timeout: float = DEFAULT_TIMEOUT,
-                 region: str = "") -> None:
+                 region: str = "", transport_factory: TransportFactory | None = None) -> None:
         if not servers:
             raise ValueError("HTTPServerRPC needs at least one server address")
-        self._seeds = [self._normalise(s) for s in servers]
+        self._seeds = [_normalise(s) for s in servers]
         self._servers = list(self._seeds)
         self._current = 0
+        self._leader = ""  # the leader's address from the last node update, "" if unknown
         self._timeout = timeout
         self._region = region
+        self._factory: TransportFactory = transport_factory or (
+            lambda address: RequestsTransport(address, timeout=timeout))
         self._lock = threading.Lock()
         self._local = threading.local()
-        self._all_sessions: list[requests.Session] = []
+        self._all_transports: list[Transport] = []
         self._node_id = ""
         self._secret_id = ""
 
-    @staticmethod
-    def _normalise(address: str) -> str:
-        address = address.strip().rstrip("/")
-        if "://" not in address:
-            address = "http://" + address
-        return address
-
     def servers(self) -> list[str]:
-        """The addresses calls may go to, the current one first (without scheme)."""
-        with self._lock:
-            ordered = self._servers[self._current:] + self._servers[:self._current]
-        return [s.split("://", 1)[1] for s in ordered]
+        """The addresses calls may go to, in the order they are tried (without scheme)."""
+        return [s.split("://", 1)[1] for s in self._order()]
 
     def set_servers(self, servers: Sequence[str]) -> None:
         """Prefer ``servers`` (learnt from a server); the configured ones stay as fallback."""
-        learnt = [self._normalise(s) for s in servers if s]
+        learnt = [_normalise(s) for s in servers if s]
         merged = list(dict.fromkeys([*learnt, *self._seeds]))
         with self._lock:
             current = self._servers[self._current] if self._servers else ""
             self._servers = merged
             self._current = merged.index(current) if current in merged else 0
 
-    def _session(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = requests.Session()
-            self._local.session = session
+    def _set_leader(self, leader: str) -> None:
+        leader = _normalise(leader) if leader else ""
+        with self._lock:
+            if leader and leader not in self._servers:
+                self._servers.append(leader)
+            self._leader = leader
+
+    def _order(self) -> list[str]:
+        with self._lock:
+            rotation = self._servers[self._current:] + self._servers[:self._current]
+            if self._leader in rotation:
+                rotation.remove(self._leader)
+                rotation.insert(0, self._leader)
+            return rotation
+
+    def _transport(self, address: str) -> Transport:
+        transports: dict[str, Transport] | None = getattr(self._local, "transports", None)
+        if transports is None:
+            transports = self._local.transports = {}
+        transport = transports.get(address)
+        if transport is None:
+            transport = transports[address] = self._factory(address)
             with self._lock:
-                self._all_sessions.append(session)
-        return session
+                self._all_transports.append(transport)
+        return transport
 
     def close(self) -> None:
+        """Close every transport (may cut a blocking query short)."""
         with self._lock:
-            sessions, self._all_sessions = self._all_sessions, []
-        for session in sessions:
-            session.close()
+            transports, self._all_transports = self._all_transports, []
+        for transport in transports:
+            close = getattr(transport, "close", None)
+            if callable(close):
+                close()
+        self._local = threading.local()
 
     def _call(self, method: str, *, body: Any = None, params: dict[str, Any] | None = None,
-              timeout: float | None = None, token: str | None = None) -> Any:
-        headers = {"Content-Type": "application/json"}
+              token: str | None = None) -> Any:
+        headers = {}
         token = self._secret_id if token is None else token
         if token:
             headers[TOKEN_HEADER] = token
-        params = dict(params or {})
+        query = {key: str(value) for key, value in (params or {}).items()}
         if self._region:
-            params.setdefault("region", self._region)
-        with self._lock:
-            order = self._servers[self._current:] + self._servers[:self._current]
+            query.setdefault("region", self._region)
+        http_method = "GET" if body is None else "POST"
         failures = []
-        for server in order:
+        for server in self._order():
             try:
-                if body is None:
-                    resp = self._session().get(server + rpc_path(method), params=params,
-                                               headers=headers, timeout=timeout or self._timeout)
-                else:
-                    resp = self._session().post(server + rpc_path(method), params=params,
-                                                json=body, headers=headers,
-                                                timeout=timeout or self._timeout)
-            except requests.RequestException as err:
-                failures.append(f"{server}: {err.__class__.__name__}: {err}")
+                resp = self._transport(server).request(http_method, rpc_path(method), query,
+                                                       body, headers)
+            except ApiConnectionError as err:
+                failures.append(f"{server}: {err.reason}")
+                self._forget_leader(server)
                 continue
-            if resp.status_code in _FAILOVER_STATUSES:
-                failures.append(f"{server}: HTTP {resp.status_code}: {resp.text.strip()}")
+            raw = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)
+            text = raw.decode("utf-8", "replace").strip()
+            if resp.status in _FAILOVER_STATUSES or is_no_leader_error(resp.status, text):
+                failures.append(f"{server}: HTTP {resp.status}: {text}")
+                self._forget_leader(server)
                 continue
             with self._lock:
                 if server in self._servers:
                     self._current = self._servers.index(server)
-            if resp.status_code >= 400:
-                raise _error_for(resp.status_code, resp.text, method)
+            if resp.status >= 400:
+                raise error_for_status(resp.status, text or f"{method}: HTTP {resp.status}")
             try:
-                return resp.json() if resp.content else {}
+                return json.loads(raw) if raw.strip() else {}
             except ValueError:
                 raise Unavailable(f"{method}: {server} answered with invalid JSON: "
-                                  f"{resp.text[:200]!r}") from None
+                                  f"{text[:200]!r}") from None
         raise NoServersError(f"{method}: no server answered: " + "; ".join(failures))
+
+    def _forget_leader(self, server: str) -> None:
+        with self._lock:
+            if self._leader == server:
+                self._leader = ""
 
     def _node_update(self, data: Any) -> NodeUpdateResponse:
         result = from_api(NodeUpdateResponse, data if isinstance(data, dict) else {})
         if result.servers:
             self.set_servers(result.servers)
+        self._set_leader(result.leader_rpc_addr)
         return result
 
     # -- ServerRPC ---------------------------------------------------------------------
 
     def register(self, node: Node) -> NodeUpdateResponse:
-        data = self._call(NODE_REGISTER, body={"Node": to_api(node)}, token=node.secret_id)
+        data = self._call(NODE_REGISTER, body=to_api(NodeRegisterRequest(node=node)),
+                          token=node.secret_id)
         self._node_id, self._secret_id = node.id, node.secret_id
         return self._node_update(data)
 
     def update_status(self, node_id: str, status: str) -> NodeUpdateResponse:
-        data = self._call(NODE_UPDATE_STATUS, body={"NodeID": node_id, "Status": status})
+        data = self._call(NODE_UPDATE_STATUS,
+                          body=to_api(NodeUpdateStatusRequest(node_id=node_id, status=status)))
         return self._node_update(data)
 
     def get_client_allocs(self, node_id: str, index: int, wait: float
                           ) -> tuple[dict[str, int], int]:
         params = {"node_id": node_id, "index": index, "wait": f"{max(int(wait * 1000), 1)}ms"}
-        data = self._call(NODE_GET_CLIENT_ALLOCS, params=params,
-                          timeout=wait + self._timeout)
-        allocs = data.get("Allocs") or {}
-        return {str(k): int(v) for k, v in allocs.items()}, int(data.get("Index") or 0)
+        data = self._call(NODE_GET_CLIENT_ALLOCS, params=params)
+        result = from_api(NodeClientAllocsResponse, data if isinstance(data, dict) else {})
+        return result.allocs, result.index
 
     def get_allocs(self, alloc_ids: list[str]) -> list[Allocation]:
-        data = self._call(ALLOC_GET_ALLOCS, body={"NodeID": self._node_id,
-                                                  "AllocIDs": list(alloc_ids)})
-        return [from_api(Allocation, a, f"Allocs[{i}]")
-                for i, a in enumerate(data.get("Allocs") or [])]
+        request = AllocGetAllocsRequest(node_id=self._node_id, alloc_ids=list(alloc_ids))
+        data = self._call(ALLOC_GET_ALLOCS, body=to_api(request))
+        return from_api(AllocGetAllocsResponse, data if isinstance(data, dict) else {}).allocs
 
     def update_allocs(self, allocs: list[Allocation]) -> None:
-        self._call(NODE_UPDATE_ALLOC, body={"NodeID": self._node_id,
-                                            "Alloc": [to_api(a) for a in allocs]})
+        self._call(NODE_UPDATE_ALLOC,
+                   body=to_api(NodeUpdateAllocRequest(node_id=self._node_id, alloc=allocs)))

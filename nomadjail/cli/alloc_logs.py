@@ -20,7 +20,7 @@ from typing import Any, BinaryIO, Iterator
 import click
 
 from ..api import ApiClient, ApiError, StreamFrame
-from ..structs import Allocation
+from ..structs import AllocClientStatus, Allocation
 from .flags import nomad_option
 from .format import format_list
 from .lookup import alloc_stub_by_prefix, job_id_by_prefix
@@ -106,7 +106,7 @@ def _random_job_alloc(client: ApiClient, job_id: str, group: str, namespace: str
         if not allocs:
             raise CommandFailed(f'Error fetching allocations: task group "{group}" doesn\'t '
                                 "exist or it has no allocations")
-    running = [a for a in allocs if a.get("ClientStatus") == "running"] or allocs
+    running = [a for a in allocs if a.get("ClientStatus") == AllocClientStatus.RUNNING] or allocs
     return str(random.choice(running)["ID"])
 
 

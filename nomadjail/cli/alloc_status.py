@@ -7,12 +7,11 @@ from typing import Any
 import click
 
 from ..api import ApiClient, ApiError, ApiNotFound
-from ..structs import Allocation, TaskState, to_api
+from ..structs import Allocation, TaskState, format_duration, to_api
 from ..structs.task_events import display_message
 from .flags import nomad_option
-from .format import (FULL_ID, SHORT_ID, duration, format_kv, format_list,
-                     format_list_with_spaces, format_task_time, format_time_ns, ibytes, limit,
-                     pretty_time_diff, to_json)
+from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_list_with_spaces,
+                     format_task_time, format_time_ns, ibytes, limit, pretty_time_diff, to_json)
 from .lookup import alloc_stub_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .views import format_alloc_metrics
@@ -116,7 +115,7 @@ def basic_info(meta: Meta, alloc: Allocation, length: int, verbose: bool) -> str
         rows += [f"Evaluated Nodes|{alloc.metrics.nodes_evaluated}",
                  f"Filtered Nodes|{alloc.metrics.nodes_filtered}",
                  f"Exhausted Nodes|{alloc.metrics.nodes_exhausted}",
-                 f"Allocation Time|{duration(alloc.metrics.allocation_time)}",
+                 f"Allocation Time|{format_duration(alloc.metrics.allocation_time)}",
                  f"Failures|{alloc.metrics.coalesced_failures}"]
     return format_kv(rows)
 

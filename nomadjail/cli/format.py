@@ -14,7 +14,7 @@ import re
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from ..structs import format_duration, parse_rfc3339
+from ..structs import parse_rfc3339
 
 SHORT_ID = 8
 FULL_ID = 36
@@ -174,10 +174,6 @@ def ibytes(size: int) -> str:
     if value < 10:
         return f"{value:.1f} {names[exponent]}"
     return f"{value:.0f} {names[exponent]}"
-
-
-def duration(ns: int) -> str:
-    return format_duration(ns)
 
 
 def to_json(data: Any) -> str:

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..api import ALL_NAMESPACES, ApiClient, ApiError
-from ..structs import Evaluation, Job, format_duration, to_api
+from ..structs import EvalStatus, Evaluation, Job, format_duration, to_api
 from .flags import nomad_option
 from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_time_ns, go_quote, limit,
                      pretty_time_diff, rfc3339_ns, status_string, to_json)
@@ -129,7 +129,7 @@ def _output_job_info(meta: Meta, client: ApiClient, job: Job, *, length: int, ve
         failures, _ = eval_failure_status(evaluation)
         rows.append(f"{limit(evaluation.id, length)}|{evaluation.priority}|"
                     f"{evaluation.triggered_by}|{evaluation.status}|{failures}")
-        if evaluation.status == "blocked":
+        if evaluation.status == EvalStatus.BLOCKED:
             blocked = True
         if evaluation.failed_tg_allocs and (
                 latest_failed is None or latest_failed.create_index < evaluation.create_index):

@@ -38,24 +38,23 @@ from typing import Any, Callable, Mapping
 import click
 
 from ..api import DEFAULT_ADDRESS, ApiClient, Transport
+from ..structs import parse_go_bool as structs_parse_go_bool
 from .flags import nomad_option
 from .format import colorize
 
 PROG = "nomadjail"
 
-_GO_TRUE = {"1", "t", "T", "TRUE", "true", "True"}
-_GO_FALSE = {"0", "f", "F", "FALSE", "false", "False"}
-
-
 @dataclass
 class CliEnv:
     """What the CLI takes from the world outside; tests swap parts of it.
 
-    ``transport`` replaces HTTP (None: real requests), ``sleep`` the waits
-    between monitor polls, ``now`` the clock used for "2m ago".
+    ``transport`` replaces HTTP (None: real requests), or ``transport_for``
+    builds the replacement for the address the flags resolved to; ``sleep``
+    the waits between monitor polls, ``now`` the clock used for "2m ago".
     """
 
     transport: Transport | None = None
+    transport_for: Callable[[str], Transport] | None = None
     environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
     now: Callable[[], float] = time.time
     sleep: Callable[[float], None] = time.sleep
@@ -158,9 +157,12 @@ class Meta:
         return self.force_color or self.env.stdout_isatty()
 
     def client(self) -> ApiClient:
+        transport = self.env.transport
+        if self.env.transport_for is not None:
+            transport = self.env.transport_for(self.address)
         return ApiClient(self.address, region=self.region or None,
                          namespace=self.namespace or None, token=self.token or None,
-                         transport=self.env.transport)
+                         transport=transport)
 
     def now(self) -> float:
         return self.env.now()
@@ -226,10 +228,10 @@ def common_options(func: Callable[..., Any]) -> Callable[..., Any]:
 
 def parse_go_bool(text: str, flag: str, ctx: click.Context | None = None) -> bool:
     """Go's strconv.ParseBool, failing with the flag package's message."""
-    if text in _GO_TRUE:
-        return True
-    if text in _GO_FALSE:
-        return False
+    try:
+        return structs_parse_go_bool(text)
+    except ValueError:
+        pass
     raise click.UsageError(f'invalid boolean value "{text}" for {flag}: parse error', ctx)
 
 

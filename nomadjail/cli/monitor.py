@@ -31,8 +31,8 @@ from typing import Any, Mapping, Sequence
 
 from ..api import ApiClient, ApiError
 from ..structs import (AllocClientStatus, AllocDesiredStatus, Deployment, DeploymentStatus,
-                       EvalStatus, JobType)
-from .format import FULL_ID, SHORT_ID, duration, format_time_s, go_quote, limit
+                       EvalStatus, JobType, format_duration)
+from .format import FULL_ID, SHORT_ID, format_time_s, go_quote, limit
 from .meta import Meta, PrefixedUi, Ui
 from .views import (format_alloc_list_stubs, format_alloc_metrics, format_deployment,
                     placement_noun)
@@ -178,7 +178,7 @@ class EvalMonitor:
                 if evaluation.wait:
                     self.ui.info(f'{self._now()}: Monitoring next evaluation '
                                  f'"{limit(evaluation.next_eval, self.length)}" in '
-                                 f"{duration(evaluation.wait)}")
+                                 f"{format_duration(evaluation.wait)}")
                     self.meta.env.sleep(evaluation.wait / 1e9)
                 self.state = _EvalState()
                 return self.monitor(evaluation.next_eval)

@@ -20,8 +20,8 @@ from typing import Any
 import click
 
 from ..api import ApiClient, ApiError
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, JobType, NodeStatus,
-                       parse_duration)
+from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, JobType,
+                       NodeEligibility, NodeStatus, parse_duration)
 from .flags import nomad_option
 from .format import format_time_s
 from .lookup import local_node_id, node_stub_by_prefix
@@ -274,6 +274,6 @@ def node_eligibility(meta: Meta, args: tuple[str, ...], enable: bool, disable: b
         client.update_node_eligibility(node.id, enable)
     except ApiError as err:
         raise CommandFailed(f"Error updating scheduling eligibility: {err}") from None
-    state = "eligible" if enable else "ineligible"
+    state = NodeEligibility.ELIGIBLE if enable else NodeEligibility.INELIGIBLE
     meta.ui.output(f'Node "{node.id}" scheduling eligibility set: {state} for scheduling')
     return 0

@@ -7,9 +7,9 @@ from typing import Any, Mapping
 import click
 
 from ..api import ApiClient, ApiError, ApiNotFound
-from ..structs import AllocClientStatus, Allocation, Node, to_api
+from ..structs import AllocClientStatus, Allocation, Node, format_duration, to_api
 from .flags import nomad_option
-from .format import (FULL_ID, SHORT_ID, duration, format_kv, format_list, format_rfc3339,
+from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_rfc3339,
                      format_time_ns, ibytes, limit, pretty_time_diff, rfc3339_ns, to_json)
 from .lookup import local_node_id, node_stub_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
@@ -149,7 +149,7 @@ def _format_node(meta: Meta, client: ApiClient, node: Node, *, length: int, shor
 
     host_stats = _host_stats(meta, client, node)
     if host_stats:
-        rows.append(f"Uptime|{duration(int(host_stats.get('Uptime') or 0) * 1_000_000_000)}")
+        rows.append(f"Uptime|{format_duration(int(host_stats.get('Uptime') or 0) * 1_000_000_000)}")
     if not verbose:
         status = ",".join(name if node.drivers[name].healthy else f"{name} (unhealthy)"
                           for name in drivers)

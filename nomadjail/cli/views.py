@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from ..structs import AllocMetric, Deployment, DeploymentState, Evaluation
-from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_rfc3339, format_time_ns, go_quote,
-                     limit, pretty_time_diff, status_string)
+from ..structs import AllocMetric, Deployment, DeploymentState, EvalStatus, Evaluation
+from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_rfc3339, format_time_ns,
+                     go_quote, limit, pretty_time_diff, status_string)
 
 
 def format_alloc_list_stubs(stubs: Sequence[Mapping[str, Any]], *, verbose: bool, length: int,
@@ -185,7 +185,7 @@ def eval_failure_status(evaluation: Evaluation) -> tuple[str, bool]:
     """("true"/"false"/"N/A - In Progress", whether any placement failed)."""
     failures = bool(evaluation.failed_tg_allocs)
     text = go_bool(failures)
-    if evaluation.status == "blocked":
+    if evaluation.status == EvalStatus.BLOCKED:
         text = "N/A - In Progress"
     return text, failures
 

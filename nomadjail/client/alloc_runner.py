@@ -229,7 +229,7 @@ class AllocRunner:
         """A newer server version of the allocation (desired stop, new job version ...)."""
         with self._lock:
             old = self._alloc
-            if alloc.alloc_modify_index < old.alloc_modify_index:
+            if alloc.alloc_modify_index < old.alloc_modify_index or self._destroyed:
                 return
             self._alloc = alloc
             if alloc.deployment_id != old.deployment_id:
@@ -390,6 +390,11 @@ class AllocRunner:
             raise TaskNotRunning("; ".join(errors))
 
     def restart(self, task: str | None, *, all_tasks: bool = False) -> None:
+        """Restart one task, the running ones, or (``all_tasks``) all of them.
+
+        Returns once every restart is under way (see :meth:`TaskRunner.restart`);
+        a request that cannot be honoured raises at once.
+        """
         if all_tasks and task:
             raise BadRequest("task name cannot be set when restarting all tasks")
         if self.alloc.terminal_status() or self.is_client_terminal():
@@ -400,22 +405,13 @@ class AllocRunner:
         reason = ("User requested all tasks to restart" if all_tasks
                   else "User requested running tasks to restart")
         errors = []
-        threads = []
-
-        def restart(name: str, runner: TaskRunner) -> None:
+        for name, runner in self.tasks.items():
             try:
                 runner.restart(events.restart_signal(reason), force=all_tasks)
             except TaskNotRunning:
                 pass
             except NomadError as err:
                 errors.append(f"failed to restart task {name}: {err}")
-
-        for name, runner in self.tasks.items():
-            thread = threading.Thread(target=restart, args=(name, runner), daemon=True)
-            thread.start()
-            threads.append(thread)
-        for thread in threads:
-            thread.join()
         if errors:
             raise BadRequest("; ".join(errors))
 

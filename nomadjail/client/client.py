@@ -141,7 +141,9 @@ class Client:
         self._allocs_lock = threading.Lock()
         self._allocs: dict[str, AllocRunner] = {}
         self._invalid: dict[str, int] = {}  # alloc ID -> AllocModifyIndex it failed at
-        self._collected: set[str] = set()  # destroyed here; ignored until servers drop them
+        # Finished and removed here (or finished before this client saw them): never pulled
+        # again while the servers still list them; persisted, so a restart does not either.
+        self._collected: set[str] = set()
         self._pending = PendingUpdates()
         self._timers = Timers()
         self._stop = threading.Event()
@@ -252,6 +254,11 @@ class Client:
         self._runner(alloc_id).signal(task, signal)
 
     def restart_alloc(self, alloc_id: str, task: str | None, *, all_tasks: bool = False) -> None:
+        """Start restarting the allocation's tasks and return (the kills run in the background).
+
+        Raises NotFound for an unknown allocation or task, BadRequest for an
+        allocation that should not run and TaskNotRunning for a task that does not.
+        """
         self._runner(alloc_id).restart(task, all_tasks=all_tasks)
 
     def alloc_stats(self, alloc_id: str, task: str | None = None) -> dict:
@@ -262,8 +269,23 @@ class Client:
         runner = self._runner(alloc_id)
         with self._allocs_lock:
             self._allocs.pop(alloc_id, None)
-            self._collected.add(alloc_id)
+        self._mark_collected([alloc_id])
         runner.destroy()
+
+    def _mark_collected(self, alloc_ids: list[str]) -> None:
+        """Remember (persisted) that these allocations are done with here."""
+        with self._allocs_lock:
+            if all(alloc_id in self._collected for alloc_id in alloc_ids):
+                return
+            self._collected.update(alloc_ids)
+            collected = set(self._collected)
+        self._persist_collected(collected)
+
+    def _persist_collected(self, collected: set[str]) -> None:
+        try:
+            self._db.put_collected_allocs(collected)
+        except OSError as err:
+            log.error("cannot persist the collected allocations: %s", err)
 
     # -- restore -----------------------------------------------------------------------
 
@@ -274,6 +296,7 @@ class Client:
                            servers_contacted=self._servers_contacted)
 
     def _restore(self) -> None:
+        self._collected = self._db.get_collected_allocs()
         allocs, errors = self._db.get_allocations()
         for alloc_id, error in errors.items():
             log.error("cannot restore allocation %s: %s", alloc_id, error)
@@ -481,7 +504,11 @@ class Client:
             existing = dict(self._allocs)
             for alloc_id in [a for a in self._invalid if a not in allocs]:
                 del self._invalid[alloc_id]
-            self._collected.intersection_update(allocs)
+            dropped = {alloc_id for alloc_id in self._collected if alloc_id not in allocs}
+            self._collected -= dropped
+            collected = set(self._collected)
+        if dropped:
+            self._persist_collected(collected)
         for alloc_id, runner in existing.items():
             if alloc_id not in allocs:
                 self._remove(alloc_id, runner)
@@ -495,7 +522,10 @@ class Client:
 
     def _add(self, alloc: Allocation) -> None:
         if alloc.client_terminal():
-            return  # finished here before (and collected): nothing to run
+            # Finished here before (and collected since): nothing to run, and nothing to
+            # download again while the servers keep it.
+            self._mark_collected([alloc.id])
+            return
         try:
             runner = self._new_runner(alloc)
             self._db.put_allocation(alloc)
@@ -522,7 +552,8 @@ class Client:
             runners = list(self._allocs.items())
         finished = [(alloc_id, r) for alloc_id, r in runners
                     if r.done() and r.is_client_terminal()]
-        for alloc_id, runner in finished[:max(0, len(finished) - self.config.gc_max_allocs)]:
-            with self._allocs_lock:
-                self._collected.add(alloc_id)
+        victims = finished[:max(0, len(finished) - self.config.gc_max_allocs)]
+        if victims:
+            self._mark_collected([alloc_id for alloc_id, _ in victims])
+        for alloc_id, runner in victims:
             self._remove(alloc_id, runner)

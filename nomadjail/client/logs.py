@@ -16,18 +16,14 @@ file just past the data (Nomad's ``StreamFrame.Offset``).
 Following survives rotation: when a newer index appears, the rest of the
 current file is read first, then reading moves to the next file from its
 start.  A file that shrank (truncated) is read again from the start.
-:class:`LogFollower` does one non-blocking step; :func:`follow_logs` (threads)
-and :func:`afollow_logs` (asyncio, no thread parked per follower) loop over it.
+:class:`LogFollower` does one non-blocking, optionally bounded step; the HTTP
+layer's follow loop calls it between sends.
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
-import threading
-import time
 from dataclasses import dataclass
-from typing import AsyncIterator, Iterator
 
 from ..structs import BadRequest, NotFound
 from .allocdir import LOG_DIR_NAME, SHARED_ALLOC_NAME
@@ -152,9 +148,15 @@ class LogFollower:
     def _path(self, index: int) -> str:
         return os.path.join(_log_dir(self.alloc_dir), f"{self.task}.{self.kind}.{index}")
 
-    def poll(self) -> list[LogChunk]:
-        """The output written since the last call (possibly none); never blocks."""
+    def poll(self, max_bytes: int | None = None) -> list[LogChunk]:
+        """The output written since the last call (possibly none); never blocks.
+
+        With ``max_bytes`` it returns after about that much data and the next call
+        continues where it stopped, so a reader that falls behind a chatty task never
+        holds more than one batch in memory.
+        """
         chunks: list[LogChunk] = []
+        budget = max_bytes if max_bytes is not None else -1
         while True:
             path = self._path(self.index)
             try:
@@ -163,17 +165,21 @@ class LogFollower:
                     if size < self.offset:
                         self.offset = 0  # truncated: start over
                     src.seek(self.offset)
-                    while True:
-                        data = src.read(FRAME_SIZE)
+                    while budget != 0:
+                        data = src.read(FRAME_SIZE if budget < 0 else min(FRAME_SIZE, budget))
                         if not data:
                             break
                         self.offset += len(data)
+                        if budget > 0:
+                            budget -= len(data)
                         chunks.append(LogChunk(data=data,
                                                file=_relative(self.task, self.kind, self.index),
                                                offset=self.offset))
                 missing = False
             except FileNotFoundError:
                 missing = True
+            if budget == 0:
+                return chunks
             newer = [i for i, _ in log_files(self.alloc_dir, self.task, self.kind)
                      if i > self.index]
             if not newer:
@@ -187,32 +193,3 @@ class LogFollower:
                                            file=_relative(self.task, self.kind, self.index),
                                            offset=self.offset))
             self.index, self.offset = newer[0], 0
-
-
-def follow_logs(alloc_dir: str, task: str, kind: str, *, origin: str = "start",
-                offset: int = 0, stop: threading.Event | None = None,
-                poll_interval: float = POLL_INTERVAL) -> Iterator[LogChunk]:
-    """Yield chunks as the files grow, across rotation, until ``stop`` is set
-    (or the caller stops iterating)."""
-    follower = LogFollower(alloc_dir, task, kind, origin=origin, offset=offset)
-    while stop is None or not stop.is_set():
-        chunks = follower.poll()
-        yield from chunks
-        if not chunks:
-            if stop is not None:
-                stop.wait(poll_interval)
-            else:
-                time.sleep(poll_interval)
-
-
-async def afollow_logs(alloc_dir: str, task: str, kind: str, *, origin: str = "start",
-                       offset: int = 0, poll_interval: float = POLL_INTERVAL
-                       ) -> AsyncIterator[LogChunk]:
-    """:func:`follow_logs` for asyncio: waits with ``asyncio.sleep``, holds no thread."""
-    follower = LogFollower(alloc_dir, task, kind, origin=origin, offset=offset)
-    while True:
-        chunks = follower.poll()
-        for chunk in chunks:
-            yield chunk
-        if not chunks:
-            await asyncio.sleep(poll_interval)

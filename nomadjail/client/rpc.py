@@ -6,7 +6,8 @@ table in ``nomadjail/api/rpc.py``.
 
 Errors a client reacts to:
 
-* :class:`NoServersError` (an ``Unavailable``) -- nobody answered: retry later.
+* :class:`NoServersError` (an ``Unavailable``) -- nobody answered (or no server
+  has a leader): retry later.
 * ``NotFound`` / ``PermissionDenied`` from ``update_status`` or
   ``get_client_allocs`` -- the servers do not know this node (or its secret):
   register again.
@@ -17,7 +18,8 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from ..api.rpc_client import NodeUpdateResponse, NoServersError
+from ..api.rpc import NodeUpdateResponse
+from ..api.rpc_client import NoServersError
 from ..structs import Allocation, Node
 
 __all__ = ["NodeUpdateResponse", "NoServersError", "ServerRPC"]

@@ -3,8 +3,10 @@
 For every allocation the client runs it keeps the allocation (with its job),
 the deployment health it reported and, per task, the :class:`TaskState` the
 servers see plus the :class:`LocalTaskState` only the client needs: the
-driver's :class:`TaskHandle` (to re-attach), the restart counter and which
-one-time hooks already ran.
+driver's :class:`TaskHandle` (to re-attach), the start record of a start in
+progress, the restart counter and which one-time hooks already ran.  It also
+keeps the IDs of the allocations it finished and removed, so it does not
+download them again while the servers still list them.
 
 :class:`FileStateDB` writes JSON files under ``<data_dir>/client/state/``::
 
@@ -12,11 +14,18 @@ one-time hooks already ran.
     allocs/<alloc_id>/deployment.json
     allocs/<alloc_id>/task-<task>.state.json
     allocs/<alloc_id>/task-<task>.local.json
+    collected.json
 
 Every write goes to a temporary file that is flushed, fsynced and renamed over
 the old one, so after a crash (kill -9, power loss) each file holds either the
-previous or the new content, never a torn mix.  A file that still cannot be
-read is reported, not fatal: the client skips that allocation.
+previous or the new content, never a torn mix; a write that fails removes its
+temporary file and raises.  A file that still cannot be read is reported, not
+fatal: the client skips that allocation.
+
+Writes of task states and deployment health for an allocation that is not
+stored (never put, or deleted) are dropped, so a late write from a runner
+never resurrects a deleted allocation.  Nothing is remembered per allocation
+once it is deleted.
 
 :class:`MemoryStateDB` keeps the same data in memory (tests, benchmarks,
 dev mode without a data dir).
@@ -24,17 +33,20 @@ dev mode without a data dir).
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import json
 import os
 import shutil
 import threading
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Iterable, Iterator, Protocol
 from urllib.parse import quote
 
-from ..drivers.base import TaskHandle
+from ..drivers.base import StartRecord, TaskHandle
 from ..structs import AllocDeploymentStatus, Allocation, TaskState, from_api, to_api
+
+COLLECTED_FILE = "collected.json"
 
 
 @dataclass(slots=True)
@@ -42,6 +54,11 @@ class LocalTaskState:
     """What only the client needs to continue a task after it restarts."""
 
     handle: TaskHandle | None = None
+    # Persisted before the driver starts the task, cleared once ``handle`` is: one left
+    # over means the client died inside start_task (the driver may have started it).
+    start_record: StartRecord | None = None
+    # Tasks the driver failed to destroy: kept (and retried) until it succeeds.
+    destroy_pending: list[TaskHandle] = field(default_factory=list)
     run_complete: bool = False  # the task runner finished for good (dead, stop hooks ran)
     restart_count: int = 0
     restart_interval_start: float = 0.0  # seconds since the epoch
@@ -62,23 +79,45 @@ class StateDB(Protocol):
     def get_task_state(self, alloc_id: str, task: str
                        ) -> tuple[LocalTaskState | None, TaskState | None]: ...
 
-    def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None: ...
+    def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None:
+        """Dropped when the allocation is not stored."""
+        ...
 
-    def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None: ...
+    def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None:
+        """Dropped when the allocation is not stored."""
+        ...
 
     def get_deployment_status(self, alloc_id: str) -> AllocDeploymentStatus | None: ...
 
-    def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None: ...
+    def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None:
+        """Dropped when the allocation is not stored."""
+        ...
+
+    def get_collected_allocs(self) -> set[str]:
+        """The allocations this client finished and removed (see ``put_collected_allocs``)."""
+        ...
+
+    def put_collected_allocs(self, alloc_ids: Iterable[str]) -> None:
+        """Replace the set of allocations this client finished and removed."""
+        ...
 
 
 def _write_atomically(path: str, data: Any, *, fsync: bool) -> None:
+    """Replace ``path`` with ``data`` as JSON, whole or not at all; raises OSError."""
     tmp = f"{path}.{threading.get_ident()}.tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(data, out, separators=(",", ":"))
-        if fsync:
-            out.flush()
-            os.fsync(out.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump(data, out, separators=(",", ":"))
+            if fsync:
+                out.flush()
+                os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
 
 
 class FileStateDB:
@@ -90,15 +129,26 @@ class FileStateDB:
         self._fsync = fsync
         os.makedirs(self.allocs_dir, exist_ok=True)
         self._lock = threading.Lock()
-        self._alloc_locks: dict[str, threading.Lock] = {}
-        self._deleted: set[str] = set()  # never resurrect a deleted alloc by a late write
+        # One lock per allocation being written, held by the writers (counted) and
+        # dropped when the last one is done, so the table never outgrows the writers.
+        self._alloc_locks: dict[str, tuple[threading.Lock, int]] = {}
 
-    def _alloc_lock(self, alloc_id: str) -> threading.Lock:
+    @contextlib.contextmanager
+    def _locked(self, alloc_id: str) -> Iterator[None]:
+        """Serialise the writes of one allocation."""
         with self._lock:
-            lock = self._alloc_locks.get(alloc_id)
-            if lock is None:
-                lock = self._alloc_locks[alloc_id] = threading.Lock()
-            return lock
+            lock, users = self._alloc_locks.get(alloc_id) or (threading.Lock(), 0)
+            self._alloc_locks[alloc_id] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._lock:
+                _, users = self._alloc_locks[alloc_id]
+                if users <= 1:
+                    del self._alloc_locks[alloc_id]
+                else:
+                    self._alloc_locks[alloc_id] = (lock, users - 1)
 
     def _alloc_dir(self, alloc_id: str) -> str:
         return os.path.join(self.allocs_dir, quote(alloc_id, safe=""))
@@ -106,11 +156,11 @@ class FileStateDB:
     def _task_file(self, alloc_id: str, task: str, kind: str) -> str:
         return os.path.join(self._alloc_dir(alloc_id), f"task-{quote(task, safe='')}.{kind}.json")
 
-    def _put(self, alloc_id: str, path: str, data: Any) -> None:
-        with self._alloc_lock(alloc_id):
-            if alloc_id in self._deleted:
+    def _put_under_alloc(self, alloc_id: str, path: str, data: Any) -> None:
+        """Write a file of a stored allocation; dropped if the allocation is not stored."""
+        with self._locked(alloc_id):
+            if not os.path.isdir(self._alloc_dir(alloc_id)):
                 return
-            os.makedirs(self._alloc_dir(alloc_id), exist_ok=True)
             _write_atomically(path, data, fsync=self._fsync)
 
     @staticmethod
@@ -136,11 +186,13 @@ class FileStateDB:
         return allocs, errors
 
     def put_allocation(self, alloc: Allocation) -> None:
-        self._put(alloc.id, os.path.join(self._alloc_dir(alloc.id), "alloc.json"), to_api(alloc))
+        with self._locked(alloc.id):
+            os.makedirs(self._alloc_dir(alloc.id), exist_ok=True)
+            _write_atomically(os.path.join(self._alloc_dir(alloc.id), "alloc.json"),
+                              to_api(alloc), fsync=self._fsync)
 
     def delete_allocation(self, alloc_id: str) -> None:
-        with self._alloc_lock(alloc_id):
-            self._deleted.add(alloc_id)
+        with self._locked(alloc_id):
             shutil.rmtree(self._alloc_dir(alloc_id), ignore_errors=True)
 
     def get_task_state(self, alloc_id: str, task: str
@@ -151,18 +203,29 @@ class FileStateDB:
                 from_api(TaskState, state) if state is not None else None)
 
     def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None:
-        self._put(alloc_id, self._task_file(alloc_id, task, "local"), to_api(local))
+        self._put_under_alloc(alloc_id, self._task_file(alloc_id, task, "local"), to_api(local))
 
     def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None:
-        self._put(alloc_id, self._task_file(alloc_id, task, "state"), to_api(state))
+        self._put_under_alloc(alloc_id, self._task_file(alloc_id, task, "state"), to_api(state))
 
     def get_deployment_status(self, alloc_id: str) -> AllocDeploymentStatus | None:
         data = self._read(os.path.join(self._alloc_dir(alloc_id), "deployment.json"))
         return from_api(AllocDeploymentStatus, data) if data is not None else None
 
     def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None:
-        self._put(alloc_id, os.path.join(self._alloc_dir(alloc_id), "deployment.json"),
-                  to_api(status))
+        self._put_under_alloc(alloc_id, os.path.join(self._alloc_dir(alloc_id),
+                                                     "deployment.json"), to_api(status))
+
+    def get_collected_allocs(self) -> set[str]:
+        data = self._read(os.path.join(self.state_dir, COLLECTED_FILE))
+        if not isinstance(data, list):
+            return set()
+        return {alloc_id for alloc_id in data if isinstance(alloc_id, str)}
+
+    def put_collected_allocs(self, alloc_ids: Iterable[str]) -> None:
+        with self._lock:
+            _write_atomically(os.path.join(self.state_dir, COLLECTED_FILE),
+                              sorted(set(alloc_ids)), fsync=self._fsync)
 
 
 class MemoryStateDB:
@@ -174,7 +237,7 @@ class MemoryStateDB:
         self._local: dict[tuple[str, str], LocalTaskState] = {}
         self._states: dict[tuple[str, str], TaskState] = {}
         self._deployments: dict[str, AllocDeploymentStatus] = {}
-        self._deleted: set[str] = set()
+        self._collected: set[str] = set()
 
     def get_allocations(self) -> tuple[list[Allocation], dict[str, str]]:
         with self._lock:
@@ -182,12 +245,10 @@ class MemoryStateDB:
 
     def put_allocation(self, alloc: Allocation) -> None:
         with self._lock:
-            if alloc.id not in self._deleted:
-                self._allocs[alloc.id] = copy.deepcopy(alloc)
+            self._allocs[alloc.id] = copy.deepcopy(alloc)
 
     def delete_allocation(self, alloc_id: str) -> None:
         with self._lock:
-            self._deleted.add(alloc_id)
             self._allocs.pop(alloc_id, None)
             self._deployments.pop(alloc_id, None)
             for table in (self._local, self._states):
@@ -202,12 +263,12 @@ class MemoryStateDB:
 
     def put_task_local_state(self, alloc_id: str, task: str, local: LocalTaskState) -> None:
         with self._lock:
-            if alloc_id not in self._deleted:
+            if alloc_id in self._allocs:
                 self._local[(alloc_id, task)] = copy.deepcopy(local)
 
     def put_task_state(self, alloc_id: str, task: str, state: TaskState) -> None:
         with self._lock:
-            if alloc_id not in self._deleted:
+            if alloc_id in self._allocs:
                 self._states[(alloc_id, task)] = copy.deepcopy(state)
 
     def get_deployment_status(self, alloc_id: str) -> AllocDeploymentStatus | None:
@@ -216,5 +277,13 @@ class MemoryStateDB:
 
     def put_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus) -> None:
         with self._lock:
-            if alloc_id not in self._deleted:
+            if alloc_id in self._allocs:
                 self._deployments[alloc_id] = copy.deepcopy(status)
+
+    def get_collected_allocs(self) -> set[str]:
+        with self._lock:
+            return set(self._collected)
+
+    def put_collected_allocs(self, alloc_ids: Iterable[str]) -> None:
+        with self._lock:
+            self._collected = set(alloc_ids)

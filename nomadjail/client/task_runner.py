@@ -21,9 +21,16 @@ Guarantees:
   allocation runner hears about it, so a client killed at any moment restarts
   with the truth.
 * A task is started at most once per attempt: a handle recovered after a
-  client restart is waited on, never started again.
+  client restart is waited on, never started again.  The driver's start
+  record is persisted *before* ``start_task`` (a start cannot begin unless it
+  is), so a client killed inside ``start_task`` re-attaches to the task that
+  start launched, or has the driver kill what was half-started.
+* A task the driver fails to destroy is not forgotten: its handle stays in
+  the state db and the destroy is retried (with backoff, and after a
+  restart) until it succeeds.
 * :meth:`kill` blocks until the task exited (kill_signal, then SIGKILL after
-  kill_timeout, capped by the client's max_kill_timeout).
+  kill_timeout, capped by the client's max_kill_timeout).  :meth:`restart`
+  returns once the restart is under way; the kill runs on a thread of its own.
 * :meth:`shutdown` leaves the task running and stops all writes and
   notifications; a runner thread still parked in the driver's ``wait_task``
   returns quietly when the task ends.
@@ -34,10 +41,11 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Callable
+from typing import Callable, TypeVar
 
 from ..drivers.base import (Capabilities, Driver, DriverError, ExitResult, MountConfig,
-                            TaskConfig, TaskHandle, TaskNotFound, TaskResources, TaskStats)
+                            StartRecord, TaskConfig, TaskHandle, TaskNotFound, TaskResources,
+                            TaskStats)
 from ..structs import (Allocation, BadRequest, JobType, Node, PortMapping, RestartPolicy, Task,
                        TaskEvent, TaskEventType, TaskState, TaskStateName, ZERO_TIME,
                        default_restart_policy, format_duration, now_ns, rfc3339)
@@ -45,7 +53,7 @@ from . import events
 from .allocdir import AllocDir
 from .config import ClientConfig
 from .hooks import (ExitedHook, HookContext, HookError, PoststartHook, PrestartHook, StopHook,
-                    UpdateHook, default_task_hooks)
+                    TaskHook, UpdateHook, default_task_hooks)
 from .restarts import Decision, RestartTracker
 from .state_db import LocalTaskState, StateDB
 from .taskenv import ALLOC_DIR_IN_TASK, LOCAL_DIR_IN_TASK, SECRETS_DIR_IN_TASK
@@ -54,6 +62,11 @@ log = logging.getLogger(__name__)
 
 MAX_EVENTS = 10  # Nomad keeps the last 10 events per task
 DEFAULT_KILL_TIMEOUT = 5.0  # seconds, when the job does not say
+# A failed destroy is retried after this long, doubling up to the maximum.
+DESTROY_RETRY_FIRST = 1.0
+DESTROY_RETRY_MAX = 60.0
+
+HookT = TypeVar("HookT", PrestartHook, PoststartHook, ExitedHook, StopHook, UpdateHook)
 
 
 class TaskNotRunning(BadRequest):
@@ -75,7 +88,7 @@ class TaskRunner:
                  on_state_change: Callable[[], None],
                  start_gate: Callable[[], bool] = lambda: True,
                  servers_contacted: threading.Event | None = None,
-                 hooks: list[object] | None = None) -> None:
+                 hooks: list[TaskHook] | None = None) -> None:
         self.alloc_id = alloc.id
         self.name = task.name
         self._alloc = alloc
@@ -88,7 +101,7 @@ class TaskRunner:
         self._on_state_change = on_state_change
         self._start_gate = start_gate
         self._servers_contacted = servers_contacted
-        self._hooks = hooks if hooks is not None else default_task_hooks()
+        self._hooks: list[TaskHook] = hooks if hooks is not None else default_task_hooks()
         self._capabilities: Capabilities = driver.capabilities()
         job_type = alloc.job.type if alloc.job is not None and alloc.job.type else JobType.SERVICE
         self._tracker = RestartTracker(self._restart_policy(task, job_type), job_type,
@@ -98,6 +111,8 @@ class TaskRunner:
         self._state = TaskState()
         self._local = LocalTaskState(restart_interval_start=self._tracker.interval_start)
         self._handle: TaskHandle | None = None
+        self._restart_kill_for: TaskHandle | None = None  # a restart's kill is under way
+        self._destroy_retrier: threading.Thread | None = None
         self._starting = False
         self._kill_requested = False
         self._restart_requested = False
@@ -146,9 +161,6 @@ class TaskRunner:
         with self._lock:
             return self._handle
 
-    def is_running(self) -> bool:
-        return self.handle() is not None
-
     def done(self) -> bool:
         """The runner's thread finished (the task is dead and settled, or shut down)."""
         return self._done.is_set()
@@ -181,7 +193,8 @@ class TaskRunner:
             log.error("alloc %s task %s: cannot persist task state: %s", self.alloc_id,
                       self.name, err)
 
-    def _persist_local_locked(self) -> None:
+    def _persist_local_locked(self, *, strict: bool = False) -> None:
+        """Store the local state; ``strict`` raises the OSError instead of logging it."""
         if self._shutdown:
             return
         self._local.restart_count = self._tracker.count
@@ -190,6 +203,8 @@ class TaskRunner:
         try:
             self._db.put_task_local_state(self.alloc_id, self.name, self._local)
         except OSError as err:
+            if strict:
+                raise
             log.error("alloc %s task %s: cannot persist the task handle: %s", self.alloc_id,
                       self.name, err)
 
@@ -240,32 +255,113 @@ class TaskRunner:
             if local.restart_interval_start:
                 self._tracker.interval_start = local.restart_interval_start
         handle = self._local.handle
+        if handle is None and self._local.start_record is not None:
+            handle = self._recover_start(self._local.start_record)
         if handle is None:
             return
         try:
             self._driver.recover_task(handle)
         except DriverError as err:
-            if self._state.state != TaskStateName.RUNNING:
-                self._local.handle = None
-                return
-            log.warning("alloc %s task %s: cannot re-attach (%s); cleaning up", self.alloc_id,
-                        self.name, err)
-            try:
-                self._driver.destroy_task(handle, True)
-            except DriverError:
-                pass
-            with self._lock:
-                self._handle = None
-                self._persist_local_locked()
-            job_type = self._alloc.job.type if self._alloc.job else ""
-            if self._alloc.terminal_status() or job_type == JobType.SYSTEM:
-                return
-            self._wait_on_servers = True
-            self.update_state(TaskStateName.PENDING, events.restore_failed(
-                "failed to restore task; will not run until server is contacted"))
+            self._lost_on_restore(handle, err)
             return
         with self._lock:
             self._handle = handle
+
+    def _recover_start(self, record: StartRecord) -> TaskHandle | None:
+        """The client died inside ``start_task``: adopt the task it launched, if any."""
+        try:
+            handle = self._driver.recover_start(record)
+        except DriverError as err:
+            log.error("alloc %s task %s: cannot recover the interrupted start %s: %s",
+                      self.alloc_id, self.name, record.task_id, err)
+            handle = None
+        if handle is not None:
+            log.info("alloc %s task %s: re-attached to task %s (pid %d), started just before "
+                     "the client stopped", self.alloc_id, self.name, handle.task_id, handle.pid)
+        with self._lock:
+            self._local.start_record = None
+            self._handle = handle
+            self._persist_local_locked()
+        return handle
+
+    def _lost_on_restore(self, handle: TaskHandle, err: DriverError) -> None:
+        """The persisted task cannot be re-attached: release it and decide what next."""
+        if self._state.state == TaskStateName.RUNNING:
+            log.warning("alloc %s task %s: cannot re-attach to task %s (pid %d): %s; "
+                        "cleaning up", self.alloc_id, self.name, handle.task_id, handle.pid, err)
+        self._destroy(handle)
+        with self._lock:
+            self._handle = None
+            self._persist_local_locked()
+        if self._state.state != TaskStateName.RUNNING:
+            return
+        job_type = self._alloc.job.type if self._alloc.job else ""
+        if self._alloc.terminal_status() or job_type == JobType.SYSTEM:
+            return
+        self._wait_on_servers = True
+        self.update_state(TaskStateName.PENDING, events.restore_failed(
+            "failed to restore task; will not run until server is contacted"))
+
+    # -- destroying tasks --------------------------------------------------------------
+
+    def _destroy(self, handle: TaskHandle) -> bool:
+        """Have the driver release ``handle``; on failure keep it (persisted) and retry
+        in the background until it succeeds.  True when it is gone."""
+        try:
+            self._driver.destroy_task(handle, True)
+            return True
+        except TaskNotFound:
+            return True  # nothing of it is left
+        except DriverError as err:
+            log.error("alloc %s task %s: destroying task %s (pid %d) failed; will retry: %s",
+                      self.alloc_id, self.name, handle.task_id, handle.pid, err)
+        with self._lock:
+            if all(p.task_id != handle.task_id for p in self._local.destroy_pending):
+                self._local.destroy_pending.append(handle)
+            self._persist_local_locked()
+            self._start_destroy_retrier_locked()
+        return False
+
+    def pending_destroys(self) -> list[TaskHandle]:
+        """Tasks the driver has not managed to destroy yet (retried in the background)."""
+        with self._lock:
+            return list(self._local.destroy_pending)
+
+    def _start_destroy_retrier_locked(self) -> None:
+        if self._shutdown or not self._local.destroy_pending:
+            return
+        if self._destroy_retrier is not None and self._destroy_retrier.is_alive():
+            return
+        self._destroy_retrier = threading.Thread(
+            target=self._retry_destroys, name=f"destroy-{self.alloc_id[:8]}-{self.name}",
+            daemon=True)
+        self._destroy_retrier.start()
+
+    def _retry_destroys(self) -> None:
+        delay = DESTROY_RETRY_FIRST
+        while True:
+            with self._cond:
+                self._cond.wait_for(lambda: self._shutdown, timeout=delay)
+                if self._shutdown or not self._local.destroy_pending:
+                    self._destroy_retrier = None
+                    return
+                pending = list(self._local.destroy_pending)
+            done = []
+            for handle in pending:
+                try:
+                    self._driver.destroy_task(handle, True)
+                    done.append(handle.task_id)
+                except TaskNotFound:
+                    done.append(handle.task_id)
+                except DriverError as err:
+                    log.warning("alloc %s task %s: destroying task %s (pid %d) failed again: "
+                                "%s", self.alloc_id, self.name, handle.task_id, handle.pid, err)
+            with self._lock:
+                self._local.destroy_pending = [p for p in self._local.destroy_pending
+                                               if p.task_id not in done]
+                if done:
+                    self._persist_local_locked()
+            delay = min(delay * 2, DESTROY_RETRY_MAX)
 
     # -- the run loop ------------------------------------------------------------------
 
@@ -273,6 +369,8 @@ class TaskRunner:
         self._thread = threading.Thread(target=self.run, name=f"task-{self.alloc_id[:8]}-"
                                                               f"{self.name}", daemon=True)
         self._thread.start()
+        with self._lock:
+            self._start_destroy_retrier_locked()  # destroys a previous client left pending
 
     def run(self) -> None:
         try:
@@ -418,54 +516,51 @@ class TaskRunner:
                                                                self._node())
         return self._ctx
 
-    def _prestart(self) -> None:
-        ctx = self._context()
+    def _run_phase(self, phase: type[HookT], call: Callable[[HookT], None], *,
+                   fatal: bool = False) -> None:
+        """Call ``call(hook)`` for every hook implementing ``phase``, in order.
+
+        ``fatal`` (prestart): the first failure emits its event and raises
+        :class:`HookError`; otherwise failures are logged and the next hook runs.
+        """
         for hook in self._hooks:
-            if not isinstance(hook, PrestartHook):
+            if not isinstance(hook, phase):
                 continue
             try:
-                hook.prestart(ctx)
+                call(hook)
             except HookError as err:
-                self.emit_event(err.event or events.hook_failed(hook.name, str(err)))
-                raise
+                if fatal:
+                    self.emit_event(err.event or events.hook_failed(hook.name, str(err)))
+                    raise
+                log.error("alloc %s task %s: %s hook %s failed: %s", self.alloc_id, self.name,
+                          phase.__name__, hook.name, err)
             except Exception as err:  # noqa: BLE001 - a hook bug fails the start, visibly
-                log.exception("alloc %s task %s: hook %s failed", self.alloc_id, self.name,
-                              hook.name)
-                self.emit_event(events.hook_failed(hook.name, str(err)))
-                raise HookError(f"{hook.name}: {err}") from err
+                log.exception("alloc %s task %s: %s hook %s failed", self.alloc_id, self.name,
+                              phase.__name__, hook.name)
+                if fatal:
+                    self.emit_event(events.hook_failed(hook.name, str(err)))
+                    raise HookError(f"{hook.name}: {err}") from err
+
+    def _prestart(self) -> None:
+        ctx = self._context()
+        self._run_phase(PrestartHook, lambda hook: hook.prestart(ctx), fatal=True)
         with self._lock:
             self._persist_local_locked()  # hook state (e.g. the task dir is built)
 
     def _poststart(self) -> None:
-        ctx = self._context()
         handle = self.handle()
-        for hook in self._hooks:
-            if isinstance(hook, PoststartHook) and handle is not None:
-                try:
-                    hook.poststart(ctx, handle)
-                except Exception:  # noqa: BLE001 - poststart errors are logged, as Nomad
-                    log.exception("alloc %s task %s: poststart hook %s failed",
-                                  self.alloc_id, self.name, hook.name)
+        if handle is None:
+            return
+        ctx = self._context()
+        self._run_phase(PoststartHook, lambda hook: hook.poststart(ctx, handle))
 
     def _run_exited_hooks(self, result: ExitResult) -> None:
         ctx = self._context()
-        for hook in self._hooks:
-            if isinstance(hook, ExitedHook):
-                try:
-                    hook.exited(ctx, result)
-                except Exception:  # noqa: BLE001
-                    log.exception("alloc %s task %s: exited hook %s failed", self.alloc_id,
-                                  self.name, hook.name)
+        self._run_phase(ExitedHook, lambda hook: hook.exited(ctx, result))
 
     def _run_stop_hooks(self) -> None:
         ctx = self._context()
-        for hook in self._hooks:
-            if isinstance(hook, StopHook):
-                try:
-                    hook.stop(ctx)
-                except Exception:  # noqa: BLE001
-                    log.exception("alloc %s task %s: stop hook %s failed", self.alloc_id,
-                                  self.name, hook.name)
+        self._run_phase(StopHook, lambda hook: hook.stop(ctx))
 
     def _build_task_config(self, ctx: HookContext) -> TaskConfig:
         alloc, task = self._alloc, self._task
@@ -504,40 +599,79 @@ class TaskRunner:
     def _run_driver(self) -> bool:
         """Start the task (or keep a re-attached one).  True when it runs."""
         if self.handle() is not None:
-            # Re-attached after a restart: running again, but no new event (as Nomad).
+            # Re-attached after a restart: running again, but no new event (as Nomad),
+            # unless the client died before it recorded the start.
+            with self._lock:
+                never_started = self._state.state != TaskStateName.RUNNING
+            if never_started:
+                self.update_state(TaskStateName.RUNNING, events.started())
+                return True
             with self._lock:
                 self._set_state_locked(TaskStateName.RUNNING)
                 self._persist_state_locked()
             self._notify()
             return True
         cfg = self._build_task_config(self._context())
-        with self._lock:
-            if self._shutdown or self._kill_requested:
-                raise _Stop()
-            self._starting = True
+        record = self._driver.start_record(cfg)
+        self._record_start(record)
         try:
             handle = self._driver.start_task(cfg)
         except DriverError as err:
-            with self._lock:
-                self._starting = False
+            self._start_failed()
             self.emit_event(events.driver_failure(str(err)))
             raise
         except Exception as err:  # noqa: BLE001 - a driver bug is a driver failure
-            with self._lock:
-                self._starting = False
             log.exception("alloc %s task %s: driver %s crashed in start_task", self.alloc_id,
                           self.name, self._task.driver)
-            self.emit_event(events.driver_failure(str(err)))
-            raise DriverError(str(err)) from err
+            handle = self._adopt_after_crash(record)
+            if handle is None:
+                self._start_failed()
+                self.emit_event(events.driver_failure(str(err)))
+                raise DriverError(str(err)) from err
         with self._lock:
             self._handle = handle
             self._starting = False
+            self._local.start_record = None
             killed_meanwhile = self._kill_requested
             self._persist_local_locked()
         self.update_state(TaskStateName.RUNNING, events.started())
         if killed_meanwhile:
             self._stop_task(handle)
         return True
+
+    def _record_start(self, record: StartRecord) -> None:
+        """Persist the start record and mark the start as begun; a start that cannot be
+        recorded does not begin (a recoverable DriverError, with its event)."""
+        with self._lock:
+            if self._shutdown or self._kill_requested:
+                raise _Stop()
+            self._local.start_record = record
+            try:
+                self._persist_local_locked(strict=True)
+            except OSError as err:
+                self._local.start_record = None
+                failure = DriverError(f"cannot record the start of the task in the state db: "
+                                      f"{err}", recoverable=True)
+            else:
+                self._starting = True
+                return
+        self.emit_event(events.driver_failure(str(failure)))
+        raise failure
+
+    def _start_failed(self) -> None:
+        with self._lock:
+            self._starting = False
+            self._local.start_record = None
+            self._persist_local_locked()
+
+    def _adopt_after_crash(self, record: StartRecord) -> TaskHandle | None:
+        """start_task crashed: ask the driver whether it launched the task anyway."""
+        try:
+            return self._driver.recover_start(record)
+        except Exception:  # noqa: BLE001 - the driver is broken; report the first error
+            log.exception("alloc %s task %s: driver %s cannot recover the failed start",
+                          self.alloc_id, self.name, self._task.driver)
+            return None
 
     def _wait_for_exit(self) -> ExitResult:
         handle = self.handle()
@@ -558,11 +692,7 @@ class TaskRunner:
                 self._persist_local_locked()
             self._cond.notify_all()
         if handle is not None:
-            try:
-                self._driver.destroy_task(handle, True)
-            except DriverError as err:
-                log.warning("alloc %s task %s: destroying the task failed: %s", self.alloc_id,
-                            self.name, err)
+            self._destroy(handle)
 
     def _finish_handle(self) -> None:
         """A handle left after the main loop (a re-attached task of a stopped alloc): kill it."""
@@ -628,10 +758,13 @@ class TaskRunner:
             self.wait_done(timeout)
 
     def restart(self, event: TaskEvent, *, failure: bool = False, force: bool = False) -> None:
-        """Restart the task now (Nomad's Restart / ForceRestart); blocks until it exited.
+        """Restart the task now (Nomad's Restart / ForceRestart).
 
-        Raises :class:`TaskNotRunning` when it is pending, or dead (unless ``force``
-        and the runner still waits in its dead state).
+        Returns once the restart is under way: ``event`` is recorded and the
+        kill (kill_signal, then SIGKILL after kill_timeout) runs on a thread of
+        its own; the runner starts the task again when it exited.  Raises
+        :class:`TaskNotRunning` at once when the task is pending, or dead
+        (unless ``force`` and the runner still waits in its dead state).
         """
         state = self.task_state().state
         if state == TaskStateName.PENDING:
@@ -646,12 +779,19 @@ class TaskRunner:
                 self._restart_requested = True
                 self._cond.notify_all()
             handle = self._handle
-        if handle is None:
-            return
-        self._stop_task(handle)
-        with self._cond:
-            self._cond.wait_for(lambda: self._handle is not handle or self._shutdown,
-                                timeout=self.kill_timeout() + 30)
+            if handle is None or self._restart_kill_for is handle:
+                return  # nothing runs, or its kill is already under way
+            self._restart_kill_for = handle
+        threading.Thread(target=self._kill_for_restart, args=(handle,),
+                         name=f"restart-{self.alloc_id[:8]}-{self.name}", daemon=True).start()
+
+    def _kill_for_restart(self, handle: TaskHandle) -> None:
+        try:
+            self._stop_task(handle)
+        finally:
+            with self._lock:
+                if self._restart_kill_for is handle:
+                    self._restart_kill_for = None
 
     def stats(self) -> TaskStats | None:
         """The driver's resource usage of the running task, or None."""
@@ -689,13 +829,7 @@ class TaskRunner:
         self._tracker.set_policy(self._restart_policy(task, job_type))
         if not alloc.terminal_status() and self._ctx is not None:
             ctx = self._context()
-            for hook in self._hooks:
-                if isinstance(hook, UpdateHook):
-                    try:
-                        hook.update(ctx)
-                    except Exception:  # noqa: BLE001
-                        log.exception("alloc %s task %s: update hook %s failed",
-                                      self.alloc_id, self.name, hook.name)
+            self._run_phase(UpdateHook, lambda hook: hook.update(ctx))
 
     def wake(self) -> None:
         """Re-check the start gate (the lifecycle coordinator calls this)."""

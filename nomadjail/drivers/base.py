@@ -5,11 +5,13 @@ runner calls, for one task:
 
     fingerprint()                      at start and periodically (node attributes, health)
     validate_config(config)            when a job is submitted and again before start
+    start_record(cfg) -> StartRecord   persisted by the client BEFORE start_task
     start_task(cfg) -> TaskHandle      the handle is persisted in the client state db
     wait_task(handle) -> ExitResult    blocks (in the runner's thread) until the task exits
     stop_task(handle, timeout, sig)    kill_signal, wait ``timeout``, then force
     destroy_task(handle, force)        release everything the task held (idempotent)
     recover_task(handle)               after a client restart: re-attach or raise
+    recover_start(record) -> handle|None   after a client died inside start_task
     signal_task / exec_task / task_stats
 
 Guarantees every driver keeps:
@@ -21,6 +23,13 @@ Guarantees every driver keeps:
   the client process died (kill -9 included); ``recover_task`` either
   re-attaches or raises :class:`TaskNotFound`, and ``destroy_task`` must still
   clean up a task that cannot be recovered.
+* The client can die *inside* ``start_task``, after the task was launched but
+  before the handle was persisted.  So the client first persists
+  ``start_record(cfg)`` (no side effects; it says where the start will leave
+  its traces), and after a restart calls ``recover_start(record)`` for a
+  record that never got its handle: the driver either re-attaches to the task
+  that start launched and returns its handle, or kills whatever was
+  half-started and returns None.  Never a second copy, never a leaked task.
 * Output goes to ``cfg.stdout_path`` / ``cfg.stderr_path`` through the
   driver's log sink, which keeps running while the client is down.
 """
@@ -103,10 +112,6 @@ class TaskConfig:
     log_max_files: int = 10
     log_max_file_size_mb: int = 10
 
-    @property
-    def short_alloc_id(self) -> str:
-        return self.alloc_id[:8]
-
 
 @dataclass(slots=True)
 class TaskHandle:
@@ -117,6 +122,19 @@ class TaskHandle:
     started_at: int = 0  # ns since the epoch
     pid: int = 0  # the process the driver watches (0 if none)
     state: dict[str, Any] = field(default_factory=dict)  # driver-specific (pot name, ...)
+
+
+@dataclass(slots=True)
+class StartRecord:
+    """Where one start attempt (``task_id``) leaves its traces.  JSON-serialisable.
+
+    The client persists it before calling ``start_task`` and drops it once the
+    handle is persisted; one left over means the client died in between.
+    """
+
+    driver: str
+    task_id: str
+    state: dict[str, Any] = field(default_factory=dict)  # driver-specific (file paths ...)
 
 
 @dataclass(slots=True)
@@ -157,6 +175,10 @@ class Driver(Protocol):
         """Every problem in a task's ``config`` block, each naming the key."""
         ...
 
+    def start_record(self, cfg: TaskConfig) -> StartRecord:
+        """Where ``start_task(cfg)`` will leave its traces; no side effects."""
+        ...
+
     def start_task(self, cfg: TaskConfig) -> TaskHandle: ...
 
     def wait_task(self, handle: TaskHandle) -> ExitResult: ...
@@ -166,6 +188,11 @@ class Driver(Protocol):
     def destroy_task(self, handle: TaskHandle, force: bool) -> None: ...
 
     def recover_task(self, handle: TaskHandle) -> None: ...
+
+    def recover_start(self, record: StartRecord) -> TaskHandle | None:
+        """After the client died inside ``start_task``: the re-attached task's handle, or
+        None once nothing of that start runs any more."""
+        ...
 
     def signal_task(self, handle: TaskHandle, signal: str) -> None: ...
 

@@ -35,8 +35,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..structs import parse_duration
-from .base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint, TaskConfig,
-                   TaskHandle, TaskNotFound, TaskStats)
+from .base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint, StartRecord,
+                   TaskConfig, TaskHandle, TaskNotFound, TaskStats)
 from .logrotate import MB, FileRotator
 
 NAME = "mock_driver"
@@ -129,6 +129,13 @@ class MockDriver:
         if task is None:
             raise TaskNotFound(f"mock task {handle.task_id!r} is not known to this driver")
         return task
+
+    def start_record(self, cfg: TaskConfig) -> StartRecord:
+        return StartRecord(driver=NAME, task_id=cfg.id)
+
+    def recover_start(self, record: StartRecord) -> TaskHandle | None:
+        """A mock task lives in the driver's memory: an interrupted start left nothing."""
+        return None
 
     def start_task(self, cfg: TaskConfig) -> TaskHandle:
         problems = self.validate_config(cfg.config)

@@ -10,7 +10,13 @@ still flowing and its exit code still knowable:
   supervisor (our child) and reads the status file it left;
 * after a restart, ``recover_task`` finds the supervisor and the task again by
   pid *and* start time (so a recycled pid is never mistaken for the task),
-  and ``wait_task`` polls for the status file.
+  and ``wait_task`` polls for the status file;
+* a start the agent did not live to see the end of (killed inside
+  ``start_task``) is found again from its :class:`StartRecord`: the
+  supervisor's pid file names the task once it runs, so
+  ``recover_start`` re-attaches to it, or kills whatever the supervisor
+  left half-started (its whole session), so a task never runs twice and is
+  never leaked.
 
 Task config (Nomad's raw_exec keys): ``command`` (required), ``args`` (list
 of strings), ``work_dir`` (absolute; default the task directory).  Nomad's
@@ -24,6 +30,7 @@ from __future__ import annotations
 import difflib
 import fnmatch
 import json
+import logging
 import os
 import selectors
 import shutil
@@ -32,15 +39,18 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
 
-from .base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint, TaskConfig,
-                   TaskHandle, TaskNotFound, TaskStats, signal_number)
+from .base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint, StartRecord,
+                   TaskConfig, TaskHandle, TaskNotFound, TaskStats, signal_number)
 from .logrotate import MB
+
+log = logging.getLogger(__name__)
 
 NAME = "raw_exec"
 # How long start_task waits for the supervisor to report the task started.
@@ -49,6 +59,8 @@ SUPERVISOR_START_TIMEOUT = 30.0
 KILL_GRACE = 15.0
 # The directory inside the task directory that holds the supervisor's files.
 RUNTIME_DIR = ".raw_exec"
+# How often the reaper looks for supervisors that exited.
+REAP_INTERVAL = 0.2
 
 CONFIG_KEYS = ("command", "args", "work_dir", "denied_envvars", "cgroup_v1_override",
                "cgroup_v2_override", "oom_score_adj")
@@ -76,6 +88,137 @@ def _create_time(pid: int) -> float:
         return psutil.Process(pid).create_time()
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return 0.0
+
+
+class _Reaper:
+    """Waits for the supervisors nobody else waits for any more.
+
+    A supervisor is a child of the agent: unless someone waits for it, it
+    lingers as a zombie after it exited, and its ``Popen`` object, dropped
+    while the child runs, is a leak Python warns about.  ``destroy_task``
+    hands over a supervisor that outlived its grace period, and a driver that
+    is garbage collected hands over all of its own; one thread (started on
+    demand, gone when there is nothing left) polls them until they exited.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._procs: list[subprocess.Popen] = []
+        self._thread: threading.Thread | None = None
+
+    def adopt(self, proc: subprocess.Popen) -> None:
+        if proc.poll() is not None:
+            return
+        with self._lock:
+            self._procs.append(proc)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="raw_exec-reaper",
+                                                daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            time.sleep(REAP_INTERVAL)
+            with self._lock:
+                self._procs = [proc for proc in self._procs if proc.poll() is None]
+                if not self._procs:
+                    self._thread = None
+                    return
+
+
+_REAPER = _Reaper()
+
+
+def _adopt_supervisors(tasks: dict[str, _RawTask]) -> None:
+    """A driver went away: its children still running go to the reaper."""
+    for task in list(tasks.values()):
+        if task.supervisor is not None:
+            _REAPER.adopt(task.supervisor)
+
+
+@dataclass(frozen=True, slots=True)
+class _InvocationFiles:
+    """The supervisor's files for one start attempt, in ``<task_dir>/.raw_exec/``."""
+
+    spec_path: str  # the supervisor's instructions (holds the task's environment)
+    status_path: str  # the task's exit status, written by the supervisor
+    pid_path: str  # the supervisor's and the task's pids, written by the supervisor
+    log_path: str  # the supervisor's own stderr
+
+    @classmethod
+    def for_task(cls, task_dir: str, task_id: str) -> _InvocationFiles:
+        runtime_dir = os.path.join(task_dir, RUNTIME_DIR)
+        invocation = task_id.rsplit("/", 1)[-1]
+        base = os.path.join(runtime_dir, invocation)
+        return cls(spec_path=f"{base}.spec.json", status_path=f"{base}.status.json",
+                   pid_path=f"{base}.pid.json", log_path=f"{base}.supervisor.log")
+
+
+def _read_json(path: str) -> dict[str, Any] | None:
+    """A JSON object file written atomically by the supervisor; None if absent or unreadable."""
+    try:
+        with open(path, encoding="utf-8") as src:
+            data = json.load(src)
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def _find_supervisor(spec_path: str, supervisor_pid: int) -> psutil.Process | None:
+    """The live supervisor started with ``spec_path``: its command line names the spec,
+    which is unique to one start attempt, so a recycled pid is never mistaken for it."""
+    candidates: list[psutil.Process] = []
+    if supervisor_pid > 0:
+        try:
+            candidates.append(psutil.Process(supervisor_pid))
+        except psutil.Error:
+            pass
+    else:
+        candidates = list(psutil.process_iter())
+    for proc in candidates:
+        try:
+            if spec_path in proc.cmdline() and proc.status() != psutil.STATUS_ZOMBIE:
+                return proc
+        except psutil.Error:
+            continue
+    return None
+
+
+def _kill_session(supervisor: psutil.Process | None, session_id: int) -> None:
+    """SIGKILL a supervisor and every process of its session (the task's group included).
+
+    The supervisor leads its own session, so the task and its children keep
+    the supervisor's pid as their session id even after it died.  ``session_id``
+    is used only if no *other* process now holds that pid (a recycled pid leads
+    a different session, and that one is left alone).
+    """
+    if supervisor is not None:
+        try:
+            supervisor.kill()
+            supervisor.wait(KILL_GRACE)
+        except psutil.Error:
+            pass
+    elif session_id > 0:
+        try:
+            if psutil.Process(session_id).status() != psutil.STATUS_ZOMBIE:
+                return  # the pid belongs to another process now: not our session
+        except psutil.Error:
+            pass  # the leader is gone; its session's members keep its id
+    if session_id <= 0:
+        return
+    members = []
+    for proc in psutil.process_iter():
+        try:
+            if proc.pid != os.getpid() and os.getsid(proc.pid) == session_id:
+                members.append(proc)
+        except (OSError, psutil.Error):
+            continue
+    for proc in members:
+        try:
+            proc.kill()
+        except psutil.Error:
+            pass
+    psutil.wait_procs(members, timeout=KILL_GRACE)
 
 
 @dataclass
@@ -195,12 +338,16 @@ class RawExecDriver:
     name = NAME
 
     def __init__(self, *, enabled: bool = True, denied_envvars: list[str] | None = None,
-                 python: str = sys.executable) -> None:
+                 python: str = sys.executable,
+                 start_timeout: float = SUPERVISOR_START_TIMEOUT) -> None:
         self.enabled = enabled
         self.denied_envvars = list(denied_envvars or [])
         self._python = python
+        self._start_timeout = start_timeout
         self._tasks: dict[str, _RawTask] = {}
         self._lock = threading.Lock()
+        finalizer = weakref.finalize(self, _adopt_supervisors, self._tasks)
+        finalizer.atexit = False  # at interpreter exit nobody needs reaping
         freq = psutil.cpu_freq() if hasattr(psutil, "cpu_freq") else None
         self._mhz_per_core = float(freq.max or freq.current) if freq else 0.0
 
@@ -232,6 +379,13 @@ class RawExecDriver:
         return {k: v for k, v in cfg.env.items()
                 if not any(fnmatch.fnmatchcase(k, pattern) for pattern in denied)}
 
+    def start_record(self, cfg: TaskConfig) -> StartRecord:
+        files = _InvocationFiles.for_task(cfg.task_dir, cfg.id)
+        return StartRecord(driver=NAME, task_id=cfg.id,
+                           state={"spec_path": files.spec_path,
+                                  "status_path": files.status_path,
+                                  "pid_path": files.pid_path})
+
     def start_task(self, cfg: TaskConfig) -> TaskHandle:
         if not self.enabled:
             raise DriverError("raw_exec is disabled")
@@ -244,13 +398,9 @@ class RawExecDriver:
         env = self._task_env(cfg, cfg.config)
         command = cfg.config["command"]
         executable = find_command(command, cfg.task_dir, env)
-        runtime_dir = os.path.join(cfg.task_dir, RUNTIME_DIR)
-        os.makedirs(runtime_dir, mode=0o700, exist_ok=True)
-        invocation = cfg.id.rsplit("/", 1)[-1]
-        spec_path = os.path.join(runtime_dir, f"{invocation}.spec.json")
-        status_path = os.path.join(runtime_dir, f"{invocation}.status.json")
-        log_path = os.path.join(runtime_dir, f"{invocation}.supervisor.log")
-        for stale in (status_path, status_path + ".tmp"):
+        files = _InvocationFiles.for_task(cfg.task_dir, cfg.id)
+        os.makedirs(os.path.dirname(files.spec_path), mode=0o700, exist_ok=True)
+        for stale in (files.status_path, files.status_path + ".tmp", files.pid_path):
             if os.path.exists(stale):
                 os.unlink(stale)
         spec = {
@@ -265,39 +415,125 @@ class RawExecDriver:
             "stderr_name": os.path.basename(cfg.stderr_path),
             "max_files": cfg.log_max_files,
             "max_file_size": cfg.log_max_file_size_mb * MB,
-            "status_path": status_path,
+            "status_path": files.status_path,
+            "pid_path": files.pid_path,
         }
-        fd = os.open(spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as spec_file:
-            json.dump(spec, spec_file)
+        try:
+            fd = os.open(files.spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as spec_file:
+                json.dump(spec, spec_file)
+        except OSError as err:
+            raise DriverError(f"cannot write the task supervisor's spec {files.spec_path}: "
+                              f"{err}", recoverable=True) from err
         supervisor_env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"),
                           "PYTHONPATH": _PACKAGE_ROOT, "PYTHONDONTWRITEBYTECODE": "1"}
-        with open(log_path, "ab") as log_file:
-            try:
+        try:
+            with open(files.log_path, "ab") as log_file:
                 proc = subprocess.Popen(
-                    [self._python, "-m", "nomadjail.drivers.supervisor", spec_path],
+                    [self._python, "-m", "nomadjail.drivers.supervisor", files.spec_path],
                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=log_file,
                     close_fds=True, start_new_session=True, env=supervisor_env)
-            except OSError as err:
-                raise DriverError(f"failed to start the task supervisor: {err}") from err
+        except OSError as err:
+            raise DriverError(f"failed to start the task supervisor: {err}") from err
         started_at = time.time_ns()
-        message = self._read_announcement(proc, log_path)
+        message = self._read_announcement(proc, files.log_path)
         if "error" in message:
             proc.wait()
             raise DriverError(str(message["error"]))
         task_pid = int(message["pid"])
         task = _RawTask(task_id=cfg.id, task_pid=task_pid,
                         task_create_time=_create_time(task_pid), supervisor_pid=proc.pid,
-                        supervisor_create_time=_create_time(proc.pid), status_path=status_path,
-                        spec_path=spec_path, supervisor=proc)
+                        supervisor_create_time=_create_time(proc.pid),
+                        status_path=files.status_path, spec_path=files.spec_path,
+                        supervisor=proc)
         with self._lock:
             self._tasks[cfg.id] = task
-        return TaskHandle(driver=NAME, task_id=cfg.id, started_at=started_at, pid=task_pid,
+        return self._handle(task, started_at)
+
+    @staticmethod
+    def _handle(task: _RawTask, started_at: int) -> TaskHandle:
+        return TaskHandle(driver=NAME, task_id=task.task_id, started_at=started_at,
+                          pid=task.task_pid,
                           state={"supervisor_pid": task.supervisor_pid,
                                  "supervisor_create_time": task.supervisor_create_time,
-                                 "task_pid": task_pid, "task_pgid": task_pid,
+                                 "task_pid": task.task_pid, "task_pgid": task.task_pid,
                                  "task_create_time": task.task_create_time,
-                                 "status_path": status_path, "spec_path": spec_path})
+                                 "status_path": task.status_path,
+                                 "spec_path": task.spec_path})
+
+    def recover_start(self, record: StartRecord) -> TaskHandle | None:
+        """Re-attach to the task an interrupted ``start_task`` launched, or clean up.
+
+        A supervisor still starting is given ``start_timeout`` to report the
+        task in its pid file; one that does not is killed with its session.
+        """
+        try:
+            spec_path = str(record.state["spec_path"])
+            status_path = str(record.state["status_path"])
+            pid_path = str(record.state["pid_path"])
+        except (KeyError, TypeError) as err:
+            raise DriverError(f"raw_exec start record for {record.task_id!r} is malformed: "
+                              f"missing {err}") from None
+        deadline = time.monotonic() + self._start_timeout
+        while True:
+            pids = _read_json(pid_path) or {}
+            supervisor_pid = int(pids.get("supervisor_pid") or 0)
+            supervisor = _find_supervisor(spec_path, supervisor_pid)
+            if pids.get("task_pid"):
+                return self._recover_started(record.task_id, pids, supervisor, spec_path,
+                                             status_path)
+            if supervisor is None:
+                # Not launched, or the supervisor died before it started the task.
+                _kill_session(None, supervisor_pid)
+                self._forget_start(spec_path)
+                return None
+            if time.monotonic() >= deadline:
+                log.warning("interrupted start of %s: supervisor pid %d did not report the "
+                            "task within %.1fs; killing its session", record.task_id,
+                            supervisor.pid, self._start_timeout)
+                _kill_session(supervisor, supervisor.pid)
+                self._forget_start(spec_path)
+                return None
+            time.sleep(0.02)
+
+    def _recover_started(self, task_id: str, pids: dict[str, Any],
+                         supervisor: psutil.Process | None, spec_path: str,
+                         status_path: str) -> TaskHandle | None:
+        supervisor_pid = int(pids["supervisor_pid"])
+        task_pid = int(pids["task_pid"])
+        started_at = int(pids.get("started_at") or time.time_ns())
+        task = _RawTask(task_id=task_id, task_pid=task_pid,
+                        task_create_time=self._task_create_time(task_pid, supervisor_pid),
+                        supervisor_pid=supervisor_pid,
+                        supervisor_create_time=(_create_time(supervisor.pid)
+                                                if supervisor is not None else 0.0),
+                        status_path=status_path, spec_path=spec_path)
+        handle = self._handle(task, started_at)
+        try:
+            self.recover_task(handle)
+        except TaskNotFound:
+            _kill_session(supervisor, supervisor_pid)
+            self._forget_start(spec_path)
+            return None
+        return handle
+
+    @staticmethod
+    def _task_create_time(task_pid: int, supervisor_pid: int) -> float:
+        """The task's start time if ``task_pid`` is still our task: the leader of its own
+        process group inside the supervisor's session (0.0 if it is gone)."""
+        try:
+            if os.getpgid(task_pid) == task_pid and os.getsid(task_pid) == supervisor_pid:
+                return _create_time(task_pid)
+        except OSError:
+            pass
+        return 0.0
+
+    @staticmethod
+    def _forget_start(spec_path: str) -> None:
+        try:
+            os.unlink(spec_path)  # it holds the task's environment
+        except OSError:
+            pass
 
     def _read_announcement(self, proc: subprocess.Popen, log_path: str) -> dict[str, Any]:
         """The supervisor's one JSON line: the task's pid, or why it did not start."""
@@ -305,7 +541,7 @@ class RawExecDriver:
         selector = selectors.DefaultSelector()
         selector.register(proc.stdout, selectors.EVENT_READ)
         try:
-            ready = selector.select(timeout=SUPERVISOR_START_TIMEOUT)
+            ready = selector.select(timeout=self._start_timeout)
             line = proc.stdout.readline() if ready else b""
         finally:
             selector.close()
@@ -316,8 +552,14 @@ class RawExecDriver:
                 return message
         except ValueError:
             pass
+        # It may have started the task before it got stuck: end its whole session.
+        supervisor = None
         if proc.poll() is None:
-            proc.kill()
+            try:
+                supervisor = psutil.Process(proc.pid)
+            except psutil.Error:
+                pass
+        _kill_session(supervisor, proc.pid)
         proc.wait()
         try:
             with open(log_path, encoding="utf-8", errors="replace") as log_file:
@@ -404,7 +646,7 @@ class RawExecDriver:
             try:
                 task.supervisor.wait(timeout=KILL_GRACE)
             except subprocess.TimeoutExpired:
-                pass
+                _REAPER.adopt(task.supervisor)
         try:
             os.unlink(task.spec_path)  # it holds the task's environment
         except OSError:

@@ -7,15 +7,28 @@ starts fast.
 
 What it guarantees, in order:
 
-1. It starts the task (``spec["executable"]`` with ``spec["argv"]``) in a new
-   process group whose id is the task's pid, with exactly ``spec["env"]`` as
-   environment and ``spec["cwd"]`` as working directory.
-2. It prints one JSON line on its stdout -- ``{"pid": N}`` or ``{"error": "..."}``
+1. Before it starts anything it reserves the space of its exit status file
+   (``<status_path>.tmp``) and writes its pid file (``spec["pid_path"]``:
+   ``{"supervisor_pid"}``).  If either cannot be written it starts nothing.
+2. It starts the task (``spec["executable"]`` with ``spec["argv"]``) in a new
+   process group whose id is the task's pid, inside the supervisor's session
+   (so the session id is the supervisor's pid, even after it died), with
+   exactly ``spec["env"]`` as environment and ``spec["cwd"]`` as working
+   directory.
+3. It rewrites the pid file with the task's pid (``{"supervisor_pid",
+   "task_pid", "started_at"}``) *before* telling anyone the task started; if
+   that fails the task is killed.  So a task that runs can always be found
+   from the pid file, even when the agent died before it heard the answer.
+4. It prints one JSON line on its stdout -- ``{"pid": N}`` or ``{"error": "..."}``
    -- and then stops using stdout, so nobody needs to keep reading it.
-3. It copies the task's stdout and stderr into rotated files
+5. It copies the task's stdout and stderr into rotated files
    ``<log_dir>/<stdout_name>.N`` / ``<stderr_name>.N`` (see ``logrotate``).
-4. When the task exits it writes ``{"exit_code", "signal", "finished_at"}``
-   atomically to ``spec["status_path"]`` and exits.  A task killed by signal N
+   A storage error (disk full, a file that cannot be opened) drops and
+   counts output (reported on the supervisor's stderr) but never stops the
+   copying: the pipes are drained until the task exits.
+6. When the task exits it writes ``{"exit_code", "signal", "finished_at"}``
+   atomically to ``spec["status_path"]`` -- into the space reserved at start,
+   so a full disk cannot lose it -- and exits.  A task killed by signal N
    reports ``signal: N`` and ``exit_code: 128 + N``, as Nomad does.
 
 SIGTERM sent to the supervisor is forwarded to the task's process group;
@@ -40,6 +53,13 @@ READ_SIZE = 64 * 1024
 # behind may still hold the pipes open, and the exit status must not wait
 # for them.
 DRAIN_AFTER_EXIT = 1.0
+# Bytes reserved for the exit status; its JSON is far shorter.
+STATUS_RESERVED = 512
+# Attempts (one second apart) to write the exit status the ordinary way when
+# the reserved space could not be used.
+STATUS_FALLBACK_ATTEMPTS = 5
+# The supervisor's exit code when it could not record the task's exit status.
+EXIT_STATUS_LOST = 3
 
 
 def _announce(message: dict) -> None:
@@ -54,18 +74,98 @@ def _announce(message: dict) -> None:
     os.close(devnull)
 
 
-def write_status(path: str, status: dict) -> None:
-    """Write the exit status so that readers see all of it or nothing."""
+def _report(message: str) -> None:
+    """A line on stderr (the supervisor log); a failure to write it is ignored."""
+    try:
+        sys.stderr.write(message + "\n")
+        sys.stderr.flush()
+    except (OSError, ValueError):
+        pass
+
+
+def write_json_atomically(path: str, data: dict) -> None:
+    """Write ``data`` so that readers see all of it or nothing (raises OSError)."""
     tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        json.dump(status, out)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "w", encoding="utf-8") as out:
+            json.dump(data, out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+class StatusFile:
+    """The exit status file, its space reserved when the supervisor starts.
+
+    Writing the status at the end overwrites reserved bytes in place and
+    renames the file into ``path``, which needs no new disk blocks: a disk
+    filled up by the task's own output cannot lose its exit status.
+    Trailing spaces after the JSON object are valid JSON.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.tmp = f"{path}.tmp"
+        self._fd = os.open(self.tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            os.write(self._fd, b" " * STATUS_RESERVED)
+            os.fsync(self._fd)
+        except OSError:
+            self.discard()
+            raise
+
+    def write(self, status: dict) -> None:
+        """Record ``status``; raises OSError only if every way of writing it failed."""
+        data = json.dumps(status).encode()
+        try:
+            if len(data) > STATUS_RESERVED or self._fd < 0:
+                raise OSError(f"no reserved space for {len(data)} bytes of status")
+            os.pwrite(self._fd, data.ljust(STATUS_RESERVED), 0)
+            os.fsync(self._fd)
+            self._close()
+            os.replace(self.tmp, self.path)
+            return
+        except OSError as err:
+            _report(f"writing the exit status into its reserved space failed: {err}")
+            self._close()
+        for attempt in range(STATUS_FALLBACK_ATTEMPTS):
+            try:
+                write_json_atomically(self.path, status)
+                return
+            except OSError as err:
+                _report(f"writing the exit status failed (attempt {attempt + 1}): {err}")
+                if attempt + 1 < STATUS_FALLBACK_ATTEMPTS:
+                    time.sleep(1.0)
+        raise OSError(f"could not write the exit status to {self.path}")
+
+    def _close(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
+
+    def discard(self) -> None:
+        """Nothing will be recorded (the task did not start): remove the reservation."""
+        self._close()
+        try:
+            os.unlink(self.tmp)
+        except OSError:
+            pass
 
 
 class _Discard:
     """Where output goes when the task's logs are disabled."""
+
+    dropped_bytes = 0
+    last_error = None
 
     def write(self, data: bytes) -> None:
         pass
@@ -74,14 +174,37 @@ class _Discard:
         pass
 
 
-def _pump(proc: subprocess.Popen, rotators: dict[int, FileRotator | _Discard]) -> None:
-    """Copy the task's output into the rotators until EOF or shortly after exit."""
+class _LogSink:
+    """A rotator plus the reporting of its storage errors on the supervisor's stderr."""
+
+    def __init__(self, name: str, rotator: FileRotator | _Discard) -> None:
+        self.name = name
+        self.rotator = rotator
+        self._reported: object = rotator.last_error
+
+    def write(self, data: bytes) -> None:
+        self.rotator.write(data)
+        error = self.rotator.last_error
+        if error is not self._reported:  # a new failure (retries are at most every few s)
+            self._reported = error
+            _report(f"{self.name} log: {error}; {self.rotator.dropped_bytes} bytes of output "
+                    "dropped so far")
+
+    def close(self) -> None:
+        self.rotator.close()
+        if self.rotator.dropped_bytes:
+            _report(f"{self.name} log: {self.rotator.dropped_bytes} bytes of output dropped "
+                    "in total")
+
+
+def _pump(proc: subprocess.Popen, sinks: dict[int, _LogSink]) -> None:
+    """Copy the task's output into the sinks until EOF or shortly after exit."""
     selector = selectors.DefaultSelector()
     for stream in (proc.stdout, proc.stderr):
         assert stream is not None
         os.set_blocking(stream.fileno(), False)
         selector.register(stream.fileno(), selectors.EVENT_READ)
-    open_fds = set(rotators)
+    open_fds = set(sinks)
     exited_at: float | None = None
     while open_fds:
         if exited_at is None and proc.poll() is not None:
@@ -94,25 +217,59 @@ def _pump(proc: subprocess.Popen, rotators: dict[int, FileRotator | _Discard]) -
                 data = os.read(fd, READ_SIZE)
             except BlockingIOError:
                 continue
+            except OSError as err:
+                _report(f"reading the task's output failed: {err}")
+                data = b""
             if data:
-                rotators[fd].write(data)
+                sinks[fd].write(data)
             else:
                 selector.unregister(fd)
                 open_fds.discard(fd)
     selector.close()
 
 
-def run(spec: dict) -> int:
-    max_files = int(spec.get("max_files", 10))
-    max_size = int(spec.get("max_file_size", 10 * MB))
+def _rotator(spec: dict, name_key: str) -> FileRotator | _Discard:
     log_dir = spec.get("log_dir")
-    stdout_log: FileRotator | _Discard = _Discard()
-    stderr_log: FileRotator | _Discard = _Discard()
-    if log_dir:  # no log_dir: logging is disabled, the output is discarded
-        stdout_log = FileRotator(log_dir, spec["stdout_name"], max_files=max_files,
-                                 max_file_size=max_size)
-        stderr_log = FileRotator(log_dir, spec["stderr_name"], max_files=max_files,
-                                 max_file_size=max_size)
+    if not log_dir:  # no log_dir: logging is disabled, the output is discarded
+        return _Discard()
+    return FileRotator(log_dir, spec[name_key], max_files=int(spec.get("max_files", 10)),
+                       max_file_size=int(spec.get("max_file_size", 10 * MB)))
+
+
+def _kill_group(pid: int) -> None:
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except OSError:
+        pass
+
+
+def run(spec: dict) -> int:
+    pid_path = spec.get("pid_path") or ""
+    try:
+        status_file = StatusFile(spec["status_path"])
+    except OSError as err:
+        _announce({"error": f"cannot reserve the exit status file {spec['status_path']}: "
+                            f"{err}"})
+        return 1
+    if pid_path:
+        try:
+            write_json_atomically(pid_path, {"supervisor_pid": os.getpid()})
+        except OSError as err:
+            status_file.discard()
+            _announce({"error": f"cannot write the pid file {pid_path}: {err}"})
+            return 1
+    stdout_log = _LogSink("stdout", _rotator(spec, "stdout_name"))
+    stderr_log = _LogSink("stderr", _rotator(spec, "stderr_name"))
+    task_pid = 0
+
+    def forward_term(signum: int, frame: object) -> None:
+        if task_pid:
+            try:
+                os.killpg(task_pid, signal.SIGTERM)
+            except OSError:
+                pass
+
+    signal.signal(signal.SIGTERM, forward_term)
     kwargs: dict = {}
     if spec.get("user"):
         kwargs["user"] = spec["user"]
@@ -122,20 +279,27 @@ def run(spec: dict) -> int:
             cwd=spec["cwd"], stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
             stderr=subprocess.PIPE, close_fds=True, process_group=0, **kwargs)
     except (OSError, ValueError, subprocess.SubprocessError) as err:
+        status_file.discard()
         _announce({"error": f"failed to start command {spec['argv'][0]!r}: {err}"})
         return 1
-
-    def forward_term(signum: int, frame: object) -> None:
+    task_pid = proc.pid
+    if pid_path:
         try:
-            os.killpg(proc.pid, signal.SIGTERM)
-        except OSError:
-            pass
-
-    signal.signal(signal.SIGTERM, forward_term)
+            write_json_atomically(pid_path, {"supervisor_pid": os.getpid(),
+                                             "task_pid": proc.pid,
+                                             "started_at": time.time_ns()})
+        except OSError as err:
+            _kill_group(proc.pid)
+            proc.wait()
+            status_file.discard()
+            _announce({"error": f"cannot write the pid file {pid_path}: {err}"})
+            return 1
     _announce({"pid": proc.pid})
     assert proc.stdout is not None and proc.stderr is not None
     _pump(proc, {proc.stdout.fileno(): stdout_log, proc.stderr.fileno(): stderr_log})
     code = proc.wait()
+    proc.stdout.close()
+    proc.stderr.close()
     stdout_log.close()
     stderr_log.close()
     if code < 0:
@@ -143,7 +307,11 @@ def run(spec: dict) -> int:
     else:
         status = {"exit_code": code, "signal": 0}
     status["finished_at"] = time.time_ns()
-    write_status(spec["status_path"], status)
+    try:
+        status_file.write(status)
+    except OSError as err:
+        _report(f"the task's exit status is lost: {err}")
+        return EXIT_STATUS_LOST
     return 0
 
 

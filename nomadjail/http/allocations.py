@@ -6,10 +6,10 @@ import asyncio
 
 import falcon.asgi
 
-from ..state import Table
+from ..server import Table
 from ..structs import BadRequest, NotFound
 from .body import read_object
-from .query import bool_param, set_index
+from .query import bool_param, paginate, set_index
 from .resource import Resource
 from .stubs import alloc_stub, public_alloc
 
@@ -22,15 +22,16 @@ class AllocationsResource(Resource):
         task_states = bool_param(req, "task_states", default=True)
         snap, opts = await self.read(req, resp, Table.ALLOCS)
         namespace = None if opts.all_namespaces else opts.namespace
+        allocs = paginate(snap.allocs(namespace, opts.prefix), opts, resp, lambda a: a.id)
         resp.media = [alloc_stub(a, resources=resources, task_states=task_states)
-                      for a in snap.allocs(namespace, opts.prefix)]
+                      for a in allocs]
 
 
 class AllocationResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      alloc_id: str) -> None:
-        snap, opts = await self.read(req, resp, Table.ALLOCS)
-        alloc = snap.alloc_by_id(alloc_id)
+        alloc, _ = await self.read_one(req, resp, Table.ALLOCS,
+                                       lambda snap, opts: snap.alloc_by_id(alloc_id))
         if alloc is None:
             raise NotFound(ALLOC_NOT_FOUND)
         resp.media = public_alloc(alloc)
@@ -57,7 +58,9 @@ class ClientAllocSignalResource(Resource):
         task = body.get("Task") or None
         if not isinstance(signal, str) or (task is not None and not isinstance(task, str)):
             raise BadRequest("Signal and Task must be strings")
-        client = self.agent.require_client()
+        client = await self.client_for(req, resp, alloc_id, body)
+        if client is None:
+            return
         await asyncio.to_thread(client.signal_task, alloc_id, task, signal)
         resp.media = {}
 
@@ -71,7 +74,9 @@ class ClientAllocRestartResource(Resource):
                       alloc_id: str) -> None:
         body = await read_object(req, required=False)
         task = body.get("TaskName") or None
-        client = self.agent.require_client()
+        client = await self.client_for(req, resp, alloc_id, body)
+        if client is None:
+            return
         await asyncio.to_thread(client.restart_alloc, alloc_id, task)
         resp.media = {}
 
@@ -81,5 +86,19 @@ class ClientAllocRestartResource(Resource):
 class ClientAllocStatsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      alloc_id: str) -> None:
-        client = self.agent.require_client()
+        client = await self.client_for(req, resp, alloc_id)
+        if client is None:
+            return
         resp.media = await asyncio.to_thread(client.alloc_stats, alloc_id)
+
+
+class ClientAllocGCResource(Resource):
+    """GET /v1/client/allocation/:id/gc: destroy a (terminal) allocation's directory now."""
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     alloc_id: str) -> None:
+        client = await self.client_for(req, resp, alloc_id)
+        if client is None:
+            return
+        await asyncio.to_thread(client.gc_alloc, alloc_id)
+        resp.media = {}

@@ -16,25 +16,28 @@ import falcon.asgi
 from ..api.rpc import RPC_PREFIX
 from . import errors, rpc
 from .agent_api import AgentAPI
-from .resource import Resource
 from .allocations import (AllocationResource, AllocationsResource, AllocationStopResource,
-                          ClientAllocRestartResource, ClientAllocSignalResource,
-                          ClientAllocStatsResource)
+                          ClientAllocGCResource, ClientAllocRestartResource,
+                          ClientAllocSignalResource, ClientAllocStatsResource)
 from .cluster import (AgentHealthResource, AgentMembersResource, AgentSelfResource,
                       AgentServersResource, RegionsResource, StatusLeaderResource,
                       StatusPeersResource)
 from .deployments import DeploymentResource, DeploymentsResource
 from .evaluations import EvaluationAllocationsResource, EvaluationResource, EvaluationsResource
-from .jobs import JobPaths, JobsParseResource, JobsResource
+from .forward import node_auth_valid
+from .jobs import JobPaths, JobsParseResource, JobsResource, ValidateJobResource
 from .logs import LogsResource
 from .nodes import (NodeAllocationsResource, NodeDrainResource, NodeEligibilityResource,
                     NodeResource, NodesResource)
+from .resource import Resource
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
 
 class ListenerSeparation:
-    """RPC paths only on the rpc port; everything else only on the http port."""
+    """RPC paths only on the rpc port; the public API on the http port -- and on the rpc
+    port only for requests a client agent forwards on its user's behalf, authenticated
+    with its node secret (clients know servers by rpc address only)."""
 
     def __init__(self, agent: AgentAPI):
         self.agent = agent
@@ -43,8 +46,33 @@ class ListenerSeparation:
                               resp: falcon.asgi.Response) -> None:
         server = tuple(req.scope.get("server") or ("", 0))
         on_rpc_port = self.agent.is_rpc_listener(int(server[1] or 0))
-        if on_rpc_port != req.path.startswith(RPC_PREFIX):
-            raise falcon.HTTPNotFound()
+        is_rpc_path = req.path.startswith(RPC_PREFIX)
+        if on_rpc_port == is_rpc_path:
+            return
+        if on_rpc_port and self.agent.server is not None \
+                and node_auth_valid(req, self.agent.server.state):
+            return
+        raise falcon.HTTPNotFound()
+
+
+class ForwardToServers:
+    """On a client-only agent, public API requests that need a server go to one."""
+
+    LOCAL = ("/v1/client/", "/v1/agent/self", "/v1/agent/health", "/v1/agent/servers",
+             "/ui", RPC_PREFIX)
+
+    def __init__(self, agent: AgentAPI):
+        self.agent = agent
+        self.forwarder = Resource(agent)
+
+    async def process_request(self, req: falcon.asgi.Request,
+                              resp: falcon.asgi.Response) -> None:
+        if self.agent.server is not None or self.agent.client is None:
+            return
+        if not req.path.startswith("/v1/") or req.path.startswith(self.LOCAL):
+            return
+        await self.forwarder.forward_to_server(req, resp)
+        resp.complete = True
 
 
 class StaticCaching:
@@ -64,13 +92,14 @@ class RootRedirect(Resource):
 
 
 def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asgi.App:
-    app = falcon.asgi.App(middleware=[ListenerSeparation(agent), StaticCaching(),
-                                      *(middleware or [])])
+    app = falcon.asgi.App(middleware=[ListenerSeparation(agent), ForwardToServers(agent),
+                                      StaticCaching(), *(middleware or [])])
     errors.install(app)
 
     app.add_route("/v1/jobs", JobsResource(agent))
     app.add_route("/v1/jobs/parse", JobsParseResource())
     app.add_route("/v1/job/{path:path}", JobPaths(agent))
+    app.add_route("/v1/validate/job", ValidateJobResource(agent))
 
     app.add_route("/v1/allocations", AllocationsResource(agent))
     app.add_route("/v1/allocation/{alloc_id}", AllocationResource(agent))
@@ -78,6 +107,7 @@ def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asg
     app.add_route("/v1/client/allocation/{alloc_id}/signal", ClientAllocSignalResource(agent))
     app.add_route("/v1/client/allocation/{alloc_id}/restart", ClientAllocRestartResource(agent))
     app.add_route("/v1/client/allocation/{alloc_id}/stats", ClientAllocStatsResource(agent))
+    app.add_route("/v1/client/allocation/{alloc_id}/gc", ClientAllocGCResource(agent))
     app.add_route("/v1/client/fs/logs/{alloc_id}", LogsResource(agent))
 
     app.add_route("/v1/nodes", NodesResource(agent))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import falcon.asgi
 
-from ..state import Table
+from ..server import Table
 from ..structs import NotFound, to_api
+from .query import paginate
 from .resource import Resource
 from .stubs import alloc_stub
 
@@ -18,15 +19,16 @@ class EvaluationsResource(Resource):
         job = req.get_param("job") or ""
         snap, opts = await self.read(req, resp, Table.EVALS)
         namespace = None if opts.all_namespaces else opts.namespace
-        resp.media = [to_api(e) for e in snap.evals(namespace, opts.prefix)
-                      if (not status or e.status == status) and (not job or e.job_id == job)]
+        evals = [e for e in snap.evals(namespace, opts.prefix)
+                 if (not status or e.status == status) and (not job or e.job_id == job)]
+        resp.media = [to_api(e) for e in paginate(evals, opts, resp, lambda e: e.id)]
 
 
 class EvaluationResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      eval_id: str) -> None:
-        snap, opts = await self.read(req, resp, Table.EVALS)
-        evaluation = snap.eval_by_id(eval_id)
+        evaluation, _ = await self.read_one(req, resp, Table.EVALS,
+                                            lambda snap, opts: snap.eval_by_id(eval_id))
         if evaluation is None:
             raise NotFound(EVAL_NOT_FOUND)
         resp.media = to_api(evaluation)

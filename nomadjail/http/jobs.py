@@ -3,15 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import falcon.asgi
 
 from ..jobspec import parse_job
-from ..state import Table
-from ..structs import BadRequest, Job, NotFound, from_api, to_api
+from ..server.job_diff import diff_jobs
+from ..server import Table
+from ..structs import BadRequest, Job, NotFound, ValidationError, from_api, to_api
+from ..structs.validate import multierror
 from .agent_api import AgentAPI
 from .body import read_object
-from .query import bool_param, set_index
+from .query import bool_param, check_region, paginate, query_options, set_index
 from .resource import Resource
 from .stubs import alloc_stub, job_stub
 
@@ -37,6 +40,8 @@ class JobRegistration(Resource):
                        path_id: str = "") -> None:
         body = await read_object(req)
         job = _decode_job(body, path_id)
+        check_region(job.region, self.agent.region)
+        check_region(req.get_param("region"), self.agent.region)
         if req.get_param("namespace") and not job.namespace:
             job.namespace = req.get_param("namespace")
         enforce = int(body.get("JobModifyIndex") or 0) if body.get("EnforceIndex") else None
@@ -52,8 +57,9 @@ class JobsResource(JobRegistration):
         with_meta = bool_param(req, "meta")
         snap, opts = await self.read(req, resp, Table.JOBS, Table.JOB_SUMMARIES)
         namespace = None if opts.all_namespaces else opts.namespace
+        jobs = paginate(snap.jobs(namespace, opts.prefix), opts, resp, lambda j: j.id)
         resp.media = [job_stub(j, snap.job_summary(j.namespace or "", j.id), with_meta=with_meta)
-                      for j in snap.jobs(namespace, opts.prefix)]
+                      for j in jobs]
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         await self.register(req, resp)
@@ -88,8 +94,8 @@ class JobsParseResource:
 class JobResource(JobRegistration):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        snap, opts = await self.read(req, resp, Table.JOBS)
-        job = snap.job_by_id(opts.namespace, job_id)
+        job, _ = await self.read_one(req, resp, Table.JOBS,
+                                     lambda snap, opts: snap.job_by_id(opts.namespace, job_id))
         if job is None:
             raise NotFound(JOB_NOT_FOUND)
         resp.media = to_api(job)
@@ -103,9 +109,10 @@ class JobResource(JobRegistration):
     async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                         job_id: str) -> None:
         server = self.agent.require_server()
-        namespace = req.get_param("namespace") or "default"
+        opts = query_options(req, self.agent.region)
         purge = bool_param(req, "purge")
-        result = await asyncio.to_thread(server.deregister_job, namespace, job_id, purge=purge)
+        result = await asyncio.to_thread(server.deregister_job, opts.namespace, job_id,
+                                         purge=purge)
         set_index(resp, result.index)
         resp.media = result.to_api()
 
@@ -135,14 +142,19 @@ class JobVersionsResource(Resource):
         versions = snap.job_versions(opts.namespace, job_id)
         if not versions:
             raise NotFound(JOB_NOT_FOUND)
-        resp.media = {"Versions": [to_api(v) for v in versions], "Diffs": None}
+        diffs = None
+        if bool_param(req, "diffs"):
+            # Nomad: Diffs[i] turns version i+1 (older) into version i (newer).
+            diffs = [diff_jobs(older, newer) for newer, older in zip(versions, versions[1:])]
+        resp.media = {"Versions": [to_api(v) for v in versions], "Diffs": diffs}
 
 
 class JobSummaryResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
-        snap, opts = await self.read(req, resp, Table.JOB_SUMMARIES)
-        summary = snap.job_summary(opts.namespace, job_id)
+        summary, _ = await self.read_one(
+            req, resp, Table.JOB_SUMMARIES,
+            lambda snap, opts: snap.job_summary(opts.namespace, job_id))
         if summary is None:
             raise NotFound(JOB_NOT_FOUND)
         resp.media = to_api(summary)
@@ -165,8 +177,8 @@ class JobEvaluateResource(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       job_id: str) -> None:
         server = self.agent.require_server()
-        namespace = req.get_param("namespace") or "default"
-        result = await asyncio.to_thread(server.evaluate_job, namespace, job_id)
+        opts = query_options(req, self.agent.region)
+        result = await asyncio.to_thread(server.evaluate_job, opts.namespace, job_id)
         set_index(resp, result.index)
         resp.media = result.to_api()
 
@@ -185,7 +197,10 @@ class JobDeploymentsResource(Resource):
         snap, opts = await self.read(req, resp, Table.DEPLOYMENTS)
         deployments = snap.deployments_by_job(opts.namespace, job_id)
         if self.latest:
-            resp.media = to_api(deployments[0]) if deployments else None
+            # Nomad answers JSON null, not an empty body, when there is none; Go clients
+            # cannot decode an empty body.
+            resp.text = json.dumps(to_api(deployments[0]) if deployments else None)
+            resp.content_type = falcon.MEDIA_JSON
         else:
             resp.media = [to_api(d) for d in deployments]
 
@@ -238,3 +253,26 @@ class JobPaths:
     async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                         path: str) -> None:
         await self._dispatch("on_delete", req, resp, path)
+
+
+class ValidateJobResource(Resource):
+    """POST /v1/validate/job: Nomad's Job.Validate — the answer is 200 with the problems
+    listed (``ValidationErrors``), not an error, so `job validate` can print them all."""
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        body = await read_object(req)
+        if body.get("Job") is None:
+            raise BadRequest("Job must be specified")
+        job = from_api(Job, body["Job"], "Job")
+        job.canonicalize()
+        errors: list[str] = []
+        try:
+            job.validate()
+        except ValidationError as err:
+            errors.extend(err.errors)
+        for validator in self.agent.require_server().config.job_validators:
+            errors.extend(validator(job))
+        resp.media = {"DriverConfigValidated": True, "ValidationErrors": errors,
+                      "Error": multierror(errors) if errors else "", "Warnings": ""}
+
+    on_put = on_post

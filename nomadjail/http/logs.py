@@ -3,9 +3,9 @@
 Parameters and errors are Nomad's (``task``, ``type``, ``origin``, ``offset``,
 ``follow``, ``plain``).  Without ``plain`` the body is a sequence of Nomad
 ``StreamFrame`` JSON objects (``{"File", "Offset", "Data": base64}``), one per
-line; with it, the raw bytes.  Following polls the files from the event loop
-(no thread per follower) and ends once the task is dead and everything it
-wrote has been sent, as ``nomad alloc logs -f`` expects.
+line; with it, the raw bytes.  A follower parks no thread between polls (each
+bounded read runs briefly in the thread pool) and ends once the task is dead
+and everything it wrote has been sent, as ``nomad alloc logs -f`` expects.
 """
 
 from __future__ import annotations
@@ -13,17 +13,17 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
-from typing import AsyncIterator
+from typing import AsyncIterator, Callable
 
 import falcon.asgi
 
-from ..client.logs import FRAME_SIZE, LogChunk, afollow_logs, read_logs
+from ..client.logs import FRAME_SIZE, POLL_INTERVAL, LogChunk, LogFollower, read_logs
 from ..structs import BadRequest, NotFound, TaskStateName
 from .query import bool_param, int_param
 from .resource import Resource
 
-HEARTBEAT_EVERY = 10.0  # seconds between empty frames while following, as Nomad
-DEAD_CHECK_EVERY = 0.5
+HEARTBEAT_EVERY = 1.0  # seconds between empty frames while following (Nomad's rate)
+FOLLOW_BATCH = 4 * FRAME_SIZE  # the most a follower reads before sending it
 
 
 def frame(chunk: LogChunk) -> bytes:
@@ -59,7 +59,9 @@ class LogsResource(Resource):
         follow = bool_param(req, "follow")
         plain = bool_param(req, "plain")
 
-        client = self.agent.require_client()
+        client = await self.client_for(req, resp, alloc_id)
+        if client is None:
+            return  # answered by the agent that runs the allocation
         runner = client.alloc_runner(alloc_id)
         alloc_dir = client.alloc_dir(alloc_id)
         if runner is None or alloc_dir is None:
@@ -83,42 +85,27 @@ class LogsResource(Resource):
         resp.stream = self._follow(alloc_dir, task, kind, origin, offset, plain, task_dead)
 
     async def _follow(self, alloc_dir: str, task: str, kind: str, origin: str, offset: int,
-                      plain: bool, task_dead) -> AsyncIterator[bytes]:
-        queue: asyncio.Queue[LogChunk | None] = asyncio.Queue()
-
-        async def pump() -> None:
-            try:
-                async for chunk in afollow_logs(alloc_dir, task, kind, origin=origin,
-                                                offset=offset):
-                    await queue.put(chunk)
-            finally:
-                await queue.put(None)
-
-        reader = asyncio.create_task(pump())
+                      plain: bool, task_dead: Callable[[], bool]) -> AsyncIterator[bytes]:
+        """Stream new output until the task is dead and drained, the agent stops, or the
+        reader goes away.  Files are read off the event loop, one bounded batch at a
+        time, and the next batch is read only after the previous one was sent, so a slow
+        reader of a chatty task costs one batch of memory, not the whole log."""
+        follower = await asyncio.to_thread(LogFollower, alloc_dir, task, kind, origin=origin,
+                                           offset=offset)
         loop = asyncio.get_running_loop()
         last_sent = loop.time()
-        try:
-            while True:
-                try:
-                    chunk = await asyncio.wait_for(queue.get(), DEAD_CHECK_EVERY)
-                except asyncio.TimeoutError:
-                    if self.agent.shutting_down:
-                        return
-                    if task_dead() and queue.empty():
-                        await asyncio.sleep(0.3)  # one more poll for the final writes
-                        if queue.empty():
-                            return
-                    if not plain and loop.time() - last_sent > HEARTBEAT_EVERY:
-                        last_sent = loop.time()
-                        yield b"{}\n"
-                    continue
-                if chunk is None:
-                    return
+        while not self.agent.shutting_down:
+            dead = task_dead()  # checked before reading: what it wrote last is read next
+            chunks = await asyncio.to_thread(follower.poll, FOLLOW_BATCH)
+            for chunk in chunks:
+                for part in _split(chunk):
+                    yield part.data if plain else frame(part)
                 last_sent = loop.time()
-                if plain:
-                    yield chunk.data
-                else:
-                    for part in _split(chunk):
-                        yield frame(part)
-        finally:
-            reader.cancel()
+            if chunks:
+                continue  # more may be waiting: read on before sleeping
+            if dead:
+                return  # dead before the last read, which found nothing new: all sent
+            if not plain and loop.time() - last_sent >= HEARTBEAT_EVERY:
+                last_sent = loop.time()
+                yield b"{}\n"
+            await asyncio.sleep(POLL_INTERVAL)

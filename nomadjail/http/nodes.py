@@ -6,10 +6,10 @@ import asyncio
 
 import falcon.asgi
 
-from ..state import Table
+from ..server import Table
 from ..structs import BadRequest, DrainStrategy, NotFound, from_api, to_api
 from .body import read_object
-from .query import bool_param, set_index
+from .query import bool_param, paginate, set_index
 from .resource import Resource
 from .stubs import node_stub, public_node
 
@@ -21,15 +21,15 @@ class NodesResource(Resource):
         resources = bool_param(req, "resources")
         os_attr = bool_param(req, "os")
         snap, opts = await self.read(req, resp, Table.NODES)
-        resp.media = [node_stub(n, resources=resources, os=os_attr)
-                      for n in snap.nodes(opts.prefix)]
+        nodes = paginate(snap.nodes(opts.prefix), opts, resp, lambda n: n.id)
+        resp.media = [node_stub(n, resources=resources, os=os_attr) for n in nodes]
 
 
 class NodeResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      node_id: str) -> None:
-        snap, opts = await self.read(req, resp, Table.NODES)
-        node = snap.node_by_id(node_id)
+        node, _ = await self.read_one(req, resp, Table.NODES,
+                                      lambda snap, opts: snap.node_by_id(node_id))
         if node is None:
             raise NotFound(NODE_NOT_FOUND)
         resp.media = public_node(node)
@@ -39,8 +39,7 @@ class NodeAllocationsResource(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      node_id: str) -> None:
         snap, opts = await self.read(req, resp, Table.ALLOCS)
-        if snap.node_by_id(node_id) is None:
-            raise NotFound(NODE_NOT_FOUND)
+        # An unknown node simply has no allocations (Nomad's Node.GetAllocs answers []).
         allocs = sorted(snap.allocs_by_node(node_id), key=lambda a: (-a.create_index, a.id))
         resp.media = [to_api(a) for a in allocs]
 

@@ -12,17 +12,17 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from typing import Iterable
+from typing import Callable, Iterable, TypeVar
 
 import falcon.asgi
 
-from ..state import StateSnapshot, StateStore, Table
-from ..structs import BadRequest, parse_duration
+from ..server import StateSnapshot, StateStore, Table
+from ..structs import BadRequest, Unavailable, parse_duration, parse_go_bool
+
+T = TypeVar("T")
 
 DEFAULT_WAIT = 300.0
 MAX_WAIT = 600.0
-_TRUE = {"1", "t", "T", "true", "TRUE", "True"}
-_FALSE = {"0", "f", "F", "false", "FALSE", "False"}
 
 
 @dataclass(slots=True)
@@ -33,6 +33,8 @@ class QueryOptions:
     prefix: str = ""
     namespace: str = "default"
     region: str = ""
+    per_page: int = 0  # 0 = everything
+    next_token: str = ""
 
     @property
     def all_namespaces(self) -> bool:
@@ -43,11 +45,10 @@ def parse_bool(value: str | None, name: str) -> bool | None:
     """Go's strconv.ParseBool, with Nomad's error message."""
     if value is None or value == "":
         return None
-    if value in _TRUE:
-        return True
-    if value in _FALSE:
-        return False
-    raise BadRequest(f"Failed to parse value of {name!r} ({value}) as a bool")
+    try:
+        return parse_go_bool(value)
+    except ValueError:
+        raise BadRequest(f"Failed to parse value of {name!r} ({value}) as a bool") from None
 
 
 def bool_param(req: falcon.asgi.Request, name: str, default: bool = False) -> bool:
@@ -65,10 +66,25 @@ def int_param(req: falcon.asgi.Request, name: str, default: int = 0) -> int:
         raise BadRequest(f"Failed to parse value of {name!r} ({raw}) as an integer") from None
 
 
+def check_region(asked: str | None, region: str) -> None:
+    """This agent only answers for its own region (there is no federation yet); Nomad
+    answers the same for a region it has no path to."""
+    if asked and region and asked != region:
+        raise Unavailable(f"No path to region: {asked!r} (this cluster is region {region!r})")
+
+
 def query_options(req: falcon.asgi.Request, region: str = "") -> QueryOptions:
+    check_region(req.get_param("region"), region)
     opts = QueryOptions(region=req.get_param("region") or region,
                         namespace=req.get_param("namespace") or "default",
-                        prefix=req.get_param("prefix") or "")
+                        prefix=req.get_param("prefix") or "",
+                        per_page=int_param(req, "per_page"),
+                        next_token=req.get_param("next_token") or "")
+    if opts.per_page < 0:
+        raise BadRequest(f"per_page must be a positive number, got {opts.per_page}")
+    if req.get_param("filter"):
+        raise BadRequest("filter expressions are not supported by nomadjail yet: "
+                         "use prefix= or filter on the client side")
     wait = req.get_param("wait")
     if wait:
         try:
@@ -103,6 +119,22 @@ async def blocking_snapshot(store: StateStore, opts: QueryOptions,
         return store.snapshot()
     wait = opts.wait + random.uniform(0, opts.wait / 16)
     return await store.wait_for_async(opts.min_index, tables, wait)
+
+
+def paginate(items: list[T], opts: QueryOptions, resp: falcon.asgi.Response,
+             token: Callable[[T], str]) -> list[T]:
+    """Nomad's ``per_page``/``next_token`` paging over an already ordered list: a page
+    starts at the item whose token is ``next_token`` (or the first one after it, when
+    that item is gone), and ``X-Nomad-NextToken`` names the first item of the next page."""
+    if opts.next_token:
+        start = next((i for i, item in enumerate(items) if token(item) >= opts.next_token),
+                     len(items))
+        exact = next((i for i, item in enumerate(items) if token(item) == opts.next_token), None)
+        items = items[exact if exact is not None else start:]
+    if opts.per_page and len(items) > opts.per_page:
+        resp.set_header("X-Nomad-NextToken", token(items[opts.per_page]))
+        items = items[:opts.per_page]
+    return items
 
 
 def set_meta(resp: falcon.asgi.Response, index: int, *, known_leader: bool = True) -> None:

@@ -8,95 +8,117 @@ the server checks it.
 from __future__ import annotations
 
 import asyncio
+import functools
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any, Callable, TypeVar
 
 import falcon.asgi
 
 from ..api import rpc
-from ..state import Table
-from ..structs import Allocation, BadRequest, Node, from_api, to_api
+from ..server import Server, Table
+from ..server.heartbeat import NotLeaderForHeartbeats
+from ..structs import BadRequest, Unavailable, from_api, to_api
+from ..structs.rpc import (AllocGetAllocsRequest, AllocGetAllocsResponse, IndexResponse,
+                           NodeClientAllocsResponse, NodeRegisterRequest, NodeUpdateAllocRequest,
+                           NodeUpdateStatusRequest)
 from .agent_api import AgentAPI
 from .body import read_object
-from .query import query_options, set_meta
+from .forward import proxy
+from .query import blocking_snapshot, query_options, set_meta
 from .resource import Resource
+
+T = TypeVar("T")
+
+# Client RPCs run on threads of their own: a burst of slow API calls (a restart waiting
+# out a kill timeout, a big plan) must never delay heartbeats until nodes are marked down.
+RPC_THREADS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="rpc")
+
+
+async def _call(fn: Callable[..., T], *args: Any) -> T:
+    return await asyncio.get_running_loop().run_in_executor(RPC_THREADS, functools.partial(
+        fn, *args))
 
 
 def _secret(req: falcon.asgi.Request) -> str:
     return req.get_header("X-Nomad-Token") or ""
 
 
-def _string(body: dict, key: str) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or not value:
+def _required(value: str, key: str) -> str:
+    if not value:
         raise BadRequest(f"missing {key}: expected a non-empty string")
     return value
+
+
+async def _on_leader(req: falcon.asgi.Request, resp: falcon.asgi.Response, body: dict,
+                     server: Server, call: Callable[[], Any]) -> None:
+    """Run a leader-only RPC here, or pass it to the leader when this server follows
+    (heartbeat timers live on the leader)."""
+    try:
+        resp.media = to_api(await _call(call))
+    except NotLeaderForHeartbeats:
+        leader = server.leader_rpc_addr()
+        if not leader:
+            raise Unavailable("No cluster leader") from None
+        await proxy(req, resp, leader, body=body)
 
 
 class NodeRegisterRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await read_object(req)
-        if body.get("Node") is None:
+        request = from_api(NodeRegisterRequest, body, rpc.NODE_REGISTER)
+        if request.node is None:
             raise BadRequest("missing node for client registration")
-        node = from_api(Node, body["Node"], "Node")
+        node = request.node
         server = self.agent.require_server()
-        result = await asyncio.to_thread(server.node_register, node)
-        resp.media = result.to_api()
+        await _on_leader(req, resp, body, server, lambda: server.node_register(node))
 
 
 class NodeUpdateStatusRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         body = await read_object(req)
+        request = from_api(NodeUpdateStatusRequest, body, rpc.NODE_UPDATE_STATUS)
+        node_id = _required(request.node_id, "NodeID")
+        status = _required(request.status, "Status")
+        secret = _secret(req)
         server = self.agent.require_server()
-        result = await asyncio.to_thread(server.node_update_status, _string(body, "NodeID"),
-                                         _secret(req), _string(body, "Status"))
-        resp.media = result.to_api()
+        await _on_leader(req, resp, body, server,
+                         lambda: server.node_update_status(node_id, secret, status))
 
 
 class NodeGetClientAllocsRPC(Resource):
     """Blocking: answers when allocations changed past ``index`` or ``wait`` ran out."""
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        node_id = req.get_param("node_id") or ""
-        if not node_id:
-            raise BadRequest("missing node_id")
+        node_id = _required(req.get_param("node_id") or "", "node_id")
         server = self.agent.require_server()
         opts = query_options(req)
         secret = _secret(req)
         # Authenticate before parking the request.
-        await asyncio.to_thread(server.client_allocs, node_id, secret)
-        if opts.min_index > 0:
-            snap = await server.state.wait_for_async(opts.min_index, (Table.ALLOCS,), opts.wait)
-            index = snap.index(Table.ALLOCS)
-        else:
-            index = server.state.index(Table.ALLOCS)
-        allocs = await asyncio.to_thread(server.client_allocs, node_id, secret)
-        resp.media = {"Allocs": allocs, "Index": max(index, 1)}
+        await _call(server.client_allocs, node_id, secret)
+        snap = await blocking_snapshot(server.state, opts, (Table.ALLOCS,))
+        index = snap.index(Table.ALLOCS)
+        allocs = await _call(server.client_allocs, node_id, secret)
+        resp.media = to_api(NodeClientAllocsResponse(allocs=allocs, index=max(index, 1)))
         set_meta(resp, index)
 
 
 class AllocGetAllocsRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        body = await read_object(req)
-        ids = body.get("AllocIDs")
-        if not isinstance(ids, list) or not all(isinstance(i, str) for i in ids):
-            raise BadRequest("AllocIDs must be a list of allocation IDs")
-        node_id = _string(body, "NodeID")
+        request = from_api(AllocGetAllocsRequest, await read_object(req), rpc.ALLOC_GET_ALLOCS)
+        node_id = _required(request.node_id, "NodeID")
         server = self.agent.require_server()
-        allocs = await asyncio.to_thread(server.get_allocs, node_id, _secret(req), ids)
-        resp.media = {"Allocs": [to_api(a) for a in allocs],
-                      "Index": server.state.index(Table.ALLOCS)}
+        allocs = await _call(server.get_allocs, node_id, _secret(req), request.alloc_ids)
+        resp.media = to_api(AllocGetAllocsResponse(allocs=allocs,
+                                                   index=server.state.index(Table.ALLOCS)))
 
 
 class NodeUpdateAllocRPC(Resource):
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
-        body = await read_object(req)
-        raw = body.get("Alloc")
-        if not isinstance(raw, list):
-            raise BadRequest("Alloc must be a list of allocations")
-        allocs = [from_api(Allocation, a, f"Alloc[{i}]") for i, a in enumerate(raw)]
+        request = from_api(NodeUpdateAllocRequest, await read_object(req), rpc.NODE_UPDATE_ALLOC)
+        node_id = _required(request.node_id, "NodeID")
         server = self.agent.require_server()
-        index = await asyncio.to_thread(server.node_update_allocs, _string(body, "NodeID"),
-                                        _secret(req), allocs)
-        resp.media = {"Index": index}
+        index = await _call(server.node_update_allocs, node_id, _secret(req), request.alloc)
+        resp.media = to_api(IndexResponse(index=index))
 
 
 def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:

@@ -75,9 +75,6 @@ class EvalContext:
             self._reserved_ports[spec] = reserved
         return reserved
 
-    def forget_usage(self, node_id: str) -> None:
-        self.usages.pop(node_id, None)
-
     # -- plan edits ---------------------------------------------------------------
     def stop(self, alloc: Allocation, description: str, client_status: str = "",
              followup_eval_id: str = "") -> None:

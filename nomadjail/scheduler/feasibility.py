@@ -15,6 +15,7 @@ change to a useful node class needs to unblock them.
 from __future__ import annotations
 
 from ..structs import Allocation, Constraint, Job, Node
+from ..structs.gobool import GO_TRUE
 from .asks import GroupAsk
 from .constraints import (DISTINCT_HOSTS, DISTINCT_PROPERTY, ConstraintChecker,
                           escapes_node_class, resolve_target)
@@ -23,9 +24,6 @@ from .context import EvalContext
 FILTER_MISSING_DRIVERS = "missing drivers"
 FILTER_MISSING_DEVICES = "missing devices"
 FILTER_MISSING_NETWORK = "missing network"
-
-_TRUE_WORDS = frozenset({"1", "t", "T", "TRUE", "true", "True"})
-
 
 def has_drivers(node: Node, drivers: tuple[str, ...]) -> bool:
     """Every driver is detected and healthy (or, for nodes that only report
@@ -36,7 +34,7 @@ def has_drivers(node: Node, drivers: tuple[str, ...]) -> bool:
             if info.detected and info.healthy:
                 continue
             return False
-        if node.attributes.get(f"driver.{driver}") not in _TRUE_WORDS:
+        if node.attributes.get(f"driver.{driver}") not in GO_TRUE:
             return False
     return True
 

@@ -17,7 +17,7 @@ import random
 
 from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, AllocatedResources,
                        AllocatedSharedResources, Deployment, EvalStatus, EvalTrigger, Evaluation,
-                       Job, Node, Plan, PlanAnnotations, RescheduleTracker, parse_rfc3339)
+                       Node, PlanAnnotations, RescheduleTracker, parse_rfc3339)
 from .context import EvalContext
 from .descriptions import (BLOCKED_EVAL_FAILED_PLACEMENTS, BLOCKED_EVAL_MAX_PLAN,
                            LAST_RESCHEDULE_FAILED_TO_PLACE, LAST_RESCHEDULE_SUCCESS)
@@ -40,50 +40,37 @@ class GenericScheduler(PlanningScheduler):
         super().__init__(state, planner, now=now, rng=rng)
         self.batch = batch
         self.max_attempts = MAX_BATCH_ATTEMPTS if batch else MAX_SERVICE_ATTEMPTS
-        self.job: Job | None = None
         self.deployment: Deployment | None = None
-        self.annotations: PlanAnnotations | None = None
         self.stack: PlacementStack | None = None
 
     # -- one attempt --------------------------------------------------------------
     def _attempt(self) -> bool:
-        ev, state = self.eval, self.state
-        job = self.job = state.job_by_id(ev.namespace, ev.job_id)
-        stopped = job is None or job.stop
-        self.queued = {}
-        self.failed_tg_allocs = {}
-        plan = Plan(eval_id=ev.id, priority=ev.priority, job=job,
-                    all_at_once=bool(job and job.all_at_once), snapshot_index=state.latest_index)
+        ctx = self._start_attempt()
+        ev, job = self.eval, self.job
         self.deployment = None
         if not self.batch:
             # Copied: the reconciler records new groups on it.
-            self.deployment = copy.deepcopy(state.latest_deployment_by_job(ev.namespace,
-                                                                           ev.job_id))
-        ctx = EvalContext(state, plan, self.now, self.rng)
+            self.deployment = copy.deepcopy(self.state.latest_deployment_by_job(ev.namespace,
+                                                                                ev.job_id))
         self.stack = PlacementStack(ctx, batch=self.batch)
-        if job is not None and not stopped:
+        if job is not None and not self.job_stopped:
             self.stack.set_job(job)
 
         followups = self._compute_job_allocs(ctx)
         self.deployment_id = self.deployment.id if self.deployment is not None else ""
 
-        wait_until = parse_rfc3339(ev.wait_until) if ev.wait_until else 0
+        wait_until = parse_rfc3339(ev.wait_until)
         if (ev.status != EvalStatus.BLOCKED and self.failed_tg_allocs and self.blocked is None
                 and (not followups or self.now > wait_until)):
             self._create_blocked_eval(plan_failure=False)
-        if plan.is_no_op() and not ev.annotate_plan:
+        if ctx.plan.is_no_op() and not ev.annotate_plan:
             return True
         if followups and not wait_until:
             for followup in followups:
                 followup.previous_eval = ev.id
                 self.eval.next_eval = followup.id
                 self.planner.create_eval(followup)
-        if ev.annotate_plan:
-            plan.annotations = self.annotations
-        done, newer = self.submit(ctx)
-        if newer is not None:
-            self.deployment = None
-        return done
+        return self._submit_attempt(ctx)
 
     def _compute_job_allocs(self, ctx: EvalContext) -> list[Evaluation]:
         """Reconcile and fill the plan; returns the delayed follow-up evals wanted."""

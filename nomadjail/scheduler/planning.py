@@ -10,12 +10,14 @@ resets the count; too many fruitless attempts fail the eval (Nomad:
 
 from __future__ import annotations
 
+import abc
 import dataclasses
 import random
 from typing import Iterable
 
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, AllocMetric,
-                       EvalStatus, EvalTrigger, Evaluation, Job, Node, NodeStatus, PlanResult)
+from ..structs import (DEFAULT_NODE_POOL, AllocClientStatus, AllocDesiredStatus, Allocation,
+                       AllocMetric, EvalStatus, EvalTrigger, Evaluation, Job, Node, NodeStatus,
+                       Plan, PlanAnnotations, PlanResult)
 from .constraints import datacenter_matcher
 from .context import EvalContext, random_uuid
 from .descriptions import ALLOC_LOST
@@ -60,7 +62,7 @@ def ready_nodes(state: State, job: Job) -> tuple[list[Node], dict[str, int], set
     hashing), and the seeded shuffle must start from the same list everywhere.
     """
     in_datacenter = datacenter_matcher(job.datacenters)
-    pool = job.node_pool or "default"
+    pool = job.node_pool or DEFAULT_NODE_POOL
     nodes: list[Node] = []
     by_datacenter: dict[str, int] = {}
     not_ready: set[str] = set()
@@ -108,11 +110,12 @@ def mark_stopped_allocs_lost(ctx: EvalContext, tainted: dict[str, Node | None],
             ctx.stop(alloc, ALLOC_LOST, AllocClientStatus.LOST)
 
 
-class PlanningScheduler:
+class PlanningScheduler(abc.ABC):
     """Base for the schedulers: the attempt loop and the eval bookkeeping.
 
     Subclasses implement :meth:`_attempt` (plan and submit once; True when
-    done), :meth:`_finish` and :meth:`_give_up`.
+    done), starting it with :meth:`_start_attempt`, and may refine
+    :meth:`_finish` and :meth:`_give_up`.
     """
 
     max_attempts = 5
@@ -131,6 +134,8 @@ class PlanningScheduler:
         self.queued: dict[str, int] = {}
         self.deployment_id = ""
         self.blocked: Evaluation | None = None
+        self.job: Job | None = None
+        self.annotations: PlanAnnotations | None = None
 
     def new_id(self) -> str:
         return random_uuid(self.rng)
@@ -154,8 +159,35 @@ class PlanningScheduler:
             attempts = 0 if progress_made(self.plan_result) else attempts + 1
         self._give_up(f"maximum attempts reached ({self.max_attempts})")
 
+    @abc.abstractmethod
     def _attempt(self) -> bool:
-        raise NotImplementedError
+        """One try at computing and submitting a plan; True when the eval is done."""
+
+    def _start_attempt(self) -> EvalContext:
+        """What every attempt starts from: the job as the current state has it,
+        no queued or failed placements yet, and an empty plan for the eval."""
+        ev, state = self.eval, self.state
+        job = self.job = state.job_by_id(ev.namespace, ev.job_id)
+        self.queued = {}
+        self.failed_tg_allocs = {}
+        plan = Plan(eval_id=ev.id, priority=ev.priority, job=job,
+                    all_at_once=bool(job and job.all_at_once), snapshot_index=state.latest_index)
+        return EvalContext(state, plan, self.now, self.rng)
+
+    @property
+    def job_stopped(self) -> bool:
+        """The job is gone (purged) or stopped: everything of it must stop."""
+        return self.job is None or self.job.stop
+
+    def _submit_attempt(self, ctx: EvalContext) -> bool:
+        """Submit the attempt's plan (skipped when empty, unless the eval only
+        asks for annotations); True when everything in it was committed."""
+        if ctx.plan.is_no_op() and not self.eval.annotate_plan:
+            return True
+        if self.eval.annotate_plan:
+            ctx.plan.annotations = self.annotations
+        done, _ = self.submit(ctx)
+        return done
 
     def _finish(self) -> None:
         self.set_status(EvalStatus.COMPLETE, "")

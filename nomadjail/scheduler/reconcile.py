@@ -16,9 +16,20 @@ The steps per group follow Nomad's ``computeGroup``::
     job changed? --update_fn--> ignore | in place | destructive (stop + place)
     too few?   --> place missing names (lowest free index first), replacements
                    for rescheduled, lost and migrating allocations
+    rolling?   --> at most ``update.max_parallel`` destructive updates at a time
 
-Not yet: canaries, max_parallel pacing (all destructive updates happen at
-once), disconnected clients, health-gated deployments.
+Rolling updates (Nomad's computeUnderProvisionedBy): while a group's update
+has a ``max_parallel`` and something must be replaced, each evaluation may
+start at most ``max_parallel`` replacements, minus the allocations of the
+current deployment that are not yet healthy; an unhealthy one, or a paused
+or failed deployment, stops the rollout.  The rest count as "ignore" in the
+plan annotations, as in Nomad.  The deployment watcher evaluates the job
+again whenever an allocation turns healthy, which starts the next ones.
+Failed allocations of an active deployment are replaced only once the
+watcher allows it (``DesiredTransition.Reschedule``).
+
+``max_parallel = 0`` means no update strategy: everything at once and no
+deployment.  Not yet: canaries, auto-revert, disconnected clients.
 """
 
 from __future__ import annotations
@@ -150,10 +161,12 @@ class _Reconciler:
         for group, allocs in matrix.items():
             complete = self._compute_group(group, allocs) and complete
         result.current_deployment = self.deployment
-        if self.deployment is not None and complete and result.deployment is None:
+        if (self.deployment is not None and self.deployment.active() and complete
+                and result.deployment is None):
             result.deployment_updates.append(DeploymentStatusUpdate(
                 deployment_id=self.deployment.id, status=DeploymentStatus.SUCCESSFUL,
-                status_description=DEPLOYMENT_SUCCESSFUL))
+                status_description=DEPLOYMENT_SUCCESSFUL,
+                updated_at=self.given.now))
         return result
 
     def _cancel_unneeded_deployments(self) -> None:
@@ -163,7 +176,8 @@ class _Reconciler:
             if current is not None and current.active():
                 updates.append(DeploymentStatusUpdate(
                     deployment_id=current.id, status=DeploymentStatus.CANCELLED,
-                    status_description=DEPLOYMENT_STOPPED_JOB))
+                    status_description=DEPLOYMENT_STOPPED_JOB,
+                    updated_at=self.given.now))
             self.deployment_old = current
             return
         if current is None:
@@ -172,7 +186,8 @@ class _Reconciler:
             if current.active():
                 updates.append(DeploymentStatusUpdate(
                     deployment_id=current.id, status=DeploymentStatus.CANCELLED,
-                    status_description=DEPLOYMENT_NEWER_JOB))
+                    status_description=DEPLOYMENT_NEWER_JOB,
+                    updated_at=self.given.now))
             self.deployment_old = current
             return
         if current.status == DeploymentStatus.SUCCESSFUL:
@@ -218,6 +233,7 @@ class _Reconciler:
         in_place, destructive = self._compute_updates(untainted, group, desired)
         if not existing_deployment:
             dstate.desired_total += len(destructive) + len(in_place)
+        limit = self._compute_limit(group, untainted, destructive, migrate)
 
         place = self._placements(group, names, untainted, migrate, reschedule_now, lost)
         if not existing_deployment:
@@ -232,19 +248,29 @@ class _Reconciler:
             for alloc in failed.values():
                 result.stop.append(Stop(alloc, ALLOC_RESCHEDULED))
             desired.stop += len(failed)
-            desired.destructive_update += len(destructive)
-            for alloc in sorted(destructive.values(), key=lambda a: a.index):
+            # Placements use up the rollout's room first; then the destructive
+            # updates, lowest index first, as far as the room goes.
+            limit -= min(len(place), limit)
+            replace_now = min(len(destructive), limit)
+            desired.destructive_update += replace_now
+            desired.ignore += len(destructive) - replace_now
+            for alloc in sorted(destructive.values(), key=lambda a: a.index)[:replace_now]:
                 result.destructive.append(Placement(
                     name=alloc.name, group=group, previous=alloc, stop_previous=True,
                     stop_description=ALLOC_UPDATING))
         else:
-            # Paused or failed deployment: only replace what was lost or failed.
+            # Paused or failed deployment: only replace what was lost, or what
+            # failed outside the failed rollout.
             for placement in place:
-                if placement.lost or placement.reschedule:
+                previous = placement.previous
+                part_of_failed = (self.deployment_failed and previous is not None
+                                  and self.deployment is not None
+                                  and previous.deployment_id == self.deployment.id)
+                if placement.lost or (placement.reschedule and not part_of_failed):
                     group_place.append(placement)
                     desired.place += 1
-                    if placement.reschedule and placement.previous is not None:
-                        result.stop.append(Stop(placement.previous, ALLOC_RESCHEDULED))
+                    if placement.reschedule and previous is not None:
+                        result.stop.append(Stop(previous, ALLOC_RESCHEDULED))
                         desired.stop += 1
             desired.ignore += len(destructive)
 
@@ -269,6 +295,33 @@ class _Reconciler:
             return False
         state = self.deployment.task_groups.get(group_name)
         return state is None or state.healthy_allocs >= state.desired_total
+
+    def _compute_limit(self, group: TaskGroup, untainted: AllocSet, destructive: AllocSet,
+                       migrate: AllocSet) -> int:
+        """How many allocations this evaluation may replace (Nomad's
+        computeUnderProvisionedBy): the group's count when nothing rolls,
+        ``max_parallel`` minus the current deployment's allocations that are not
+        healthy yet, nothing while one is unhealthy or the deployment is paused
+        or failed."""
+        count = group.count or 0
+        if _update_strategy_empty(group.update) or not (destructive or migrate):
+            return count
+        assert group.update is not None and group.update.max_parallel is not None
+        max_parallel = group.update.max_parallel
+        if self.deployment is None:
+            return max_parallel
+        if self.deployment_paused or self.deployment_failed:
+            return 0
+        limit = max_parallel
+        for alloc in untainted.values():
+            if alloc.deployment_id != self.deployment.id:
+                continue
+            health = alloc.deployment_status.healthy if alloc.deployment_status else None
+            if health is False:
+                return 0  # an unhealthy allocation halts the rollout
+            if health is None:
+                limit -= 1
+        return max(limit, 0)
 
     # -- classification -----------------------------------------------------------
     def _without_server_terminal(self, allocs: AllocSet) -> AllocSet:
@@ -343,11 +396,15 @@ class _Reconciler:
                 continue
             if ignore:
                 continue
+            deployment = self.deployment
+            if (deployment is not None and alloc.deployment_id == deployment.id
+                    and deployment.active() and not alloc.desired_transition.reschedule):
+                # A failure inside a running rollout waits for the deployment
+                # watcher: it either allows the replacement or fails the rollout.
+                untainted[alloc_id] = alloc
+                continue
             when, eligible = next_reschedule_time(alloc)
             force = bool(alloc.desired_transition.force_reschedule) and alloc.client_terminal()
-            # Nomad also holds back failures that belong to an active deployment
-            # until the deployment watcher acts; without health-gated
-            # deployments yet that would block rescheduling forever.
             if force or (eligible and (alloc.followup_eval_id == given.eval_id
                                        or when - given.now <= RESCHEDULE_WINDOW)):
                 now_set[alloc_id] = alloc
@@ -517,7 +574,8 @@ class _Reconciler:
                 id=self.given.new_id(), namespace=job.namespace or "", job_id=job.id,
                 job_version=job.version, job_modify_index=job.modify_index,
                 job_spec_modify_index=job.job_modify_index, job_create_index=job.create_index,
-                status=DeploymentStatus.RUNNING, status_description=DEPLOYMENT_RUNNING)
+                status=DeploymentStatus.RUNNING, status_description=DEPLOYMENT_RUNNING,
+                create_time=self.given.now, modify_time=self.given.now)
             self.result.deployment = self.deployment
         self.deployment.task_groups[group.name] = state
 

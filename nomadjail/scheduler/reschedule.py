@@ -109,6 +109,24 @@ def next_reschedule_time(alloc: Allocation) -> tuple[int, bool]:
     return fail_time + delay, eligible
 
 
+def reschedule_eligible(alloc: Allocation, fail_time: int) -> bool:
+    """Whether the group's policy allows another replacement of ``alloc``
+    failing at ``fail_time`` (Nomad's RescheduleTracker.RescheduleEligible):
+    unlimited, or fewer reschedules inside the interval than ``attempts``."""
+    policy = reschedule_policy(alloc)
+    if policy is None:
+        return False
+    attempts = policy.attempts or 0
+    if policy.unlimited:
+        return True
+    if attempts <= 0:
+        return False
+    tracker = alloc.reschedule_tracker
+    if tracker is None or not tracker.events:
+        return True
+    return _attempts_in_interval(tracker, policy, fail_time) < attempts
+
+
 def extend_reschedule_tracker(replacement: Allocation, previous: Allocation, now: int) -> None:
     """Give ``replacement`` the history of ``previous`` plus this reschedule.
 

@@ -15,8 +15,8 @@ from __future__ import annotations
 import random
 
 from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, AllocatedResources,
-                       AllocatedSharedResources, AllocMetric, DesiredUpdates, EvalTrigger, Job,
-                       Node, Plan, PlanAnnotations)
+                       AllocatedSharedResources, AllocMetric, DesiredUpdates, EvalTrigger, Node,
+                       PlanAnnotations)
 from .context import EvalContext
 from .descriptions import (ALLOC_LOST, ALLOC_NODE_TAINTED, ALLOC_NOT_NEEDED, ALLOC_UPDATING,
                            BLOCKED_EVAL_FAILED_PLACEMENTS)
@@ -39,23 +39,16 @@ class SystemScheduler(PlanningScheduler):
                  rng: random.Random | None = None, sysbatch: bool):
         super().__init__(state, planner, now=now, rng=rng)
         self.sysbatch = sysbatch
-        self.job: Job | None = None
-        self.annotations: PlanAnnotations | None = None
 
     def _attempt(self) -> bool:
-        ev, state = self.eval, self.state
-        job = self.job = state.job_by_id(ev.namespace, ev.job_id)
-        stopped = job is None or job.stop
-        self.queued = {}
-        self.failed_tg_allocs = {}
+        ctx = self._start_attempt()
+        ev, state, job = self.eval, self.state, self.job
+        stopped = self.job_stopped
         nodes: list[Node] = []
         by_datacenter: dict[str, int] = {}
         not_ready: set[str] = set()
         if job is not None and not stopped:
             nodes, by_datacenter, not_ready = ready_nodes(state, job)
-        plan = Plan(eval_id=ev.id, priority=ev.priority, job=job,
-                    all_at_once=bool(job and job.all_at_once), snapshot_index=state.latest_index)
-        ctx = EvalContext(state, plan, self.now, self.rng)
         stack = PlacementStack(ctx, system=True)
         if job is not None and not stopped:
             stack.set_job(job)
@@ -116,13 +109,7 @@ class SystemScheduler(PlanningScheduler):
         for name, number in placed.items():
             desired.setdefault(name, DesiredUpdates()).place += number
         self.annotations = PlanAnnotations(desired_tg_updates=desired)
-
-        if plan.is_no_op() and not ev.annotate_plan:
-            return True
-        if ev.annotate_plan:
-            plan.annotations = self.annotations
-        done, _ = self.submit(ctx)
-        return done
+        return self._submit_attempt(ctx)
 
     def _place(self, ctx: EvalContext, stack: PlacementStack, slots: list[NodeAlloc],
                nodes: list[Node], by_datacenter: dict[str, int], has_allocs: set[str]

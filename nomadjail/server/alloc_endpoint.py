@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..state import StateStore
-from ..structs import (DesiredTransition, Evaluation, EvalStatus, EvalTrigger, JobType, NotFound,
-                       generate_uuid, now_ns)
+from ..structs import (DEFAULT_PRIORITY, DesiredTransition, Evaluation, EvalStatus, EvalTrigger,
+                       JobType, NotFound, generate_uuid, now_ns)
 from . import messages as m
 from .results import EvalResult
 
@@ -28,7 +28,7 @@ class AllocEndpoint:
         job = alloc.job or self.store.job_by_id(alloc.namespace, alloc.job_id)
         now = self.clock()
         ev = Evaluation(id=generate_uuid(), namespace=alloc.namespace,
-                        priority=(job.priority if job else None) or 50,
+                        priority=(job.priority if job else None) or DEFAULT_PRIORITY,
                         type=(job.type if job else None) or JobType.SERVICE,
                         triggered_by=EvalTrigger.ALLOC_STOP, job_id=alloc.job_id,
                         status=EvalStatus.PENDING, create_time=now, modify_time=now)

@@ -156,18 +156,6 @@ class BlockedEvals:
         if released:
             self._broker.enqueue_all((b.eval, b.token) for b in released)
 
-    def unblock_all(self, index: int) -> None:
-        """Release every blocked eval (used when a whole datacenter may have changed)."""
-        with self._lock:
-            if not self._enabled:
-                return
-            released = [*self._captured.values(), *self._escaped.values()]
-            self._captured.clear()
-            self._escaped.clear()
-            self._jobs.clear()
-        if released:
-            self._broker.enqueue_all((b.eval, b.token) for b in released)
-
     # -- the leader's housekeeping -----------------------------------------------
     def take_duplicates(self) -> list[Evaluation]:
         """Blocked evals replaced by a newer one of their job (to be canceled)."""

@@ -42,4 +42,12 @@ class ServerConfig:
     # A failed eval's follow-up waits this long plus up to failed_followup_jitter.
     failed_followup_delay: float = 60.0
     failed_followup_jitter: float = 300.0
+    # Garbage collection (Nomad's defaults): how often the leader collects, and
+    # how old finished objects must be before they go.
+    gc_interval: float = 300.0
+    eval_gc_threshold: float = 3600.0
+    batch_eval_gc_threshold: float = 24 * 3600.0
+    job_gc_threshold: float = 4 * 3600.0
+    deployment_gc_threshold: float = 3600.0
+    node_gc_threshold: float = 24 * 3600.0
     build: str = NOMAD_COMPAT_VERSION

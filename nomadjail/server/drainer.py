@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..state import StateStore
-from ..structs import JobType, NodeEvent, now_ns, parse_rfc3339, rfc3339
+from ..structs import SECOND, JobType, NodeEvent, now_ns, parse_rfc3339, rfc3339
 from . import messages as m
 from .node_endpoint import migrations_for_drain
 
@@ -47,7 +47,7 @@ class NodeDrainer:
             if not remaining:
                 self.apply(m.NodeUpdateDrainRequest(
                     node_id=node.id, drain_strategy=None, mark_eligible=False,
-                    updated_at=now // 1_000_000_000,
+                    updated_at=now // SECOND,
                     node_event=NodeEvent(message="Node drain complete", subsystem="Drain",
                                          timestamp=rfc3339(now))))
                 continue

@@ -156,7 +156,7 @@ class EvalBroker:
         if ev.wait > 0:
             self._hold_locked(ev, ev.wait / 1e9)
             return
-        wait_until = parse_rfc3339(ev.wait_until) if ev.wait_until else 0
+        wait_until = parse_rfc3339(ev.wait_until)  # 0 for Go's zero time: not delayed
         if wait_until:
             delay = (wait_until - time.time_ns()) / 1e9
             if delay > 0:
@@ -247,13 +247,6 @@ class EvalBroker:
         if unacked.token != token:
             raise EvalBrokerError(f"token does not match for evaluation {eval_id}")
         return unacked
-
-    def outstanding_reset(self, eval_id: str, token: str) -> None:
-        """Restart the nack timeout: the worker is still making progress."""
-        with self._cond:
-            unacked = self._unacked_locked(eval_id, token)
-            if not unacked.paused:
-                self._start_nack_timer_locked(eval_id, token)
 
     def pause_nack_timeout(self, eval_id: str, token: str) -> None:
         """Stop the nack clock while the eval's plan waits in the plan queue

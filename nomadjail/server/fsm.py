@@ -26,8 +26,8 @@ import logging
 import threading
 from typing import Any, Callable, Iterable, Protocol
 
-from ..state import StateStore
-from ..structs import (AllocClientStatus, Allocation, Evaluation, Job, NodeEligibility, NodeEvent,
+from ..state import StateStore, append_node_event
+from ..structs import (AllocClientStatus, Allocation, Conflict, Evaluation, Job, NodeEligibility,
                        NodeStatus, NotFound, PlanResult, from_api, to_api)
 from . import messages as m
 from .messages import MsgType
@@ -36,9 +36,6 @@ from .snapshot_codec import decode_tables, encode_tables
 __all__ = ["FSM", "FSMListener", "MsgType"]
 
 log = logging.getLogger(__name__)
-
-# Nomad keeps the newest ten events per node (structs.MaxRetainedNodeEvents).
-MAX_RETAINED_NODE_EVENTS = 10
 
 
 class FSMListener(Protocol):
@@ -88,6 +85,8 @@ class FSM:
             MsgType.ALLOC_UPDATE_DESIRED_TRANSITION: self._alloc_desired_transition,
             MsgType.DEPLOYMENT_STATUS_UPDATE: self._deployment_status_update,
             MsgType.DEPLOYMENT_UPSERT: self._deployment_upsert,
+            MsgType.JOB_BATCH_DEREGISTER: self._job_batch_deregister,
+            MsgType.DEPLOYMENT_DELETE: self._deployment_delete,
             MsgType.BARRIER: lambda index, request: None,
             MsgType.SERVER_MEMBER: self._server_member,
         }
@@ -126,7 +125,7 @@ class FSM:
                 request = m.decode(kind, payload)
                 return index, self._handlers[kind](index, request)
             except Exception as err:  # noqa: BLE001 - returned to the caller, see docstring
-                if not isinstance(err, (NotFound, ValueError)):
+                if not isinstance(err, (NotFound, Conflict, ValueError)):
                     log.exception("applying %s at index %d failed", kind.name, index)
                 return index, err
 
@@ -173,6 +172,11 @@ class FSM:
                                         job_modify_index=index)
         self._evals_upserted(stored)
         return job
+
+    def _job_batch_deregister(self, index: int, request: m.JobBatchDeregisterRequest) -> None:
+        with self.store.txn(index) as txn:
+            for job in request.jobs:
+                txn.delete_job(job.namespace, job.id)
 
     # -- evaluations -------------------------------------------------------------
     @staticmethod
@@ -233,14 +237,6 @@ class FSM:
             for node_id in request.node_ids:
                 txn.delete_node(node_id)
 
-    @staticmethod
-    def _with_event(events: list[NodeEvent], event: NodeEvent | None,
-                    index: int) -> list[NodeEvent]:
-        if event is None:
-            return events
-        event = dataclasses.replace(event, create_index=index)
-        return [*events, event][-MAX_RETAINED_NODE_EVENTS:]
-
     def _node_update_status(self, index: int, request: m.NodeUpdateStatusRequest) -> None:
         with self.store.txn(index) as txn:
             node = txn.node_by_id(request.node_id)
@@ -249,7 +245,7 @@ class FSM:
             node = txn.update_node(
                 request.node_id, status=request.status,
                 status_updated_at=request.updated_at or node.status_updated_at,
-                events=self._with_event(node.events, request.node_event, index))
+                events=append_node_event(node.events, request.node_event, index))
             stored = self._upsert_evals(txn, request.evals)
         self._evals_upserted(stored)
         if request.status == NodeStatus.READY:
@@ -269,7 +265,7 @@ class FSM:
                 request.node_id, drain_strategy=request.drain_strategy,
                 drain=request.drain_strategy is not None,
                 scheduling_eligibility=eligibility,
-                events=self._with_event(node.events, request.node_event, index))
+                events=append_node_event(node.events, request.node_event, index))
             if request.transitions:
                 txn.update_alloc_desired_transition(request.transitions)
             stored = self._upsert_evals(txn, request.evals)
@@ -284,7 +280,7 @@ class FSM:
             if node is None:
                 raise NotFound(f"node {request.node_id!r} not found")
             txn.update_node(request.node_id, scheduling_eligibility=request.eligibility,
-                            events=self._with_event(node.events, request.node_event, index))
+                            events=append_node_event(node.events, request.node_event, index))
             stored = self._upsert_evals(txn, request.evals)
         self._evals_upserted(stored)
         if request.eligibility == NodeEligibility.ELIGIBLE:
@@ -312,19 +308,20 @@ class FSM:
     # -- deployments -------------------------------------------------------------
     def _deployment_status_update(self, index: int,
                                   request: m.DeploymentStatusUpdateRequest) -> None:
-        update = request.deployment_update
+        """A status change and the evaluation it calls for, together; a finished
+        deployment is not changed again (Conflict)."""
         with self.store.txn(index) as txn:
-            existing = txn.deployment_by_id(update.deployment_id)
-            if existing is None:
-                raise NotFound(f"deployment {update.deployment_id!r} not found")
-            txn.upsert_deployment(dataclasses.replace(
-                existing, status=update.status, status_description=update.status_description))
+            txn.update_deployment_status(request.deployment_update)
             stored = self._upsert_evals(txn, [request.eval] if request.eval else [])
         self._evals_upserted(stored)
 
     def _deployment_upsert(self, index: int, request: m.DeploymentUpsertRequest) -> None:
         with self.store.txn(index) as txn:
             txn.upsert_deployment(request.deployment)
+
+    def _deployment_delete(self, index: int, request: m.DeploymentDeleteRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.delete_deployments(request.deployments)
 
     # -- servers -----------------------------------------------------------------
     def _server_member(self, index: int, request: m.ServerMemberRequest) -> None:

@@ -12,9 +12,9 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from ..state import StateStore
-from ..structs import (AllocMetric, Conflict, Evaluation, EvalStatus, EvalTrigger, Job, JobType,
-                       NotFound, Plan, PlanAnnotations, PlanResult, ValidationError,
-                       generate_uuid, now_ns)
+from ..structs import (DEFAULT_NAMESPACE, DEFAULT_PRIORITY, AllocMetric, Conflict, Evaluation,
+                       EvalStatus, EvalTrigger, Job, JobType, NotFound, Plan, PlanAnnotations,
+                       PlanResult, ValidationError, generate_uuid, now_ns)
 from . import messages as m
 from .job_diff import annotate_diff, diff_jobs
 from .results import EvalResult, JobPlanResult, JobRegisterResult
@@ -28,7 +28,8 @@ def new_job_eval(job: Job, trigger: str, now: int, **fields: Any) -> Evaluation:
     """A pending evaluation of ``job`` (priority and scheduler from the job,
     unless ``fields`` say otherwise)."""
     values: dict[str, Any] = dict(
-        id=generate_uuid(), namespace=job.namespace or "default", priority=job.priority or 50,
+        id=generate_uuid(), namespace=job.namespace or DEFAULT_NAMESPACE,
+        priority=job.priority or DEFAULT_PRIORITY,
         type=job.type or JobType.SERVICE, triggered_by=trigger, job_id=job.id,
         status=EvalStatus.PENDING, create_time=now, modify_time=now)
     values.update(fields)

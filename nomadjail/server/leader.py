@@ -9,7 +9,8 @@ applier start, and every live node gets a (long) failover heartbeat TTL.
 
 While leader, a housekeeping thread marks evals that hit the delivery limit
 as failed (with a delayed follow-up), cancels evals made redundant by newer
-ones of their job, and ticks the node drainer and the deployment watcher.
+ones of their job, and ticks the deployment watcher, the node drainer and
+the garbage collector.
 
 Revoking stops all of it; in-flight plans fail with ``Unavailable`` and
 workers' broker calls find the broker disabled, so nothing a former leader
@@ -31,6 +32,7 @@ from .deployment_watcher import DeploymentWatcher
 from .drainer import NodeDrainer
 from .eval_broker import FAILED_QUEUE, EvalBroker, EvalBrokerError
 from .eval_endpoint import CANCELED_BY_NEWER, DUPLICATE_BLOCKED, EvalEndpoint
+from .garbage_collector import GarbageCollector
 from .heartbeat import Heartbeats
 from .plan_apply import PlanApplier, PlanQueue
 
@@ -44,7 +46,7 @@ class LeaderDuties:
     def __init__(self, *, store: StateStore, barrier: Callable[[], None], broker: EvalBroker,
                  blocked: BlockedEvals, plan_queue: PlanQueue, plan_applier: PlanApplier,
                  heartbeats: Heartbeats, evals: EvalEndpoint, drainer: NodeDrainer,
-                 deployments: DeploymentWatcher,
+                 deployments: DeploymentWatcher, garbage: GarbageCollector,
                  failed_followup_delay: float = 60.0, failed_followup_jitter: float = 300.0,
                  rng: random.Random | None = None):
         self.store = store
@@ -57,6 +59,7 @@ class LeaderDuties:
         self.evals = evals
         self.drainer = drainer
         self.deployments = deployments
+        self.garbage = garbage
         self.failed_followup_delay = failed_followup_delay
         self.failed_followup_jitter = failed_followup_jitter
         self._rng = rng or random.Random()
@@ -150,6 +153,7 @@ class LeaderDuties:
                 if time.monotonic() >= next_drain:
                     next_drain = time.monotonic() + DRAIN_INTERVAL
                     self.drainer.tick()
+                self.garbage.tick()
             except Unavailable as err:
                 log.info("leader housekeeping: %s", err)
             except Exception:  # noqa: BLE001 - keep the leader's loop alive

@@ -44,7 +44,9 @@ class MsgType(IntEnum):
     DEPLOYMENT_STATUS_UPDATE = 12
     BARRIER = 13  # changes nothing; committing it proves every earlier entry is applied
     SERVER_MEMBER = 14  # a server announces its name and addresses to the cluster
-    DEPLOYMENT_UPSERT = 15  # the deployment watcher's new counts and status
+    DEPLOYMENT_UPSERT = 15  # a whole deployment; no longer written, still replayed
+    JOB_BATCH_DEREGISTER = 16  # garbage collection purges jobs
+    DEPLOYMENT_DELETE = 17  # garbage collection removes finished deployments
 
 
 @dataclass(slots=True)
@@ -161,6 +163,25 @@ class DeploymentUpsertRequest:
 
 
 @dataclass(slots=True)
+class NamespacedID:
+    id: str = ""
+    namespace: str = ""
+
+
+@dataclass(slots=True)
+class JobBatchDeregisterRequest:
+    """Purge jobs the garbage collector found dead (no evaluation is created:
+    everything of theirs is finished already)."""
+
+    jobs: list[NamespacedID] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class DeploymentDeleteRequest:
+    deployments: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
 class BarrierRequest:
     pass
 
@@ -197,6 +218,8 @@ REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.BARRIER: BarrierRequest,
     MsgType.SERVER_MEMBER: ServerMemberRequest,
     MsgType.DEPLOYMENT_UPSERT: DeploymentUpsertRequest,
+    MsgType.JOB_BATCH_DEREGISTER: JobBatchDeregisterRequest,
+    MsgType.DEPLOYMENT_DELETE: DeploymentDeleteRequest,
 }
 
 

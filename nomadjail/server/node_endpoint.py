@@ -17,13 +17,15 @@ should run there.
 from __future__ import annotations
 
 import dataclasses
-import fnmatch
 import hashlib
 import json
 from typing import Any, Callable
 
-from ..state import StateSnapshot, StateStore
-from ..structs import (ZERO_TIME, AllocClientStatus, AllocDesiredStatus, Allocation, BadRequest,
+from ..scheduler.constraints import datacenter_matcher
+from ..scheduler.planning import NODE_POOL_ALL
+from ..state import NODE_EVENT_CLUSTER, StateSnapshot, StateStore
+from ..structs import (DEFAULT_NAMESPACE, DEFAULT_NODE_POOL, DEFAULT_PRIORITY, SECOND, ZERO_TIME,
+                       AllocClientStatus, AllocDesiredStatus, Allocation, BadRequest,
                        DesiredTransition, DrainStrategy, Evaluation, EvalStatus, EvalTrigger,
                        JobType, Node, NodeEligibility, NodeEvent, NodeStatus, NotFound,
                        PermissionDenied, generate_uuid, now_ns, rfc3339)
@@ -54,8 +56,9 @@ def computed_node_class(node: Node) -> str:
 
 
 def node_in_datacenters(node: Node, datacenters: list[str]) -> bool:
-    """Whether ``node`` is in one of ``datacenters`` (glob ``*`` allowed)."""
-    return any(fnmatch.fnmatchcase(node.datacenter, dc) for dc in datacenters)
+    """Whether ``node`` is in one of ``datacenters``, matched exactly as the
+    scheduler matches them (``*`` is the only wildcard, as in Nomad)."""
+    return datacenter_matcher(datacenters)(node.datacenter)
 
 
 def create_node_evals(snapshot: StateSnapshot, node: Node, now: int,
@@ -87,17 +90,18 @@ def create_node_evals(snapshot: StateSnapshot, node: Node, now: int,
                 continue
         else:
             continue  # system and sysbatch jobs are covered below
-        add(alloc.namespace, alloc.job_id, job.priority or 50, job.type or JobType.SERVICE)
+        add(alloc.namespace, alloc.job_id, job.priority or DEFAULT_PRIORITY,
+            job.type or JobType.SERVICE)
     for job in snapshot.jobs():
         if job.type != JobType.SYSTEM or job.stop:
             continue
         if (job.namespace or "", job.id) in seen:
             continue
-        if (job.node_pool or "default") not in ("all", node.node_pool):
+        if (job.node_pool or DEFAULT_NODE_POOL) not in (NODE_POOL_ALL, node.node_pool):
             continue
         if not node_in_datacenters(node, job.datacenters):
             continue
-        add(job.namespace or "default", job.id, job.priority or 50, job.type)
+        add(job.namespace or DEFAULT_NAMESPACE, job.id, job.priority or DEFAULT_PRIORITY, job.type)
     return evals
 
 
@@ -162,11 +166,11 @@ class NodeEndpoint:
                                    "registered with")
         now = self.clock()
         node = dataclasses.replace(node, status=node.status or NodeStatus.READY,
-                                   status_updated_at=now // 1_000_000_000)
+                                   status_updated_at=now // SECOND)
         if not node.computed_class:
             node.computed_class = computed_node_class(node)
         if not node.node_pool:
-            node.node_pool = "default"
+            node.node_pool = DEFAULT_NODE_POOL
         becomes_ready = node.status == NodeStatus.READY and (
             existing is None or existing.status != NodeStatus.READY)
         evals = create_node_evals(self.store.snapshot(), node, now) if becomes_ready else []
@@ -194,17 +198,18 @@ class NodeEndpoint:
             now = self.clock()
             event = None
             if status == NodeStatus.DOWN:
-                event = NodeEvent(message="Node heartbeat missed", subsystem="Cluster",
+                event = NodeEvent(message="Node heartbeat missed", subsystem=NODE_EVENT_CLUSTER,
                                   timestamp=rfc3339(now))
             elif node.status == NodeStatus.DOWN:
-                event = NodeEvent(message="Node reregistered by heartbeat", subsystem="Cluster",
+                event = NodeEvent(message="Node reregistered by heartbeat",
+                                  subsystem=NODE_EVENT_CLUSTER,
                                   timestamp=rfc3339(now))
             if status == NodeStatus.DOWN or (status == NodeStatus.READY
                                              and node.status != NodeStatus.READY):
                 transitioned = dataclasses.replace(node, status=status)
                 evals = create_node_evals(self.store.snapshot(), transitioned, now)
             index, _ = self.apply(m.NodeUpdateStatusRequest(
-                node_id=node_id, status=status, updated_at=now // 1_000_000_000,
+                node_id=node_id, status=status, updated_at=now // SECOND,
                 node_event=event, evals=evals))
         if status == NodeStatus.DOWN:
             self.heartbeats.clear(node_id)
@@ -270,7 +275,8 @@ class NodeEndpoint:
                 continue
             failed_jobs.add(key)
             evals.append(Evaluation(
-                id=generate_uuid(), namespace=existing.namespace, priority=job.priority or 50,
+                id=generate_uuid(), namespace=existing.namespace,
+                priority=job.priority or DEFAULT_PRIORITY,
                 type=job.type or JobType.SERVICE, triggered_by=EvalTrigger.RETRY_FAILED_ALLOC,
                 job_id=existing.job_id, job_modify_index=job.modify_index,
                 status=EvalStatus.PENDING, create_time=now, modify_time=now))
@@ -322,7 +328,7 @@ class NodeEndpoint:
                 evals = create_node_evals(snapshot, node, now)
         index, _ = self.apply(m.NodeUpdateDrainRequest(
             node_id=node_id, drain_strategy=strategy, mark_eligible=mark_eligible,
-            updated_at=now // 1_000_000_000, node_event=event, transitions=transitions,
+            updated_at=now // SECOND, node_event=event, transitions=transitions,
             evals=evals))
         return index
 
@@ -341,8 +347,9 @@ class NodeEndpoint:
         message = ("Node marked as eligible for scheduling" if eligible
                    else "Node marked as ineligible for scheduling")
         index, _ = self.apply(m.NodeUpdateEligibilityRequest(
-            node_id=node_id, eligibility=eligibility, updated_at=now // 1_000_000_000,
-            node_event=NodeEvent(message=message, subsystem="Cluster", timestamp=rfc3339(now)),
+            node_id=node_id, eligibility=eligibility, updated_at=now // SECOND,
+            node_event=NodeEvent(message=message, subsystem=NODE_EVENT_CLUSTER,
+                                 timestamp=rfc3339(now)),
             evals=evals))
         return index
 
@@ -369,7 +376,7 @@ def migrations_for_drain(snapshot: StateSnapshot, node: Node, strategy: DrainStr
         transitions[alloc.id] = DesiredTransition(migrate=True)
         if job is not None:
             jobs[(alloc.namespace, alloc.job_id)] = job
-    evals = [Evaluation(id=generate_uuid(), namespace=ns, priority=job.priority or 50,
+    evals = [Evaluation(id=generate_uuid(), namespace=ns, priority=job.priority or DEFAULT_PRIORITY,
                         type=job.type or JobType.SERVICE, triggered_by=EvalTrigger.NODE_DRAIN,
                         job_id=job_id, node_id=node.id, node_modify_index=node.modify_index,
                         status=EvalStatus.PENDING, create_time=now, modify_time=now)

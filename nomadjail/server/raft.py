@@ -17,7 +17,9 @@ needs and nothing more (a few hundred microseconds in memory; see
 wakes on the followers' replies.
 
 Persistence.  With a ``data_dir``, the log is journaled to
-``data_dir/raft/journal`` and log compaction writes a full FSM snapshot to
+``data_dir/raft/journal`` (by :class:`~.raft_journal.RaftJournal`, which turns
+a full disk into an ``Unavailable`` for the write that does not fit instead
+of a SIGBUS for the process) and log compaction writes a full FSM snapshot to
 ``data_dir/raft/snapshot.json`` -- our JSON (see :mod:`.snapshot_codec`) via
 PySyncObj's ``serializer``/``deserializer`` hooks, never its pickle dump.
 Shutdown forces one last snapshot, so a restarted server rebuilds from one
@@ -30,38 +32,124 @@ The log entries themselves are PySyncObj's envelope around
 Leadership changes are reported to ``on_leadership(is_leader)`` from a
 dedicated thread, in order, so the callback may itself apply through raft
 (establishing leadership starts with a barrier write).
+
+Encryption.  With ``password`` (the agent's ``encrypt`` gossip key) every
+raft message between servers is encrypted with it (PySyncObj's Fernet
+transport, from the ``cryptography`` package); servers with different keys
+cannot talk, so they cannot form a cluster.  A key that cannot be honoured
+-- not base64 of 16, 24 or 32 bytes, or ``cryptography`` missing -- stops
+the server from starting (:class:`RaftError`) rather than leaving the
+traffic in the clear.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import json
 import logging
 import os
 import queue
+import socket
 import threading
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
+import pysyncobj.syncobj
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
 from pysyncobj.encryptor import HAS_CRYPTO
+from pysyncobj.journal import Journal, MemoryJournal
 from pysyncobj.node import TCPNode
 from pysyncobj.syncobj import SyncObjException
 
 from ..structs import Unavailable
 from .fsm import FSM
 from .messages import MsgType
+from .raft_journal import RECORD_OVERHEAD, JournalFullError, RaftJournal
 
 log = logging.getLogger(__name__)
+
+
+class RaftError(RuntimeError):
+    """Raft could not start (the raft address cannot be bound, the data dir is unusable,
+    the encryption key cannot be used)."""
+
+
+# A failing tick is logged with its traceback at most this often (seconds);
+# the ones in between are counted.
+TICK_ERROR_LOG_INTERVAL = 30.0
+# Gossip key sizes Nomad (serf) accepts, in bytes before base64.
+ENCRYPT_KEY_SIZES = (16, 24, 32)
+
+# SyncObj builds its journal inside its constructor from a module-level
+# factory; swapping that factory while one SyncObj is built (under this lock)
+# is the only way to hand it ours.
+_JOURNAL_FACTORY_LOCK = threading.Lock()
+
+
+@contextmanager
+def _journal_factory(factory: Callable[[str | None], Journal]) -> Iterator[None]:
+    with _JOURNAL_FACTORY_LOCK:
+        original = pysyncobj.syncobj.createJournal
+        pysyncobj.syncobj.createJournal = factory
+        try:
+            yield
+        finally:
+            pysyncobj.syncobj.createJournal = original
+
+
+def _decode_key(key: str) -> bytes | None:
+    """The key's bytes from standard or URL-safe base64 (both are in use)."""
+    try:
+        raw = key.encode("ascii")
+    except UnicodeEncodeError:
+        return None
+    for altchars in (None, b"-_"):
+        try:
+            return base64.b64decode(raw, altchars=altchars, validate=True)
+        except binascii.Error:
+            continue
+    return None
+
+
+def check_encrypt_key(key: str) -> None:
+    """Raise :class:`RaftError` naming ``encrypt`` unless ``key`` can encrypt
+    raft traffic (the key itself is never quoted: it is a secret)."""
+    if not HAS_CRYPTO:
+        raise RaftError("encrypt is set, but raft traffic cannot be encrypted: the "
+                        "'cryptography' package is not installed (pip install cryptography)")
+    decoded = _decode_key(key)
+    if decoded is None:
+        raise RaftError(f"encrypt: the key ({len(key)} characters) is not valid base64; "
+                        "generate one with 'nomad operator gossip keyring generate'")
+    if len(decoded) not in ENCRYPT_KEY_SIZES:
+        raise RaftError(f"encrypt: the key decodes to {len(decoded)} bytes; it must be 16, 24 "
+                        "or 32 bytes, base64-encoded")
+
+
+class _RateLimitedLog:
+    """Logs a recurring failure with its traceback at most once per interval."""
+
+    def __init__(self, interval: float):
+        self.interval = interval
+        self._last = float("-inf")
+        self._suppressed = 0
+
+    def exception(self, message: str) -> None:
+        now = time.monotonic()
+        if now - self._last < self.interval:
+            self._suppressed += 1
+            return
+        if self._suppressed:
+            message = f"{message} (and {self._suppressed} more times since the last report)"
+        self._last, self._suppressed = now, 0
+        log.exception(message)
 
 _FAIL_NAMES = {value: name.lower().replace("_", " ") for name, value in vars(FAIL_REASON).items()
                if not name.startswith("_")}
 _LEADER = 2  # PySyncObj's _RAFT_STATE.LEADER
-
-
-class RaftError(RuntimeError):
-    """Raft could not start (the raft address cannot be bound, the data dir is unusable)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +202,19 @@ class _ReplicatedFSM(SyncObjConsumer):
             self._fsm.restore_json(data["fsm"])
 
 
+def _check_bindable(address: str) -> None:
+    """Fail clearly, before PySyncObj starts (it leaks its sockets when its own bind
+    fails), when another process already listens on the raft address."""
+    host, _, port = address.rpartition(":")
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]") or "0.0.0.0", int(port)))
+        except OSError as err:
+            raise RaftError(f"cannot bind the raft address {address!r}: is another server "
+                            f"using it? ({err.strerror})") from None
+
+
 class Raft:
     """One server's raft node wrapped around an :class:`FSM`."""
 
@@ -130,8 +231,12 @@ class Raft:
         self.password = password
         self.apply_timeout = apply_timeout * max(1, multiplier)
         self.leader_wait = leader_wait * max(1, multiplier)
+        if password:
+            check_encrypt_key(password)
         self._on_leadership = on_leadership
         self._sync: SyncObj | None = None
+        self._journal: RaftJournal | None = None
+        self._tick_errors = _RateLimitedLog(TICK_ERROR_LOG_INTERVAL)
         self._consumer = _ReplicatedFSM(fsm, bool(self.peer_addrs))
         self._inflight = 0
         self._inflight_lock = threading.Lock()
@@ -148,12 +253,17 @@ class Raft:
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
         """Bind the raft address and start ticking; returns at once."""
+        _check_bindable(self.bind)
         conf = self._conf()
         try:
-            self._sync = SyncObj(self.bind, self.peer_addrs, conf=conf, consumers=[self._consumer])
+            with _journal_factory(self._make_journal):
+                self._sync = SyncObj(self.bind, self.peer_addrs, conf=conf,
+                                     consumers=[self._consumer])
         except SyncObjException as err:
             raise RaftError(f"cannot bind the raft address {self.bind!r}: is another server "
                             f"using it? ({err})") from err
+        except OSError as err:
+            raise RaftError(f"cannot open the raft journal in {self.data_dir!r}: {err}") from err
         self._leadership_thread = threading.Thread(target=self._deliver_leadership,
                                                    name="raft-leadership", daemon=True)
         self._leadership_thread.start()
@@ -179,7 +289,7 @@ class Raft:
             bindAddress=self.bind,
             bindRetryTime=0.1,
             maxBindRetries=5,
-            password=self._usable_password(),
+            password=self.password or None,
             useFork=False,
         )
         if self.data_dir:
@@ -193,16 +303,11 @@ class Raft:
                            serializer=self._write_snapshot, deserializer=self._read_snapshot)
         return SyncObjConf(**options)
 
-    def _usable_password(self) -> str | None:
-        if not self.password:
-            return None
-        if not HAS_CRYPTO:
-            # PySyncObj encrypts with the `cryptography` package, which is not a
-            # dependency; run unencrypted rather than not at all.
-            log.warning("raft traffic is NOT encrypted: the gossip key is set but the "
-                        "'cryptography' package is not installed")
-            return None
-        return self.password
+    def _make_journal(self, journal_file: str | None) -> Journal:
+        if journal_file is None:
+            return MemoryJournal()
+        self._journal = RaftJournal(journal_file)
+        return self._journal
 
     def shutdown(self) -> None:
         """Stop ticking, write a final snapshot (with a data dir), close sockets
@@ -239,10 +344,24 @@ class Raft:
                 sync.doTick(timeout)
                 self._track_leader(sync)
             except Exception:  # noqa: BLE001 - keep raft alive; the error is logged
-                log.exception("raft tick failed")
+                self._tick_errors.exception("raft tick failed")
+                self._fail_on_journal_error()
                 time.sleep(0.05)
         if self.data_dir and not self.failure:
             self._final_snapshot(sync)
+
+    def _fail_on_journal_error(self) -> None:
+        """A journal write failed inside PySyncObj, which drops the command it
+        was writing without a word.  Which waiting write that was cannot be
+        told, so every waiting write gets the error (an earlier one may still
+        commit: its outcome is unknown, as after a timeout)."""
+        error = self._journal.take_write_error() if self._journal is not None else None
+        if error is None:
+            return
+        with self._inflight_lock:
+            waiting = list(self._waiting)
+        for callback in waiting:
+            callback(None, error)
 
     def _final_snapshot(self, sync: SyncObj) -> None:
         try:
@@ -307,11 +426,17 @@ class Raft:
                     self._inflight -= 1
                     self._waiting.discard(on_result)
 
-        def on_result(result: Any, error: int | None) -> None:
+        def on_result(result: Any, error: int | OSError | None) -> None:
             outcome.append((result, error))
             settle()
             done.set()
 
+        if self._journal is not None:
+            try:
+                self._journal.reserve(len(payload.encode()) + RECORD_OVERHEAD)
+            except JournalFullError as err:
+                raise Unavailable(f"raft could not commit {msg_type.name}: {err.strerror}; "
+                                  "free disk space in the data dir") from err
         with self._inflight_lock:
             if self._stopping.is_set():
                 raise Unavailable("raft is shutting down")
@@ -324,6 +449,10 @@ class Raft:
         result, error = outcome[0]
         if error is None:
             raise Unavailable(f"raft shut down before committing {msg_type.name}")
+        if isinstance(error, OSError):
+            raise Unavailable(f"raft could not commit {msg_type.name}: writing the raft "
+                              f"journal failed: {error}; the outcome of writes in flight is "
+                              "unknown")
         if error != FAIL_REASON.SUCCESS:
             raise Unavailable(f"raft could not commit {msg_type.name}: "
                               f"{_FAIL_NAMES.get(error, error)}")

@@ -7,9 +7,14 @@ answers with, so the HTTP layer only serialises it.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 from typing import Any
 
 from ..structs import ZERO_TIME, AllocMetric, Evaluation, PlanAnnotations, to_api
+from ..structs.rpc import NodeUpdateResponse  # the RPC answer, shared with clients
+
+__all__ = ["EvalResult", "JobPlanResult", "JobRegisterResult", "Member", "MemberStatus",
+           "NodeUpdateResponse"]
 
 
 @dataclass(slots=True)
@@ -61,25 +66,12 @@ class JobPlanResult:
                 "Warnings": self.warnings, "Index": self.index}
 
 
-@dataclass(slots=True)
-class NodeUpdateResponse:
-    """The answer to a client's register or heartbeat (Node.Register / Node.UpdateStatus)."""
+class MemberStatus(StrEnum):
+    """Serf's member statuses, as ``nomad server members`` prints them."""
 
-    heartbeat_ttl: int  # ns; 0 when the node is down
-    index: int
-    leader_rpc_addr: str
-    servers: list[str]
-    num_nodes: int
-    eval_ids: list[str] = field(default_factory=list)
-    eval_create_index: int = 0
-    node_modify_index: int = 0
-
-    def to_api(self) -> dict[str, Any]:
-        return {"HeartbeatTTL": self.heartbeat_ttl, "Index": self.index,
-                "LeaderRPCAddr": self.leader_rpc_addr, "NumNodes": self.num_nodes,
-                "Servers": list(self.servers), "EvalIDs": list(self.eval_ids),
-                "EvalCreateIndex": self.eval_create_index,
-                "NodeModifyIndex": self.node_modify_index}
+    ALIVE = "alive"
+    FAILED = "failed"
+    LEFT = "left"
 
 
 @dataclass(slots=True)
@@ -89,7 +81,7 @@ class Member:
     name: str  # "<node name>.<region>"
     addr: str
     port: int
-    status: str = "alive"
+    status: str = MemberStatus.ALIVE
     tags: dict[str, str] = field(default_factory=dict)
 
     def to_api(self) -> dict[str, Any]:

@@ -39,13 +39,15 @@ from .drainer import NodeDrainer
 from .eval_broker import EvalBroker
 from .eval_endpoint import EvalEndpoint
 from .fsm import FSM
+from .garbage_collector import GarbageCollector, GCThresholds
 from .heartbeat import Heartbeats
 from .job_endpoint import JobEndpoint
 from .leader import LeaderDuties
 from .node_endpoint import NodeEndpoint
 from .plan_apply import PlanApplier, PlanQueue
 from .raft import Raft
-from .results import EvalResult, JobPlanResult, JobRegisterResult, Member, NodeUpdateResponse
+from .results import (EvalResult, JobPlanResult, JobRegisterResult, Member, MemberStatus,
+                      NodeUpdateResponse)
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -136,7 +138,10 @@ class Server:
             broker=self.broker, blocked=self.blocked, plan_queue=self.plan_queue,
             plan_applier=self.plan_applier, heartbeats=self.heartbeats, evals=self.evals,
             drainer=NodeDrainer(self._store, self._apply, clock=clock),
-            deployments=DeploymentWatcher(self._store, self._apply),
+            deployments=DeploymentWatcher(self._store, self._apply, clock=clock),
+            garbage=GarbageCollector(self._store.snapshot, self._apply,
+                                     thresholds=GCThresholds.from_config(config),
+                                     interval=config.gc_interval, clock=clock),
             failed_followup_delay=config.failed_followup_delay,
             failed_followup_jitter=config.failed_followup_jitter)
         self.workers = [
@@ -256,6 +261,13 @@ class Server:
         _, port = _split_addr(self.config.rpc_advertise)
         return f"{host}:{port}"
 
+    def known_leader(self) -> bool:
+        """A leader exists and, if it is this server, it has finished taking over (its
+        state holds everything committed before): reads may be answered."""
+        if not self.raft.leader():
+            return False
+        return self.is_leader() if self.raft.is_leader() else True
+
     def leader_rpc_addr(self) -> str:
         """The leader's RPC address; "" when there is no leader."""
         leader = self.raft.leader()
@@ -283,7 +295,8 @@ class Server:
                 "vsn": "1", "mvn": "1", "raft_vsn": "3", "id": raft_addr,
             }
             members.append(Member(name=f"{name}.{region}", addr=host, port=port,
-                                  status="alive" if self.raft.connected(raft_addr) else "failed",
+                                  status=(MemberStatus.ALIVE if self.raft.connected(raft_addr)
+                                          else MemberStatus.FAILED),
                                   tags=tags))
         return sorted(members, key=lambda member: member.name)
 
@@ -311,9 +324,6 @@ class Server:
 
     def set_node_eligibility(self, node_id: str, eligible: bool) -> int:
         return self.nodes.set_eligibility(node_id, eligible)
-
-    def purge_node(self, node_id: str) -> int:
-        return self.nodes.deregister([node_id])
 
     # -- client RPCs -------------------------------------------------------------
     def node_register(self, node: Node) -> NodeUpdateResponse:

@@ -111,6 +111,13 @@ class Worker:
                         self.name, wait_index, ev.id)
             self._nack(ev, token)
             return False
+        stored = snapshot.eval_by_id(ev.id)
+        if stored is not None and stored.terminal_status():
+            # Finished already (an earlier delivery completed it), or canceled while
+            # queued (a blocked eval whose job a newer eval placed): nothing to do.
+            log.debug("worker %s: eval %s is %s already; acking", self.name, ev.id,
+                      stored.status)
+            return self._ack(ev, token)
         self._eval, self._token = ev, token
         self._snapshot_index = snapshot.latest_index
         try:
@@ -130,6 +137,9 @@ class Worker:
             return False
         finally:
             self._eval, self._token = None, ""
+        return self._ack(ev, token)
+
+    def _ack(self, ev: Evaluation, token: str) -> bool:
         try:
             self.broker.ack(ev.id, token)
         except EvalBrokerError as err:

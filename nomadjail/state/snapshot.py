@@ -154,6 +154,10 @@ class StateSnapshot:
         found = (d for d in self._t.deployments.values() if d.id.startswith(prefix))
         return sorted(found, key=lambda d: (-d.create_index, d.id))
 
+    def iter_deployments(self) -> Iterator[Deployment]:
+        """Every deployment, unsorted (for the leader's scans)."""
+        return iter(self._t.deployments.values())
+
     def deployments_by_job(self, namespace: str, job_id: str) -> list[Deployment]:
         ids = self._t.deployments_by_job.get((namespace, job_id)) or ()
         found = [self._t.deployments[i] for i in ids]

@@ -21,20 +21,38 @@ from typing import Iterable, Iterator
 
 import immutables
 
-from ..structs import (AllocClientStatus, Allocation, Deployment, DesiredTransition, Evaluation,
-                       EvalStatus, Job, JobStatus, JobSummary, JobType, Node, PlanResult,
-                       TaskGroupSummary)
+from ..structs import (SECOND, AllocClientStatus, Allocation, Conflict, Deployment,
+                       DeploymentStatus, DeploymentStatusUpdate, DesiredTransition, Evaluation,
+                       EvalStatus, Job, JobStatus, JobSummary, JobType, Node, NodeEvent,
+                       NodeStatus, NotFound, PlanResult, TaskGroupSummary, rfc3339)
+from .deployments import account_alloc, with_status
 from .snapshot import JobKey, StateSnapshot, Table, Tables
 from .watch import IndexWatch
 
 # How many versions of a job are kept for `job history` and reverts (Nomad's default).
 JOB_TRACKED_VERSIONS = 6
+# Nomad keeps the newest ten events per node (structs.MaxRetainedNodeEvents).
+MAX_RETAINED_NODE_EVENTS = 10
+# Node event words, as Nomad writes them.
+NODE_EVENT_CLUSTER = "Cluster"
+NODE_REGISTERED = "Node registered"
+NODE_REREGISTERED = "Node re-registered"
 
 _EMPTY: immutables.Map = immutables.Map()
 
 
 def _add(index_map: immutables.Map, key: object, member: str) -> immutables.Map:
     return index_map.set(key, index_map.get(key, _EMPTY).set(member, True))
+
+
+def append_node_event(events: list[NodeEvent], event: NodeEvent | None,
+                      index: int) -> list[NodeEvent]:
+    """``events`` plus ``event`` stamped with ``index``, pruned to the newest
+    :data:`MAX_RETAINED_NODE_EVENTS` (Nomad's appendNodeEvents)."""
+    if event is None:
+        return events
+    event = dataclasses.replace(event, create_index=index)
+    return [*events, event][-MAX_RETAINED_NODE_EVENTS:]
 
 
 def _remove(index_map: immutables.Map, key: object, member: str) -> immutables.Map:
@@ -48,18 +66,14 @@ def _remove(index_map: immutables.Map, key: object, member: str) -> immutables.M
 class Txn(StateSnapshot):
     """A write transaction: the snapshot API over the tables being written."""
 
-    __slots__ = ("_index", "_touched_tables", "_touched_jobs")
+    __slots__ = ("_index", "_touched_tables", "_touched_jobs", "_eval_deleted_jobs")
 
     def __init__(self, tables: Tables, index: int):
         super().__init__(tables)
         self._index = index
         self._touched_tables: set[Table] = set()
         self._touched_jobs: set[JobKey] = set()
-
-    @property
-    def raft_index(self) -> int:
-        """The index every object written in this transaction is stamped with."""
-        return self._index
+        self._eval_deleted_jobs: set[JobKey] = set()
 
     def _set(self, table: Table, **changes: immutables.Map) -> None:
         self._t = dataclasses.replace(self._t, **changes)
@@ -97,8 +111,8 @@ class Txn(StateSnapshot):
         return job
 
     def delete_job(self, namespace: str, job_id: str) -> None:
-        """Purge: the job, its versions and summary go; allocations and evals stay
-        until garbage collection, as in Nomad."""
+        """Purge: the job, its versions and summary go; allocations, evals and
+        deployments stay until garbage collection, as in Nomad."""
         key = (namespace, job_id)
         if key not in self._t.jobs:
             return
@@ -108,8 +122,28 @@ class Txn(StateSnapshot):
             self._set(Table.JOB_SUMMARIES, job_summaries=self._t.job_summaries.delete(key))
         self._touched_jobs.discard(key)
 
+    def _set_job_stability(self, namespace: str, job_id: str, version: int,
+                           stable: bool) -> None:
+        """Mark one version of a job (and the job itself, if that version is
+        current) stable: the version a failed rollout can go back to."""
+        key = (namespace, job_id)
+        versions = self._t.job_versions.get(key, ())
+        target = next((v for v in versions if v.version == version), None)
+        if target is None or target.stable == stable:
+            return  # collected already, or nothing to change
+        updated = dataclasses.replace(target, stable=stable, modify_index=self._index)
+        self._set(Table.JOB_VERSIONS, job_versions=self._t.job_versions.set(
+            key, tuple(updated if v.version == version else v for v in versions)))
+        current = self._t.jobs.get(key)
+        if current is not None and current.version == version:
+            self._set(Table.JOBS, jobs=self._t.jobs.set(key, updated))
+        self._touched_jobs.add(key)
+
     # -- evaluations -------------------------------------------------------------
     def upsert_evals(self, evals: Iterable[Evaluation]) -> None:
+        """Store evaluations.  An evaluation that completed without placement
+        failures cancels its job's blocked evaluations in the same write
+        (Nomad's nestedUpsertEval): whatever they waited to place is placed."""
         t = self._t
         stored, by_job = t.evals, t.evals_by_job
         for ev in evals:
@@ -117,13 +151,27 @@ class Txn(StateSnapshot):
             existing = stored.get(ev.id)
             ev.create_index = existing.create_index if existing else self._index
             ev.modify_index = self._index
-            stored = stored.set(ev.id, ev)
             key = (ev.namespace, ev.job_id)
+            if ev.status == EvalStatus.COMPLETE and not ev.failed_tg_allocs:
+                stored = self._cancel_blocked(stored, by_job.get(key), ev)
+            stored = stored.set(ev.id, ev)
             by_job = _add(by_job, key, ev.id)
             self._touched_jobs.add(key)
             if ev.queued_allocations and (ev.terminal_status() or ev.status == EvalStatus.BLOCKED):
                 self._set_queued(key, ev.queued_allocations)
         self._set(Table.EVALS, evals=stored, evals_by_job=by_job)
+
+    def _cancel_blocked(self, stored: immutables.Map, job_eval_ids: immutables.Map | None,
+                        successful: Evaluation) -> immutables.Map:
+        for eval_id in job_eval_ids or ():
+            blocked = stored[eval_id]
+            if blocked.status != EvalStatus.BLOCKED or eval_id == successful.id:
+                continue
+            stored = stored.set(eval_id, dataclasses.replace(
+                blocked, status=EvalStatus.CANCELED,
+                status_description=f'evaluation "{successful.id}" successful',
+                modify_index=self._index, modify_time=successful.modify_time))
+        return stored
 
     def delete_evals(self, eval_ids: Iterable[str]) -> None:
         t = self._t
@@ -133,22 +181,35 @@ class Txn(StateSnapshot):
             if ev is None:
                 continue
             stored = stored.delete(eval_id)
-            by_job = _remove(by_job, (ev.namespace, ev.job_id), eval_id)
+            key = (ev.namespace, ev.job_id)
+            by_job = _remove(by_job, key, eval_id)
+            self._touched_jobs.add(key)
+            self._eval_deleted_jobs.add(key)
         self._set(Table.EVALS, evals=stored, evals_by_job=by_job)
 
     # -- nodes -------------------------------------------------------------------
     def upsert_node(self, node: Node) -> Node:
-        """Register or re-register; drain and eligibility survive a re-register."""
+        """Register or re-register; drain, eligibility and events survive a
+        re-register.  A first registration, and a return from ``down``, add
+        Nomad's node event."""
         node = dataclasses.replace(node)
         existing = self._t.nodes.get(node.id)
+        when = rfc3339(node.status_updated_at * SECOND)
         if existing is not None:
             node.create_index = existing.create_index
             node.drain = existing.drain
             node.drain_strategy = existing.drain_strategy
             node.scheduling_eligibility = existing.scheduling_eligibility
             node.events = existing.events
+            if existing.status == NodeStatus.DOWN and node.status != NodeStatus.DOWN:
+                node.events = append_node_event(node.events, NodeEvent(
+                    message=NODE_REREGISTERED, subsystem=NODE_EVENT_CLUSTER, timestamp=when),
+                    self._index)
         else:
             node.create_index = self._index
+            node.events = append_node_event([], NodeEvent(
+                message=NODE_REGISTERED, subsystem=NODE_EVENT_CLUSTER, timestamp=when),
+                self._index)
         node.modify_index = self._index
         self._set(Table.NODES, nodes=self._t.nodes.set(node.id, node))
         return node
@@ -170,12 +231,14 @@ class Txn(StateSnapshot):
     # -- allocations -------------------------------------------------------------
     def upsert_allocs(self, allocs: Iterable[Allocation]) -> None:
         """Server-side writes (plan results): new allocations, and desired-state
-        changes of existing ones.  The client's fields of an existing allocation
-        are kept, because only the client may change them -- except when the
-        server marks an allocation lost."""
+        changes of existing ones.  The client's side (status, task states) and
+        the server's own later marks (health in the same deployment, desired
+        transitions) are kept from the stored allocation, unless the server
+        marks an allocation lost."""
         t = self._t
         stored, by_job, by_node, by_eval = (t.allocs, t.allocs_by_job, t.allocs_by_node,
                                             t.allocs_by_eval)
+        deployments: dict[str, Deployment] = {}
         for alloc in allocs:
             alloc = dataclasses.replace(alloc)
             existing = stored.get(alloc.id)
@@ -194,7 +257,11 @@ class Txn(StateSnapshot):
                     alloc.client_status = existing.client_status
                     alloc.client_description = existing.client_description
                 alloc.task_states = existing.task_states
+                alloc.desired_transition = existing.desired_transition
+                if alloc.deployment_id == existing.deployment_id:
+                    alloc.deployment_status = existing.deployment_status
             alloc.modify_index = self._index
+            self._account(deployments, alloc, existing)
             stored = stored.set(alloc.id, alloc)
             key = (alloc.namespace, alloc.job_id)
             by_job = _add(by_job, key, alloc.id)
@@ -203,28 +270,67 @@ class Txn(StateSnapshot):
             self._touched_jobs.add(key)
         self._set(Table.ALLOCS, allocs=stored, allocs_by_job=by_job, allocs_by_node=by_node,
                   allocs_by_eval=by_eval)
+        self._store_deployments(deployments)
 
     def update_allocs_from_client(self, updates: Iterable[Allocation]) -> list[Allocation]:
-        """Apply what a client reports: client status, description, task states.
-        Unknown allocations are skipped (they may have been garbage collected)."""
+        """Apply what a client reports: client status, description, task states
+        and deployment health (the client owns only ``Healthy`` and its
+        timestamp).  Unknown allocations are skipped (they may have been
+        garbage collected)."""
         stored = self._t.allocs
         changed = []
+        deployments: dict[str, Deployment] = {}
         for update in updates:
             existing = stored.get(update.id)
             if existing is None:
                 continue
+            health = existing.deployment_status
+            reported = update.deployment_status
+            if health is not None and reported is not None:
+                if reported.healthy is not None and reported.healthy != health.healthy:
+                    health = dataclasses.replace(health, healthy=reported.healthy,
+                                                 timestamp=reported.timestamp,
+                                                 modify_index=self._index)
+            elif reported is not None:
+                health = dataclasses.replace(reported, modify_index=self._index)
             alloc = dataclasses.replace(
                 existing, client_status=update.client_status,
                 client_description=update.client_description,
                 task_states=update.task_states or existing.task_states,
-                deployment_status=update.deployment_status or existing.deployment_status,
+                deployment_status=health,
                 modify_time=update.modify_time or existing.modify_time,
                 modify_index=self._index)
+            self._account(deployments, alloc, existing)
             stored = stored.set(alloc.id, alloc)
             changed.append(alloc)
             self._touched_jobs.add((alloc.namespace, alloc.job_id))
         self._set(Table.ALLOCS, allocs=stored)
+        self._store_deployments(deployments)
         return changed
+
+    def _account(self, deployments: dict[str, Deployment], alloc: Allocation,
+                 existing: Allocation | None) -> None:
+        """Count ``alloc``'s change into its deployment (this txn's copy in
+        ``deployments``)."""
+        if not alloc.deployment_id:
+            return
+        copied = deployments.get(alloc.deployment_id)
+        deployment = copied or self._t.deployments.get(alloc.deployment_id)
+        if deployment is None:
+            return
+        updated = account_alloc(deployment, alloc, existing, self._index,
+                                copied=copied is not None)
+        if updated is not None:
+            deployments[updated.id] = updated
+
+    def _store_deployments(self, deployments: dict[str, Deployment]) -> None:
+        if not deployments:
+            return
+        stored = self._t.deployments
+        for deployment in deployments.values():
+            stored = stored.set(deployment.id, deployment)
+            self._touched_jobs.add((deployment.namespace, deployment.job_id))
+        self._set(Table.DEPLOYMENTS, deployments=stored)
 
     def update_alloc_desired_transition(self, transitions: dict[str, DesiredTransition]) -> None:
         stored = self._t.allocs
@@ -258,15 +364,16 @@ class Txn(StateSnapshot):
 
     def upsert_plan_results(self, result: PlanResult) -> None:
         """Commit what the plan applier accepted (Nomad's UpsertPlanResults).
-        The FSM and the scheduler test harness both write plans through here."""
+        The FSM and the scheduler test harness both write plans through here.
+        A status update for a deployment that is gone or already finished (the
+        deployment watcher failed it while the plan was made) is dropped."""
         if result.deployment is not None:
             self.upsert_deployment(result.deployment)
         for update in result.deployment_updates:
-            existing = self._t.deployments.get(update.deployment_id)
-            if existing is not None:
-                self.upsert_deployment(dataclasses.replace(
-                    existing, status=update.status,
-                    status_description=update.status_description))
+            try:
+                self.update_deployment_status(update)
+            except (NotFound, Conflict):
+                continue
         self.upsert_allocs([a for allocs in result.node_update.values() for a in allocs])
         self.upsert_allocs([a for allocs in result.node_allocation.values() for a in allocs])
 
@@ -276,10 +383,44 @@ class Txn(StateSnapshot):
         existing = self._t.deployments.get(deployment.id)
         deployment.create_index = existing.create_index if existing else self._index
         deployment.modify_index = self._index
+        self._put_deployment(deployment, existing)
+
+    def update_deployment_status(self, update: DeploymentStatusUpdate) -> Deployment:
+        """Apply a status change (Nomad's updateDeploymentStatusImpl).  Raises
+        NotFound for an unknown deployment and Conflict for a finished one."""
+        existing = self._t.deployments.get(update.deployment_id)
+        if existing is None:
+            raise NotFound(f"deployment {update.deployment_id!r} not found")
+        if not existing.active():
+            raise Conflict(f"deployment {update.deployment_id!r} has terminal status "
+                           f"{existing.status!r}")
+        updated = with_status(existing, update, self._index)
+        self._put_deployment(updated, existing)
+        return updated
+
+    def _put_deployment(self, deployment: Deployment, existing: Deployment | None) -> None:
         key = (deployment.namespace, deployment.job_id)
         self._set(Table.DEPLOYMENTS,
                   deployments=self._t.deployments.set(deployment.id, deployment),
                   deployments_by_job=_add(self._t.deployments_by_job, key, deployment.id))
+        self._touched_jobs.add(key)
+        if deployment.status == DeploymentStatus.SUCCESSFUL and (
+                existing is None or existing.status != DeploymentStatus.SUCCESSFUL):
+            # A version that rolled out completely is one to go back to.
+            self._set_job_stability(deployment.namespace, deployment.job_id,
+                                    deployment.job_version, True)
+
+    def delete_deployments(self, deployment_ids: Iterable[str]) -> None:
+        stored, by_job = self._t.deployments, self._t.deployments_by_job
+        for deployment_id in deployment_ids:
+            deployment = stored.get(deployment_id)
+            if deployment is None:
+                continue
+            stored = stored.delete(deployment_id)
+            key = (deployment.namespace, deployment.job_id)
+            by_job = _remove(by_job, key, deployment_id)
+            self._touched_jobs.add(key)
+        self._set(Table.DEPLOYMENTS, deployments=stored, deployments_by_job=by_job)
 
     # -- derived state -----------------------------------------------------------
     def _set_queued(self, key: JobKey, queued: dict[str, int]) -> None:
@@ -292,12 +433,20 @@ class Txn(StateSnapshot):
         self._set(Table.JOB_SUMMARIES,
                   job_summaries=self._t.job_summaries.set(key, summary))
 
-    def _job_status(self, job: Job) -> str:
-        """Nomad's getJobStatus: running while any allocation is live, pending while
-        an evaluation is outstanding, dead once everything has finished."""
+    def _job_status(self, job: Job, evals_deleted: bool = False) -> str:
+        """Nomad's getJobStatus: a system job runs until stopped; any other job
+        runs while a deployment is unfinished or an allocation is live, is
+        pending while an evaluation is outstanding, and is dead once it has had
+        an evaluation (or lost them to garbage collection) or was stopped.
+        Finished allocations also count as having run (their evals may be
+        collected before them)."""
         if job.type == JobType.SYSTEM:
             return JobStatus.DEAD if job.stop else JobStatus.RUNNING
         key = (job.namespace or "", job.id)
+        deployments = self._t.deployments
+        for deployment_id in self._t.deployments_by_job.get(key) or ():
+            if deployments[deployment_id].active():
+                return JobStatus.RUNNING
         has_alloc = False
         for alloc in self._allocs_in(self._t.allocs_by_job.get(key)):
             has_alloc = True
@@ -308,7 +457,9 @@ class Txn(StateSnapshot):
             has_eval = True
             if not ev.terminal_status():
                 return JobStatus.PENDING
-        return JobStatus.DEAD if has_eval or has_alloc else JobStatus.PENDING
+        if evals_deleted or has_eval or has_alloc or job.stop:
+            return JobStatus.DEAD
+        return JobStatus.PENDING
 
     def _summarize(self, job: Job) -> JobSummary:
         key = (job.namespace or "", job.id)
@@ -348,7 +499,7 @@ class Txn(StateSnapshot):
             if previous is None or previous.summary != summary.summary:
                 self._set(Table.JOB_SUMMARIES,
                           job_summaries=self._t.job_summaries.set(key, summary))
-            status = self._job_status(job)
+            status = self._job_status(job, key in self._eval_deleted_jobs)
             if status != job.status:
                 updated = dataclasses.replace(job, status=status, modify_index=self._index)
                 versions = self._t.job_versions.get(key, ())

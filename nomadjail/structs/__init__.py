@@ -19,6 +19,7 @@ from .consts import (ALL_DATACENTERS, DEFAULT_NAMESPACE, DEFAULT_NODE_POOL, DEFA
                      NodeEligibility, NodeStatus, RestartMode, TaskEventType, TaskStateName)
 from .deployment import Deployment, DeploymentState
 from .errors import BadRequest, Conflict, NomadError, NotFound, PermissionDenied, Unavailable
+from .gobool import parse_go_bool
 from .durations import format_duration, parse_duration
 from .evaluation import Evaluation
 from .ids import generate_uuid, short_id

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .alloc import ZERO_TIME
 from .codec import field
 from .consts import DeploymentStatus
 
@@ -18,7 +19,7 @@ class DeploymentState:
     auto_revert: bool = False
     auto_promote: bool = False
     progress_deadline: int = 0  # ns
-    require_progress_by: str = ""
+    require_progress_by: str = ZERO_TIME
     promoted: bool = False
     placed_canaries: list[str] = field(default_factory=list)
     desired_canaries: int = 0
@@ -43,6 +44,8 @@ class Deployment:
     status_description: str = ""
     create_index: int = 0
     modify_index: int = 0
+    create_time: int = 0  # ns since the epoch
+    modify_time: int = 0  # ns since the epoch; garbage collection ages deployments by it
 
     def active(self) -> bool:
         return self.status in (DeploymentStatus.RUNNING, DeploymentStatus.PAUSED,

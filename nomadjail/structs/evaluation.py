@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .alloc import AllocMetric
+from .alloc import ZERO_TIME, AllocMetric
 from .codec import field
 from .consts import TERMINAL_EVAL_STATUSES, EvalStatus
 
@@ -30,7 +30,7 @@ class Evaluation:
     status: str = EvalStatus.PENDING
     status_description: str = ""
     wait: int = 0  # ns
-    wait_until: str = ""  # RFC 3339; a delayed reschedule runs no earlier
+    wait_until: str = ZERO_TIME  # RFC 3339; a delayed reschedule runs no earlier
     next_eval: str = ""
     previous_eval: str = ""
     blocked_eval: str = ""

@@ -46,6 +46,7 @@ class DeploymentStatusUpdate:
     deployment_id: str = ""
     status: str = ""
     status_description: str = ""
+    updated_at: int = 0  # ns since the epoch; becomes the deployment's ModifyTime
 
 
 @dataclass(slots=True)

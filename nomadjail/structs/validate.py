@@ -30,10 +30,15 @@ class ValidationError(BadRequest):
 
     def __init__(self, errors: Iterable[str], what: str = "job validation failed"):
         self.errors = list(errors)
-        lines = "\n".join(f"  * {e}" for e in self.errors)
-        super().__init__(f"{len(self.errors)} error(s) occurred:\n{lines}" if self.errors
-                         else what)
+        super().__init__(multierror(self.errors) if self.errors else what)
         self.what = what
+
+
+def multierror(errors: list[str]) -> str:
+    """The text of Go's go-multierror, which Nomad's validation errors use, so scripts
+    that match Nomad's messages keep working."""
+    head = "1 error occurred:" if len(errors) == 1 else f"{len(errors)} errors occurred:"
+    return head + "\n" + "".join(f"\t* {e}\n" for e in errors) + "\n"
 
 
 def validate_job(job: Job) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 import psutil
 import requests
 
+from .processes import kill_processes_under
 from .waiting import free_port, wait_for
 
 
@@ -140,23 +141,7 @@ class AgentProcess:
             self.proc.wait(5)
 
     def kill_leftovers(self) -> None:
-        root = str(self.data_dir.resolve())
-        victims = []
-        for proc in psutil.process_iter(["pid", "cmdline", "cwd"]):
-            try:
-                cmdline = " ".join(proc.info["cmdline"] or [])
-                cwd = proc.info["cwd"] or ""
-            except (psutil.Error, TypeError):
-                continue
-            if proc.pid != os.getpid() and (root in cmdline or cwd.startswith(root)):
-                victims.append(proc)
-        for proc in victims:
-            try:
-                proc.kill()
-            except psutil.Error:
-                pass
-        psutil.wait_procs(victims, timeout=5)
-
+        kill_processes_under(self.data_dir.resolve())
 
 def make_agent(base: Path, *, dev: bool = True, server: bool = True, client: bool = True,
                config: dict[str, Any] | None = None, args: list[str] | None = None

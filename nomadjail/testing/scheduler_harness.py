@@ -24,8 +24,9 @@ from typing import Iterable
 from ..scheduler import allocs_fit, new_scheduler
 from ..scheduler.interfaces import State
 from ..state import StateSnapshot, StateStore
-from ..structs import (Allocation, EvalStatus, EvalTrigger, Evaluation, Job, Node, NodeStatus,
-                       Plan, PlanResult, now_ns)
+from ..structs import (AllocClientStatus, AllocDeploymentStatus, Allocation, EvalStatus,
+                       EvalTrigger, Evaluation, Job, Node, NodeStatus, Plan, PlanResult, now_ns,
+                       rfc3339)
 from .mock import mock_eval
 
 
@@ -179,3 +180,15 @@ class Harness:
         """Report ``status`` for ``allocs`` as their client would."""
         self.update_allocs_from_client(dataclasses.replace(a, client_status=status, **fields)
                                        for a in allocs)
+
+    def set_health(self, allocs: Iterable[Allocation], healthy: bool = True, *,
+                   client_status: str = "") -> None:
+        """Report ``allocs`` (un)healthy for their deployment, as the client's
+        health watcher would: healthy ones running, unhealthy ones failed unless
+        ``client_status`` says otherwise."""
+        when = rfc3339(self.now if self.now is not None else now_ns())
+        status = client_status or (AllocClientStatus.RUNNING if healthy
+                                   else AllocClientStatus.FAILED)
+        self.set_client_status(
+            allocs, status,
+            deployment_status=AllocDeploymentStatus(healthy=healthy, timestamp=when))

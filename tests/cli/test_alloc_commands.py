@@ -7,6 +7,7 @@ import json
 
 import pytest
 
+from nomadjail.http.stubs import alloc_stub
 from nomadjail.structs import (AllocMetric, Evaluation, NetworkResource, Port, Task, TaskEvent,
                                TaskState, rfc3339, to_api)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
@@ -41,13 +42,13 @@ def alloc():
     return alloc
 
 
-def serve(fake, alloc, shapes):
-    fake.on("GET", "/v1/allocations", [shapes.alloc_stub(alloc)])
+def serve(fake, alloc):
+    fake.on("GET", "/v1/allocations", [alloc_stub(alloc)])
     fake.on("GET", f"/v1/allocation/{alloc.id}", to_api(alloc))
 
 
-def test_status_shows_nomads_layout_with_recent_events(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_status_shows_nomads_layout_with_recent_events(run, fake, alloc):
+    serve(fake, alloc)
 
     result = run("alloc", "status", "3b1e")
 
@@ -86,10 +87,10 @@ def test_status_shows_nomads_layout_with_recent_events(run, fake, alloc, shapes)
     assert fake.last("GET", "/v1/allocations").params == {"prefix": "3b1e"}
 
 
-def test_status_verbose_adds_placement_metrics(run, fake, alloc, shapes):
+def test_status_verbose_adds_placement_metrics(run, fake, alloc):
     alloc.metrics = AllocMetric(nodes_evaluated=3, nodes_filtered=1, allocation_time=12_000,
                                 scores={"binpack": 0.5})
-    serve(fake, alloc, shapes)
+    serve(fake, alloc)
     result = run("alloc", "status", "-verbose", ALLOC_ID)
     assert "Evaluated Nodes     = 3\n" in result.output
     assert "Allocation Time     = 12µs\n" in result.output
@@ -97,8 +98,8 @@ def test_status_verbose_adds_placement_metrics(run, fake, alloc, shapes):
     assert result.output.endswith('\nPlacement Metrics\n  * Score "binpack" = 0.500000\n')
 
 
-def test_status_short(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_status_short(run, fake, alloc):
+    serve(fake, alloc)
     result = run("alloc", "status", "-short", ALLOC_ID)
     assert result.output == (
         f"ID       = {ALLOC_ID}\n"
@@ -111,21 +112,21 @@ def test_status_short(run, fake, alloc, shapes):
         "web   running  Started     2023-11-14T22:09:10Z  main\n")
 
 
-def test_status_terminated_task_explains_itself(run, fake, alloc, shapes):
+def test_status_terminated_task_explains_itself(run, fake, alloc):
     alloc.task_states["web"].events.append(TaskEvent(type="Terminated",
                                                      time=(NOW - 10) * 10**9, exit_code=3,
                                                      signal=9))
-    serve(fake, alloc, shapes)
+    serve(fake, alloc)
     result = run("alloc", "status", ALLOC_ID)
     assert "2023-11-14T22:13:10Z  Terminated  Exit Code: 3, Signal: 9\n" in result.output
 
 
-def test_status_prefix_matching_several_allocations_lists_them(run, fake, alloc, shapes):
+def test_status_prefix_matching_several_allocations_lists_them(run, fake, alloc):
     other = mock_alloc(alloc.job, mock_node())
     other.id = "3b1e0000-0000-0000-0000-000000000000"
     other.node_id = NODE_ID
     other.create_time = other.modify_time = alloc.create_time
-    fake.on("GET", "/v1/allocations", [shapes.alloc_stub(alloc), shapes.alloc_stub(other)])
+    fake.on("GET", "/v1/allocations", [alloc_stub(alloc), alloc_stub(other)])
     result = run("alloc", "status", "3b1e")
     assert result.exit_code == 0
     assert result.output.startswith("Prefix matched multiple allocations\n\nID        Node ID")
@@ -140,8 +141,8 @@ def test_status_of_unknown_allocation(run, fake):
     assert short.stderr == "Identifier must contain at least two characters.\n"
 
 
-def test_status_json(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_status_json(run, fake, alloc):
+    serve(fake, alloc)
     result = run("alloc", "status", "-json", ALLOC_ID)
     assert json.loads(result.output)["ID"] == ALLOC_ID
 
@@ -152,8 +153,8 @@ def frames(*chunks: bytes) -> bytes:
                     for c in chunks)
 
 
-def test_logs_print_the_tasks_stdout(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_print_the_tasks_stdout(run, fake, alloc):
+    serve(fake, alloc)
     fake.stream(f"/v1/client/fs/logs/{ALLOC_ID}", [frames(b"hello\n", b"world\n")])
     result = run("alloc", "logs", ALLOC_ID)
     assert (result.exit_code, result.output) == (0, "hello\nworld\n")
@@ -162,16 +163,16 @@ def test_logs_print_the_tasks_stdout(run, fake, alloc, shapes):
                       "follow": "false", "plain": "false", "namespace": "default"}
 
 
-def test_logs_stderr_of_a_named_task(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_stderr_of_a_named_task(run, fake, alloc):
+    serve(fake, alloc)
     fake.stream(f"/v1/client/fs/logs/{ALLOC_ID}", [frames(b"oops\n")])
     result = run("logs", "-stderr", ALLOC_ID, "web")
     assert result.output == "oops\n"
     assert fake.last("GET", f"/v1/client/fs/logs/{ALLOC_ID}").params["type"] == "stderr"
 
 
-def test_logs_tail_n_shows_the_last_lines(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_tail_n_shows_the_last_lines(run, fake, alloc):
+    serve(fake, alloc)
     fake.stream(f"/v1/client/fs/logs/{ALLOC_ID}", [frames(b"1\n2\n3\n", b"4\n5\n")])
     result = run("alloc", "logs", "-tail", "-n", "2", ALLOC_ID)
     assert result.output == "4\n5\n"
@@ -179,8 +180,8 @@ def test_logs_tail_n_shows_the_last_lines(run, fake, alloc, shapes):
     assert (params["origin"], params["offset"]) == ("end", "240")
 
 
-def test_logs_tail_c_reads_bytes_from_the_end(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_tail_c_reads_bytes_from_the_end(run, fake, alloc):
+    serve(fake, alloc)
     fake.stream(f"/v1/client/fs/logs/{ALLOC_ID}", [frames(b"3\n4\n5\n")])
     result = run("alloc", "logs", "-tail", "-c=6", ALLOC_ID)
     assert result.output == "3\n4\n5\n"
@@ -188,8 +189,8 @@ def test_logs_tail_c_reads_bytes_from_the_end(run, fake, alloc, shapes):
     assert (params["origin"], params["offset"]) == ("end", "6")
 
 
-def test_logs_follow_streams_stdout_and_stderr(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_follow_streams_stdout_and_stderr(run, fake, alloc):
+    serve(fake, alloc)
     fake.handle("GET", f"/v1/client/fs/logs/{ALLOC_ID}", lambda request: fake.Answer(
         chunks=[frames(request.params["type"][3:].encode() + b"\n")]))
     result = run("alloc", "logs", "-f", ALLOC_ID)
@@ -200,9 +201,9 @@ def test_logs_follow_streams_stdout_and_stderr(run, fake, alloc, shapes):
     assert all(p["follow"] == "true" and p["origin"] == "end" for p in kinds.values())
 
 
-def test_logs_need_a_task_when_the_group_has_several(run, fake, alloc, shapes):
+def test_logs_need_a_task_when_the_group_has_several(run, fake, alloc):
     alloc.job.task_groups[0].tasks.append(Task(name="sidecar", driver="raw_exec"))
-    serve(fake, alloc, shapes)
+    serve(fake, alloc)
     result = run("alloc", "logs", ALLOC_ID)
     assert result.exit_code == 1
     assert result.stderr == ('Failed to validate task: Allocation "3b1e9f0e" is running the '
@@ -210,15 +211,15 @@ def test_logs_need_a_task_when_the_group_has_several(run, fake, alloc, shapes):
                              "task.\n")
 
 
-def test_logs_unknown_task_flag(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_unknown_task_flag(run, fake, alloc):
+    serve(fake, alloc)
     result = run("alloc", "logs", "-task", "db", ALLOC_ID)
     assert result.exit_code == 1
     assert result.stderr == "Failed to validate task: Could not find task named: db, found:\nweb\n"
 
 
-def test_logs_error_from_the_client(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_logs_error_from_the_client(run, fake, alloc):
+    serve(fake, alloc)
     fake.on("GET", f"/v1/client/fs/logs/{ALLOC_ID}", status=500, text="no such file")
     result = run("alloc", "logs", ALLOC_ID)
     assert result.exit_code == 1
@@ -226,8 +227,8 @@ def test_logs_error_from_the_client(run, fake, alloc, shapes):
                              "response code: 500 (no such file)\n")
 
 
-def test_stop_monitors_the_replacement_evaluation(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_stop_monitors_the_replacement_evaluation(run, fake, alloc):
+    serve(fake, alloc)
     fake.on("PUT", f"/v1/allocation/{ALLOC_ID}/stop", {"EvalID": EVAL_ID, "Index": 40})
     fake.on("GET", f"/v1/evaluation/{EVAL_ID}",
             to_api(Evaluation(id=EVAL_ID, job_id="example", type="service", status="complete",
@@ -240,15 +241,15 @@ def test_stop_monitors_the_replacement_evaluation(run, fake, alloc, shapes):
     assert fake.last("PUT", f"/v1/allocation/{ALLOC_ID}/stop").params == {"namespace": "default"}
 
 
-def test_stop_detach(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_stop_detach(run, fake, alloc):
+    serve(fake, alloc)
     fake.on("PUT", f"/v1/allocation/{ALLOC_ID}/stop", {"EvalID": EVAL_ID})
     result = run("alloc", "stop", "-detach", ALLOC_ID)
     assert (result.exit_code, result.output) == (0, EVAL_ID + "\n")
 
 
-def test_status_with_live_usage(run, fake, alloc, shapes):
-    serve(fake, alloc, shapes)
+def test_status_with_live_usage(run, fake, alloc):
+    serve(fake, alloc)
     fake.on("GET", f"/v1/client/allocation/{ALLOC_ID}/stats", {"Tasks": {"web": {
         "ResourceUsage": {
             "MemoryStats": {"RSS": 31457280, "Measured": ["RSS", "Swap"], "Swap": 0},

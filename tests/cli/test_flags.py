@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from nomadjail.http.stubs import job_stub
 from nomadjail.structs import to_api
 from nomadjail.testing import mock_job
 
@@ -20,17 +21,20 @@ def jobs(fake):
     ["job", "status", "--address=http://10.0.0.5:4646"],
 ])
 def test_address_in_every_spelling(run, fake, jobs, args):
-    seen = []
-    fake_request = fake.request
-
-    def spy(*a, **kw):
-        seen.append(True)
-        return fake_request(*a, **kw)
-
-    fake.request = spy
     result = run(*args)
     assert result.exit_code == 0
-    assert seen
+    assert [(r.address, r.path) for r in fake.requests] == [("http://10.0.0.5:4646",
+                                                             "/v1/jobs")]
+
+
+def test_the_default_address_and_nomad_addr(run, fake, jobs):
+    run("job", "status")
+    run.environ["NOMAD_ADDR"] = "http://10.0.0.9:4646"
+    run("job", "status")
+    run("job", "status", "-address=http://10.0.0.5:4646")  # the flag wins
+    assert [r.address for r in fake.requests] == ["http://127.0.0.1:4646",
+                                                  "http://10.0.0.9:4646",
+                                                  "http://10.0.0.5:4646"]
 
 
 def test_address_reaches_the_client(run, fake, jobs, monkeypatch):
@@ -75,9 +79,9 @@ def test_flags_win_over_the_environment(run, fake, jobs):
     assert request.headers["X-Nomad-Token"] == "flag"
 
 
-def test_flags_may_follow_positional_arguments(run, fake, shapes):
+def test_flags_may_follow_positional_arguments(run, fake):
     job = mock_job(job_id="web")
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job)])
+    fake.on("GET", "/v1/jobs", [job_stub(job, None)])
     fake.on("GET", "/v1/job/web", to_api(job))
     result = run("job", "status", "web", "-short", "-namespace", "ops")
     assert result.exit_code == 0
@@ -87,9 +91,9 @@ def test_flags_may_follow_positional_arguments(run, fake, shapes):
 
 @pytest.mark.parametrize("value, short", [("true", True), ("1", True), ("T", True),
                                           ("false", False), ("0", False), ("F", False)])
-def test_go_style_boolean_values(run, fake, shapes, value, short):
+def test_go_style_boolean_values(run, fake, value, short):
     job = mock_job(job_id="web")
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job)])
+    fake.on("GET", "/v1/jobs", [job_stub(job, None)])
     fake.on("GET", "/v1/job/web", to_api(job))
     fake.on("GET", "/v1/job/web/summary", {"JobID": "web", "Summary": {}})
     fake.on("GET", "/v1/job/web/allocations", [])
@@ -162,9 +166,9 @@ def test_version(run):
     assert result.output.startswith("nomadjail v")
 
 
-def test_color_only_when_asked_off_a_terminal(run, fake, shapes):
+def test_color_only_when_asked_off_a_terminal(run, fake):
     job = mock_job(job_id="web")
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job)])
+    fake.on("GET", "/v1/jobs", [job_stub(job, None)])
     fake.on("GET", "/v1/job/web", to_api(job))
     fake.on("GET", "/v1/job/web/summary", {"JobID": "web", "Summary": {}})
     fake.on("GET", "/v1/job/web/allocations", [])

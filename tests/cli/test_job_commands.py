@@ -213,12 +213,10 @@ def test_init_short_to_a_named_file(run, tmp_path, monkeypatch):
 
 
 def test_init_examples_parse_into_runnable_jobs(tmp_path):
-    jobspec = pytest.importorskip("nomadjail.jobspec")
-    if not hasattr(jobspec, "parse_job"):
-        pytest.skip("nomadjail.jobspec.parse_job is not written yet")
     from nomadjail.cli.job_init import EXAMPLE_JOB, EXAMPLE_JOB_SHORT
+    from nomadjail.jobspec import parse_job
     for text in (EXAMPLE_JOB, EXAMPLE_JOB_SHORT):
-        job = jobspec.parse_job(text, "example.nomad")
+        job = parse_job(text, "example.nomad")
         job.canonicalize()
         job.validate()
         task = job.task_groups[0].tasks[0]
@@ -241,7 +239,7 @@ def test_validate_reports_every_error(run, fake, tmp_path):
     path.write_text(json.dumps(to_api(job)))
     result = run("job", "validate", "-json", str(path))
     assert result.exit_code == 1
-    assert result.stderr.startswith("Job validation errors:\n3 error(s) occurred:\n")
+    assert result.stderr.startswith("Job validation errors:\n3 errors occurred:\n")
     assert "Job priority must be between [1, 100], got 500" in result.stderr
     assert "redefines 'web'" in result.stderr
 

@@ -263,11 +263,11 @@ def test_wrong_number_of_arguments(run):
 
 
 def test_submission_error(run, fake, job_json):
-    fake.on("PUT", "/v1/jobs", status=400, text="1 error(s) occurred:\n  * Missing job region")
+    fake.on("PUT", "/v1/jobs", status=400, text="1 error occurred:\n\t* Missing job region\n\n")
     result = run("run", "--json", job_json)
     assert result.exit_code == 1
-    assert result.stderr == ("Error submitting job: Unexpected response code: 400 (1 error(s) "
-                             "occurred:\n  * Missing job region)\n")
+    assert result.stderr == ("Error submitting job: Unexpected response code: 400 (1 error "
+                             "occurred:\n\t* Missing job region)\n")
 
 
 def test_unknown_evaluation_while_monitoring(run, fake, job_json):

@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from nomadjail.http.stubs import alloc_stub, job_stub
 from nomadjail.structs import (Deployment, DeploymentState, JobSummary, TaskGroupSummary,
                                to_api)
 from nomadjail.testing import mock_alloc, mock_eval, mock_job, mock_node
@@ -40,21 +41,21 @@ def make_alloc(job, node, alloc_id, index, client_status="running"):
     return alloc
 
 
-def serve_job(fake, shapes, job, allocs=(), evals=(), deployment=None):
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job)])
+def serve_job(fake, job, allocs=(), evals=(), deployment=None):
+    fake.on("GET", "/v1/jobs", [job_stub(job, None)])
     fake.on("GET", f"/v1/job/{job.id}", to_api(job))
     summary = JobSummary(job_id=job.id, namespace="default",
                          summary={"web": TaskGroupSummary(running=2, failed=1)})
     fake.on("GET", f"/v1/job/{job.id}/summary", to_api(summary))
-    fake.on("GET", f"/v1/job/{job.id}/allocations", [shapes.alloc_stub(a) for a in allocs])
+    fake.on("GET", f"/v1/job/{job.id}/allocations", [alloc_stub(a) for a in allocs])
     fake.on("GET", f"/v1/job/{job.id}/evaluations", [to_api(e) for e in evals])
     fake.on("GET", f"/v1/job/{job.id}/deployment", to_api(deployment) if deployment else None)
 
 
-def test_without_id_prints_the_jobs_table(run, fake, shapes, job):
+def test_without_id_prints_the_jobs_table(run, fake, job):
     other = mock_job(job_id="batch-thing", job_type="batch")
     other.status, other.submit_time, other.priority, other.stop = "dead", SUBMIT, 70, True
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job), shapes.job_stub(other)])
+    fake.on("GET", "/v1/jobs", [job_stub(job, None), job_stub(other, None)])
 
     result = run("job", "status")
 
@@ -71,7 +72,7 @@ def test_without_jobs_says_so(run, fake):
     assert (result.exit_code, result.output) == (0, "No running jobs\n")
 
 
-def test_one_job_in_nomads_full_layout(run, fake, shapes, job, node):
+def test_one_job_in_nomads_full_layout(run, fake, job, node):
     allocs = [make_alloc(job, node, "3b1e9f0e-aaaa-bbbb-cccc-000000000001", 1),
               make_alloc(job, node, "7c2d0a1f-aaaa-bbbb-cccc-000000000002", 0, "failed")]
     deployment = Deployment(id="e2e8b1b9-0000-0000-0000-000000000000", job_id=job.id,
@@ -80,7 +81,7 @@ def test_one_job_in_nomads_full_layout(run, fake, shapes, job, node):
                             task_groups={"web": DeploymentState(desired_total=2,
                                                                 placed_allocs=2,
                                                                 healthy_allocs=2)})
-    serve_job(fake, shapes, job, allocs, deployment=deployment)
+    serve_job(fake, job, allocs, deployment=deployment)
 
     result = run("job", "status", "example")
 
@@ -117,12 +118,12 @@ def test_one_job_in_nomads_full_layout(run, fake, shapes, job, node):
         "7c2d0a1f  6e1b8b8a  web         3        run      failed   2m ago   1m ago\n")
 
 
-def test_verbose_shows_evaluations_and_full_ids(run, fake, shapes, job, node):
+def test_verbose_shows_evaluations_and_full_ids(run, fake, job, node):
     evaluation = mock_eval(job)
     evaluation.id = "a0b7d7f4-0000-0000-0000-000000000000"
     evaluation.status = "complete"
     alloc = make_alloc(job, node, "3b1e9f0e-aaaa-bbbb-cccc-000000000001", 0)
-    serve_job(fake, shapes, job, [alloc], [evaluation])
+    serve_job(fake, job, [alloc], [evaluation])
 
     result = run("job", "status", "-verbose", "example")
 
@@ -134,12 +135,12 @@ def test_verbose_shows_evaluations_and_full_ids(run, fake, shapes, job, node):
     assert "2023-11-14T22:11:20Z" in result.output
 
 
-def test_blocked_evaluation_shows_why_placement_failed(run, fake, shapes, job):
+def test_blocked_evaluation_shows_why_placement_failed(run, fake, job):
     failed = mock_eval(job)
     failed.status = "blocked"
     failed.create_index = 5
     failed.failed_tg_allocs = {"web": from_metric()}
-    serve_job(fake, shapes, job, [], [failed])
+    serve_job(fake, job, [], [failed])
 
     result = run("job", "status", "example")
 
@@ -156,10 +157,10 @@ def from_metric():
                        dimension_exhausted={"memory": 1})
 
 
-def test_prefix_that_matches_several_jobs_lists_them(run, fake, shapes, job):
+def test_prefix_that_matches_several_jobs_lists_them(run, fake, job):
     second = mock_job(job_id="example-two")
     second.status, second.submit_time = "pending", SUBMIT
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job), shapes.job_stub(second)])
+    fake.on("GET", "/v1/jobs", [job_stub(job, None), job_stub(second, None)])
 
     result = run("job", "status", "exa")
 
@@ -173,10 +174,10 @@ def test_prefix_that_matches_several_jobs_lists_them(run, fake, shapes, job):
     assert fake.last("GET", "/v1/jobs").params["prefix"] == "exa"
 
 
-def test_exact_id_wins_over_longer_ids_with_the_same_prefix(run, fake, shapes, job):
+def test_exact_id_wins_over_longer_ids_with_the_same_prefix(run, fake, job):
     second = mock_job(job_id="example-two")
-    serve_job(fake, shapes, job)
-    fake.on("GET", "/v1/jobs", [shapes.job_stub(job), shapes.job_stub(second)])
+    serve_job(fake, job)
+    fake.on("GET", "/v1/jobs", [job_stub(job, None), job_stub(second, None)])
     result = run("job", "status", "-short", "example")
     assert result.exit_code == 0
     assert result.output.startswith("ID            = example\n")
@@ -190,9 +191,9 @@ def test_unknown_job(run, fake):
     assert result.stderr == 'No job(s) with prefix or ID "nope" found\n'
 
 
-def test_json_output_has_nomads_shape(run, fake, shapes, job, node):
+def test_json_output_has_nomads_shape(run, fake, job, node):
     alloc = make_alloc(job, node, "3b1e9f0e-aaaa-bbbb-cccc-000000000001", 0)
-    serve_job(fake, shapes, job, [alloc])
+    serve_job(fake, job, [alloc])
 
     result = run("job", "status", "-json", "example")
 

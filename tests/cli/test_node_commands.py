@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from nomadjail.http.stubs import node_stub
 from nomadjail.structs import (AllocMetric, DesiredTransition, DrainStrategy, Evaluation,
                                NodeEvent, to_api)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
@@ -24,11 +25,11 @@ def node():
     return node
 
 
-def test_node_list(run, fake, node, shapes):
+def test_node_list(run, fake, node):
     other = mock_node(name="client-2", datacenter="dc2")
     other.id = "0a1b2c3d-0000-0000-0000-000000000000"
     other.node_class, other.status, other.scheduling_eligibility = "gpu", "down", "ineligible"
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node), shapes.node_stub(other)])
+    fake.on("GET", "/v1/nodes", [node_stub(node), node_stub(other)])
     result = run("node", "status")
     assert result.exit_code == 0
     assert result.output == (
@@ -37,19 +38,19 @@ def test_node_list(run, fake, node, shapes):
         "0a1b2c3d  default    dc2  client-2  gpu     false  ineligible   down\n")
 
 
-def test_node_list_quiet_and_empty(run, fake, node, shapes):
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+def test_node_list_quiet_and_empty(run, fake, node):
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     assert run("node", "status", "-quiet").output == NODE_ID + "\n"
     fake.on("GET", "/v1/nodes", [])
     assert run("node", "status").output == "No nodes registered\n"
 
 
-def test_one_node(run, fake, node, shapes):
+def test_one_node(run, fake, node):
     job = mock_job(job_id="example", cpu=500, memory_mb=256)
     alloc = mock_alloc(job, node, client_status="running")
     alloc.id = "3b1e9f0e-0000-0000-0000-000000000000"
     alloc.create_time = alloc.modify_time = (NOW - 60) * 10**9
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
     fake.on("GET", f"/v1/node/{NODE_ID}/allocations", [to_api(alloc)])
     result = run("node", "status", "f1e2")
@@ -83,16 +84,16 @@ def test_one_node(run, fake, node, shapes):
         "3b1e9f0e  f1e2d3c4  web         0        run      running  1m ago   1m ago\n")
 
 
-def test_one_node_json_hides_the_secret(run, fake, node, shapes):
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+def test_one_node_json_hides_the_secret(run, fake, node):
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
     data = json.loads(run("node", "status", "-json", NODE_ID).output)
     assert data["ID"] == NODE_ID and data["SecretID"] == ""
 
 
-def test_self_uses_the_agents_node(run, fake, node, shapes):
+def test_self_uses_the_agents_node(run, fake, node):
     fake.on("GET", "/v1/agent/self", {"stats": {"client": {"node_id": NODE_ID}}})
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
     fake.on("GET", f"/v1/node/{NODE_ID}/allocations", [])
     result = run("node", "status", "-self", "-short")
@@ -113,8 +114,8 @@ def test_unknown_node(run, fake):
     assert (result.exit_code, result.stderr) == (1, 'No node(s) with prefix "abcd" found\n')
 
 
-def test_drain_enable_detach(run, fake, node, shapes):
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+def test_drain_enable_detach(run, fake, node):
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
     fake.on("PUT", f"/v1/node/{NODE_ID}/drain", {"NodeModifyIndex": 5})
     result = run("node", "drain", "-enable", "-deadline", "30m", "-detach", "-yes",
@@ -125,8 +126,8 @@ def test_drain_enable_detach(run, fake, node, shapes):
                     "DrainSpec": {"Deadline": 30 * 60 * 10**9, "IgnoreSystemJobs": False}}
 
 
-def test_drain_disable(run, fake, node, shapes):
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+def test_drain_disable(run, fake, node):
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
     fake.on("PUT", f"/v1/node/{NODE_ID}/drain", {})
     result = run("node", "drain", "-disable", "-keep-ineligible", NODE_ID)
@@ -135,7 +136,7 @@ def test_drain_disable(run, fake, node, shapes):
     assert (body["DrainSpec"], body["MarkEligible"]) == (None, False)
 
 
-def test_drain_monitor_reports_until_done(run, fake, node, shapes):
+def test_drain_monitor_reports_until_done(run, fake, node):
     job = mock_job(job_id="example")
     alloc = mock_alloc(job, node, client_status="running")
     alloc.id = "3b1e9f0e-0000-0000-0000-000000000000"
@@ -145,7 +146,7 @@ def test_drain_monitor_reports_until_done(run, fake, node, shapes):
     stopped = dict(stopping, ClientStatus="complete")
     draining = to_api(node)
     draining["DrainStrategy"] = to_api(DrainStrategy(deadline=3600 * 10**9))
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node), draining, draining, to_api(node))
     fake.on("PUT", f"/v1/node/{NODE_ID}/drain", {}, index=50)
     fake.on("GET", f"/v1/node/{NODE_ID}/allocations", [to_api(alloc)], [migrating], [stopping],
@@ -171,14 +172,14 @@ def test_drain_needs_enable_or_disable(run):
                              "'-monitor'\nFor additional help try 'nomadjail node drain -help'\n")
 
 
-def test_drain_rejects_bad_deadline(run, fake, node, shapes):
+def test_drain_rejects_bad_deadline(run, fake, node):
     result = run("node", "drain", "-enable", "-deadline=soon", NODE_ID)
     assert result.exit_code == 1
     assert result.stderr.startswith('Failed to parse deadline "soon"')
 
 
-def test_eligibility(run, fake, node, shapes):
-    fake.on("GET", "/v1/nodes", [shapes.node_stub(node)])
+def test_eligibility(run, fake, node):
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
     fake.on("PUT", f"/v1/node/{NODE_ID}/eligibility", {"NodeModifyIndex": 9})
     result = run("node", "eligibility", "-disable", NODE_ID)

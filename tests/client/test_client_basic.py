@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
-from nomadjail.structs import NodeStatus, TaskEventType
+from nomadjail.structs import AllocClientStatus, NodeStatus, TaskEventType
 from nomadjail.testing import wait_for
+from nomadjail.testing.fake_servers import alloc_for, one_task_job, wait_client_status
 
 
 def test_registers_and_heartbeats_ready(make_client, servers):
@@ -21,18 +23,18 @@ def test_registers_and_heartbeats_ready(make_client, servers):
     assert servers.heartbeats[0] == (client.node_id, NodeStatus.READY)
 
 
-def test_batch_alloc_runs_to_complete(make_client, servers, kit, tmp_path):
+def test_batch_alloc_runs_to_complete(make_client, servers, tmp_path):
     client = make_client()
     client.start()
-    job = kit.run_job({"command": "/bin/sh", "args": ["-c", "echo hi; exit 0"]},
-                      job_type="batch")
-    alloc = servers.place(kit.alloc_for(job, client))
-    kit.wait_status(servers, alloc.id, "complete")
+    job = one_task_job({"command": "/bin/sh", "args": ["-c", "echo hi; exit 0"]},
+                       job_type="batch")
+    alloc = servers.place(alloc_for(job, client))
+    wait_client_status(servers, alloc.id, "complete")
     types = servers.event_types(alloc.id, "web")
     assert types == [TaskEventType.RECEIVED, TaskEventType.SETUP, TaskEventType.STARTED,
                      TaskEventType.TERMINATED]
-    logs = os.path.join(client.alloc_dir(alloc.id), "alloc", "logs", "web.stdout.0")
-    assert open(logs).read() == "hi\n"
+    logs = Path(client.alloc_dir(alloc.id), "alloc", "logs", "web.stdout.0")
+    assert logs.read_text() == "hi\n"
 
 
 def test_retries_registration_until_a_server_answers(make_client, servers):
@@ -93,27 +95,77 @@ def test_driver_health_change_updates_the_registration(make_client, servers):
         "Unhealthy"
 
 
-def test_failed_status_updates_are_retried(make_client, servers, kit):
+def test_failed_status_updates_are_retried(make_client, servers):
     client = make_client()
     client.start()
     wait_for(lambda: servers.heartbeats, message="registered")
     servers.fail_updates = True
-    job = kit.run_job({"run_for": "10ms"}, driver="mock_driver", job_type="batch")
-    alloc = servers.place(kit.alloc_for(job, client))
+    job = one_task_job({"run_for": "10ms"}, driver="mock_driver", job_type="batch")
+    alloc = servers.place(alloc_for(job, client))
     wait_for(lambda: client.allocations() and
              client.allocations()[0].client_status == "complete", message="done locally")
     assert servers.client_status(alloc.id) == "pending"  # nothing got through
     servers.fail_updates = False
-    kit.wait_status(servers, alloc.id, "complete")
+    wait_client_status(servers, alloc.id, "complete")
 
 
-def test_keeps_at_most_gc_max_allocs_finished_allocations(make_client, servers, kit):
+def test_keeps_at_most_gc_max_allocs_finished_allocations(make_client, servers):
     client = make_client(gc_max_allocs=1)
     client.start()
-    job = kit.run_job({"run_for": "1ms"}, driver="mock_driver", job_type="batch")
-    allocs = [servers.place(kit.alloc_for(job, client)) for _ in range(3)]
+    job = one_task_job({"run_for": "1ms"}, driver="mock_driver", job_type="batch")
+    allocs = [servers.place(alloc_for(job, client)) for _ in range(3)]
     for alloc in allocs:
-        kit.wait_status(servers, alloc.id, "complete")
-    servers.place(kit.alloc_for(job, client))  # one more change makes the client look
+        wait_client_status(servers, alloc.id, "complete")
+    servers.place(alloc_for(job, client))  # one more change makes the client look
     wait_for(lambda: sum(client.alloc_dir(a.id) is not None for a in allocs) <= 1,
              message="old alloc dirs collected")
+
+
+def finished_elsewhere(client):
+    """An allocation the servers list for this node that finished long ago (this client
+    ran it, reported it and collected it before it lost its memory of it)."""
+    job = one_task_job({"run_for": "1ms"}, driver="mock_driver", job_type="batch")
+    alloc = alloc_for(job, client)
+    alloc.client_status = AllocClientStatus.COMPLETE
+    return alloc
+
+
+def watch_rounds(servers, client, count: int) -> None:
+    """Let the client's watcher see ``count`` more answers from the servers."""
+    for _ in range(count):
+        seen = servers.answered_queries
+        servers.touch()
+        wait_for(lambda: servers.answered_queries > seen, message="a watch round")
+    # ... and act on the last one: a placed allocation shows it did.
+    job = one_task_job({"run_for": "1h"}, driver="mock_driver")
+    marker = servers.place(alloc_for(job, client))
+    wait_for(lambda: client.alloc_runner(marker.id) is not None, message="watch round done")
+
+
+def test_finished_allocations_are_downloaded_once(make_client, servers):
+    client = make_client()
+    done = finished_elsewhere(client)
+    servers.place(done)
+    client.start()
+    watch_rounds(servers, client, 4)
+    assert servers.pulled.count(done.id) == 1
+    assert client.alloc_runner(done.id) is None  # nothing to run
+    client.shutdown()
+    restarted = make_client()  # remembers, too
+    restarted.start()
+    watch_rounds(servers, restarted, 2)
+    assert servers.pulled.count(done.id) == 1
+
+
+def test_gc_alloc_removes_a_finished_allocation_for_good(make_client, servers):
+    client = make_client()
+    client.start()
+    job = one_task_job({"run_for": "1ms"}, driver="mock_driver", job_type="batch")
+    alloc = servers.place(alloc_for(job, client))
+    wait_client_status(servers, alloc.id, "complete")
+    path = client.alloc_dir(alloc.id)
+    client.gc_alloc(alloc.id)
+    assert client.alloc_runner(alloc.id) is None and not os.path.exists(path)
+    pulled = servers.pulled.count(alloc.id)
+    watch_rounds(servers, client, 2)
+    assert servers.pulled.count(alloc.id) == pulled  # the servers still list it: ignored

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import threading
 
 import pytest
 
-from nomadjail.client.logs import LogFollower, afollow_logs, follow_logs, read_logs
+from nomadjail.client.logs import LogFollower, read_logs
 from nomadjail.drivers.logrotate import FileRotator
 from nomadjail.structs import BadRequest, NotFound
-from nomadjail.testing import wait_for
 
 
 @pytest.fixture
@@ -79,45 +76,30 @@ def test_follower_restarts_a_truncated_file(tmp_path):
     assert [c.data for c in follower.poll()] == [b"new\n"]
 
 
-def test_follow_logs_iterates_until_stopped(tmp_path):
+def test_follower_continues_across_rotation(tmp_path):
     directory = tmp_path / "alloc" / "logs"
     rotator = FileRotator(str(directory), "web.stdout", max_files=10, max_file_size=8)
-    rotator.write(b"first\n")
-    stop = threading.Event()
-    received: list[bytes] = []
-
-    def reader() -> None:
-        for chunk in follow_logs(str(tmp_path), "web", "stdout", stop=stop,
-                                 poll_interval=0.01):
-            received.append(chunk.data)
-
-    thread = threading.Thread(target=reader)
-    thread.start()
     try:
-        wait_for(lambda: b"".join(received) == b"first\n", message="first line")
+        rotator.write(b"first\n")
+        follower = LogFollower(str(tmp_path), "web", "stdout")
+        assert b"".join(c.data for c in follower.poll()) == b"first\n"
         rotator.write(b"second\nthird\n")
-        wait_for(lambda: b"".join(received) == b"first\nsecond\nthird\n",
-                 message="lines across rotation")
+        chunks = follower.poll()
+        assert b"".join(c.data for c in chunks) == b"second\nthird\n"
+        assert chunks[-1].file == "alloc/logs/web.stdout.2"
+        assert follower.poll() == []
     finally:
-        stop.set()
-        thread.join(timeout=5)
         rotator.close()
-    assert not thread.is_alive()
 
 
-def test_async_follow(tmp_path):
+def test_bounded_poll_continues_where_it_stopped(tmp_path):
     directory = tmp_path / "alloc" / "logs"
-    rotator = FileRotator(str(directory), "web.stdout", max_files=10, max_file_size=4)
-
-    async def scenario() -> bytes:
-        rotator.write(b"ab\n")
-        stream = afollow_logs(str(tmp_path), "web", "stdout", origin="end", offset=1,
-                              poll_interval=0.01)
-        got = [(await stream.__anext__()).data]
-        rotator.write(b"cd\n")
-        got.append((await stream.__anext__()).data)
-        await stream.aclose()
-        return b"".join(got)
-
-    assert asyncio.run(scenario()) == b"\ncd\n"
-    rotator.close()
+    rotator = FileRotator(str(directory), "web.stdout", max_files=10, max_file_size=1024)
+    try:
+        rotator.write(b"0123456789")
+        follower = LogFollower(str(tmp_path), "web", "stdout")
+        assert [c.data for c in follower.poll(max_bytes=4)] == [b"0123"]
+        assert [c.data for c in follower.poll(max_bytes=4)] == [b"4567"]
+        assert [c.data for c in follower.poll()] == [b"89"]
+    finally:
+        rotator.close()

@@ -137,6 +137,7 @@ def test_ui_and_redirect(api: falcon.testing.TestClient) -> None:
     assert page.headers["Cache-Control"] == "no-cache"
 
 
-def test_client_routes_need_a_client(api: falcon.testing.TestClient) -> None:
+def test_client_routes_on_a_server_only_agent_look_up_the_allocation(
+        api: falcon.testing.TestClient) -> None:
     resp = api.simulate_get("/v1/client/fs/logs/x", params={"task": "t", "type": "stdout"})
-    assert resp.status_code == 500 and "this agent runs no client" in resp.text
+    assert resp.status_code == 404 and resp.text == 'Unknown allocation "x"'

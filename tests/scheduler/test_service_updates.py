@@ -6,8 +6,8 @@ import dataclasses
 
 from nomadjail.state import StateStore
 from nomadjail.structs import (AllocClientStatus, AllocDesiredStatus, DeploymentStatus,
-                               DesiredTransition, DrainStrategy, EvalStatus, EvalTrigger, Job,
-                               NodeStatus, SECOND)
+                               DeploymentStatusUpdate, DesiredTransition, DrainStrategy,
+                               EvalStatus, EvalTrigger, Job, NodeStatus, SECOND)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 from nomadjail.testing.scheduler_harness import Harness
 
@@ -16,12 +16,32 @@ def names(job: Job, indexes: list[int] | range) -> list[str]:
     return sorted(f"{job.id}.web[{i}]" for i in indexes)
 
 
-def running(harness: Harness, nodes: int = 5, count: int = 5) -> Job:
+def running(harness: Harness, nodes: int = 5, count: int = 5, *, rolled_out: bool = True,
+            max_parallel: int | None = None) -> Job:
+    """A service job placed and running.  ``rolled_out``: its allocations are
+    healthy and the first deployment has completed (else it is still running)."""
     harness.upsert_nodes(mock_node() for _ in range(nodes))
-    job = harness.upsert_job(mock_job(count=count))
+    job = mock_job(count=count)
+    if max_parallel is not None:
+        assert job.task_groups[0].update is not None
+        job.task_groups[0].update.max_parallel = max_parallel
+    job = harness.upsert_job(job)
     harness.run(job)
-    harness.set_client_status(harness.live_allocs(job), AllocClientStatus.RUNNING)
+    if not rolled_out:
+        harness.set_client_status(harness.live_allocs(job), AllocClientStatus.RUNNING)
+        return job
+    harness.set_health(harness.live_allocs(job))
+    if max_parallel != 0:
+        harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER)
+        deployment = harness.store.latest_deployment_by_job("default", job.id)
+        assert deployment is not None and deployment.status == DeploymentStatus.SUCCESSFUL
     return job
+
+
+def destructively_changed(harness: Harness, job: Job) -> Job:
+    new = job.copy()
+    new.task_groups[0].tasks[0].config = {"command": "/bin/sleep", "args": ["60"]}
+    return harness.upsert_job(new)
 
 
 def changed(harness: Harness, job: Job, **group_changes: object) -> Job:
@@ -81,12 +101,11 @@ def test_count_change_updates_running_allocs_in_place(harness: Harness):
     assert all(stored[i].job.version == job.version for i in before)  # type: ignore[union-attr]
 
 
-def test_destructive_change_replaces_every_alloc_under_the_same_names(harness: Harness):
-    job = running(harness, count=4)
+def test_without_max_parallel_a_destructive_change_replaces_every_alloc_at_once(
+        harness: Harness):
+    job = running(harness, count=4, max_parallel=0)
     old_ids = {a.id for a in harness.live_allocs(job)}
-    new = job.copy()
-    new.task_groups[0].tasks[0].config = {"command": "/bin/sleep", "args": ["60"]}
-    job = harness.upsert_job(new)
+    job = destructively_changed(harness, job)
 
     harness.run(job, annotate=True)
 
@@ -100,30 +119,116 @@ def test_destructive_change_replaces_every_alloc_under_the_same_names(harness: H
     by_previous = {a.previous_allocation: a.id for a in placed}
     assert all(s.next_allocation == by_previous[s.id] for s in stopped)
     desired = harness.plans[-1].annotations.desired_tg_updates["web"]
-    assert desired.destructive_update == 4
-    # The rollout of the new version is tracked; the old one is cancelled.
+    assert (desired.destructive_update, desired.ignore) == (4, 0)
+    # No update strategy, no deployment (Nomad's rule).
+    assert harness.plans[-1].deployment is None
+
+
+def test_a_rolling_update_replaces_max_parallel_allocs_per_round(harness: Harness):
+    job = running(harness, count=4, max_parallel=2)
+    old = {a.id: a for a in harness.live_allocs(job)}
+    job = destructively_changed(harness, job)
+
+    harness.run(job, annotate=True)
+
+    # Round 1: the two lowest indexes are replaced, the others wait ("ignore").
+    stopped = harness.stopped_allocs()
+    assert sorted(a.name for a in stopped) == names(job, [0, 1])
+    assert {a.id for a in stopped} <= set(old)
+    placed = harness.placed_allocs()
+    assert sorted(a.name for a in placed) == names(job, [0, 1])
+    desired = harness.plans[-1].annotations.desired_tg_updates["web"]
+    assert (desired.destructive_update, desired.ignore, desired.place) == (2, 2, 0)
     deployment = harness.plans[-1].deployment
     assert deployment is not None and deployment.job_version == job.version
-    assert [u.status for u in harness.plans[-1].deployment_updates] == [
-        DeploymentStatus.CANCELLED]
+    assert deployment.task_groups["web"].desired_total == 4
+    assert harness.plans[-1].deployment_updates == []  # the previous one had finished
+    stored = harness.store.deployment_by_id(deployment.id)
+    assert stored is not None and stored.task_groups["web"].placed_allocs == 2
+
+    # Nothing healthy yet: another evaluation replaces nothing more.
+    plans = len(harness.plans)
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER)
+    assert len(harness.plans) == plans or harness.stopped_allocs() == []
+
+    # One new allocation healthy: room for exactly one more replacement.
+    new = [a for a in harness.live_allocs(job) if a.id not in old]
+    harness.set_health(new[:1])
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER, annotate=True)
+    assert [a.name for a in harness.stopped_allocs()] == names(job, [2])
+    desired = harness.plans[-1].annotations.desired_tg_updates["web"]
+    assert (desired.destructive_update, desired.ignore) == (1, 3)
+
+    # Everything new and healthy: the rollout completes and the version is stable.
+    harness.set_health([a for a in harness.live_allocs(job) if a.id not in old])
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER)
+    assert [a.name for a in harness.stopped_allocs()] == names(job, [3])
+    harness.set_health([a for a in harness.live_allocs(job) if a.id not in old])
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER)
+    assert {a.id for a in harness.live_allocs(job)}.isdisjoint(old)
+    done = harness.store.deployment_by_id(deployment.id)
+    assert done is not None and done.status == DeploymentStatus.SUCCESSFUL
+    assert done.task_groups["web"].healthy_allocs == 4
+    stored_job = harness.store.job_by_id("default", job.id)
+    assert stored_job is not None and stored_job.stable and stored_job.version == job.version
+    assert harness.store.job_by_version("default", job.id, job.version).stable
 
 
-def test_resource_change_is_destructive_but_meta_of_services_is_not_needed(harness: Harness):
-    job = running(harness, count=2)
-    new = job.copy()
-    assert new.task_groups[0].tasks[0].resources is not None
-    new.task_groups[0].tasks[0].resources.memory_mb = 512
-    job = harness.upsert_job(new)
-
+def test_an_unhealthy_allocation_halts_the_rollout(harness: Harness):
+    job = running(harness, count=3, max_parallel=1)
+    job = destructively_changed(harness, job)
     harness.run(job)
+    (first,) = harness.placed_allocs()
 
-    assert len(harness.stopped_allocs()) == 2
-    assert {a.allocated_resources.tasks["web"].memory.memory_mb  # type: ignore[union-attr]
-            for a in harness.placed_allocs()} == {512}
+    harness.set_health([first], healthy=False, client_status=AllocClientStatus.RUNNING)
+    plans = len(harness.plans)
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER, annotate=True)
+
+    assert all(p.node_update == {} for p in harness.plans[plans:])
+    desired = harness.plans[-1].annotations.desired_tg_updates["web"]
+    assert (desired.destructive_update, desired.ignore) == (0, 3)
+
+
+def test_a_failed_deployment_replaces_nothing_more(harness: Harness):
+    job = running(harness, count=3, max_parallel=1)
+    job = destructively_changed(harness, job)
+    harness.run(job)
+    deployment = harness.plans[-1].deployment
+    assert deployment is not None
+    with harness.store.txn(harness.next_index()) as txn:
+        txn.update_deployment_status(DeploymentStatusUpdate(
+            deployment_id=deployment.id, status=DeploymentStatus.FAILED,
+            status_description="Failed due to unhealthy allocations"))
+    harness.set_health(harness.placed_allocs())
+
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER, annotate=True)
+
+    desired = harness.plans[-1].annotations.desired_tg_updates["web"]
+    assert desired.destructive_update == 0 and desired.ignore == 3
+    assert harness.stopped_allocs() == []
+
+
+def test_a_failure_inside_a_rollout_waits_for_the_deployment_watcher(harness: Harness):
+    job = running(harness, count=2, rolled_out=False)
+    victim = harness.live_allocs(job)[0]
+    harness.set_client_status([victim], AllocClientStatus.FAILED, modify_time=1)
+
+    harness.run(job, EvalTrigger.RETRY_FAILED_ALLOC)
+    assert harness.stopped_allocs() == [] or victim.id not in {
+        a.id for a in harness.stopped_allocs()}
+    assert harness.create_evals == []  # not even a delayed follow-up
+
+    # The watcher allows the replacement: now the reschedule policy decides.
+    with harness.store.txn(harness.next_index()) as txn:
+        txn.update_alloc_desired_transition({victim.id: DesiredTransition(reschedule=True)})
+    harness.run(job, EvalTrigger.DEPLOYMENT_WATCHER)
+    assert [a.id for a in harness.stopped_allocs()] == [victim.id]
+    (replacement,) = harness.placed_allocs()
+    assert replacement.previous_allocation == victim.id
 
 
 def test_stopping_the_job_stops_everything_and_cancels_the_deployment(harness: Harness):
-    job = running(harness, count=3)
+    job = running(harness, count=3, rolled_out=False)
     stopped_job = job.copy()
     stopped_job.stop = True
     stopped_job = harness.upsert_job(stopped_job)
@@ -206,10 +311,11 @@ def test_draining_node_without_migrate_mark_keeps_its_allocs(harness: Harness):
     job = running(harness, nodes=3, count=3)
     victim = harness.live_allocs(job)[0]
     harness.update_node(victim.node_id, drain=True, drain_strategy=DrainStrategy())
+    plans = len(harness.plans)
 
     evaluation = harness.run(job, EvalTrigger.NODE_DRAIN)
 
-    assert len(harness.plans) == 1  # only the registration: the drainer decides when
+    assert len(harness.plans) == plans  # nothing to do: the drainer decides when
     assert victim.id in {a.id for a in harness.live_allocs(job)}
     assert evaluation.status == EvalStatus.COMPLETE
 
@@ -298,10 +404,8 @@ def test_a_finished_deployment_is_not_carried_on_to_later_evals(harness: Harness
     """`job stop` after a successful rollout: the stop eval belongs to no deployment,
     so `nomadjail job stop` does not monitor the old, finished one (as Nomad)."""
     job = running(harness, count=2)
-    deployment = harness.plans[-1].deployment
-    assert deployment is not None
-    with harness.store.txn(harness.next_index()) as txn:
-        txn.upsert_deployment(dataclasses.replace(deployment, status=DeploymentStatus.SUCCESSFUL))
+    deployment = harness.store.latest_deployment_by_job("default", job.id)
+    assert deployment is not None and deployment.status == DeploymentStatus.SUCCESSFUL
     stopped_job = job.copy()
     stopped_job.stop = True
     stopped_job = harness.upsert_job(stopped_job)

@@ -7,7 +7,8 @@ import threading
 import pytest
 
 from nomadjail.server import Server
-from nomadjail.structs import Allocation, EvalStatus, NodeStatus, parse_rfc3339
+from nomadjail.structs import (AllocDeploymentStatus, Allocation, EvalStatus, NodeStatus, now_ns,
+                               parse_rfc3339, rfc3339)
 from nomadjail.testing import mock_job, mock_node, mock_system_job, wait_for
 
 
@@ -64,19 +65,22 @@ def test_a_failed_allocation_is_rescheduled_later(server, nodes):
     server.register_job(job)
     alloc = wait_live(server, job.id, 2)[0]
     node = next(n for n in nodes if n.id == alloc.node_id)
-    server.node_update_allocs(node.id, node.secret_id, [Allocation(id=alloc.id,
-                                                                   client_status="failed")])
-    retry = wait_for(lambda: [e for e in server.state.evals_by_job("default", job.id)
-                              if e.triggered_by == "alloc-failure"
-                              and e.status == EvalStatus.COMPLETE], timeout=10,
-                     message="the alloc-failure eval to be processed")[0]
-    # A service job reschedules after its policy's delay: a delayed follow-up eval.
-    followup = wait_for(lambda: [e for e in server.state.evals_by_job("default", job.id)
-                                 if e.previous_eval == retry.id
-                                 and e.status == EvalStatus.PENDING], timeout=10,
-                        message="a delayed follow-up eval")[0]
+    # As a client reports a failure inside a rollout: failed, and unhealthy.
+    server.node_update_allocs(node.id, node.secret_id, [Allocation(
+        id=alloc.id, client_status="failed",
+        deployment_status=AllocDeploymentStatus(healthy=False, timestamp=rfc3339(now_ns())))])
+    # The deployment watcher allows the replacement (the group has a progress
+    # deadline and the policy has attempts left), and the scheduler, following
+    # the policy's delay, asks for a delayed follow-up eval.
+    followup_id = wait_for(lambda: server.state.alloc_by_id(alloc.id).followup_eval_id,
+                           timeout=10, message="a delayed follow-up eval")
+    assert server.state.alloc_by_id(alloc.id).desired_transition.reschedule is True
+    followup = server.state.eval_by_id(followup_id)
+    assert followup.status == EvalStatus.PENDING and followup.triggered_by == "alloc-failure"
     assert parse_rfc3339(followup.wait_until) > followup.create_time
-    assert server.state.alloc_by_id(alloc.id).followup_eval_id == followup.id
+    deployment = server.state.latest_deployment_by_job("default", job.id)
+    assert deployment.status == "running"
+    assert deployment.task_groups["web"].unhealthy_allocs == 1
 
 
 def test_allocations_of_a_node_that_went_down_are_replaced(make_server):
@@ -145,3 +149,41 @@ def test_a_system_job_runs_on_every_node_including_new_ones(server, nodes):
     server.node_register(newcomer)
     allocs = wait_live(server, job.id, 4)
     assert newcomer.id in {a.node_id for a in allocs}
+
+
+def test_stopping_a_job_that_could_not_be_placed_cancels_its_blocked_eval(server, nodes):
+    job = mock_job(count=1, cpu=1_000_000)  # fits nowhere
+    server.register_job(job)
+    blocked = wait_for(lambda: [e for e in server.state.evals_by_job("default", job.id)
+                                if e.status == EvalStatus.BLOCKED], timeout=10,
+                       message="a blocked eval")[0]
+    wait_for(lambda: server.blocked.stats().total_blocked == 1, timeout=10,
+             message="the blocked eval to be tracked")
+
+    stop = server.deregister_job("default", job.id)
+
+    wait_for(lambda: server.state.eval_by_id(blocked.id).status == EvalStatus.CANCELED,
+             timeout=10, message="the blocked eval to be canceled")
+    canceled = server.state.eval_by_id(blocked.id)
+    assert canceled.status_description == f'evaluation "{stop.eval_id}" successful'
+    wait_for(lambda: server.state.job_by_id("default", job.id).status == "dead", timeout=10,
+             message="the job to be dead")
+    assert server.blocked.stats().total_blocked == 0
+    # A node with room joining later does not bring the stopped job back.
+    server.node_register(mock_node(cpu=2_000_000))
+    assert server.blocked.stats().total_blocked == 0
+    assert live(server, job.id) == []
+
+
+def test_a_node_gets_nomads_events_for_registration_and_missed_heartbeats(make_server):
+    server = make_server(min_heartbeat_ttl=0.2, heartbeat_grace=0.2)
+    node = mock_node()
+    server.node_register(node)
+    wait_for(lambda: server.state.node_by_id(node.id).status == NodeStatus.DOWN, timeout=10,
+             message="the node to miss its heartbeat")
+    server.node_register(node)
+    events = server.state.node_by_id(node.id).events
+    assert [(e.subsystem, e.message) for e in events] == [
+        ("Cluster", "Node registered"), ("Cluster", "Node heartbeat missed"),
+        ("Cluster", "Node re-registered")]
+    assert all(parse_rfc3339(e.timestamp) > 0 for e in events)

@@ -10,8 +10,9 @@ from nomadjail.server import messages as m
 from nomadjail.server.fsm import FSM, MsgType
 from nomadjail.server.snapshot_codec import SnapshotError
 from nomadjail.state import StateStore, Table
-from nomadjail.structs import (AllocClientStatus, Allocation, DesiredTransition, EvalStatus,
-                               NotFound)
+from nomadjail.structs import (AllocClientStatus, Allocation, Conflict, Deployment,
+                               DeploymentStatus, DeploymentStatusUpdate, DesiredTransition,
+                               EvalStatus, NotFound)
 from nomadjail.testing import mock_alloc, mock_eval, mock_job, mock_node
 
 
@@ -202,3 +203,37 @@ def test_server_member_announcements_survive_snapshots():
     restored = FSM(StateStore())
     restored.restore(fsm.snapshot())
     assert restored.servers["10.0.0.1:4648"].rpc_addr == "10.0.0.1:4647"
+
+
+def test_garbage_collection_messages_purge_jobs_and_delete_deployments():
+    fsm = FSM(StateStore())
+    job = mock_job(count=1)
+    fsm.apply(MsgType.JOB_REGISTER, m.encode(m.JobRegisterRequest(job=job, eval=mock_eval(job))))
+    deployment = Deployment(id="d1", namespace="default", job_id=job.id,
+                            status=DeploymentStatus.SUCCESSFUL)
+    fsm.apply(MsgType.DEPLOYMENT_UPSERT, m.encode(m.DeploymentUpsertRequest(
+        deployment=deployment)))
+    assert fsm.store.job_by_id("default", job.id).stable  # a successful rollout
+    fsm.apply(MsgType.JOB_BATCH_DEREGISTER, m.encode(m.JobBatchDeregisterRequest(
+        jobs=[m.NamespacedID(id=job.id, namespace="default")])))
+    fsm.apply(MsgType.DEPLOYMENT_DELETE, m.encode(m.DeploymentDeleteRequest(
+        deployments=["d1"])))
+    assert fsm.store.job_by_id("default", job.id) is None
+    assert fsm.store.deployment_by_id("d1") is None
+    assert fsm.store.evals_by_job("default", job.id)  # evals go with their own message
+
+
+def test_a_status_update_for_a_finished_deployment_is_refused_and_changes_nothing():
+    fsm = FSM(StateStore())
+    deployment = Deployment(id="d1", namespace="default", job_id="web",
+                            status=DeploymentStatus.FAILED)
+    fsm.apply(MsgType.DEPLOYMENT_UPSERT, m.encode(m.DeploymentUpsertRequest(
+        deployment=deployment)))
+    before = fsm.store.latest_index
+    error = fsm.apply(MsgType.DEPLOYMENT_STATUS_UPDATE, m.encode(m.DeploymentStatusUpdateRequest(
+        deployment_update=DeploymentStatusUpdate(deployment_id="d1",
+                                                 status=DeploymentStatus.SUCCESSFUL),
+        eval=mock_eval(mock_job()))))
+    assert isinstance(error, Conflict)
+    assert fsm.store.deployment_by_id("d1").status == DeploymentStatus.FAILED
+    assert fsm.store.latest_index == before  # the eval was not stored either

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import os
 import threading
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from nomadjail.server import Server, ServerConfig
 from nomadjail.server import messages as m
 from nomadjail.server.fsm import FSM, MsgType
+from nomadjail.server import raft as raft_module
 from nomadjail.server.raft import Raft, RaftError
 from nomadjail.state import StateStore
 from nomadjail.structs import EvalStatus, NotFound, Unavailable
@@ -82,9 +85,10 @@ def populate(server: Server) -> dict:
              timeout=10, message="the job to be placed")
     blocked_job = mock_job(count=1, cpu=100_000)  # fits nowhere: a blocked eval
     server.register_job(blocked_job)
-    wait_for(lambda: any(e.status == EvalStatus.BLOCKED
-                         for e in server.state.evals_by_job("default", blocked_job.id)),
-             timeout=10, message="a blocked eval")
+    # A blocked eval, and the eval that made it finished (nothing left in flight).
+    wait_for(lambda: sorted(e.status for e in server.state.evals_by_job(
+        "default", blocked_job.id)) == [EvalStatus.BLOCKED, EvalStatus.COMPLETE],
+        timeout=10, message="a blocked eval")
     return {"job": job, "nodes": nodes}
 
 
@@ -168,3 +172,43 @@ def test_an_unreadable_snapshot_stops_raft_instead_of_starting_empty(tmp_path):
             node.apply(MsgType.BARRIER, "{}")
     finally:
         node.shutdown()
+
+
+def gossip_key() -> str:
+    return base64.b64encode(os.urandom(32)).decode()
+
+
+def test_servers_sharing_the_encrypt_key_form_a_cluster_and_others_cannot_join():
+    key = gossip_key()
+    binds = [f"127.0.0.1:{free_port()}" for _ in range(3)]
+    keys = [key, key, gossip_key()]
+    nodes = [Raft(FSM(StateStore()), bind=bind, peers=[b for b in binds if b != bind],
+                  password=secret) for bind, secret in zip(binds, keys)]
+    for node in nodes:
+        node.start()
+    try:
+        leader = wait_for(lambda: next((n for n in nodes[:2] if n.is_leader()), None),
+                          timeout=15, message="the two servers sharing the key to elect")
+        index, _ = leader.apply(MsgType.BARRIER, "{}")
+        wait_for(lambda: nodes[0].fsm.index >= index and nodes[1].fsm.index >= index,
+                 timeout=10, message="the write on both servers")
+        assert [leader.connected(b) for b in binds] == [True, True, False]
+        assert nodes[2].leader() == "" and nodes[2].fsm.index == 0
+    finally:
+        for node in nodes:
+            node.shutdown()
+
+
+@pytest.mark.parametrize("key, problem", [
+    ("not base64!", "not valid base64"),
+    (base64.b64encode(b"short").decode(), "decodes to 5 bytes"),
+])
+def test_an_unusable_encrypt_key_stops_the_server_from_starting(key, problem):
+    with pytest.raises(RaftError, match=f"encrypt: .*{problem}"):
+        Raft(FSM(StateStore()), bind=f"127.0.0.1:{free_port()}", password=key)
+
+
+def test_encryption_without_the_cryptography_package_is_refused(monkeypatch):
+    monkeypatch.setattr(raft_module, "HAS_CRYPTO", False)
+    with pytest.raises(RaftError, match="encrypt is set.*'cryptography' package"):
+        Raft(FSM(StateStore()), bind=f"127.0.0.1:{free_port()}", password=gossip_key())

@@ -8,7 +8,7 @@ import pytest
 
 from nomadjail.server import Server
 from nomadjail.structs import (Allocation, BadRequest, Conflict, DrainStrategy, EvalStatus,
-                               NotFound, PermissionDenied, ValidationError)
+                               NotFound, PermissionDenied, ValidationError, to_api)
 from nomadjail.testing import mock_job, mock_node, wait_for
 
 
@@ -203,7 +203,7 @@ def test_registration_validates_and_answers_like_nomad(server):
     response = server.node_register(node)
     stored = server.state.node_by_id(node.id)
     assert stored.status == "ready" and stored.computed_class.startswith("v1:")
-    api = response.to_api()
+    api = to_api(response)
     assert api["NumNodes"] == 1 and api["LeaderRPCAddr"] == server.config.rpc_advertise
     assert api["Servers"] == [server.config.rpc_advertise]
     assert server.config.min_heartbeat_ttl * 1e9 <= api["HeartbeatTTL"]

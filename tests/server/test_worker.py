@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from nomadjail.server.blocked_evals import BlockedEvals
@@ -9,7 +11,7 @@ from nomadjail.server.eval_broker import EvalBroker
 from nomadjail.server.plan_apply import PlanQueue
 from nomadjail.server.worker import StaleEvalError, Worker
 from nomadjail.state import StateStore
-from nomadjail.structs import Plan
+from nomadjail.structs import EvalStatus, Plan
 from nomadjail.testing import mock_eval, mock_job
 
 
@@ -49,5 +51,28 @@ def test_writes_for_an_eval_no_longer_outstanding_are_refused():
         assert worker.process(got, token) is False
         assert outcome == ["refused"] and writes == []
         assert broker.dequeue(["service"], timeout=1)[0].id == ev.id  # redelivered
+    finally:
+        broker.close()
+
+
+def test_an_eval_already_finished_in_state_is_acked_without_scheduling():
+    """A blocked eval canceled while it waited in the broker (a newer eval of its
+    job placed everything), or one an earlier delivery completed."""
+    broker = EvalBroker(initial_nack_delay=0)
+    broker.set_enabled(True)
+    store = StateStore()
+    ev = mock_eval(mock_job())
+    with store.txn(1) as txn:
+        txn.upsert_evals([dataclasses.replace(ev, status=EvalStatus.CANCELED)])
+    scheduled = []
+    worker = Worker("w", broker=broker, blocked=BlockedEvals(broker), store=store,
+                    plan_queue=PlanQueue(), raft_apply=lambda *a: None,
+                    scheduler_factory=lambda *a, **k: scheduled.append(a))
+    try:
+        broker.enqueue(dataclasses.replace(ev, status=EvalStatus.BLOCKED, modify_index=1))
+        got, token = broker.dequeue(["service"], timeout=1)
+        assert worker.process(got, token) is True
+        assert scheduled == []
+        assert broker.outstanding(ev.id) is None and broker.stats().total_ready == 0
     finally:
         broker.close()

@@ -25,6 +25,7 @@ from selenium.webdriver.remote.webdriver import WebDriver
 
 from nomadjail.client.allocdir import LOG_DIR_NAME, SHARED_ALLOC_NAME
 from nomadjail.http import create_app
+from nomadjail.server.results import Member
 from nomadjail.state import StateStore, Txn
 from nomadjail.structs import Allocation, TaskState, Unavailable
 from nomadjail.testing import free_port, wait_for
@@ -34,27 +35,12 @@ CHROMEDRIVER = "/usr/bin/chromedriver"
 LEADER_RPC = "127.0.0.1:4647"
 
 
-@dataclass
-class FakeMember:
-    """One entry of /v1/agent/members, in Nomad's AgentMember shape."""
-
-    name: str
-    addr: str
-    port: int
-    rpc_port: int
-    region: str = "global"
-    datacenter: str = "dc1"
-    status: str = "alive"
-
-    def to_api(self) -> dict[str, Any]:
-        return {
-            "Name": self.name, "Addr": self.addr, "Port": self.port, "Status": self.status,
-            "Tags": {"role": "nomad", "region": self.region, "dc": self.datacenter,
-                     "port": str(self.rpc_port), "rpc_addr": self.addr, "build": "1.9.0",
-                     "expect": "1"},
-            "ProtocolMin": 1, "ProtocolMax": 5, "ProtocolCur": 2,
-            "DelegateMin": 2, "DelegateMax": 5, "DelegateCur": 4,
-        }
+def member(name: str, addr: str, *, port: int = 4648, rpc_port: int = 4647,
+           region: str = "global", datacenter: str = "dc1") -> Member:
+    """One server as /v1/agent/members shows it."""
+    return Member(name=name, addr=addr, port=port, tags={
+        "role": "nomad", "region": region, "dc": datacenter, "port": str(rpc_port),
+        "rpc_addr": addr, "build": "1.9.0", "expect": "1"})
 
 
 @dataclass
@@ -64,20 +50,23 @@ class FakeServer:
     members, the leader's RPC address, peers and leadership."""
 
     state: StateStore
-    member_list: list[FakeMember] = field(default_factory=list)
+    member_list: list[Member] = field(default_factory=list)
     leader: str = LEADER_RPC
 
-    def members(self) -> list[FakeMember]:
+    def members(self) -> list[Member]:
         return list(self.member_list)
 
     def leader_rpc_addr(self) -> str:
         return self.leader
 
     def peers(self) -> list[str]:
-        return [f"{m.addr}:{m.rpc_port}" for m in self.member_list]
+        return [f"{m.tags['rpc_addr']}:{m.tags['port']}" for m in self.member_list]
 
     def is_leader(self) -> bool:
         return True
+
+    def known_leader(self) -> bool:
+        return bool(self.leader)
 
 
 @dataclass
@@ -121,6 +110,7 @@ class FakeAgent:
     datacenter = "dc1"
     node_name = "ui-test"
     ui_enabled = True
+    shutting_down = False
 
     def __init__(self, server: FakeServer, client: FakeClient | None = None):
         self._server = server
@@ -175,9 +165,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
     store = StateStore()
     client = FakeClient(store=store, root=tmp_path_factory.mktemp("ui-allocs"))
     server = FakeServer(state=store, member_list=[
-        FakeMember(name="alpha.global", addr="127.0.0.1", port=4648, rpc_port=4647),
-        FakeMember(name="beta.global", addr="127.0.0.2", port=4648, rpc_port=4647,
-                   datacenter="dc2"),
+        member("alpha.global", "127.0.0.1"),
+        member("beta.global", "127.0.0.2", datacenter="dc2"),
     ])
     port = free_port()
     # log_config=None: uvicorn's records go through logging (pytest captures them)
@@ -201,7 +190,8 @@ def dashboard(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Dashboard]:
 @pytest.fixture(scope="module")
 def browser() -> Iterator[WebDriver]:
     if not (shutil.which(CHROMIUM) and shutil.which(CHROMEDRIVER)):
-        pytest.skip("Debian's chromium and chromedriver are needed for the dashboard tests")
+        pytest.fail("Debian's chromium and chromedriver are needed for the dashboard tests: "
+                    "run `make test-deps` (make test does)")
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
     for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu",

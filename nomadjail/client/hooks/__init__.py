@@ -4,18 +4,18 @@ See :mod:`nomadjail.client.hooks.base` for the phases and their contract.
 """
 
 from .base import (ExitedHook, HookContext, HookError, PoststartHook, PrestartHook, StopHook,
-                   UpdateHook)
+                   TaskHook, UpdateHook)
 from .env import EnvHook
 from .logs import LogsHook
 from .task_dir import TaskDirHook
 from .validate import ValidateHook
 
 
-def default_task_hooks() -> list[object]:
+def default_task_hooks() -> list[TaskHook]:
     """The hooks every task runs, in order (Nomad's order: task dir, env, validate, logs)."""
     return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook()]
 
 
 __all__ = ["EnvHook", "ExitedHook", "HookContext", "HookError", "LogsHook", "PoststartHook",
-           "PrestartHook", "StopHook", "TaskDirHook", "UpdateHook", "ValidateHook",
+           "PrestartHook", "StopHook", "TaskDirHook", "TaskHook", "UpdateHook", "ValidateHook",
            "default_task_hooks"]

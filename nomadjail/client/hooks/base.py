@@ -96,3 +96,7 @@ class UpdateHook(Protocol):
     name: str
 
     def update(self, ctx: HookContext) -> None: ...
+
+
+TaskHook = PrestartHook | PoststartHook | ExitedHook | StopHook | UpdateHook
+"""A hook implements one or more of the phases above."""

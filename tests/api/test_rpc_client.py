@@ -9,9 +9,11 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from nomadjail.api import ApiConnectionError, ApiUnavailable
 from nomadjail.api.rpc_client import HTTPServerRPC, NoServersError
-from nomadjail.structs import (Allocation, NotFound, PermissionDenied, Unavailable, to_api)
+from nomadjail.structs import Allocation, NotFound, PermissionDenied, Unavailable, to_api
 from nomadjail.testing import free_port, mock_alloc, mock_job, mock_node
+from nomadjail.testing.fake_nomad import FakeNomad
 
 
 class Recorder:
@@ -125,3 +127,71 @@ def test_errors_map_to_nomad_errors(rpc_server):
     recorder.responses["/v1/rpc/Node.UpdateStatus"] = (500, "No cluster leader")
     with pytest.raises(Unavailable, match="No cluster leader"):
         rpc.update_status("x", "ready")
+
+
+# -- through the transport seam: leader preference and failover --------------------------
+
+class Unreachable:
+    """A transport for an address where nothing listens."""
+
+    def request(self, method, path, params, json_body, headers, stream=False):
+        raise ApiConnectionError(method, path, "connect: connection refused")
+
+
+def cluster(*names: str, dead: tuple[str, ...] = ()
+            ) -> tuple[dict[str, FakeNomad], HTTPServerRPC]:
+    """Servers ``names`` (each a FakeNomad at http://<name>:4647) and a client of them."""
+    fakes = {f"http://{name}:4647": FakeNomad() for name in names}
+    rpc = HTTPServerRPC([f"{name}:4647" for name in names],
+                        transport_factory=lambda address: (
+                            Unreachable() if address.split("//")[1].split(":")[0] in dead
+                            else fakes[address].at(address)))
+    return fakes, rpc
+
+
+def test_calls_go_to_the_leader_the_last_answer_named():
+    fakes, rpc = cluster("a", "b", "c")
+    fakes["http://a:4647"].on("POST", "/v1/rpc/Node.Register",
+                              {"HeartbeatTTL": 10**10, "LeaderRPCAddr": "c:4647"})
+    fakes["http://c:4647"].on("POST", "/v1/rpc/Node.UpdateStatus", {"HeartbeatTTL": 10**10})
+    node = mock_node()
+    rpc.register(node)
+    assert rpc.servers()[0] == "c:4647"
+    rpc.update_status(node.id, "ready")
+    assert fakes["http://c:4647"].paths() == ["/v1/rpc/Node.UpdateStatus"]
+    assert fakes["http://b:4647"].requests == []
+
+
+@pytest.mark.parametrize("answer", ["No cluster leader",
+                                    "failed to reset heartbeat since server is not leader"])
+def test_a_server_without_a_leader_is_passed_over(answer):
+    fakes, rpc = cluster("a", "b")
+    fakes["http://a:4647"].on("POST", "/v1/rpc/Node.Register", status=500, text=answer)
+    fakes["http://b:4647"].on("POST", "/v1/rpc/Node.Register", {"HeartbeatTTL": 10**10})
+    assert rpc.register(mock_node()).heartbeat_ttl == 10**10
+    assert rpc.servers()[0] == "b:4647"  # it sticks with the server that answered
+    for fake in fakes.values():
+        fake.on("POST", "/v1/rpc/Node.UpdateStatus", status=500, text=answer)
+    with pytest.raises(NoServersError, match=answer):
+        rpc.update_status("x", "ready")
+
+
+def test_a_leader_that_stopped_answering_is_no_longer_preferred():
+    fakes, rpc = cluster("a", "b", dead=("b",))
+    fakes["http://a:4647"].on("POST", "/v1/rpc/Node.Register",
+                              {"HeartbeatTTL": 10**10, "LeaderRPCAddr": "b:4647"})
+    fakes["http://a:4647"].on("POST", "/v1/rpc/Node.UpdateStatus", {"HeartbeatTTL": 10**10})
+    node = mock_node()
+    rpc.register(node)
+    assert rpc.servers()[0] == "b:4647"
+    rpc.update_status(node.id, "ready")  # b refuses: a answers
+    assert rpc.servers()[0] == "a:4647"
+
+
+def test_other_server_errors_are_not_retried_elsewhere():
+    fakes, rpc = cluster("a", "b")
+    fakes["http://a:4647"].on("POST", "/v1/rpc/Node.UpdateStatus", status=500,
+                              text="internal error: boom")
+    with pytest.raises(ApiUnavailable, match="boom"):
+        rpc.update_status("x", "ready")
+    assert fakes["http://b:4647"].requests == []

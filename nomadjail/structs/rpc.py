@@ -1,0 +1,79 @@
+"""The agent RPC's request and response bodies (see :mod:`nomadjail.api.rpc` for
+the methods and paths).  Plain codec dataclasses, so the server that answers,
+the HTTP layer that carries them and the client that calls share one definition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .alloc import Allocation
+from .codec import field
+from .node import Node
+
+
+@dataclass(slots=True)
+class NodeRegisterRequest:
+    """Node.Register."""
+
+    node: Node | None = None
+
+
+@dataclass(slots=True)
+class NodeUpdateStatusRequest:
+    """Node.UpdateStatus (the heartbeat)."""
+
+    node_id: str = ""
+    status: str = ""
+
+
+@dataclass(slots=True)
+class NodeUpdateResponse:
+    """The answer to Node.Register and Node.UpdateStatus."""
+
+    heartbeat_ttl: int = 0  # ns; 0 when the node is down
+    index: int = 0
+    leader_rpc_addr: str = field("", key="LeaderRPCAddr")  # "ip:port", "" if unknown
+    num_nodes: int = 0
+    servers: list[str] = field(default_factory=list)  # rpc addresses "ip:port"
+    eval_ids: list[str] = field(default_factory=list)
+    eval_create_index: int = 0
+    node_modify_index: int = 0
+
+
+@dataclass(slots=True)
+class NodeClientAllocsResponse:
+    """The answer to Node.GetClientAllocs: ``{alloc ID: AllocModifyIndex}``."""
+
+    allocs: dict[str, int] = field(default_factory=dict)
+    index: int = 0
+
+
+@dataclass(slots=True)
+class AllocGetAllocsRequest:
+    """Alloc.GetAllocs."""
+
+    node_id: str = ""
+    alloc_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class AllocGetAllocsResponse:
+    allocs: list[Allocation] = field(default_factory=list)
+    index: int = 0
+
+
+@dataclass(slots=True)
+class NodeUpdateAllocRequest:
+    """Node.UpdateAlloc: each allocation carries ID, ClientStatus, ClientDescription,
+    TaskStates, DeploymentStatus and ModifyTime."""
+
+    node_id: str = ""
+    alloc: list[Allocation] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class IndexResponse:
+    """The answer to Node.UpdateAlloc."""
+
+    index: int = 0

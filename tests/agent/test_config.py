@@ -1,0 +1,283 @@
+"""Agent configuration: every config key in HCL and JSON, merge order, located errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from nomadjail.agent.command import config_from_flags
+from nomadjail.agent.config import AgentConfig, merge
+from nomadjail.agent.config_file import ConfigError, load_config_file, load_config_paths
+
+EVERY_KEY_HCL = '''
+name        = "node-a"
+region      = "eu"
+datacenter  = "dc7"
+data_dir    = "/var/lib/nomadjail"
+bind_addr   = "10.0.0.5"
+log_level   = "DEBUG"
+
+ports {
+  http = 5646
+  rpc  = 5647
+  serf = 5648
+}
+addresses {
+  http = "127.0.0.1"
+  rpc  = "10.0.0.6"
+  serf = "10.0.0.7"
+}
+advertise {
+  http = "1.2.3.4"
+  rpc  = "1.2.3.5:9999"
+  serf = "1.2.3.6"
+}
+
+server {
+  enabled                   = true
+  bootstrap_expect          = 3
+  num_schedulers            = 2
+  heartbeat_grace           = "20s"
+  min_heartbeat_ttl         = "15s"
+  max_heartbeats_per_second = 12.5
+  raft_multiplier           = 4
+  encrypt                   = "c2VjcmV0"
+  server_join {
+    retry_join = ["10.0.0.1", "10.0.0.2"]
+  }
+}
+
+client {
+  enabled           = true
+  servers           = ["10.0.0.1:4647"]
+  node_class        = "large"
+  node_pool         = "gpu"
+  network_interface = "em0"
+  min_dynamic_port  = 21000
+  max_dynamic_port  = 22000
+  meta {
+    rack = "r1"
+  }
+  options = {
+    "driver.allowlist" = "raw_exec"
+  }
+  reserved {
+    cpu            = 250
+    memory         = 128
+    reserved_ports = "22,80-81"
+  }
+}
+
+ui {
+  enabled = false
+}
+
+plugin "raw_exec" {
+  config {
+    enabled = true
+  }
+}
+'''
+
+EVERY_KEY_JSON = {
+    "name": "node-a", "region": "eu", "datacenter": "dc7", "data_dir": "/var/lib/nomadjail",
+    "bind_addr": "10.0.0.5", "log_level": "DEBUG",
+    "ports": {"http": 5646, "rpc": 5647, "serf": 5648},
+    "addresses": {"http": "127.0.0.1", "rpc": "10.0.0.6", "serf": "10.0.0.7"},
+    "advertise": {"http": "1.2.3.4", "rpc": "1.2.3.5:9999", "serf": "1.2.3.6"},
+    "server": {"enabled": True, "bootstrap_expect": 3, "num_schedulers": 2,
+               "heartbeat_grace": "20s", "min_heartbeat_ttl": "15s",
+               "max_heartbeats_per_second": 12.5, "raft_multiplier": 4,
+               "encrypt": "c2VjcmV0", "server_join": {"retry_join": ["10.0.0.1", "10.0.0.2"]}},
+    "client": {"enabled": True, "servers": ["10.0.0.1:4647"], "node_class": "large",
+               "node_pool": "gpu", "network_interface": "em0", "min_dynamic_port": 21000,
+               "max_dynamic_port": 22000, "meta": {"rack": "r1"},
+               "options": {"driver.allowlist": "raw_exec"},
+               "reserved": {"cpu": 250, "memory": 128, "reserved_ports": "22,80-81"}},
+    "ui": {"enabled": False},
+    "plugin": {"raw_exec": {"config": {"enabled": True}}},
+}
+
+
+def write(directory: Path, name: str, text: str) -> str:
+    path = directory / name
+    path.write_text(text)
+    return str(path)
+
+
+def configured(*paths: str, **flags) -> AgentConfig:
+    return config_from_flags({"config_paths": list(paths), **flags})
+
+
+@pytest.mark.parametrize("fmt", ["hcl", "json"])
+def test_every_key_lands_where_nomad_puts_it(tmp_path, fmt):
+    text = EVERY_KEY_HCL if fmt == "hcl" else json.dumps(EVERY_KEY_JSON)
+    config = configured(write(tmp_path, f"agent.{fmt}", text))
+    assert (config.name, config.region, config.datacenter, config.data_dir, config.bind_addr,
+            config.log_level) == ("node-a", "eu", "dc7", "/var/lib/nomadjail", "10.0.0.5",
+                                  "DEBUG")
+    assert (config.ports.http, config.ports.rpc, config.ports.serf) == (5646, 5647, 5648)
+    assert config.bind_for("http") == "127.0.0.1" and config.bind_for("serf") == "10.0.0.7"
+    assert config.advertise_for("http") == "1.2.3.4:5646"
+    assert config.advertise_for("rpc") == "1.2.3.5:9999"
+    server = config.server
+    assert (server.enabled, server.bootstrap_expect, server.num_schedulers,
+            server.heartbeat_grace, server.min_heartbeat_ttl, server.max_heartbeats_per_second,
+            server.raft_multiplier, server.encrypt, server.server_join) == (
+        True, 3, 2, 20.0, 15.0, 12.5, 4, "c2VjcmV0", ["10.0.0.1", "10.0.0.2"])
+    client = config.client
+    assert (client.enabled, client.servers, client.node_class, client.node_pool,
+            client.network_interface, client.min_dynamic_port, client.max_dynamic_port,
+            client.meta, client.options, client.reserved_cpu, client.reserved_memory,
+            client.reserved_ports) == (
+        True, ["10.0.0.1:4647"], "large", "gpu", "em0", 21000, 22000, {"rack": "r1"},
+        {"driver.allowlist": "raw_exec"}, 250, 128, "22,80-81")
+    assert config.ui_enabled is False
+    assert config.plugins == {"raw_exec": {"enabled": True}} and config.raw_exec_enabled()
+
+
+def test_hcl_and_json_give_the_same_config(tmp_path):
+    assert configured(write(tmp_path, "a.hcl", EVERY_KEY_HCL)) == \
+        configured(write(tmp_path, "a.json", json.dumps(EVERY_KEY_JSON)))
+
+
+def test_later_files_win_key_by_key_without_erasing_blocks(tmp_path):
+    first = write(tmp_path, "first.hcl", 'server {\n  bootstrap_expect = 3\n}\n'
+                                          'client {\n  meta {\n    rack = "r1"\n  }\n}\n')
+    second = write(tmp_path, "second.json", json.dumps(
+        {"server": {"enabled": True}, "client": {"meta": {"zone": "z"}}, "region": "eu"}))
+    config = configured(first, second)
+    assert (config.server.enabled, config.server.bootstrap_expect) == (True, 3)
+    assert config.client.meta == {"rack": "r1", "zone": "z"}  # maps merge key by key
+    assert config.region == "eu"
+
+
+def test_lists_replace_rather_than_append(tmp_path):
+    config = configured(write(tmp_path, "a.hcl", 'client {\n  servers = ["a", "b"]\n}\n'),
+                        write(tmp_path, "b.hcl", 'client {\n  servers = ["c"]\n}\n'))
+    assert config.client.servers == ["c"]
+
+
+def test_a_directory_contributes_its_files_in_name_order(tmp_path):
+    conf = tmp_path / "conf.d"
+    conf.mkdir()
+    write(conf, "20-region.json", json.dumps({"region": "second", "datacenter": "dc2"}))
+    write(conf, "10-region.hcl", 'region = "first"\nname = "n1"\n')
+    write(conf, "30-dc.hcl", 'datacenter = "dc3"\n')
+    write(conf, "99-ignored.txt", "not a config file")
+    (conf / "40-not-a-file.hcl").mkdir()
+    overlays = load_config_paths([str(conf)])
+    assert overlays == [{"region": "first", "name": "n1"},
+                        {"region": "second", "datacenter": "dc2"},
+                        {"datacenter": "dc3"}]
+    config = configured(str(conf))
+    assert (config.region, config.datacenter, config.name) == ("second", "dc3", "n1")
+
+
+def test_paths_are_applied_in_the_order_given(tmp_path):
+    a = write(tmp_path, "a.hcl", 'region = "a"\n')
+    b = write(tmp_path, "b.hcl", 'region = "b"\n')
+    assert configured(a, b).region == "b"
+    assert configured(b, a).region == "a"
+
+
+def test_flags_win_over_files_and_dev_comes_first(tmp_path):
+    path = write(tmp_path, "a.hcl", 'region = "file"\ndatacenter = "file-dc"\n'
+                                    'client {\n  servers = ["file:4647"]\n}\n'
+                                    'plugin "raw_exec" {\n  config {\n    enabled = false\n'
+                                    '  }\n}\n')
+    config = configured(path, dev=True, region="flag", servers="a:4647, b:4647,",
+                        data_dir="/flag", bind="127.0.0.2", node="flag-node", dc="",
+                        log_level="WARN", bootstrap_expect=3)
+    assert config.dev_mode and config.server.enabled and config.client.enabled  # from -dev
+    assert config.plugins["raw_exec"] == {"enabled": False}  # the file beat -dev
+    assert config.region == "flag" and config.datacenter == "file-dc"  # empty flag: unset
+    assert config.client.servers == ["a:4647", "b:4647"]
+    assert (config.data_dir, config.bind_addr, config.name, config.log_level) == (
+        "/flag", "127.0.0.2", "flag-node", "WARN")
+    assert config.server.bootstrap_expect == 3
+
+
+def test_server_and_client_flags_switch_roles_on():
+    config = config_from_flags({"server": True, "client": True})
+    assert config.server.enabled and config.client.enabled
+    assert not config_from_flags({}).server.enabled
+
+
+def test_merge_leaves_the_base_untouched():
+    base = AgentConfig()
+    merged = merge(base, {"server": {"enabled": True}, "plugins": {"raw_exec": {"a": 1}}})
+    assert merged.server.enabled and not base.server.enabled
+    assert base.plugins == {}
+    again = merge(merged, {"plugins": {"raw_exec": {"b": 2}, "mock": {}}})
+    assert again.plugins == {"raw_exec": {"a": 1, "b": 2}, "mock": {}}
+
+
+# -- errors name the file and the place -------------------------------------------------
+
+@pytest.mark.parametrize("text, message", [
+    ('server {\n  enabeld = true\n}\n',
+     ':2:3: unknown key "enabeld" in server; did you mean "enabled"?'),
+    ('regoin = "eu"\n', ':1:1: unknown key "regoin"; did you mean "region"?'),
+    ('ports {\n  http = "4646"\n}\n', ':2:3: ports.http: expected a whole number, got '
+                                      'string "4646"'),
+    ('ports {\n  http = 70000\n}\n', ':2:3: ports.http: port 70000 is not between 1 and 65535'),
+    ('server {\n  enabled = "yes"\n}\n', ':2:3: server.enabled: expected true or false'),
+    ('server {\n  heartbeat_grace = "soon"\n}\n', ':2:3: server.heartbeat_grace:'),
+    ('client {\n  servers = "a:4647"\n}\n', ':2:3: client.servers: expected a list of '
+                                            'strings'),
+    ('region {\n}\n', ':1:1: region: expected a value, got a block'),
+    ('server = true\n', ':1:1: server: expected a block, got bool'),
+    ('plugin {\n}\n', ':1:1: plugin: expected a block with one label'),
+    ('plugin "raw_exec" {\n  confg {}\n}\n',
+     ':2:3: unknown key "confg" in plugin "raw_exec"; did you mean "config"?'),
+])
+def test_hcl_errors_name_file_line_and_column(tmp_path, text, message):
+    path = write(tmp_path, "agent.hcl", text)
+    with pytest.raises(ConfigError) as err:
+        load_config_file(path)
+    assert str(err.value).startswith(path + ":")
+    assert message in str(err.value)
+
+
+@pytest.mark.parametrize("data, message", [
+    ({"server": {"enabeld": True}}, 'unknown key "enabeld" in server; did you mean "enabled"?'),
+    ({"ports": {"rpc": True}}, "ports.rpc: expected a whole number, got bool true"),
+    ({"client": {"reserved": {"cpu": "lots"}}}, 'client.reserved.cpu: expected a whole number'),
+    ({"plugin": {"raw_exec": []}}, "plugin.raw_exec: expected a JSON object, got list"),
+    ([1, 2], "expected a JSON object, got list"),
+])
+def test_json_errors_name_the_file_and_key_path(tmp_path, data, message):
+    path = write(tmp_path, "agent.json", json.dumps(data))
+    with pytest.raises(ConfigError) as err:
+        load_config_file(path)
+    assert str(err.value).startswith(path + ":")
+    assert message in str(err.value)
+
+
+def test_invalid_hcl_is_a_config_error_naming_line_and_column(tmp_path):
+    path = write(tmp_path, "agent.hcl", 'server {\n  enabled = true\n')
+    with pytest.raises(ConfigError, match=r"agent\.hcl:3:1"):
+        load_config_file(path)
+
+
+def test_invalid_json_names_line_and_column(tmp_path):
+    path = write(tmp_path, "agent.json", '{\n  "region": "eu",\n}\n')
+    with pytest.raises(ConfigError, match=r"agent\.json:3:1: invalid JSON"):
+        load_config_file(path)
+
+
+def test_missing_paths_and_other_suffixes_are_errors(tmp_path):
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config_paths([str(tmp_path / "nope.hcl")])
+    with pytest.raises(ConfigError, match="must end in .hcl or .json"):
+        load_config_file(write(tmp_path, "agent.yaml", "region: eu\n"))
+
+
+def test_one_bad_file_loads_nothing(tmp_path):
+    good = write(tmp_path, "a.hcl", 'region = "eu"\n')
+    bad = write(tmp_path, "b.hcl", 'regoin = "eu"\n')
+    with pytest.raises(ConfigError, match="b.hcl:1:1"):
+        configured(good, bad)
