@@ -3,7 +3,8 @@
 Each package may import only the packages DESIGN.md lists for it (all of them
 above it in the table); server and client never import each other; nothing in
 the product imports the test helpers; the CLI reaches the agent only from
-``cli/agent.py`` (the ``agent`` command).
+``cli/agent.py`` (the ``agent`` command) and the appliance only from
+``cli/flavour.py`` (``flavour cook``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "nomadjail"
 ORDER = ["structs", "api", "jobspec", "state", "scheduler", "server", "drivers", "pot_driver",
-         "client", "http", "agent", "cli"]
+         "client", "http", "agent", "appliance", "cli"]
 NEVER = {("server", "client"), ("client", "server")}
 # DESIGN.md §3, right column ("imports:"); the agent wires everything.
 ALLOWED = {
@@ -30,6 +31,7 @@ ALLOWED = {
     "client": {"structs", "api", "drivers"},
     "http": {"server", "client", "api", "jobspec", "structs"},
     "agent": set(ORDER[:ORDER.index("agent")]),
+    "appliance": {"agent", "jobspec", "api", "structs"},
     "cli": {"api", "jobspec", "structs"},
 }
 
@@ -73,6 +75,9 @@ def test_imports_point_up(path: Path) -> None:
         assert (mine, theirs) not in NEVER, f"{where}: server and client meet only over RPC"
         if mine == "cli" and theirs == "agent":
             assert path.name == "agent.py", f"{where}: only the agent command may"
+            continue
+        if mine == "cli" and theirs == "appliance":
+            assert path.name == "flavour.py", f"{where}: only the flavour command may"
             continue
         assert theirs in ORDER, f"{where}: unknown package"
         assert ORDER.index(theirs) < ORDER.index(mine), f"{where}: imports against the layers"

@@ -20,9 +20,11 @@ from ..client.config import ClientConfig
 from ..drivers.registry import build_drivers, config_validators
 from ..server.config import ServerConfig
 from ..server.server import Server
-from ..structs import Unavailable
+from ..pot_driver import register as register_pot_driver
+from ..structs import ClientHostVolumeConfig, Unavailable
 from .config import AgentConfig
-from .import_jobs import import_jobs
+from .consul import ConsulRegistrar, agent_services, consul_client
+from .import_jobs import ServerJobTarget, import_jobs_when_leader
 
 log = logging.getLogger("nomadjail.agent")
 
@@ -31,6 +33,7 @@ LEADER_WAIT = 30.0  # seconds a starting server waits for a leader before servin
 
 class Agent:
     def __init__(self, config: AgentConfig):
+        register_pot_driver()  # clients build it from plugin "pot"; servers validate its jobs
         self.config = config
         self.region = config.region
         self.datacenter = config.datacenter
@@ -38,6 +41,9 @@ class Agent:
         self.ui_enabled = config.ui_enabled
         self._server = Server(self._server_config()) if config.server.enabled else None
         self._client = self._build_client() if config.client.enabled else None
+        services = agent_services(config)
+        self._consul = (ConsulRegistrar(services, consul_client(config.consul),
+                                        address=config.consul.address) if services else None)
         self._stopped = threading.Event()
         self.shutting_down = False
 
@@ -60,6 +66,12 @@ class Agent:
             max_heartbeats_per_second=c.server.max_heartbeats_per_second,
             encrypt=c.server.encrypt or None,
             job_validators=config_validators(),
+            gc_interval=c.server.gc_interval,
+            eval_gc_threshold=c.server.eval_gc_threshold,
+            batch_eval_gc_threshold=c.server.batch_eval_gc_threshold,
+            job_gc_threshold=c.server.job_gc_threshold,
+            deployment_gc_threshold=c.server.deployment_gc_threshold,
+            node_gc_threshold=c.server.node_gc_threshold,
         )
 
     def _build_client(self) -> Client:
@@ -88,13 +100,20 @@ class Agent:
             min_dynamic_port=c.client.min_dynamic_port,
             max_dynamic_port=c.client.max_dynamic_port,
             options=dict(c.client.options),
+            host_volumes={name: ClientHostVolumeConfig(
+                name=name, path=str(volume.get("path", "")),
+                read_only=bool(volume.get("read_only", False)))
+                for name, volume in c.client.host_volumes.items()},
         )
         drivers = build_drivers(enabled, c.plugins)
         return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers)
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
-        """Start the server (and wait for a leader), then the client, then imports."""
+        """Start the Consul registration (in the background), the server (and wait
+        for a leader), then the client, then imports."""
+        if self._consul is not None:
+            self._consul.start()
         if self._server is not None:
             self._server.start()
             if not self._server.wait_for_leader(LEADER_WAIT):
@@ -102,7 +121,9 @@ class Agent:
         if self._client is not None:
             self._client.start()
         if self.config.import_jobs and self._server is not None:
-            threading.Thread(target=import_jobs, args=(self._server, self.config.import_jobs),
+            threading.Thread(target=import_jobs_when_leader,
+                             args=(ServerJobTarget(self._server), self._server,
+                                   self.config.import_jobs, self._stopped),
                              name="import-jobs", daemon=True).start()
         log.info("started (server=%s client=%s)", self._server is not None,
                  self._client is not None)
@@ -120,6 +141,8 @@ class Agent:
             return
         self._stopped.set()
         log.info("shutting down")
+        if self._consul is not None:
+            self._consul.stop()
         if self._client is not None:
             self._client.shutdown()
         if self._server is not None:

@@ -60,9 +60,45 @@ def validate(config: AgentConfig) -> list[str]:
             problems.append(f"ports.{name} must be between 1 and 65535, got {port}")
     if len(set(ports)) != 3:
         problems.append(f"ports http, rpc and serf must differ, got {ports}")
-    if config.client.enabled and not config.server.enabled and not config.client.servers:
-        problems.append("a client-only agent needs client { servers = [...] } or -servers")
+    if (config.client.enabled and not config.server.enabled and not config.client.servers
+            and not (config.consul.enabled and config.consul.client_auto_join)):
+        problems.append("a client-only agent needs client { servers = [...] }, -servers, "
+                        "or a consul block with client_auto_join")
+    problems += _logging_problems(config) + _consul_problems(config)
     return problems
+
+
+def _logging_problems(config: AgentConfig) -> list[str]:
+    from .addresses import split_host_port
+    from .log_setup import SYSLOG_PORT, facility_code
+
+    problems = []
+    try:
+        facility_code(config.syslog_facility)
+    except ValueError as err:
+        problems.append(str(err))
+    if config.remote_syslog.address:
+        try:
+            split_host_port(config.remote_syslog.address, SYSLOG_PORT)
+        except ValueError as err:
+            problems.append(f"remote_syslog.address: {err}")
+    if config.remote_syslog.buffer_lines < 1:
+        problems.append(f"remote_syslog.buffer_lines must be at least 1, got "
+                        f"{config.remote_syslog.buffer_lines}")
+    return problems
+
+
+def _consul_problems(config: AgentConfig) -> list[str]:
+    from .addresses import split_host_port
+
+    if not config.consul.enabled:
+        return []
+    address = config.consul.address.removeprefix("http://").removeprefix("https://")
+    try:
+        split_host_port(address.rstrip("/"), 8500)
+    except ValueError as err:
+        return [f"consul.address: {err}"]
+    return []
 
 
 def banner(config: AgentConfig) -> str:
@@ -114,10 +150,62 @@ def run_agent(flags: dict[str, Any]) -> int:
         config.data_dir = tempfile.mkdtemp(prefix="nomadjail-dev-")
         atexit.register(_remove_in_process, os.getpid(), config.data_dir)
     from .gunicorn_app import AgentApplication
-    from .log_setup import setup_logging
+    from .log_setup import setup_agent_logging
 
-    setup_logging(config.log_level)
+    setup_agent_logging(config)
     click.echo(banner(config))
     sys.stdout.flush()
-    AgentApplication(config).run()
+    if not _join_through_consul(config):
+        return 1
+    AgentApplication(config, reload_config=lambda running: _reloaded_config(flags, running)
+                     ).run()
     return 0
+
+
+def _join_through_consul(config: AgentConfig) -> bool:
+    """Find peers in Consul before the agent starts, if the config asks for it
+    (see :mod:`.consul`); False if interrupted (SIGTERM, SIGINT) while waiting."""
+    import signal
+    import threading
+
+    from .consul import auto_join_target, join_through_consul
+
+    if auto_join_target(config) is None:
+        return True
+    stop = threading.Event()
+    previous = {sig: signal.signal(sig, lambda *_: stop.set())
+                for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        join_through_consul(config, stop=stop)
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    return not stop.is_set()
+
+
+def _reloaded_config(flags: dict[str, Any], current: AgentConfig) -> AgentConfig:
+    """The config files read again (SIGHUP); the running config if they are broken now.
+
+    Peers found through Consul at start are kept: the cluster does not change
+    on a reload.
+    """
+    import logging
+
+    log = logging.getLogger("nomadjail.agent")
+    try:
+        config = config_from_flags(flags)
+    except (NomadError, OSError) as err:
+        log.error("reload: keeping the running configuration: %s", err)
+        return current
+    problems = validate(config)
+    if problems:
+        log.error("reload: keeping the running configuration: %s", "; ".join(problems))
+        return current
+    config.data_dir = current.data_dir
+    if not config.server.server_join:
+        config.server.server_join = list(current.server.server_join)
+    if not config.client.servers:
+        config.client.servers = list(current.client.servers)
+    log.info("reload: configuration read again from %s",
+             ", ".join(flags.get("config_paths") or ()) or "flags")
+    return config

@@ -47,6 +47,13 @@ class ServerSettings:
     raft_multiplier: int = 1
     encrypt: str = ""
     server_join: list[str] = field(default_factory=list)
+    # Garbage collection, seconds (Nomad's job_gc_interval and *_gc_threshold keys).
+    gc_interval: float = 300.0
+    eval_gc_threshold: float = 3600.0
+    batch_eval_gc_threshold: float = 24 * 3600.0
+    job_gc_threshold: float = 4 * 3600.0
+    deployment_gc_threshold: float = 3600.0
+    node_gc_threshold: float = 24 * 3600.0
 
 
 @dataclass(slots=True)
@@ -63,6 +70,48 @@ class ClientSettings:
     reserved_ports: str = ""
     min_dynamic_port: int = 20000
     max_dynamic_port: int = 32000
+    # host_volume "name" { path read_only } -> {"name": {"path": ..., "read_only": ...}}
+    host_volumes: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ConsulSettings:
+    """Nomad's ``consul { ... }`` block.  ``enabled`` is set when the block is
+    present: only then does the agent talk to Consul (Nomad always tries; an
+    appliance without Consul should not log connection errors forever)."""
+
+    enabled: bool = False
+    address: str = "127.0.0.1:8500"  # host:port, or http(s)://host:port
+    token: str = ""
+    ssl: bool = False
+    server_service_name: str = "nomad"
+    client_service_name: str = "nomad-client"
+    tags: list[str] = field(default_factory=list)
+    auto_advertise: bool = True
+    server_auto_join: bool = True
+    client_auto_join: bool = True
+    timeout: float = 5.0  # seconds, per request
+
+
+@dataclass(slots=True)
+class RemoteSyslogSettings:
+    """nomadjail's ``remote_syslog { ... }`` block (not in Nomad): the agent's log
+    lines also go to a syslog server over TCP, RFC 5424."""
+
+    address: str = ""  # host or host:port (514); empty = off
+    buffer_lines: int = 10000  # lines kept while the server is unreachable
+
+
+@dataclass(slots=True)
+class TelemetrySettings:
+    """Nomad's ``telemetry { ... }`` block; accepted and reported, used by metrics."""
+
+    collection_interval: float = 1.0  # seconds
+    publish_allocation_metrics: bool = False
+    publish_node_metrics: bool = False
+    prometheus_metrics: bool = False
+    disable_hostname: bool = False
+    use_node_name: bool = False
 
 
 @dataclass(slots=True)
@@ -83,6 +132,18 @@ class AgentConfig:
     plugins: dict[str, dict[str, Any]] = field(default_factory=dict)
     dev_mode: bool = False
     import_jobs: str = ""
+    consul: ConsulSettings = field(default_factory=ConsulSettings)
+    # Logging to syslog: the local syslog socket (Nomad's enable_syslog) and a remote
+    # server (nomadjail's remote_syslog); both use syslog_facility.
+    enable_syslog: bool = False
+    syslog_facility: str = "LOCAL0"
+    remote_syslog: RemoteSyslogSettings = field(default_factory=RemoteSyslogSettings)
+    telemetry: TelemetrySettings = field(default_factory=TelemetrySettings)
+    # Accepted for Nomad compatibility; a server does not leave the raft
+    # configuration on a signal (remove it with `operator raft remove-peer`).
+    leave_on_interrupt: bool = False
+    leave_on_terminate: bool = False
+    disable_update_check: bool = False
 
     def node_name(self) -> str:
         return self.name or socket.gethostname()

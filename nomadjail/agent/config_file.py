@@ -37,6 +37,24 @@ class Labeled:
     body: dict[str, Any]
 
 
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A block whose mere presence means something: ``consul { }`` turns the
+    integration on even with every key left at its default."""
+
+    body: dict[str, Any]
+    present: tuple[str, ...]  # set to True in the overlay when the block appears
+
+
+@dataclass(frozen=True, slots=True)
+class LabeledAttributes:
+    """A block with one label whose body holds typed attributes (``host_volume "data" {
+    path = "/srv" }``), stored as target[label] = {attribute: value}."""
+
+    target: tuple[str, ...]
+    body: dict[str, Key]
+
+
 def _listener_keys(section: str, kind: str) -> dict[str, Key]:
     return {name: Key(kind, (section, name)) for name in ("http", "rpc", "serf")}
 
@@ -61,6 +79,12 @@ SCHEMA: dict[str, Any] = {
         "raft_multiplier": Key("int", ("server", "raft_multiplier")),
         "encrypt": Key("str", ("server", "encrypt")),
         "server_join": {"retry_join": Key("strings", ("server", "server_join"))},
+        "job_gc_interval": Key("duration", ("server", "gc_interval")),
+        "eval_gc_threshold": Key("duration", ("server", "eval_gc_threshold")),
+        "batch_eval_gc_threshold": Key("duration", ("server", "batch_eval_gc_threshold")),
+        "job_gc_threshold": Key("duration", ("server", "job_gc_threshold")),
+        "deployment_gc_threshold": Key("duration", ("server", "deployment_gc_threshold")),
+        "node_gc_threshold": Key("duration", ("server", "node_gc_threshold")),
     },
     "client": {
         "enabled": Key("bool", ("client", "enabled")),
@@ -77,8 +101,39 @@ SCHEMA: dict[str, Any] = {
             "memory": Key("int", ("client", "reserved_memory")),
             "reserved_ports": Key("str", ("client", "reserved_ports")),
         },
+        "host_volume": LabeledAttributes(("client", "host_volumes"), {
+            "path": Key("str", ("path",)), "read_only": Key("bool", ("read_only",))}),
     },
     "ui": {"enabled": Key("bool", ("ui_enabled",))},
+    "consul": Section({
+        "address": Key("str", ("consul", "address")),
+        "token": Key("str", ("consul", "token")),
+        "ssl": Key("bool", ("consul", "ssl")),
+        "server_service_name": Key("str", ("consul", "server_service_name")),
+        "client_service_name": Key("str", ("consul", "client_service_name")),
+        "tags": Key("strings", ("consul", "tags")),
+        "auto_advertise": Key("bool", ("consul", "auto_advertise")),
+        "server_auto_join": Key("bool", ("consul", "server_auto_join")),
+        "client_auto_join": Key("bool", ("consul", "client_auto_join")),
+        "timeout": Key("duration", ("consul", "timeout")),
+    }, present=("consul", "enabled")),
+    "enable_syslog": Key("bool", ("enable_syslog",)),
+    "syslog_facility": Key("str", ("syslog_facility",)),
+    "remote_syslog": {  # nomadjail's own: the agent's log to a syslog server
+        "address": Key("str", ("remote_syslog", "address")),
+        "buffer_lines": Key("int", ("remote_syslog", "buffer_lines")),
+    },
+    "telemetry": {
+        "collection_interval": Key("duration", ("telemetry", "collection_interval")),
+        "publish_allocation_metrics": Key("bool", ("telemetry", "publish_allocation_metrics")),
+        "publish_node_metrics": Key("bool", ("telemetry", "publish_node_metrics")),
+        "prometheus_metrics": Key("bool", ("telemetry", "prometheus_metrics")),
+        "disable_hostname": Key("bool", ("telemetry", "disable_hostname")),
+        "use_node_name": Key("bool", ("telemetry", "use_node_name")),
+    },
+    "leave_on_interrupt": Key("bool", ("leave_on_interrupt",)),
+    "leave_on_terminate": Key("bool", ("leave_on_terminate",)),
+    "disable_update_check": Key("bool", ("disable_update_check",)),
     "plugin": Labeled(("plugins",), {"config": Key("any", ())}),
 }
 
@@ -177,6 +232,21 @@ def decode(entries: list[Entry], schema: dict[str, Any], overlay: dict,
                     continue
                 raise ConfigError(f"{entry.where}: {path}: expected a value, got a block")
             _put(overlay, spec.target, _convert(spec.kind, entry.value, entry.where, path))
+        elif isinstance(spec, LabeledAttributes):
+            if entry.block is None or len(entry.labels) != 1:
+                raise ConfigError(f'{entry.where}: {path}: expected a block with one label, '
+                                  f'as in {entry.name} "name" {{ ... }}')
+            values: dict[str, Any] = {}
+            for item in entry.block:
+                key = spec.body.get(item.name)
+                if key is None:
+                    raise _unknown(item, spec.body, f'{entry.name} "{entry.labels[0]}"')
+                if item.block is not None:
+                    raise ConfigError(f"{item.where}: {path}.{item.name}: expected a value, "
+                                      "got a block")
+                values[key.target[0]] = _convert(key.kind, item.value, item.where,
+                                                 f"{path}.{item.name}")
+            _put(overlay, (*spec.target, entry.labels[0]), values)
         elif isinstance(spec, Labeled):
             if entry.block is None or len(entry.labels) != 1:
                 raise ConfigError(f'{entry.where}: {path}: expected a block with one label, '
@@ -194,6 +264,9 @@ def decode(entries: list[Entry], schema: dict[str, Any], overlay: dict,
             if entry.block is None:
                 raise ConfigError(f"{entry.where}: {path}: expected a block, "
                                   f"got {_describe(entry.value)}")
+            if isinstance(spec, Section):
+                _put(overlay, spec.present, True)
+                spec = spec.body
             decode(entry.block, spec, overlay, path)
 
 
@@ -213,7 +286,8 @@ def json_entries(data: Any, filename: str, path: str = "") -> list[Entry]:
     for name, value in data.items():
         key_path = f"{path}.{name}" if path else name
         where = filename  # JSON has no positions here; messages name the key path
-        if name == "plugin" and not path and isinstance(value, dict):
+        if ((name == "plugin" and not path) or (name == "host_volume" and path == "client")) \
+                and isinstance(value, dict):
             for label, body in value.items():
                 entries.append(Entry(name, where, block=json_entries(body, filename,
                                                                    f"{key_path}.{label}"),
@@ -270,13 +344,20 @@ def load_config_file(path: str) -> dict[str, Any]:
     return overlay
 
 
+def _is_editor_temporary(name: str) -> bool:
+    """Editor droppings Nomad skips in a config directory (vim's ``~``, emacs' ``.#``/``#…#``)."""
+    return name.endswith("~") or name.startswith(".#") or (
+        name.startswith("#") and name.endswith("#"))
+
+
 def load_config_paths(paths: Iterable[str]) -> list[dict[str, Any]]:
     """One overlay per file; a directory contributes its .hcl/.json files in name order."""
     overlays = []
     for path in paths:
         p = Path(path)
         if p.is_dir():
-            files = sorted(f for f in p.iterdir() if f.suffix in READERS and f.is_file())
+            files = sorted(f for f in p.iterdir() if f.suffix in READERS and f.is_file()
+                           and not _is_editor_temporary(f.name))
             overlays.extend(load_config_file(str(f)) for f in files)
         elif p.exists():
             overlays.append(load_config_file(path))

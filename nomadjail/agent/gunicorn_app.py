@@ -11,6 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import signal
+import sys
+import time
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -24,7 +27,7 @@ from uvicorn_worker import UvicornWorker
 from ..http import create_app
 from .agent import Agent
 from .config import AgentConfig
-from .log_setup import setup_logging
+from .log_setup import setup_agent_logging
 from .processes import end_processes_under
 
 
@@ -105,10 +108,59 @@ def stop_dev_agent_when_worker_dies(config: AgentConfig) -> Callable[[Arbiter, A
     return child_exit
 
 
+class AgentArbiter(Arbiter):
+    """Gunicorn's master with a reload that fits one agent per host.
+
+    Gunicorn's HUP starts the new worker before stopping the old one; two
+    workers cannot own one agent (the raft port, the data dir), so here the
+    running worker stops first (gracefully, as on SIGTERM), then one starts
+    with the configuration read again.  In ``-dev`` mode the state lives in the
+    worker's memory, so a HUP is ignored there.
+    """
+
+    def handle_hup(self) -> None:
+        if self.app.agent_config.dev_mode:
+            log.warning("reload (SIGHUP) ignored in dev mode: the state lives in the "
+                        "worker's memory")
+            return
+        log.info("reload: stopping the agent worker, then starting it with the "
+                 "configuration read again")
+        self.kill_workers(signal.SIGTERM)
+        deadline = time.monotonic() + self.cfg.graceful_timeout
+        while self.WORKERS and time.monotonic() < deadline:
+            self.reap_workers()
+            time.sleep(0.05)
+        if self.WORKERS:
+            self.kill_workers(signal.SIGKILL)
+            while self.WORKERS:
+                self.reap_workers()
+                time.sleep(0.05)
+        self.reload()
+
+
 class AgentApplication(BaseApplication):
-    def __init__(self, config: AgentConfig):
+    """``reload_config(running_config)`` is called on SIGHUP (see :class:`AgentArbiter`):
+    the new worker runs the agent with the config it returns."""
+
+    def __init__(self, config: AgentConfig, *,
+                 reload_config: Callable[[AgentConfig], AgentConfig] | None = None):
         self.agent_config = config
+        self._reload_config = reload_config
         super().__init__()
+
+    def reload(self) -> None:
+        if self._reload_config is not None:
+            self.agent_config = self._reload_config(self.agent_config)
+            setup_agent_logging(self.agent_config)
+        super().reload()
+
+    def run(self) -> None:
+        try:
+            AgentArbiter(self).run()
+        except RuntimeError as err:
+            print(f"\nError: {err}\n", file=sys.stderr)
+            sys.stderr.flush()
+            sys.exit(1)
 
     def load_config(self) -> None:
         c = self.agent_config
@@ -130,6 +182,6 @@ class AgentApplication(BaseApplication):
             self.cfg.set(key, value)
 
     def load(self) -> falcon.asgi.App:
-        setup_logging(self.agent_config.log_level)  # again: this runs in the worker
+        setup_agent_logging(self.agent_config)  # again: this runs in the worker
         self.agent = Agent(self.agent_config)
         return create_app(self.agent, middleware=[AgentLifespan(self.agent)])

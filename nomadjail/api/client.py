@@ -563,6 +563,13 @@ class ApiClient:
                                 params=params, namespace=namespace)
         return data or {}, meta
 
+    def signal_allocation(self, alloc_id: str, *, task: str = "", signal: str = "",
+                          namespace: str | None = None) -> None:
+        """Send ``signal`` (the client's default: SIGKILL) to one task, or to every task
+        of the allocation when ``task`` is empty."""
+        self.write("POST", f"/v1/client/allocation/{quote(alloc_id, safe='')}/signal",
+                   {"Task": task, "Signal": signal}, namespace=namespace)
+
     def allocation_stats(self, alloc_id: str, *, namespace: str | None = None
                          ) -> dict[str, Any]:
         """Live resource usage from the client running the allocation."""

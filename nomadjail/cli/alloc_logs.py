@@ -22,8 +22,7 @@ import click
 from ..api import ApiClient, ApiError, StreamFrame
 from ..structs import AllocClientStatus, Allocation
 from .flags import nomad_option
-from .format import format_list
-from .lookup import alloc_stub_by_prefix, job_id_by_prefix
+from .lookup import alloc_stub_by_prefix, check_task, job_id_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 
 BYTES_PER_LINE = 120
@@ -70,7 +69,7 @@ def alloc_logs(meta: Meta, args: tuple[str, ...], stderr: bool, stdout: bool, fo
         raise CommandFailed(f"Error querying allocation: {err}") from None
 
     if task_flag:
-        _check_task(alloc, task_flag)
+        check_task(alloc, task_flag)
         task = task_flag
     elif len(args) == 2:
         task = args[1]
@@ -108,17 +107,6 @@ def _random_job_alloc(client: ApiClient, job_id: str, group: str, namespace: str
                                 "exist or it has no allocations")
     running = [a for a in allocs if a.get("ClientStatus") == AllocClientStatus.RUNNING] or allocs
     return str(random.choice(running)["ID"])
-
-
-def _check_task(alloc: Allocation, task: str) -> None:
-    group = alloc.lookup_task_group()
-    if group is None:
-        raise CommandFailed("Failed to validate task: Could not find allocation task group: "
-                            f"{alloc.task_group}")
-    names = [t.name for t in group.tasks]
-    if task not in names:
-        raise CommandFailed(f"Failed to validate task: Could not find task named: {task}, "
-                            f"found:\n{format_list(names)}")
 
 
 def _only_task(alloc: Allocation) -> str:

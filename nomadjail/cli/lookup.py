@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any, Mapping
 
 from ..api import ALL_NAMESPACES, ApiClient, ApiError, ApiPermissionDenied
-from ..structs import Evaluation
-from .format import FULL_ID, SHORT_ID
+from ..structs import Allocation, Evaluation
+from .format import FULL_ID, SHORT_ID, format_list
 from .meta import CommandFailed, Meta
 from .views import (create_status_list_output, format_alloc_list_stubs, format_eval_list,
                     format_node_stub_list)
@@ -124,3 +124,15 @@ def local_node_id(client: ApiClient) -> str:
     if not node_id:
         raise CommandFailed("Failed to determine node ID")
     return str(node_id)
+
+
+def check_task(alloc: Allocation, task: str) -> None:
+    """Fail with Nomad's message unless ``task`` is a task of the allocation's group."""
+    group = alloc.lookup_task_group()
+    if group is None:
+        raise CommandFailed("Failed to validate task: Could not find allocation task group: "
+                            f"{alloc.task_group}")
+    names = [t.name for t in group.tasks]
+    if task not in names:
+        raise CommandFailed(f"Failed to validate task: Could not find task named: {task}, "
+                            f"found:\n{format_list(names)}")

@@ -4,10 +4,11 @@
 
     nomadjail agent              run an agent (server and/or client)
     nomadjail job    run|plan|status|stop|init|validate|history|inspect
-    nomadjail alloc  status|logs|stop
+    nomadjail alloc  status|logs|stop|signal
     nomadjail node   status|drain|eligibility
     nomadjail eval   status
     nomadjail server members
+    nomadjail flavour cook       set up the pot server appliance
     nomadjail version
 
 with Nomad's top-level shortcuts ``run``, ``plan``, ``status``, ``stop``,
@@ -25,9 +26,11 @@ import click
 
 from .agent import agent
 from .alloc_logs import alloc_logs
+from .alloc_signal import alloc_signal
 from .alloc_status import alloc_status
 from .alloc_stop import alloc_stop
 from .eval_status import eval_status
+from .flavour import flavour
 from .job_init import job_init
 from .job_inspect import job_history, job_inspect
 from .job_plan import job_plan
@@ -88,7 +91,7 @@ def version() -> int:
 for command in (job_run, job_plan, job_status, job_stop, job_init, job_validate, job_history,
                 job_inspect):
     job.add_command(command)
-for command in (alloc_status, alloc_logs, alloc_stop):
+for command in (alloc_status, alloc_logs, alloc_stop, alloc_signal):
     alloc.add_command(command)
 for command in (node_status, node_drain, node_eligibility):
     node.add_command(command)
@@ -101,6 +104,7 @@ for alias, command in (("run", job_run), ("plan", job_plan), ("status", job_stat
     cli.add_command(command, alias)
 
 cli.add_command(agent)
+cli.add_command(flavour)
 
 
 def main(argv: Sequence[str] | None = None) -> None:

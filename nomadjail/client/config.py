@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..structs import parse_port_ranges
+from ..structs import ClientHostVolumeConfig, parse_port_ranges
 
 # Nomad's client defaults.
 DEFAULT_MAX_KILL_TIMEOUT = 30.0  # seconds; caps every task's kill_timeout
@@ -48,6 +48,8 @@ class ClientConfig:
     alloc_dir: str = ""  # "" = <data_dir>/alloc
     dev_mode: bool = False  # -dev: allocations are destroyed when the client shuts down
     state_dir: str = ""  # "" = <data_dir>/client
+    # client { host_volume "name" { path = "/abs" read_only = false } }
+    host_volumes: dict[str, ClientHostVolumeConfig] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         try:
@@ -57,6 +59,10 @@ class ClientConfig:
         if not 0 < self.min_dynamic_port <= self.max_dynamic_port <= 65535:
             raise ValueError(f"client dynamic port range {self.min_dynamic_port}-"
                              f"{self.max_dynamic_port} is invalid")
+        for name, volume in self.host_volumes.items():
+            if not os.path.isabs(volume.path):
+                raise ValueError(f'client host_volume "{name}": path must be absolute, got '
+                                 f"{volume.path!r}")
 
     @property
     def alloc_root(self) -> str:

@@ -19,8 +19,9 @@ from typing import Mapping
 import psutil
 
 from ..drivers.base import Driver
-from ..structs import (DriverInfo, NetworkResource, Node, NodeCpuResources, NodeDiskResources,
-                       NodeMemoryResources, NodeResources, NodeStatus, now_ns, rfc3339)
+from ..structs import (ClientHostVolumeConfig, DriverInfo, NetworkResource, Node,
+                       NodeCpuResources, NodeDiskResources, NodeMemoryResources, NodeResources,
+                       NodeStatus, now_ns, rfc3339)
 from ..structs.node import (NodeReservedCpuResources, NodeReservedMemoryResources,
                             NodeReservedNetworkResources, NodeReservedResources)
 from .config import ClientConfig
@@ -237,6 +238,9 @@ def fingerprint_node(config: ClientConfig, *, node_id: str, secret_id: str,
         status=NodeStatus.INITIALIZING,
         status_updated_at=now_ns() // 1_000_000_000,
     )
+    node.host_volumes = {name: ClientHostVolumeConfig(name=name, path=volume.path,
+                                                       read_only=volume.read_only)
+                         for name, volume in config.host_volumes.items()}
     for name, driver in drivers.items():
         apply_driver_info(node, name, driver_info(driver))
     return node  # ComputedClass is left to the servers, which fill it on registration

@@ -583,7 +583,8 @@ class TaskRunner:
         if self._capabilities.fs_isolation != "none":
             mounts = [MountConfig(ctx.task_dir.shared_alloc_dir, ALLOC_DIR_IN_TASK),
                       MountConfig(ctx.task_dir.local_dir, LOCAL_DIR_IN_TASK),
-                      MountConfig(ctx.task_dir.secrets_dir, SECRETS_DIR_IN_TASK)]
+                      MountConfig(ctx.task_dir.secrets_dir, SECRETS_DIR_IN_TASK),
+                      *ctx.volume_mounts]
         node = ctx.node
         assert ctx.env is not None
         return TaskConfig(

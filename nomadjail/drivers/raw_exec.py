@@ -144,6 +144,7 @@ class _InvocationFiles:
     status_path: str  # the task's exit status, written by the supervisor
     pid_path: str  # the supervisor's and the task's pids, written by the supervisor
     log_path: str  # the supervisor's own stderr
+    diverted_path: str  # output lines taken out of the logs (``divert_prefixes``)
 
     @classmethod
     def for_task(cls, task_dir: str, task_id: str) -> _InvocationFiles:
@@ -151,7 +152,8 @@ class _InvocationFiles:
         invocation = task_id.rsplit("/", 1)[-1]
         base = os.path.join(runtime_dir, invocation)
         return cls(spec_path=f"{base}.spec.json", status_path=f"{base}.status.json",
-                   pid_path=f"{base}.pid.json", log_path=f"{base}.supervisor.log")
+                   pid_path=f"{base}.pid.json", log_path=f"{base}.supervisor.log",
+                   diverted_path=f"{base}.diverted.log")
 
 
 def _read_json(path: str) -> dict[str, Any] | None:
@@ -333,14 +335,22 @@ def validate_raw_exec_config(config: dict[str, Any]) -> list[str]:
 
 class RawExecDriver:
     """Nomad's ``raw_exec``.  ``enabled=False`` mirrors an agent without
-    ``plugin "raw_exec" { config { enabled = true } }``: undetected, refuses tasks."""
+    ``plugin "raw_exec" { config { enabled = true } }``: undetected, refuses tasks.
+
+    ``divert_prefixes`` (used by the pot driver, which supervises ``pot
+    start`` through this driver): output lines starting with one of them go
+    to the file named ``diverted_path`` in :meth:`start_record`'s state
+    instead of the task's logs.
+    """
 
     name = NAME
 
     def __init__(self, *, enabled: bool = True, denied_envvars: list[str] | None = None,
                  python: str = sys.executable,
-                 start_timeout: float = SUPERVISOR_START_TIMEOUT) -> None:
+                 start_timeout: float = SUPERVISOR_START_TIMEOUT,
+                 divert_prefixes: tuple[str, ...] = ()) -> None:
         self.enabled = enabled
+        self.divert_prefixes = tuple(divert_prefixes)
         self.denied_envvars = list(denied_envvars or [])
         self._python = python
         self._start_timeout = start_timeout
@@ -381,10 +391,11 @@ class RawExecDriver:
 
     def start_record(self, cfg: TaskConfig) -> StartRecord:
         files = _InvocationFiles.for_task(cfg.task_dir, cfg.id)
-        return StartRecord(driver=NAME, task_id=cfg.id,
-                           state={"spec_path": files.spec_path,
-                                  "status_path": files.status_path,
-                                  "pid_path": files.pid_path})
+        state = {"spec_path": files.spec_path, "status_path": files.status_path,
+                 "pid_path": files.pid_path}
+        if self.divert_prefixes:
+            state["diverted_path"] = files.diverted_path
+        return StartRecord(driver=NAME, task_id=cfg.id, state=state)
 
     def start_task(self, cfg: TaskConfig) -> TaskHandle:
         if not self.enabled:
@@ -418,6 +429,9 @@ class RawExecDriver:
             "status_path": files.status_path,
             "pid_path": files.pid_path,
         }
+        if self.divert_prefixes:
+            spec["divert_prefixes"] = list(self.divert_prefixes)
+            spec["divert_path"] = files.diverted_path
         try:
             fd = os.open(files.spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as spec_file:

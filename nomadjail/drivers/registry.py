@@ -12,20 +12,23 @@ raw_exec reads ``enabled`` (default true here, because naming the driver in
 
 :func:`config_validators` gives servers a job validator that checks the
 ``config`` block of every task whose driver is known here, at submission, so a
-typo fails ``job run`` instead of an allocation.
+typo fails ``job run`` instead of an allocation.  A driver may also register a
+``task_validator``, which sees the task and its group (the pot driver checks
+its ``port_map`` labels against the group's ports).
 """
 
 from __future__ import annotations
 
 from typing import Any, Callable, Iterable, Mapping
 
-from ..structs import Job
+from ..structs import Job, Task, TaskGroup
 from .base import Driver
 from .mock import MockDriver, validate_mock_config
 from .raw_exec import RawExecDriver, validate_raw_exec_config
 
 DriverFactory = Callable[[Mapping[str, Any]], Driver]
 ConfigValidator = Callable[[dict[str, Any]], list[str]]
+TaskValidator = Callable[[TaskGroup, Task], list[str]]
 
 
 def _parse_bool(value: Any, where: str) -> bool:
@@ -58,15 +61,20 @@ _VALIDATORS: dict[str, ConfigValidator] = {
     "raw_exec": validate_raw_exec_config,
     "mock_driver": validate_mock_config,
 }
+_TASK_VALIDATORS: dict[str, TaskValidator] = {}
 
 
 def register_driver(name: str, factory: DriverFactory, *, job_name: str | None = None,
-                    validator: ConfigValidator | None = None) -> None:
+                    validator: ConfigValidator | None = None,
+                    task_validator: TaskValidator | None = None) -> None:
     """Make ``name`` buildable; ``job_name`` is the key jobs use (default ``name``);
-    ``validator`` checks a task's ``config`` block at job submission."""
+    ``validator`` checks a task's ``config`` block at job submission, ``task_validator``
+    the task within its group."""
     _FACTORIES[name] = (job_name or name, factory)
     if validator is not None:
         _VALIDATORS[job_name or name] = validator
+    if task_validator is not None:
+        _TASK_VALIDATORS[job_name or name] = task_validator
 
 
 def validate_job_driver_configs(job: Job) -> list[str]:
@@ -76,11 +84,15 @@ def validate_job_driver_configs(job: Job) -> list[str]:
     for group in job.task_groups:
         for task in group.tasks:
             validator = _VALIDATORS.get(task.driver)
-            if validator is None:
-                continue
-            for problem in validator(dict(task.config)):
-                problems.append(f'Task "{task.name}" in group "{group.name}": driver '
-                                f'"{task.driver}" config: {problem}')
+            if validator is not None:
+                for problem in validator(dict(task.config)):
+                    problems.append(f'Task "{task.name}" in group "{group.name}": driver '
+                                    f'"{task.driver}" config: {problem}')
+            task_validator = _TASK_VALIDATORS.get(task.driver)
+            if task_validator is not None:
+                for problem in task_validator(group, task):
+                    problems.append(f'Task "{task.name}" in group "{group.name}": driver '
+                                    f'"{task.driver}": {problem}')
     return problems
 
 

@@ -31,6 +31,13 @@ What it guarantees, in order:
    so a full disk cannot lose it -- and exits.  A task killed by signal N
    reports ``signal: N`` and ``exit_code: 128 + N``, as Nomad does.
 
+Optionally (``spec["divert_prefixes"]`` and ``spec["divert_path"]``), output
+lines that start with one of the prefixes are appended to ``divert_path``
+instead of the task's logs: the pot driver supervises ``pot start``, whose
+own ``===>``/``###>`` messages must not pollute the task's stdout (see
+:class:`LineDiverter` for how partial lines are handled).  At most
+:data:`DIVERT_MAX_BYTES` are kept; later diverted lines are dropped.
+
 SIGTERM sent to the supervisor is forwarded to the task's process group;
 SIGINT and SIGHUP (a closing terminal) are ignored by the supervisor itself,
 but the task starts with default signal handling.
@@ -60,6 +67,8 @@ STATUS_RESERVED = 512
 STATUS_FALLBACK_ATTEMPTS = 5
 # The supervisor's exit code when it could not record the task's exit status.
 EXIT_STATUS_LOST = 3
+# The most bytes of diverted lines kept in ``divert_path``.
+DIVERT_MAX_BYTES = 1024 * 1024
 
 
 def _announce(message: dict) -> None:
@@ -197,7 +206,123 @@ class _LogSink:
                     "in total")
 
 
-def _pump(proc: subprocess.Popen, sinks: dict[int, _LogSink]) -> None:
+class LineDiverter:
+    """Split one output stream into the task's output and the lines to divert.
+
+    A line is diverted when it starts with one of ``prefixes``.  Bytes are
+    passed on as soon as their line is known not to be diverted; only the
+    start of a line that could still turn into a prefix (at most the longest
+    prefix's length, e.g. ``"==="``) is held back until more output decides
+    it, or until :meth:`flush` at the end of the stream.
+    """
+
+    def __init__(self, prefixes: list[bytes]) -> None:
+        if not prefixes or not all(prefixes):
+            raise ValueError(f"divert prefixes must be non-empty, got {prefixes!r}")
+        self._prefixes = tuple(prefixes)
+        self._divert: bool | None = None  # None: at a line start, undecided
+        self._pending = bytearray()
+
+    def _decide(self) -> bool | None:
+        pending = bytes(self._pending)
+        if any(pending.startswith(prefix) for prefix in self._prefixes):
+            return True
+        if pending.endswith(b"\n") or not any(prefix.startswith(pending)
+                                               for prefix in self._prefixes):
+            return False
+        return None
+
+    def feed(self, data: bytes) -> tuple[bytes, bytes]:
+        """``(bytes for the task's log, bytes to divert)`` from the next chunk."""
+        passed, diverted = bytearray(), bytearray()
+        pos = 0
+        while pos < len(data):
+            newline = data.find(b"\n", pos)
+            end = len(data) if newline < 0 else newline + 1
+            if self._divert is None:
+                self._pending += data[pos:end]
+                pos = end
+                self._divert = self._decide()
+                if self._divert is None:
+                    continue
+                (diverted if self._divert else passed).extend(self._pending)
+                line_done = self._pending.endswith(b"\n")
+                self._pending.clear()
+            else:
+                (diverted if self._divert else passed).extend(data[pos:end])
+                pos = end
+                line_done = newline >= 0
+            if line_done:
+                self._divert = None
+        return bytes(passed), bytes(diverted)
+
+    def flush(self) -> bytes:
+        """The held-back start of an unfinished line (it never became a prefix)."""
+        rest = bytes(self._pending)
+        self._pending.clear()
+        self._divert = None
+        return rest
+
+
+class _DivertedLines:
+    """The file diverted lines are appended to (shared by stdout and stderr).
+
+    Storage errors and the size cap drop lines silently: these are the
+    messages of the supervised tool, never the task's output.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._written = 0
+        self._fd = -1
+        try:
+            self._fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+            self._written = os.fstat(self._fd).st_size
+        except OSError as err:
+            _report(f"cannot open the diverted output file {path}: {err}")
+
+    def write(self, data: bytes) -> None:
+        if self._fd < 0 or not data or self._written + len(data) > DIVERT_MAX_BYTES:
+            return
+        try:
+            os.write(self._fd, data)
+            self._written += len(data)
+        except OSError:
+            pass
+
+    def close(self) -> None:
+        if self._fd >= 0:
+            try:
+                os.close(self._fd)
+            except OSError:
+                pass
+            self._fd = -1
+
+
+class _DivertingSink:
+    """A log sink that first takes the diverted lines out of the stream."""
+
+    def __init__(self, sink: _LogSink, diverter: LineDiverter,
+                 diverted: _DivertedLines) -> None:
+        self._sink = sink
+        self._diverter = diverter
+        self._diverted = diverted
+
+    def write(self, data: bytes) -> None:
+        passed, diverted = self._diverter.feed(data)
+        if diverted:
+            self._diverted.write(diverted)
+        if passed:
+            self._sink.write(passed)
+
+    def close(self) -> None:
+        rest = self._diverter.flush()
+        if rest:
+            self._sink.write(rest)
+        self._sink.close()
+
+
+def _pump(proc: subprocess.Popen, sinks: dict[int, _LogSink | _DivertingSink]) -> None:
     """Copy the task's output into the sinks until EOF or shortly after exit."""
     selector = selectors.DefaultSelector()
     for stream in (proc.stdout, proc.stderr):
@@ -258,8 +383,14 @@ def run(spec: dict) -> int:
             status_file.discard()
             _announce({"error": f"cannot write the pid file {pid_path}: {err}"})
             return 1
-    stdout_log = _LogSink("stdout", _rotator(spec, "stdout_name"))
-    stderr_log = _LogSink("stderr", _rotator(spec, "stderr_name"))
+    stdout_log: _LogSink | _DivertingSink = _LogSink("stdout", _rotator(spec, "stdout_name"))
+    stderr_log: _LogSink | _DivertingSink = _LogSink("stderr", _rotator(spec, "stderr_name"))
+    diverted: _DivertedLines | None = None
+    if spec.get("divert_prefixes") and spec.get("divert_path"):
+        prefixes = [str(p).encode() for p in spec["divert_prefixes"]]
+        diverted = _DivertedLines(spec["divert_path"])
+        stdout_log = _DivertingSink(stdout_log, LineDiverter(prefixes), diverted)
+        stderr_log = _DivertingSink(stderr_log, LineDiverter(prefixes), diverted)
     task_pid = 0
 
     def forward_term(signum: int, frame: object) -> None:
@@ -302,6 +433,8 @@ def run(spec: dict) -> int:
     proc.stderr.close()
     stdout_log.close()
     stderr_log.close()
+    if diverted is not None:
+        diverted.close()
     if code < 0:
         status = {"exit_code": 128 - code, "signal": -code}
     else:

@@ -52,6 +52,9 @@ class GroupAsk:
     task_dynamic_port_count: int
     distinct_hosts: bool
     distinct_properties: list[Constraint]
+    # (source, read_only) of the group's ``volume { type = "host" }`` requests; per_alloc
+    # ones are left to the client (their source depends on the allocation's index)
+    host_volumes: tuple[tuple[str, bool], ...] = ()
 
     @property
     def name(self) -> str:
@@ -97,11 +100,16 @@ def group_ask(job: Job, group: TaskGroup) -> GroupAsk:
                            if c.operand not in (DISTINCT_HOSTS, DISTINCT_PROPERTY))
     group_network = group.networks[0] if group.networks else None
     disk = (group.ephemeral_disk.size_mb or 0) if group.ephemeral_disk else 0
+    host_volumes = tuple(sorted((v.source, v.read_only) for v in group.volumes.values()
+                                if v.type == "host" and not v.per_alloc))
     return GroupAsk(
         group=group, namespace=job.namespace or "", job_id=job.id,
         cpu=sum(t.cpu for t in tasks), memory_mb=sum(t.memory_mb for t in tasks), disk_mb=disk,
         tasks=tasks, drivers=tuple(drivers), constraints=constraints,
-        escapes_class=escapes_node_class(constraints), needs_devices=needs_devices,
+        # Host volumes are not part of the computed node class (as in Nomad): a group
+        # asking for them is judged node by node.
+        escapes_class=escapes_node_class(constraints) or bool(host_volumes),
+        needs_devices=needs_devices,
         network=group_network,
         network_mode=(group_network.mode or "host") if group_network else "host",
         host_network_problem=_host_network_problem(group_network),
@@ -111,4 +119,5 @@ def group_ask(job: Job, group: TaskGroup) -> GroupAsk:
         task_static_ports=tuple(task_static), task_dynamic_port_count=task_dynamic,
         distinct_hosts=distinct_hosts_enabled(group.constraints),
         distinct_properties=[c for c in group.constraints if c.operand == DISTINCT_PROPERTY],
+        host_volumes=host_volumes,
     )

@@ -24,6 +24,7 @@ from .context import EvalContext
 FILTER_MISSING_DRIVERS = "missing drivers"
 FILTER_MISSING_DEVICES = "missing devices"
 FILTER_MISSING_NETWORK = "missing network"
+FILTER_MISSING_HOST_VOLUMES = "missing compatible host volumes"
 
 def has_drivers(node: Node, drivers: tuple[str, ...]) -> bool:
     """Every driver is detected and healthy (or, for nodes that only report
@@ -35,6 +36,16 @@ def has_drivers(node: Node, drivers: tuple[str, ...]) -> bool:
                 continue
             return False
         if node.attributes.get(f"driver.{driver}") not in GO_TRUE:
+            return False
+    return True
+
+
+def has_host_volumes(node: Node, requests: tuple[tuple[str, bool], ...]) -> bool:
+    """Every requested host volume exists on the node, and none asked read-write is
+    read-only there (Nomad's HostVolumeChecker)."""
+    for source, read_only in requests:
+        volume = node.host_volumes.get(source)
+        if volume is None or (volume.read_only and not read_only):
             return False
     return True
 
@@ -110,6 +121,8 @@ class Feasibility:
     def _group_verdict(self, ask: GroupAsk, node: Node) -> str:
         if not has_drivers(node, ask.drivers):
             return FILTER_MISSING_DRIVERS
+        if ask.host_volumes and not has_host_volumes(node, ask.host_volumes):
+            return FILTER_MISSING_HOST_VOLUMES
         if ask.constraints:
             unmet = self.checker.first_unmet(ask.constraints, node)
             if unmet is not None:

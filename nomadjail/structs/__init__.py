@@ -27,7 +27,8 @@ from .job import (Affinity, CheckRestart, Constraint, EphemeralDisk, Job, LogCon
                   MigrateStrategy, ReschedulePolicy, RestartPolicy, Service, ServiceCheck, Task,
                   TaskGroup, TaskLifecycle, UpdateStrategy, VolumeMount, VolumeRequest,
                   default_reschedule_policy, default_restart_policy, default_update_strategy)
-from .node import (DrainStrategy, DriverInfo, Node, NodeCpuResources, NodeDiskResources,
+from .node import (ClientHostVolumeConfig, DrainStrategy, DriverInfo, Node, NodeCpuResources,
+                   NodeDiskResources,
                    NodeEvent, NodeMemoryResources, NodeReservedResources, NodeResources,
                    parse_port_ranges)
 from .plan import (DeploymentStatusUpdate, DesiredUpdates, Plan, PlanAnnotations, PlanResult)

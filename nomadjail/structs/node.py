@@ -79,6 +79,15 @@ class DriverInfo:
 
 
 @dataclass(slots=True)
+class ClientHostVolumeConfig:
+    """A host volume a client offers (``client { host_volume "name" { path read_only } }``)."""
+
+    name: str = ""
+    path: str = ""
+    read_only: bool = False
+
+
+@dataclass(slots=True)
 class NodeEvent:
     message: str = ""
     subsystem: str = ""
@@ -121,6 +130,7 @@ class Node:
     status_updated_at: int = 0  # seconds since the epoch, as Nomad
     events: list[NodeEvent] = field(default_factory=list)
     drivers: dict[str, DriverInfo] = field(default_factory=dict)
+    host_volumes: dict[str, ClientHostVolumeConfig] = field(default_factory=dict)
     create_index: int = 0
     modify_index: int = 0
 

@@ -187,8 +187,12 @@ def two_task_job(main: dict, other: dict, *, job_type="service"):
 def test_failed_task_kills_its_siblings(make_client, servers):
     client = make_client()
     client.start()
-    job = two_task_job({"run_for": "20ms", "exit_code": 1}, {"run_for": "60s"})
+    # The main task fails after a second: long enough for its sibling to have started
+    # even on a loaded machine (a task killed before it starts records no "Killed").
+    job = two_task_job({"run_for": "1s", "exit_code": 1}, {"run_for": "60s"})
     alloc = servers.place(alloc_for(job, client))
+    wait_for(lambda: servers.task_state(alloc.id, "other").state == "running",
+             message="the sibling running")
     wait_client_status(servers, alloc.id, "failed")
     other = wait_for(lambda: (s := servers.task_state(alloc.id, "other")).state == "dead" and s,
                      message="sibling killed")

@@ -9,13 +9,15 @@ from .env import EnvHook
 from .logs import LogsHook
 from .task_dir import TaskDirHook
 from .validate import ValidateHook
+from .volumes import VolumesHook
 
 
 def default_task_hooks() -> list[TaskHook]:
-    """The hooks every task runs, in order (Nomad's order: task dir, env, validate, logs)."""
-    return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook()]
+    """The hooks every task runs, in order (Nomad's order: task dir, env, validate, logs,
+    volumes)."""
+    return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook(), VolumesHook()]
 
 
 __all__ = ["EnvHook", "ExitedHook", "HookContext", "HookError", "LogsHook", "PoststartHook",
            "PrestartHook", "StopHook", "TaskDirHook", "TaskHook", "UpdateHook", "ValidateHook",
-           "default_task_hooks"]
+           "VolumesHook", "default_task_hooks"]

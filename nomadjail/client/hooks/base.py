@@ -23,7 +23,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol, runtime_checkable
 
-from ...drivers.base import Capabilities, Driver, ExitResult, TaskHandle
+from ...drivers.base import Capabilities, Driver, ExitResult, MountConfig, TaskHandle
 from ...structs import Allocation, Node, Task, TaskEvent
 from ..allocdir import AllocDir, TaskDir
 from ..config import ClientConfig
@@ -61,6 +61,7 @@ class HookContext:
     stderr_path: str = ""
     log_max_files: int = 10
     log_max_file_size_mb: int = 10
+    volume_mounts: list[MountConfig] = field(default_factory=list)  # host volumes to mount
 
 
 @runtime_checkable

@@ -1,0 +1,334 @@
+"""Consul: the agent registers itself as a service, and servers find each other.
+
+With a ``consul { ... }`` block (see :class:`~nomadjail.agent.config.ConsulSettings`)
+and ``auto_advertise`` on, the agent registers with the Consul agent at
+``consul.address`` through python-consul2, the way Nomad does:
+
+- a server as service ``server_service_name`` (``nomad``) three times, one
+  registration per listener, tagged ``http``, ``rpc`` and ``serf``; the http one
+  also carries potluck's tags ``_app=nomadserver``, ``_service=nomad`` and
+  ``_hostname=<node>.<datacenter>.consul``, which potluck's Prometheus and
+  dashboards select on;
+- a client as service ``client_service_name`` (``nomad-client``) on its http port,
+  tagged ``http`` and ``_app=nomadclient``, ``_service=nomad-client``,
+  ``_hostname=...``.
+
+Service IDs are derived from the node name, so a restarted agent replaces its
+own registrations instead of adding more.  :class:`ConsulRegistrar` works in
+the background and never delays the agent: while Consul is unreachable it
+retries with a doubling delay (capped), and once registered it checks now and
+then that the registrations are still there (a restarted Consul agent forgets
+services registered over its API) and registers them again if not.  On
+shutdown it deregisters them, best effort and bounded in time.
+
+Auto-join (:func:`discover_peers`): a server with ``bootstrap_expect > 1``,
+no ``server_join`` addresses and ``server_auto_join`` looks up the ``serf``
+registrations of service ``nomad`` in Consul's catalog and waits until it sees
+``bootstrap_expect`` servers (itself included); their addresses become its raft
+peers.  A client without ``servers`` and with ``client_auto_join`` takes the
+``rpc`` registrations.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import consul
+import requests
+
+from .config import AgentConfig, ConsulSettings
+from .addresses import split_host_port
+
+log = logging.getLogger("nomadjail.agent.consul")
+
+CONSUL_PORT = 8500
+RETRY_MIN = 1.0  # seconds between attempts while Consul is down, doubling ...
+RETRY_MAX = 30.0  # ... up to this
+RECHECK_INTERVAL = 30.0  # seconds between checks that the registrations still exist
+CHECK_INTERVAL = "10s"  # Consul health checks of the listeners (Nomad's)
+CHECK_TIMEOUT = "3s"
+
+# Everything python-consul2 raises when Consul is down, slow or refuses a request.
+CONSUL_ERRORS = (consul.ConsulException, requests.RequestException, OSError, ValueError)
+
+
+@dataclass(frozen=True, slots=True)
+class ServiceRegistration:
+    """One service instance as the Consul agent API takes it."""
+
+    service_id: str
+    name: str
+    address: str
+    port: int
+    tags: list[str] = field(default_factory=list)
+    check: dict[str, Any] | None = None
+
+
+class ConsulAPI(Protocol):
+    """The part of ``consul.Consul`` this module uses (tests may pass a double)."""
+
+    agent: Any
+    catalog: Any
+
+
+def consul_client(settings: ConsulSettings) -> consul.Consul:
+    """A python-consul2 client for ``settings.address`` (``host:port`` or a URL)."""
+    address = settings.address
+    scheme = "https" if settings.ssl else "http"
+    for prefix in ("http://", "https://"):
+        if address.startswith(prefix):
+            scheme, address = prefix[:-3], address[len(prefix):]
+    host, port = split_host_port(address.rstrip("/"), CONSUL_PORT)
+    with warnings.catch_warnings():
+        # python-consul2 builds every API wrapper up front and some warn that their
+        # Consul API is old or new (legacy ACL, discovery chain) whether they are used
+        # or not; nomadjail uses neither.
+        warnings.filterwarnings("ignore", category=DeprecationWarning, module="consul")
+        client = consul.Consul(host=host, port=port, scheme=scheme, timeout=settings.timeout)
+    # python-consul2 lets CONSUL_HTTP_ADDR/CONSUL_HTTP_TOKEN override its arguments;
+    # in nomadjail the config file wins, as it does in Nomad.
+    client.http = client.http_connect(host, port, scheme, True, None, timeout=settings.timeout)
+    if settings.token:
+        client.token = settings.token
+    return client
+
+
+def _host(address: str) -> str:
+    return split_host_port(address, 0)[0]
+
+
+def _port(address: str) -> int:
+    return split_host_port(address, 0)[1]
+
+
+def potluck_tags(app: str, service: str, node: str, datacenter: str) -> list[str]:
+    return [f"_app={app}", f"_service={service}", f"_hostname={node}.{datacenter}.consul"]
+
+
+def agent_services(config: AgentConfig) -> list[ServiceRegistration]:
+    """The registrations this agent should have in Consul (none without auto_advertise)."""
+    c, settings = config, config.consul
+    if not settings.enabled or not settings.auto_advertise:
+        return []
+    node = c.node_name()
+    extra = list(settings.tags)
+    services = []
+    if c.server.enabled:
+        name = settings.server_service_name
+        http = c.advertise_for("http")
+        services.append(ServiceRegistration(
+            f"_nomad-server-{node}-http", name, _host(http), _port(http),
+            ["http", *potluck_tags("nomadserver", name, node, c.datacenter), *extra],
+            {"Name": "Nomad Server HTTP Check", "Interval": CHECK_INTERVAL,
+             "Timeout": CHECK_TIMEOUT,
+             "HTTP": f"http://{http}/v1/agent/health?type=server"}))
+        for listener in ("rpc", "serf"):
+            addr = c.advertise_for(listener)
+            services.append(ServiceRegistration(
+                f"_nomad-server-{node}-{listener}", name, _host(addr), _port(addr),
+                [listener, *extra],
+                {"Name": f"Nomad Server {listener.upper()} Check", "Interval": CHECK_INTERVAL,
+                 "Timeout": CHECK_TIMEOUT, "TCP": addr}))
+    if c.client.enabled:
+        name = settings.client_service_name
+        http = c.advertise_for("http")
+        services.append(ServiceRegistration(
+            f"_nomad-client-{node}-http", name, _host(http), _port(http),
+            ["http", *potluck_tags("nomadclient", name, node, c.datacenter), *extra],
+            {"Name": "Nomad Client HTTP Check", "Interval": CHECK_INTERVAL,
+             "Timeout": CHECK_TIMEOUT,
+             "HTTP": f"http://{http}/v1/agent/health?type=client"}))
+    return services
+
+
+def register(api: ConsulAPI, service: ServiceRegistration) -> None:
+    api.agent.service.register(service.name, service_id=service.service_id,
+                               address=service.address, port=service.port,
+                               tags=service.tags, check=service.check)
+
+
+class ConsulRegistrar:
+    """Keeps this agent's services registered in Consul from a background thread.
+
+    ``start`` returns at once.  ``stop`` ends the thread and deregisters every
+    service it registered (each request bounded by the client's timeout).
+    """
+
+    def __init__(self, services: list[ServiceRegistration], api: ConsulAPI, *,
+                 address: str = "", retry_min: float = RETRY_MIN, retry_max: float = RETRY_MAX,
+                 recheck_interval: float = RECHECK_INTERVAL):
+        self.services = services
+        self.api = api
+        self.address = address or "Consul"
+        self.retry_min, self.retry_max = retry_min, retry_max
+        self.recheck_interval = recheck_interval
+        self.registered: set[str] = set()
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def start(self) -> None:
+        if not self.services or self._thread is not None:
+            return
+        self._thread = threading.Thread(target=self._run, name="consul-registrar", daemon=True)
+        self._thread.start()
+
+    def stop(self, timeout: float = 10.0, *, deregister: bool = True) -> None:
+        """End the thread; with ``deregister``, remove the registrations from Consul."""
+        self._stopping.set()
+        if self._thread is not None:
+            self._thread.join(timeout)
+        if not deregister:
+            return
+        with self._lock:
+            for service in self.services:
+                if service.service_id not in self.registered:
+                    continue
+                try:
+                    self.api.agent.service.deregister(service.service_id)
+                    log.info("deregistered service %r (%s) from %s", service.name,
+                             service.service_id, self.address)
+                except CONSUL_ERRORS as err:
+                    log.warning("could not deregister %s from %s: %s", service.service_id,
+                                self.address, err)
+            self.registered.clear()
+
+    def _run(self) -> None:
+        delay = self.retry_min
+        failures = 0
+        while not self._stopping.is_set():
+            try:
+                self._sync()
+            except CONSUL_ERRORS as err:
+                failures += 1
+                if failures == 1 or failures % 10 == 0:
+                    log.warning("cannot register with Consul at %s (attempt %d), retrying "
+                                "in the background: %s", self.address, failures, err)
+                self._stopping.wait(delay)
+                delay = min(delay * 2, self.retry_max)
+                continue
+            if failures:
+                log.info("registered with Consul at %s after %d failed attempt(s)",
+                         self.address, failures)
+            failures, delay = 0, self.retry_min
+            self._stopping.wait(self.recheck_interval)
+
+    def _sync(self) -> None:
+        """Register whatever Consul does not have (all of it the first time)."""
+        present = self.api.agent.services() if self.registered else {}
+        with self._lock:
+            if self._stopping.is_set():
+                return
+            for service in self.services:
+                if service.service_id in self.registered and service.service_id in present:
+                    continue
+                register(self.api, service)
+                if service.service_id not in self.registered:
+                    log.info("registered service %r (%s, %s:%d) with %s", service.name,
+                             service.service_id, service.address, service.port, self.address)
+                self.registered.add(service.service_id)
+
+
+def catalog_addresses(api: ConsulAPI, service: str, tag: str) -> list[str]:
+    """``host:port`` of every catalog entry of ``service`` with ``tag``, sorted."""
+    _, entries = api.catalog.service(service, tag=tag)
+    found = set()
+    for entry in entries or []:
+        host = entry.get("ServiceAddress") or entry.get("Address") or ""
+        port = entry.get("ServicePort") or 0
+        if host and port:
+            found.add(f"{host}:{port}")
+    return sorted(found)
+
+
+def discover_peers(api: ConsulAPI, *, service: str, tag: str, myself: str | None, expect: int,
+                   stop: threading.Event | None = None, interval: float = 2.0,
+                   timeout: float | None = None,
+                   sleep: Callable[[float], Any] | None = None) -> list[str]:
+    """Wait until Consul lists at least ``expect`` addresses of ``service``/``tag``
+    (``myself``, if given, counted whether listed or not) and return the others.
+
+    Waits forever unless ``timeout`` is given (Nomad's servers wait for their
+    peers as long as it takes) or ``stop`` is set; progress is logged now and
+    then.  Returns [] when stopped or timed out.
+    """
+    stop = stop or threading.Event()
+    wait = sleep or stop.wait
+    deadline = None if timeout is None else time.monotonic() + timeout
+    last_report = 0.0
+    while not stop.is_set():
+        try:
+            found = set(catalog_addresses(api, service, tag))
+            error = ""
+        except CONSUL_ERRORS as err:
+            found, error = set(), str(err)
+        if myself:
+            found.add(myself)
+        if len(found) >= expect:
+            others = sorted(found - {myself or ""})
+            log.info("found %d server(s) in Consul service %r: %s", len(found), service,
+                     ", ".join(sorted(found)))
+            return others
+        if time.monotonic() - last_report > 30:
+            last_report = time.monotonic()
+            detail = f" (Consul: {error})" if error else ""
+            log.info("waiting for %d servers in Consul service %r tagged %r, found %d: %s%s",
+                     expect, service, tag, len(found), ", ".join(sorted(found)), detail)
+        if deadline is not None and time.monotonic() >= deadline:
+            return []
+        wait(interval)
+    return []
+
+
+def auto_join_target(config: AgentConfig) -> tuple[str, str, int] | None:
+    """(service, tag, expected count) when this agent must find its peers in Consul:
+    a server expecting more servers with no ``server_join``, or a client-only agent
+    with no ``servers``; None otherwise."""
+    c, settings = config, config.consul
+    if not settings.enabled or c.dev_mode:
+        return None
+    if (c.server.enabled and c.server.bootstrap_expect > 1 and not c.server.server_join
+            and settings.server_auto_join):
+        return settings.server_service_name, "serf", c.server.bootstrap_expect
+    if (c.client.enabled and not c.server.enabled and not c.client.servers
+            and settings.client_auto_join):
+        return settings.server_service_name, "rpc", 1
+    return None
+
+
+def join_through_consul(config: AgentConfig, *, stop: threading.Event | None = None,
+                        timeout: float | None = None,
+                        api: ConsulAPI | None = None) -> AgentConfig:
+    """Fill ``server.server_join`` (or ``client.servers``) from Consul when
+    :func:`auto_join_target` says so; the config unchanged otherwise.
+
+    The agent's own services are registered while it waits, so servers that
+    start together find each other.  They stay registered afterwards: the
+    running agent's :class:`ConsulRegistrar` takes them over (same IDs).  When
+    the wait ends without peers (``stop`` set, ``timeout`` passed) the list
+    stays empty and the registrations are removed.
+    """
+    target = auto_join_target(config)
+    if target is None:
+        return config
+    service, tag, expect = target
+    api = api or consul_client(config.consul)
+    registrar = ConsulRegistrar(agent_services(config), api, address=config.consul.address)
+    registrar.start()
+    found: list[str] = []
+    try:
+        myself = config.advertise_for("serf") if tag == "serf" else None
+        found = discover_peers(api, service=service, tag=tag, myself=myself, expect=expect,
+                               stop=stop, timeout=timeout)
+    finally:
+        registrar.stop(deregister=not found)  # gave up: leave nothing behind
+    if tag == "serf":
+        config.server.server_join = found
+    else:
+        config.client.servers = found
+    return config

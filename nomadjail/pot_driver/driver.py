@@ -1,0 +1,684 @@
+"""The pot task driver: each task runs in its own FreeBSD jail, managed by ``pot``.
+
+Start, for the task's start attempt ``<alloc>/<task>/<invocation>``:
+
+1. ``pot prepare`` imports the image (if missing) and clones it into the pot
+   ``<task>_<invocation>_<alloc>`` (dots become ``_``, as pot does), with the
+   command, network type and exported ports; the driver then checks the pot
+   exists (prepare exits 0 even when its internal clone failed);
+2. ``set-attribute``, ``copy-in``, ``mount-in`` (the task's ``alloc/``,
+   ``local/`` and ``secrets/`` directories, every ``volume_mount`` and the
+   config's mounts), ``set-env`` (the task's environment), ``set-hosts``,
+   ``set-rss`` (the task's memory);
+3. ``pot start <name>``, which blocks while the jailed program runs, is run
+   under the raw_exec driver's supervisor: it outlives the agent (kill -9
+   included), copies the program's output into the task's log files -- with
+   pot's own ``===>``/``###>`` lines diverted to a side file, which the
+   driver writes to the agent log -- and records ``pot start``'s exit status.
+
+Guarantees:
+
+* **No pot is leaked, none runs twice.**  The pot's name is fixed before
+  anything runs and persisted by the client (``start_record``) before
+  ``start_task``; a start that fails part-way destroys its pot; after a
+  client restart ``recover_start`` re-attaches to a supervised ``pot start``
+  or destroys the pot; ``recover_task`` re-attaches to a running task (its
+  logs kept flowing meanwhile) and refuses one whose supervisor is gone, which
+  the client then destroys.  ``destroy -F`` is retried until the pot is
+  really gone (pot can answer "already stopping!" while its own cleanup runs).
+* **Exit status**: ``pot start`` exiting 0 is exit 0; 125 means the program
+  failed, and its code is read from ``last-run-stats`` (128+N is reported
+  as killed by signal N); 1 means pot could not start the pot, reported with
+  pot's error messages.  A task the driver had to destroy is reported as
+  killed by SIGKILL.
+* **Stop** sends ``kill_signal`` through ``pot signal``, waits up to the
+  kill timeout, then destroys the pot.
+* Every pot command is an argv list (see :mod:`.argv`), run with a
+  ``PATH``-only environment.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import psutil
+
+from ..drivers.base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint,
+                            StartRecord, TaskConfig, TaskHandle, TaskNotFound, TaskStats)
+from ..drivers.raw_exec import RawExecDriver
+from . import argv as pot_argv
+from .naming import allocation_tag, invocation_of, pot_name
+from .pot_cli import POT_PATH, PotCLI, pot_environment
+from .pot_output import (MESSAGE_PREFIXES, PotMessage, PotOutputError, parse_last_run_exit_code,
+                         parse_message, parse_resource_usage)
+from .stats import StatsSampler
+from .task_config import PotConfigError, PotTaskConfig, parse_pot_config, validate_pot_config
+
+log = logging.getLogger("nomadjail.pot_driver")
+
+NAME = "pot"
+POT_EXIT_APP_FAILED = 125  # `pot start`: the program exited non-zero
+POT_EXIT_FAILED = 1  # `pot start`: pot could not start the pot
+SIGKILL = 9  # the same number on FreeBSD and Linux
+# After the pot was destroyed, how long `pot start` may take to notice and exit.
+EXIT_GRACE = 15.0
+RUNTIME_DIR = ".pot"  # in the task directory (not visible inside the pot)
+
+
+@dataclass(slots=True)
+class PotDriverSettings:
+    """``plugin "pot" { config { ... } }`` (parsed by :mod:`.plugin`)."""
+
+    pot_bin: str = "pot"  # a path, or a name looked up in FreeBSD's standard PATH
+    stats_interval: float = 1.0  # seconds between two `get-rss` samples of a pot
+    command_timeout: float = 60.0  # seconds for one pot command
+    prepare_timeout: float = 900.0  # seconds for `pot prepare` (it may download the image)
+    destroy_timeout: float = 60.0  # seconds of retrying `pot destroy -F`
+    start_timeout: float = 60.0  # seconds for a started pot's jail to come up
+    # TEST ONLY: report healthy on any OS (the test double runs on Linux).  Never set on a
+    # real client: pot needs FreeBSD.
+    test_only_allow_any_os: bool = False
+
+
+@dataclass(eq=False)
+class _PotTask:
+    """What this driver knows about one task it started or re-attached to."""
+
+    task_id: str
+    pot_name: str
+    cwd: str  # the task directory: pot commands run there
+    env_path: str  # the task's environment, for exec (mode 0600)
+    diverted_path: str  # pot's own output lines, diverted from the logs
+    runner: TaskHandle  # the supervised `pot start`
+    exited: threading.Event = field(default_factory=threading.Event)
+    result: ExitResult | None = None
+    stop_forced: bool = False  # the driver destroyed the pot to stop the task
+    sampler: StatsSampler | None = None
+
+
+def _from_program_exit(code: int) -> ExitResult:
+    """The exit status of the jailed program as ``sh`` reports it (128+N: signal N)."""
+    if 128 < code < 128 + 65:
+        return ExitResult(exit_code=code, signal=code - 128)
+    return ExitResult(exit_code=code)
+
+
+def _killed() -> ExitResult:
+    return ExitResult(exit_code=128 + SIGKILL, signal=SIGKILL)
+
+
+class PotDriver:
+    """Nomad's ``pot`` task driver (the task config of the Go nomad-pot-driver)."""
+
+    name = NAME
+
+    def __init__(self, settings: PotDriverSettings | None = None, *,
+                 runner: RawExecDriver | None = None) -> None:
+        self.settings = settings or PotDriverSettings()
+        if self.settings.test_only_allow_any_os:
+            log.warning("pot driver: test_only_allow_any_os is set: the FreeBSD check is "
+                        "skipped (only the test double may run here)")
+        self._runner = runner or RawExecDriver(divert_prefixes=MESSAGE_PREFIXES)
+        self._tasks: dict[str, _PotTask] = {}
+        self._lock = threading.Lock()
+
+    # -- node facing -------------------------------------------------------------------
+
+    def _resolve_pot(self) -> str | None:
+        """The pot executable's absolute path, or None."""
+        configured = self.settings.pot_bin
+        if os.sep in configured:
+            return configured if os.path.isfile(configured) and os.access(configured,
+                                                                          os.X_OK) else None
+        return shutil.which(configured, path=POT_PATH + os.pathsep + os.environ.get("PATH", ""))
+
+    def _cli(self) -> PotCLI:
+        pot_bin = self._resolve_pot()
+        if pot_bin is None:
+            raise DriverError(f"pot not found: {self.settings.pot_bin!r} is not an executable "
+                              f"(search path {POT_PATH})")
+        return PotCLI(pot_bin, timeout=self.settings.command_timeout)
+
+    def fingerprint(self) -> Fingerprint:
+        """Healthy only on FreeBSD, as root, with a pot that answers ``pot version``."""
+        system = platform.system()
+        override = self.settings.test_only_allow_any_os
+        if system != "FreeBSD" and not override:
+            return Fingerprint(detected=False, healthy=False,
+                               health_description=f"pot jails need FreeBSD; this host runs "
+                                                  f"{system}")
+        pot_bin = self._resolve_pot()
+        if pot_bin is None:
+            return Fingerprint(detected=False, healthy=False,
+                               health_description=f"pot not found ({self.settings.pot_bin!r}; "
+                                                  "install the pot package or set pot_bin)")
+        if os.geteuid() != 0:
+            return Fingerprint(detected=True, healthy=False,
+                               health_description=f"the pot driver needs root; the agent runs "
+                                                  f"as uid {os.geteuid()}")
+        try:
+            result = PotCLI(pot_bin, timeout=self.settings.command_timeout).run(
+                pot_argv.version())
+        except DriverError as err:
+            return Fingerprint(detected=True, healthy=False, health_description=str(err))
+        version = next((line.strip() for line in result.output if line.strip()), "")
+        if not result.ok or not version:
+            return Fingerprint(detected=True, healthy=False,
+                               health_description=result.describe())
+        note = " (test-only: the FreeBSD check is skipped)" if system != "FreeBSD" else ""
+        return Fingerprint(detected=True, healthy=True, health_description="Healthy" + note,
+                           attributes={"driver.pot.version": version})
+
+    def capabilities(self) -> Capabilities:
+        return Capabilities(send_signals=True, exec=True, fs_isolation="image")
+
+    def validate_config(self, config: dict[str, Any]) -> list[str]:
+        return validate_pot_config(config)
+
+    # -- starting ----------------------------------------------------------------------
+
+    @staticmethod
+    def pot_name_for(cfg: TaskConfig) -> str:
+        return pot_name(cfg.name, cfg.alloc_id, invocation_of(cfg.id))
+
+    @staticmethod
+    def _env_path(task_dir: str, task_id: str) -> str:
+        return os.path.join(task_dir, RUNTIME_DIR, f"{invocation_of(task_id)}.env.json")
+
+    def _runner_config(self, cfg: TaskConfig, name: str) -> TaskConfig:
+        """The supervised command: ``pot start <name>``, in the task directory."""
+        pot_bin = self._resolve_pot() or self.settings.pot_bin
+        return dataclasses.replace(cfg, config={"command": pot_bin,
+                                                "args": pot_argv.start(name)},
+                                   env=pot_environment(), user="", mounts=[])
+
+    def start_record(self, cfg: TaskConfig) -> StartRecord:
+        name = self.pot_name_for(cfg)
+        runner = self._runner.start_record(self._runner_config(cfg, name))
+        return StartRecord(driver=NAME, task_id=cfg.id, state={
+            "pot_name": name, "cwd": cfg.task_dir,
+            "env_path": self._env_path(cfg.task_dir, cfg.id), "runner": runner.state})
+
+    def start_task(self, cfg: TaskConfig) -> TaskHandle:
+        with self._lock:
+            if cfg.id in self._tasks:
+                raise DriverError(f"task with ID {cfg.id!r} already started")
+        try:
+            config = parse_pot_config(cfg.config)
+        except PotConfigError as err:
+            raise DriverError(f"failed driver config validation: {err}") from None
+        cli = self._cli()
+        name = self.pot_name_for(cfg)
+        try:
+            set_env = pot_argv.set_env(name, cfg.env)
+        except pot_argv.ArgvError as err:
+            raise DriverError(str(err)) from None
+        exports = self._exports(cfg, config)
+        record = self.start_record(cfg)
+        env_path = str(record.state["env_path"])
+        try:
+            self._write_env(env_path, cfg.env)
+            self._prepare_pot(cli, cfg, config, name, exports, set_env)
+            runner = self._runner.start_task(self._runner_config(cfg, name))
+        except BaseException as err:
+            log.warning("pot %s: start failed, cleaning up: %s", name, err)
+            self._abandon(cli, name, env_path)
+            raise
+        task = _PotTask(task_id=cfg.id, pot_name=name, cwd=cfg.task_dir, env_path=env_path,
+                        diverted_path=str(record.state["runner"].get("diverted_path", "")),
+                        runner=runner)
+        self._adopt(task)
+        self._wait_running(cli, task)
+        log.info("pot %s started for task %s (pot start pid %d)", name, cfg.id, runner.pid)
+        return self._handle(task)
+
+    def _wait_running(self, cli: PotCLI, task: _PotTask) -> None:
+        """Return once the pot's jail runs (or ``pot start`` already ended: the task's
+        exit is then reported by wait_task)."""
+        deadline = time.monotonic() + self.settings.start_timeout
+        delay = 0.02
+        while not task.exited.is_set():
+            if cli.run(pot_argv.is_running(task.pot_name), cwd=task.cwd).ok:
+                return
+            if time.monotonic() >= deadline:
+                log.warning("pot %s: not running %.0fs after `pot start`; leaving it to "
+                            "start", task.pot_name, self.settings.start_timeout)
+                return
+            task.exited.wait(delay)
+            delay = min(delay * 2, 0.5)
+
+    def _exports(self, cfg: TaskConfig, config: PotTaskConfig) -> list[str]:
+        """``inside:host`` for every ``port_map`` label, from the task's allocated ports."""
+        if not config.exports_ports:
+            return []
+        allocated = {port.label: port.value for port in cfg.resources.ports}
+        exports = []
+        for mapping in config.port_map:
+            host = allocated.get(mapping.label)
+            if not host:  # a legacy task-level network port: only in the environment
+                env_key = "NOMAD_HOST_PORT_" + "".join(
+                    ch if ch.isalnum() or ch in "_." else "_" for ch in mapping.label)
+                text = cfg.env.get(env_key, "")
+                host = int(text) if text.isdigit() else 0
+            if not host:
+                raise DriverError(f'port_map label "{mapping.label}": no port with that label '
+                                  f"was allocated to task {cfg.name!r}")
+            exports.append(pot_argv.port_export(mapping.inside, host, mapping.protocol))
+        return exports
+
+    def _prepare_pot(self, cli: PotCLI, cfg: TaskConfig, config: PotTaskConfig, name: str,
+                     exports: list[str], set_env: list[str]) -> None:
+        """Everything up to ``pot start``: create the pot and configure it."""
+        cwd = cfg.task_dir
+        command = pot_argv.command_line(config.command, config.args) if config.command else ""
+        prepared = cli.run(pot_argv.prepare(
+            image=config.image, pot=config.pot, tag=config.tag, command=command,
+            network_type=config.network_type, exports=exports,
+            allocation_tag=allocation_tag(cfg.alloc_id, invocation_of(cfg.id)), name=cfg.name),
+            cwd=cwd, timeout=self.settings.prepare_timeout)
+        if not prepared.ok:
+            raise DriverError(f"pot prepare failed: {prepared.describe()}")
+        if not self._pot_exists(cli, name):
+            raise DriverError(f"pot prepare did not create the pot {name!r}: "
+                              f"{prepared.describe()}")
+        for attribute in config.attributes:
+            cli.check(pot_argv.set_attribute(name, attribute.name, attribute.value), cwd=cwd)
+        for pair in config.copy:
+            cli.check(pot_argv.copy_in(name, pair.host, pair.pot), cwd=cwd)
+        for mount in cfg.mounts:
+            cli.check(pot_argv.mount_in(name, mount.host_path, mount.task_path,
+                                        read_only=mount.readonly), cwd=cwd)
+        for pairs, read_only in ((config.mount, False), (config.mount_read_only, True)):
+            for pair in pairs:
+                cli.check(pot_argv.mount_in(name, pair.host, pair.pot, read_only=read_only),
+                          cwd=cwd)
+        if "-E" in set_env:  # set-env needs at least one variable
+            cli.check(set_env, cwd=cwd)
+        if config.extra_hosts:
+            cli.check(pot_argv.set_hosts(name, config.extra_hosts), cwd=cwd)
+        memory_mb = max(cfg.resources.memory_mb, cfg.resources.memory_max_mb)
+        if memory_mb > 0:
+            cli.check(pot_argv.set_rss(name, memory_mb=memory_mb), cwd=cwd)
+
+    @staticmethod
+    def _write_env(path: str, env: dict[str, str]) -> None:
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                json.dump(env, out)
+        except OSError as err:
+            raise DriverError(f"cannot write the task environment {path}: {err}",
+                              recoverable=True) from err
+
+    @staticmethod
+    def _read_env(path: str) -> dict[str, str]:
+        try:
+            with open(path, encoding="utf-8") as src:
+                env = json.load(src)
+        except (OSError, ValueError):
+            return {}
+        return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
+
+    @staticmethod
+    def _forget_env(path: str) -> None:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+    def _abandon(self, cli: PotCLI, name: str, env_path: str) -> None:
+        """A start failed part-way: destroy whatever pot it created."""
+        try:
+            self._destroy_pot(cli, name)
+        except DriverError as err:
+            log.error("pot %s: could not destroy the pot of a failed start: %s", name, err)
+        self._forget_env(env_path)
+
+    # -- bookkeeping -------------------------------------------------------------------
+
+    def _handle(self, task: _PotTask) -> TaskHandle:
+        runner = task.runner
+        return TaskHandle(driver=NAME, task_id=task.task_id, started_at=runner.started_at,
+                          pid=runner.pid, state={
+                              "pot_name": task.pot_name, "cwd": task.cwd,
+                              "env_path": task.env_path, "diverted_path": task.diverted_path,
+                              "runner": {"task_id": runner.task_id,
+                                         "started_at": runner.started_at, "pid": runner.pid,
+                                         "state": dict(runner.state)}})
+
+    @staticmethod
+    def _task_from_handle(handle: TaskHandle) -> _PotTask:
+        state = handle.state
+        try:
+            runner = state["runner"]
+            return _PotTask(task_id=handle.task_id, pot_name=str(state["pot_name"]),
+                            cwd=str(state.get("cwd", "")),
+                            env_path=str(state.get("env_path", "")),
+                            diverted_path=str(state.get("diverted_path", "")),
+                            runner=TaskHandle(driver="raw_exec", task_id=str(runner["task_id"]),
+                                              started_at=int(runner.get("started_at", 0)),
+                                              pid=int(runner.get("pid", 0)),
+                                              state=dict(runner["state"])))
+        except (KeyError, TypeError, ValueError) as err:
+            raise TaskNotFound(f"pot handle for {handle.task_id!r} is malformed: missing or "
+                               f"bad {err}") from None
+
+    def _adopt(self, task: _PotTask) -> None:
+        """Track ``task``: watch for its exit and sample its stats on demand."""
+        name = task.pot_name
+
+        def sample() -> Any:
+            result = self._cli().run(pot_argv.get_rss(name), cwd=task.cwd, timeout=10.0)
+            if not result.ok:
+                raise DriverError(result.describe())
+            return parse_resource_usage(result.stdout)
+
+        task.sampler = StatsSampler(sample, interval=self.settings.stats_interval)
+        with self._lock:
+            self._tasks[task.task_id] = task
+        threading.Thread(target=self._watch, args=(task,), name=f"pot-wait-{name[:24]}",
+                         daemon=True).start()
+
+    def _task(self, handle: TaskHandle) -> _PotTask:
+        with self._lock:
+            task = self._tasks.get(handle.task_id)
+        if task is None:
+            raise TaskNotFound(f"pot task {handle.task_id!r} is not known to this driver")
+        return task
+
+    # -- exit --------------------------------------------------------------------------
+
+    def _watch(self, task: _PotTask) -> None:
+        """Wait for ``pot start`` to end and work out the program's exit status at once
+        (before anyone destroys the pot and its last-run-stats)."""
+        try:
+            raw = self._runner.wait_task(task.runner)
+        except DriverError as err:
+            raw = ExitResult(exit_code=-1, err=f"lost track of `pot start`: {err}")
+        try:
+            task.result = self._interpret(task, raw)
+        except Exception as err:  # noqa: BLE001 - the task must still be reported as exited
+            log.exception("pot %s: cannot interpret the exit of `pot start`", task.pot_name)
+            task.result = ExitResult(exit_code=-1, err=f"exit status unknown: {err}")
+        finally:
+            task.exited.set()
+
+    def _pot_messages(self, task: _PotTask) -> list[PotMessage]:
+        """pot's own lines from the task's run, each also written to the agent log."""
+        if not task.diverted_path:
+            return []
+        try:
+            with open(task.diverted_path, encoding="utf-8", errors="replace") as src:
+                lines = src.read().splitlines()
+        except OSError:
+            return []
+        messages = []
+        for line in lines:
+            message = parse_message(line)
+            if message is None:
+                continue
+            messages.append(message)
+            log.log(logging.WARNING if message.level == "error" else logging.INFO,
+                    "pot %s: %s", task.pot_name, message.text)
+        return messages
+
+    def _interpret(self, task: _PotTask, raw: ExitResult) -> ExitResult:
+        messages = self._pot_messages(task)
+        if raw.err:
+            return raw
+        if raw.signal:  # `pot start` itself was killed
+            return ExitResult(exit_code=raw.exit_code, signal=raw.signal)
+        code = raw.exit_code
+        if code == 0:
+            return _killed() if task.stop_forced else ExitResult(exit_code=0)
+        if code == POT_EXIT_APP_FAILED:
+            program_code, why = self._last_run_code(task)
+            if program_code is not None:
+                return _from_program_exit(program_code)
+            if task.stop_forced:
+                return _killed()
+            return ExitResult(exit_code=code, err=f"pot reported an application error but not "
+                                                  f"its exit code ({why})")
+        if code == POT_EXIT_FAILED:
+            if task.stop_forced:
+                return _killed()
+            errors = [m.text for m in messages if m.level == "error"]
+            detail = ": " + "; ".join(errors[-3:]) if errors else ""
+            return ExitResult(exit_code=code, err=f"pot failed to start{detail}")
+        return _from_program_exit(code)
+
+    def _last_run_code(self, task: _PotTask) -> tuple[int | None, str]:
+        try:
+            result = self._cli().run(pot_argv.last_run_stats(task.pot_name), cwd=task.cwd)
+        except DriverError as err:
+            return None, str(err)
+        if not result.ok:
+            return None, result.describe()
+        try:
+            code = parse_last_run_exit_code(result.stdout)
+        except PotOutputError as err:
+            return None, str(err)
+        return code, "" if code is not None else "last-run-stats printed {}"
+
+    def wait_task(self, handle: TaskHandle) -> ExitResult:
+        task = self._task(handle)
+        task.exited.wait()
+        assert task.result is not None
+        return task.result
+
+    # -- stopping and destroying -------------------------------------------------------
+
+    def stop_task(self, handle: TaskHandle, timeout: float, signal: str) -> None:
+        """``kill_signal`` via ``pot signal``, up to ``timeout`` seconds for the program to
+        exit, then ``pot destroy -F`` (which ends every process of the jail)."""
+        task = self._task(handle)
+        if task.exited.is_set():
+            return
+        try:
+            signal_name = pot_argv.pot_signal_name(signal)
+        except pot_argv.ArgvError as err:
+            raise DriverError(str(err)) from None
+        cli = self._cli()
+        deadline = time.monotonic() + timeout
+        while True:  # the main process may not be known yet right after the start
+            sent = cli.run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
+            if sent.ok or task.exited.is_set():
+                break
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                log.warning("pot %s: %s", task.pot_name, sent.describe())
+                break
+            if task.exited.wait(min(0.2, remaining)):
+                return
+        if task.exited.wait(max(0.0, deadline - time.monotonic())):
+            return
+        log.info("pot %s: still running %.1fs after %s; destroying it", task.pot_name, timeout,
+                 signal_name)
+        task.stop_forced = True
+        self._destroy_pot(cli, task.pot_name)
+        if not task.exited.wait(EXIT_GRACE):
+            log.warning("pot %s: `pot start` did not exit after the pot was destroyed; "
+                        "killing it", task.pot_name)
+            self._runner.stop_task(task.runner, 0.0, "SIGKILL")
+
+    def _pot_exists(self, cli: PotCLI, name: str) -> bool:
+        listed = cli.run(pot_argv.list_pots())
+        if not listed.ok:
+            raise DriverError(f"cannot list the pots: {listed.describe()}", recoverable=True)
+        return name in {line.strip() for line in listed.output}
+
+    def _destroy_pot(self, cli: PotCLI, name: str) -> None:
+        """``pot destroy -F`` until the pot is gone (pot may be busy stopping it itself)."""
+        deadline = time.monotonic() + self.settings.destroy_timeout
+        delay = 0.1
+        while True:
+            if not self._pot_exists(cli, name):
+                return
+            result = cli.run(pot_argv.destroy(name))
+            if result.ok and not self._pot_exists(cli, name):
+                log.info("pot %s destroyed", name)
+                return
+            if time.monotonic() >= deadline:
+                raise DriverError(f"pot {name} still exists after "
+                                  f"{self.settings.destroy_timeout:.0f}s of `pot destroy -F`: "
+                                  f"{result.describe()}", recoverable=True)
+            log.debug("pot %s: destroy not done yet (%s); retrying", name, result.describe())
+            time.sleep(delay)
+            delay = min(delay * 2, 2.0)
+
+    def destroy_task(self, handle: TaskHandle, force: bool) -> None:
+        with self._lock:
+            task = self._tasks.get(handle.task_id)
+        if task is None:
+            task = self._task_from_handle(handle)
+        elif not force and not task.exited.is_set():
+            raise DriverError(f"cannot destroy running task {handle.task_id!r}")
+        self._destroy_pot(self._cli(), task.pot_name)
+        try:
+            self._runner.destroy_task(task.runner, True)
+        except TaskNotFound:
+            pass
+        self._forget_env(task.env_path)
+        with self._lock:
+            self._tasks.pop(handle.task_id, None)
+
+    # -- recovery ----------------------------------------------------------------------
+
+    def recover_task(self, handle: TaskHandle) -> None:
+        with self._lock:
+            if handle.task_id in self._tasks:
+                return
+        task = self._task_from_handle(handle)
+        try:
+            self._runner.recover_task(task.runner)
+        except TaskNotFound as err:
+            raise TaskNotFound(f"pot {task.pot_name}: `pot start` is no longer supervised "
+                               f"({err})") from None
+        self._adopt(task)
+        log.info("pot %s: re-attached to task %s", task.pot_name, task.task_id)
+
+    def recover_start(self, record: StartRecord) -> TaskHandle | None:
+        """The client died inside ``start_task``: re-attach to the supervised ``pot start``,
+        or destroy the pot that start was building."""
+        try:
+            name = str(record.state["pot_name"])
+            runner_state = dict(record.state["runner"])
+            cwd = str(record.state.get("cwd", ""))
+            env_path = str(record.state.get("env_path", ""))
+        except (KeyError, TypeError, ValueError) as err:
+            raise DriverError(f"pot start record for {record.task_id!r} is malformed: "
+                              f"missing or bad {err}") from None
+        cli = self._cli()
+        self._wait_for_pot_commands(name, record.task_id)
+        runner = self._runner.recover_start(StartRecord(driver="raw_exec",
+                                                        task_id=record.task_id,
+                                                        state=runner_state))
+        if runner is not None:
+            task = _PotTask(task_id=record.task_id, pot_name=name, cwd=cwd, env_path=env_path,
+                            diverted_path=str(runner_state.get("diverted_path", "")),
+                            runner=runner)
+            self._adopt(task)
+            log.info("pot %s: re-attached to the start interrupted by the client's restart",
+                     name)
+            return self._handle(task)
+        self._destroy_pot(cli, name)
+        self._forget_env(env_path)
+        return None
+
+    def _wait_for_pot_commands(self, name: str, task_id: str) -> None:
+        """Let pot commands of an interrupted start (a ``prepare`` outlives the agent that
+        ran it) finish before deciding what exists; kill them after the prepare timeout."""
+        tag = allocation_tag(task_id.split("/", 1)[0], invocation_of(task_id))
+        pot_names = {"pot", os.path.basename(self.settings.pot_bin)}
+
+        def leftovers() -> list[psutil.Process]:
+            found = []
+            for proc in psutil.process_iter(["pid", "cmdline"]):
+                try:
+                    args = list(proc.info["cmdline"] or [])
+                except psutil.Error:
+                    continue
+                # `pot <verb> ...` (run by sh or by the test double's interpreter)
+                where = next((i for i, arg in enumerate(args[:3])
+                              if os.path.basename(arg) in pot_names), None)
+                if where is None or proc.pid == os.getpid() or where + 1 >= len(args):
+                    continue
+                if args[where + 1] in ("start", "exec"):
+                    continue  # the supervised task, or an operator's command
+                if name in args or tag in args:
+                    found.append(proc)
+            return found
+
+        deadline = time.monotonic() + self.settings.prepare_timeout
+        procs = leftovers()
+        while procs and time.monotonic() < deadline:
+            _, procs = psutil.wait_procs(procs, timeout=1.0)
+        for proc in procs:
+            log.warning("pot %s: killing pot command pid %d left by an interrupted start",
+                        name, proc.pid)
+            try:
+                proc.kill()
+            except psutil.Error:
+                pass
+
+    # -- while running -----------------------------------------------------------------
+
+    def signal_task(self, handle: TaskHandle, signal: str) -> None:
+        task = self._task(handle)
+        if task.exited.is_set():
+            raise DriverError(f"task {handle.task_id!r} is not running")
+        try:
+            signal_name = pot_argv.pot_signal_name(signal)
+        except pot_argv.ArgvError as err:
+            raise DriverError(str(err)) from None
+        result = self._cli().run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
+        if not result.ok:
+            raise DriverError(f"failed to signal pot {task.pot_name}: {result.describe()}")
+
+    def exec_task(self, handle: TaskHandle, cmd: list[str], timeout: float) -> ExecResult:
+        """Run ``cmd`` inside the pot with the task's environment (``pot exec``)."""
+        task = self._task(handle)
+        if task.exited.is_set():
+            raise DriverError(f"task {handle.task_id!r} is not running")
+        try:
+            argv = pot_argv.exec_in(task.pot_name, cmd, self._read_env(task.env_path))
+        except pot_argv.ArgvError as err:
+            raise DriverError(str(err)) from None
+        cli = self._cli()
+        try:
+            done = subprocess.run([cli.pot_bin, *argv], env=pot_environment(),
+                                  cwd=task.cwd if os.path.isdir(task.cwd) else None,
+                                  stdin=subprocess.DEVNULL, capture_output=True,
+                                  timeout=timeout)
+        except subprocess.TimeoutExpired:
+            raise DriverError(f"exec {cmd[0]!r} in pot {task.pot_name} timed out after "
+                              f"{timeout}s") from None
+        except OSError as err:
+            raise DriverError(f"cannot run {cli.pot_bin!r}: {err}") from err
+        kept, errors = [], []
+        for line in done.stdout.splitlines(keepends=True):
+            message = parse_message(line.decode("utf-8", errors="replace"))
+            if message is None:
+                kept.append(line)
+            elif message.level == "error":
+                errors.append(message.text)
+        stdout = b"".join(kept)
+        if done.returncode != 0 and errors and not stdout.strip() and not done.stderr.strip():
+            raise DriverError(f"pot exec in {task.pot_name} failed: {'; '.join(errors)}")
+        return ExecResult(stdout=stdout, stderr=done.stderr, exit_code=done.returncode)
+
+    def task_stats(self, handle: TaskHandle) -> TaskStats:
+        task = self._task(handle)
+        assert task.sampler is not None
+        return task.sampler.stats()

@@ -1,0 +1,97 @@
+"""Running one ``pot`` command and reading its answer.
+
+Every command runs with a small fixed environment (``PATH`` only): pot
+needs nothing else, and ``pot start`` passes its environment on to the
+jailed program, so the agent's own variables (tokens included) must never
+reach it.  Commands run in the task directory, which is where relative host
+paths of the task config (``local/app.conf``) are found.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from ..drivers.base import DriverError
+from .pot_output import PotMessage, split_output
+
+log = logging.getLogger("nomadjail.pot_driver")
+
+# FreeBSD's standard PATH: pot calls jail, zfs, pfctl, ifconfig, rctl ...
+POT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
+
+
+def pot_environment() -> dict[str, str]:
+    """The environment every pot command (``pot start`` included) runs with."""
+    return {"PATH": POT_PATH}
+
+
+@dataclass(slots=True)
+class PotResult:
+    """What one pot command did."""
+
+    argv: list[str]
+    exit_code: int
+    stdout: str
+    stderr: str
+    messages: list[PotMessage] = field(default_factory=list)
+    output: list[str] = field(default_factory=list)  # lines that are not pot messages
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def errors(self) -> list[str]:
+        return [m.text for m in self.messages if m.level == "error"]
+
+    def describe(self) -> str:
+        """A one-line account for errors and events: the command, its exit code and
+        pot's error messages (else its last output)."""
+        detail = "; ".join(self.errors()) or "; ".join(
+            [line for line in (self.output + self.stderr.splitlines()) if line.strip()][-3:])
+        text = f"`pot {shlex.join(self.argv)}` exited {self.exit_code}"
+        return f"{text}: {detail}" if detail else text
+
+
+class PotCLI:
+    """Runs ``pot`` at ``pot_bin``; every run is logged with its exact argv."""
+
+    def __init__(self, pot_bin: str, *, timeout: float = 60.0) -> None:
+        self.pot_bin = pot_bin
+        self.timeout = timeout
+
+    def run(self, argv: Sequence[str], *, cwd: str | None = None,
+            timeout: float | None = None) -> PotResult:
+        """Run ``pot <argv>``; raises DriverError if it cannot be run or times out
+        (a non-zero exit is the caller's to judge: ``PotResult.ok``)."""
+        limit = self.timeout if timeout is None else timeout
+        command = [self.pot_bin, *argv]
+        log.debug("running %s", shlex.join(command))
+        try:
+            done = subprocess.run(command, cwd=cwd, env=pot_environment(),
+                                  stdin=subprocess.DEVNULL, capture_output=True, timeout=limit)
+        except subprocess.TimeoutExpired:
+            raise DriverError(f"`pot {shlex.join(argv)}` did not finish within {limit:.0f}s",
+                              recoverable=True) from None
+        except OSError as err:
+            raise DriverError(f"cannot run {self.pot_bin!r}: {err}") from err
+        stdout = done.stdout.decode("utf-8", errors="replace")
+        stderr = done.stderr.decode("utf-8", errors="replace")
+        messages, output = split_output(stdout + ("\n" if stdout and stderr else "") + stderr)
+        result = PotResult(argv=list(argv), exit_code=done.returncode, stdout=stdout,
+                           stderr=stderr, messages=messages, output=output)
+        for message in messages:
+            log.log(logging.WARNING if message.level == "error" else logging.DEBUG,
+                    "pot %s: %s", argv[0] if argv else "", message.text)
+        return result
+
+    def check(self, argv: Sequence[str], *, cwd: str | None = None,
+              timeout: float | None = None) -> PotResult:
+        """:meth:`run`, raising DriverError (with pot's messages) on a non-zero exit."""
+        result = self.run(argv, cwd=cwd, timeout=timeout)
+        if not result.ok:
+            raise DriverError(result.describe())
+        return result

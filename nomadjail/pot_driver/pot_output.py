@@ -1,0 +1,115 @@
+"""Reading what pot prints: its own messages, ``get-rss -J`` and ``last-run-stats``.
+
+pot prints its messages on stdout (sometimes stderr), one per line, as
+``===>  info``, ``###>  error`` and, when verbose, ``=====>  debug``.  Its
+JSON comes from ``echo`` with values pasted in, so it is not always JSON:
+``get-rss -J`` prints ``"TotalTicks": .500`` when the value is below one
+(``bc`` drops the leading zero) and an empty value when ``rctl`` did not
+report a field.  The parsers here repair those two shapes and otherwise
+refuse what they cannot read, with a message quoting the text.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+INFO_PREFIX = "===> "
+ERROR_PREFIX = "###> "
+DEBUG_PREFIX = "=====> "
+MESSAGE_PREFIXES = (INFO_PREFIX, ERROR_PREFIX, DEBUG_PREFIX)
+
+_BARE_FRACTION = re.compile(r'(?<=[:\[,])(\s*)(-?)\.(\d)')
+_EMPTY_VALUE = re.compile(r'(?<=:)(\s*)(?=[,}\]])')
+
+
+class PotOutputError(ValueError):
+    """pot printed something that cannot be read; the message quotes it."""
+
+
+@dataclass(frozen=True, slots=True)
+class PotMessage:
+    level: str  # "info" | "error" | "debug"
+    text: str
+
+
+def parse_message(line: str) -> PotMessage | None:
+    """The pot message on ``line``, or None for any other output."""
+    for prefix, level in ((DEBUG_PREFIX, "debug"), (INFO_PREFIX, "info"),
+                          (ERROR_PREFIX, "error")):
+        if line.startswith(prefix):
+            return PotMessage(level=level, text=line[len(prefix):].strip())
+    return None
+
+
+def split_output(text: str) -> tuple[list[PotMessage], list[str]]:
+    """``(pot's messages, every other line)`` of a command's output."""
+    messages, other = [], []
+    for line in text.splitlines():
+        message = parse_message(line)
+        if message is None:
+            other.append(line)
+        else:
+            messages.append(message)
+    return messages, other
+
+
+def _repair_json(text: str) -> Any:
+    repaired = _BARE_FRACTION.sub(r"\1\g<2>0.\3", text)
+    repaired = _EMPTY_VALUE.sub(r"\1null", repaired)
+    try:
+        return json.loads(repaired)
+    except ValueError as err:
+        raise PotOutputError(f"not JSON ({err}): {text.strip()[:300]!r}") from None
+
+
+def _number(data: Any, *path: str) -> float:
+    node = data
+    for key in path:
+        if not isinstance(node, dict):
+            raise PotOutputError(f"{'.'.join(path)}: {key!r} is missing")
+        node = node.get(key)
+    if node is None:
+        return 0.0  # rctl did not report it
+    if isinstance(node, bool) or not isinstance(node, (int, float)):
+        raise PotOutputError(f"{'.'.join(path)} is not a number: {node!r}")
+    return float(node)
+
+
+@dataclass(frozen=True, slots=True)
+class ResourceUsage:
+    """``get-rss -J``: memory in bytes, CPU as pot computes it (MHz used, percent)."""
+
+    rss_bytes: int
+    swap_bytes: int
+    cpu_total_ticks: float
+    cpu_percent: float
+
+
+def parse_resource_usage(text: str) -> ResourceUsage:
+    """Read ``get-rss -J`` output, repairing pot's known non-JSON shapes."""
+    json_lines = [line for line in text.splitlines() if parse_message(line) is None]
+    data = _repair_json("\n".join(json_lines))
+    if not isinstance(data, dict) or "ResourceUsage" not in data:
+        raise PotOutputError(f"no ResourceUsage in get-rss output: {text.strip()[:300]!r}")
+    return ResourceUsage(
+        rss_bytes=int(_number(data, "ResourceUsage", "MemoryStats", "RSS")),
+        swap_bytes=int(_number(data, "ResourceUsage", "MemoryStats", "Swap")),
+        cpu_total_ticks=_number(data, "ResourceUsage", "CpuStats", "TotalTicks"),
+        cpu_percent=_number(data, "ResourceUsage", "CpuStats", "Percent"))
+
+
+def parse_last_run_exit_code(text: str) -> int | None:
+    """``last-run-stats``: the last run's exit code, None when pot does not know it."""
+    json_lines = [line for line in text.splitlines() if parse_message(line) is None]
+    data = _repair_json("\n".join(json_lines) or "{}")
+    if not isinstance(data, dict):
+        raise PotOutputError(f"last-run-stats is not a JSON object: {text.strip()[:300]!r}")
+    code = data.get("ExitCode")
+    if code is None:
+        return None
+    if isinstance(code, bool) or not isinstance(code, (int, float)) or code != int(code):
+        raise PotOutputError(f"last-run-stats ExitCode is not a whole number: {code!r}")
+    return int(code)

@@ -1,0 +1,237 @@
+"""`nomadjail flavour cook` end to end, in a temp jail root with sysrc/service stand-ins.
+
+The cook runs as the rc script would run it (the CLI, in a subprocess); the
+stand-in ``service`` starts a real agent from the rendered config, on a
+127.0.0.x address and free ports, registering with a Consul API double.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import requests
+
+from nomadjail.agent.config_file import load_config_paths
+from nomadjail.testing import free_port, wait_for
+
+from .standins import calls, read_rc_conf
+
+IP = "127.0.0.2"
+KEY_32 = "x5Y/Lk3zsH4QnV0mYWJpbWbZ3wOCVvXJkdqZ3Fv7sB0="
+GOOD_JOB = '''job "{name}" {{
+  datacenters = ["*"]
+  group "g" {{
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/sleep"
+        args    = ["300"]
+      }}
+    }}
+  }}
+}}
+'''
+
+
+def pot_environment_file(root: Path, variables: dict[str, str]) -> None:
+    """What `pot start` writes: set-env variables as `export "NAME=value"`, then
+    `pot info -E`'s lines."""
+    path = root / "tmp/environment.sh"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    lines = [f'export "{name}={value}"' for name, value in variables.items()]
+    lines += ["export _POT_NAME=nomadjail-server_1", f"export _POT_IP={IP}"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def run_cook(jail, ports: dict[str, int], *extra: str, wait: float = 60
+             ) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "nomadjail", "flavour", "cook", f"-root={jail.root}",
+         f"-wait={wait}", f"-http-port={ports['http']}", f"-rpc-port={ports['rpc']}",
+         f"-serf-port={ports['serf']}", *extra],
+        env=jail.env(), capture_output=True, text=True, timeout=wait + 60)
+
+
+def free_ports() -> dict[str, int]:
+    return {name: free_port(IP) for name in ("http", "rpc", "serf")}
+
+
+def api(ports: dict[str, int], path: str) -> requests.Response:
+    return requests.get(f"http://{IP}:{ports['http']}{path}", timeout=10)
+
+
+def job_versions(ports: dict[str, int]) -> dict[str, int]:
+    return {j["ID"]: api(ports, f"/v1/job/{j['ID']}").json()["Version"]
+            for j in api(ports, "/v1/jobs").json()}
+
+
+def service_calls(root: Path) -> list[list[str]]:
+    return [c for c in calls(root) if c[0] == "service" and c[-1] != "status"]
+
+
+def sysrc_writes(root: Path) -> list[list[str]]:
+    return [c for c in calls(root) if c[0] == "sysrc" and any("=" in a for a in c[1:])]
+
+
+def test_cook_configures_starts_imports_and_a_second_run_changes_nothing(jail_root,
+                                                                         consul_double):
+    root = jail_root.root
+    jobs = root / "root/nomadjobs"
+    jobs.mkdir(parents=True)
+    (jobs / "a-web.nomad").write_text(GOOD_JOB.format(name="web"))
+    (jobs / "b-broken.nomad").write_text('job "broken" {\n  group "g" {\n    count = \n')
+    (jobs / "c-batch.nomad").write_text(GOOD_JOB.format(name="worker"))
+    pot_environment_file(root, {
+        "NODENAME": "jail1", "DATACENTER": "lab", "IP": IP, "REGION": "eu",
+        "CONSULSERVERS": consul_double.address, "GOSSIPKEY": KEY_32, "IMPORTJOBS": "1",
+        "RAFTMULTIPLIER": "2"})
+    ports = free_ports()
+
+    first = run_cook(jail_root, ports)
+    assert first.returncode == 0, first.stderr
+
+    # The config: where the cook said, private, and what the agent's loader reads.
+    config_file = root / "usr/local/etc/nomadjail/server.hcl"
+    assert config_file.stat().st_mode & 0o777 == 0o600
+    (overlay,) = load_config_paths([str(config_file)])
+    assert (overlay["name"], overlay["datacenter"], overlay["region"], overlay["bind_addr"]) \
+        == ("jail1", "lab", "eu", IP)
+    assert overlay["server"]["encrypt"] == KEY_32
+    assert overlay["server"]["raft_multiplier"] == 2
+    assert overlay["data_dir"] == str(root / "var/db/nomadjail")
+
+    # rc.conf, through sysrc.
+    rc = read_rc_conf(root)
+    assert rc["nomadjail_enable"] == "YES"
+    assert rc["nomadjail_args"] == f"-config={root / 'usr/local/etc/nomadjail'}"
+    assert service_calls(root) == [["service", "nomadjail", "start"]]
+    first_writes = sysrc_writes(root)
+    assert len(first_writes) == 2
+
+    # The agent serves the API on the configured address, with a leader.
+    agent = api(ports, "/v1/agent/self").json()["config"]
+    assert (agent["NodeName"], agent["Datacenter"], agent["Region"]) == ("jail1", "lab", "eu")
+    assert api(ports, "/v1/status/leader").json() == f"{IP}:{ports['rpc']}"
+    assert api(ports, "/ui/").status_code == 200  # UI on by default
+
+    # IMPORTJOBS: the two good files are jobs, the broken one is reported by name.
+    assert job_versions(ports) == {"web": 0, "worker": 0}
+    assert "b-broken.nomad: not imported" in first.stderr
+    assert "b-broken.nomad:3" in first.stderr  # the parse error's location
+    assert "job 'web' registered" in first.stderr and "job 'worker' registered" in first.stderr
+    cook_log = (root / "var/log/cook.log").read_text()
+    assert "b-broken.nomad: not imported" in cook_log
+    # No GOSSIPKEY warning: a key was given.
+    assert "GOSSIPKEY is not set" not in first.stderr
+
+    # Consul: the server registered itself with potluck's tags.
+    http_id = "_nomad-server-jail1-http"
+    wait_for(lambda: http_id in consul_double.services, timeout=20,
+             message="the server's registration in Consul")
+    http = consul_double.services[http_id]
+    assert (http["Service"], http["Address"], http["Port"]) == ("nomad", IP, ports["http"])
+    assert {"_app=nomadserver", "_service=nomad", "_hostname=jail1.lab.consul"} <= set(
+        http["Tags"])
+    assert consul_double.catalog("nomad", "serf")[0]["ServicePort"] == ports["serf"]
+
+    # A second start: seasoned, so the cook does nothing at all.
+    mtime = config_file.stat().st_mtime_ns
+    before = calls(root)
+    second = run_cook(jail_root, ports)
+    assert second.returncode == 0, second.stderr
+    assert "already seasoned" in second.stderr
+    assert calls(root) == before
+    assert config_file.stat().st_mtime_ns == mtime
+
+    # Cooking again by force changes nothing either: same file, no rc.conf write,
+    # no restart, no new job versions.
+    evals = {e["ID"] for e in api(ports, "/v1/evaluations").json()}
+    forced = run_cook(jail_root, ports, "-force")
+    assert forced.returncode == 0, forced.stderr
+    assert config_file.stat().st_mtime_ns == mtime
+    assert sysrc_writes(root) == first_writes  # read, found right, not written
+    assert service_calls(root) == [["service", "nomadjail", "start"]]
+    assert "job 'web' unchanged" in forced.stderr and "job 'worker' unchanged" in forced.stderr
+    assert job_versions(ports) == {"web": 0, "worker": 0}
+    assert {e["ID"] for e in api(ports, "/v1/evaluations").json()} == evals  # not an eval
+
+    # Stopping the service deregisters it from Consul.
+    stop = subprocess.run(["service", "nomadjail", "stop"], env=jail_root.env(),
+                          capture_output=True, text=True, timeout=60)
+    assert stop.returncode == 0, stop.stderr
+    ids = {"_nomad-server-jail1-http", "_nomad-server-jail1-rpc", "_nomad-server-jail1-serf"}
+    assert {sid for event, sid in consul_double.events if event == "register"} == ids
+    assert {sid for event, sid in consul_double.events if event == "deregister"} == ids
+    assert consul_double.services == {}
+
+
+def test_disableui_and_remotelog_reach_the_running_agent(jail_root, consul_double, rsyslog):
+    root = jail_root.root
+    pot_environment_file(root, {
+        "NODENAME": "jail2", "DATACENTER": "dc1", "IP": IP, "BOOTSTRAP": "1",
+        "CONSULSERVERS": consul_double.address, "DISABLEUI": "x",
+        "REMOTELOG": f"127.0.0.1:{rsyslog.port}"})
+    ports = free_ports()
+    result = run_cook(jail_root, ports)
+    assert result.returncode == 0, result.stderr
+    # No GOSSIPKEY: the default key, with a loud warning.
+    assert "GOSSIPKEY is not set" in result.stderr and "!!!" in result.stderr
+
+    assert api(ports, "/ui/").status_code == 404
+    assert api(ports, "/").status_code == 404
+    assert api(ports, "/v1/jobs").status_code == 200  # the API is untouched
+    assert api(ports, "/v1/agent/self").json()["config"]["UI"]["Enabled"] is False
+
+    # The agent's own log lines arrive in rsyslog: facility local5, app nomadjail.
+    lines = wait_for(lambda: [line for line in rsyslog.lines()
+                              if line.startswith("local5|") and "|nomadjail|" in line],
+                     timeout=20, message="the agent's log lines in rsyslog")
+    assert any("agent: started" in line for line in lines), lines
+
+
+def test_invalid_variables_stop_the_cook_before_anything_is_written(jail_root):
+    root = jail_root.root
+    pot_environment_file(root, {"NODENAME": "jail3", "DATACENTER": "dc1", "IP": "10.0.0.300",
+                                "CONSULSERVERS": "10.0.0.2, 10.0.0.3", "BOOTSTRAP": "2"})
+    result = run_cook(jail_root, free_ports(), wait=5)
+    assert result.returncode == 1
+    assert "IP='10.0.0.300': must be an IPv4 or IPv6 address" in result.stderr
+    assert "CONSULSERVERS='10.0.0.2, 10.0.0.3': must be a comma-separated list" \
+        in result.stderr
+    assert "BOOTSTRAP='2': must be 1, 3 or 5" in result.stderr
+    written = sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+    assert written == ["tmp/environment.sh", "var/log/cook.log"]  # the log only
+    assert calls(root) == []
+    assert not (root / "usr/local/etc/pot-is-seasoned").exists()
+
+
+def test_a_server_that_never_gets_a_leader_fails_the_cook_clearly(jail_root, consul_double):
+    """BOOTSTRAP=3 with no other servers: the cook's bounded wait ends with a message
+    that says why, and the jail is not marked seasoned (the cook runs again)."""
+    root = jail_root.root
+    pot_environment_file(root, {"NODENAME": "jail4", "DATACENTER": "dc1", "IP": IP,
+                                "CONSULSERVERS": consul_double.address, "BOOTSTRAP": "3",
+                                "GOSSIPKEY": KEY_32})
+    result = run_cook(jail_root, free_ports(), wait=3)
+    assert result.returncode == 1
+    assert "no cluster leader on" in result.stderr
+    assert "BOOTSTRAP=3" in result.stderr and "start the others" in result.stderr
+    assert not (root / "usr/local/etc/pot-is-seasoned").exists()
+    # Meanwhile the agent waits for its peers in Consul, registered so they find it.
+    wait_for(lambda: "_nomad-server-jail4-serf" in consul_double.services, timeout=20,
+             message="the waiting server's serf registration")
+    log = (root / "var/log/nomadjail.log").read_text()
+    assert "waiting for 3 servers" in log, log
+
+
+def test_the_process_environment_is_read_when_pot_wrote_no_file(jail_root):
+    """Without /tmp/environment.sh the process environment is used (rc's cook_env)."""
+    env = {**jail_root.env(), "NODENAME": "n", "DATACENTER": "dc1", "IP": "not-an-ip",
+           "CONSULSERVERS": "127.0.0.1"}
+    result = subprocess.run([sys.executable, "-m", "nomadjail", "flavour", "cook",
+                             f"-root={jail_root.root}"], env=env, capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 1
+    assert "IP='not-an-ip': must be an IPv4 or IPv6 address" in result.stderr

@@ -1,0 +1,106 @@
+"""Importing a directory of job files: each file's outcome, nothing new for unchanged
+files, one bad file never stops the others (in process, on a real single server)."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import pytest
+
+from nomadjail.agent.import_jobs import ImportStatus, ServerJobTarget, import_jobs
+from nomadjail.server.config import ServerConfig
+from nomadjail.server.server import Server
+from nomadjail.testing import free_port
+
+JOB = '''job "{name}" {{
+  datacenters = ["*"]
+  group "g" {{
+    count = {count}
+    task "t" {{
+      driver = "raw_exec"
+      config {{
+        command = "/bin/true"
+      }}
+    }}
+  }}
+}}
+'''
+
+
+@pytest.fixture
+def server():
+    server = Server(ServerConfig(node_name="importer", raft_bind=f"127.0.0.1:{free_port()}",
+                                 rpc_advertise=f"127.0.0.1:{free_port()}", num_schedulers=1))
+    server.start()
+    try:
+        assert server.wait_for_leader(10)
+        yield server
+    finally:
+        server.shutdown()
+
+
+def write_jobs(directory: Path, **files: str) -> Path:
+    directory.mkdir(exist_ok=True)
+    for name, text in files.items():
+        (directory / f"{name}.nomad").write_text(text)
+    return directory
+
+
+def versions(server: Server) -> dict[str, int]:
+    snapshot = server.state.snapshot()
+    return {job_id: snapshot.job_by_id("default", job_id).version
+            for job_id in ("one", "two") if snapshot.job_by_id("default", job_id)}
+
+
+def registrations(server: Server) -> dict[str, tuple[int, int]]:
+    """Per job: (job modify index, evaluations triggered by a registration)."""
+    snapshot = server.state.snapshot()
+    return {job_id: (snapshot.job_by_id("default", job_id).job_modify_index,
+                     sum(e.triggered_by == "job-register"
+                         for e in snapshot.evals_by_job("default", job_id)))
+            for job_id in ("one", "two")}
+
+
+def test_each_file_has_an_outcome_and_a_bad_one_does_not_stop_the_others(
+        server, tmp_path, caplog):
+    jobs = write_jobs(tmp_path / "jobs", a=JOB.format(name="one", count=1),
+                      b='job "broken" {', c=JOB.format(name="two", count=1),
+                      d='job "invalid" {\n  group "g" {\n    count = -1\n  }\n}\n')
+    (jobs / "notes.txt").write_text("not a job file")
+    with caplog.at_level(logging.INFO, logger="nomadjail.agent.import"):
+        outcomes = import_jobs(ServerJobTarget(server), jobs)
+    assert [(Path(o.path).name, o.status) for o in outcomes] == [
+        ("a.nomad", ImportStatus.REGISTERED), ("b.nomad", ImportStatus.FAILED),
+        ("c.nomad", ImportStatus.REGISTERED), ("d.nomad", ImportStatus.FAILED)]
+    assert outcomes[1].error.startswith(f"{jobs / 'b.nomad'}:1:")
+    assert "count" in outcomes[3].error.lower()
+    assert versions(server) == {"one": 0, "two": 0}
+    logged = caplog.text
+    for name in ("a.nomad", "b.nomad", "c.nomad", "d.nomad"):
+        assert f"{jobs / name}: " in logged
+    assert "2 registered, 0 unchanged, 2 failed" in logged
+
+
+def test_importing_again_changes_nothing_until_a_file_changes(server, tmp_path):
+    jobs = write_jobs(tmp_path / "jobs", a=JOB.format(name="one", count=1),
+                      b=JOB.format(name="two", count=1))
+    import_jobs(server, jobs)
+    before = registrations(server)
+
+    again = import_jobs(server, jobs)
+    assert [o.status for o in again] == [ImportStatus.UNCHANGED, ImportStatus.UNCHANGED]
+    assert registrations(server) == before  # no register write, no new evaluation
+    assert versions(server) == {"one": 0, "two": 0}
+
+    write_jobs(jobs, b=JOB.format(name="two", count=2))
+    changed = import_jobs(server, jobs)
+    assert [o.status for o in changed] == [ImportStatus.UNCHANGED, ImportStatus.REGISTERED]
+    assert versions(server) == {"one": 0, "two": 1}
+
+
+def test_an_empty_directory_is_reported(server, tmp_path, caplog):
+    (tmp_path / "empty").mkdir()
+    with caplog.at_level(logging.WARNING, logger="nomadjail.agent.import"):
+        assert import_jobs(server, tmp_path / "empty") == []
+    assert f"no *.nomad files in {tmp_path / 'empty'}" in caplog.text

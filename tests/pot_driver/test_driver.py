@@ -1,0 +1,367 @@
+"""The pot driver against the pot test double: start, exit codes, stop, recovery, cleanup."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import shlex
+import signal
+import subprocess
+
+import psutil
+import pytest
+
+from nomadjail.drivers.base import (DriverError, MountConfig, PortMapping, StartRecord,
+                                    TaskHandle, TaskNotFound, TaskResources)
+from nomadjail.pot_driver import PotDriver, PotDriverSettings
+from nomadjail.testing import wait_for
+
+from .double import PotDouble, run_double
+
+SH = "/bin/sh"
+# pot's start command for command = "/usr/bin/printf '%s\n'", args = ["'$HOME'", "two", "words"]
+COMMAND_LINE = r'''"/usr/bin/printf '%s\n' '$HOME' two words"'''
+
+
+def shell(script: str) -> dict:
+    """``sh -c script``, written as a pot job file writes it: the script quoted for sh."""
+    return {"command": SH, "args": ["-c", shlex.quote(script)]}
+
+
+def read_log(cfg, kind: str = "stdout") -> str:
+    try:
+        with open(f"{getattr(cfg, kind + '_path')}.0", encoding="utf-8") as src:
+            return src.read()
+    except FileNotFoundError:
+        return ""
+
+
+def roundtrip(handle: TaskHandle) -> TaskHandle:
+    """The handle as the client's state db gives it back after a restart."""
+    return TaskHandle(**json.loads(json.dumps(dataclasses.asdict(handle))))
+
+
+def restarted(pot_driver: PotDriver) -> PotDriver:
+    """A new driver instance, as a restarted client builds it."""
+    return PotDriver(pot_driver.settings)
+
+
+def test_runs_the_task_with_its_env_and_keeps_pots_lines_out_of_the_logs(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell('echo "hello $GREETING"; echo oops >&2'),
+                      env={"GREETING": "w$orld `x`"})
+    handle = pot_driver.start_task(cfg)
+    result = pot_driver.wait_task(handle)
+    assert (result.exit_code, result.signal, result.err) == (0, 0, "")
+    assert read_log(cfg) == "hello w$orld `x`\n"
+    assert read_log(cfg, "stderr") == "oops\n"
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == [] and pot_double.runtime_files() == []
+
+
+@pytest.mark.parametrize(("script", "exit_code", "signum"), [
+    ("exit 0", 0, 0), ("exit 3", 3, 0),
+    ("kill -TERM $$", 128 + signal.SIGTERM, signal.SIGTERM)])
+def test_exit_codes(pot_driver: PotDriver, task_config, script: str, exit_code: int,
+                    signum: int) -> None:
+    handle = pot_driver.start_task(task_config(shell(script)))
+    result = pot_driver.wait_task(handle)
+    assert (result.exit_code, result.signal, result.err) == (exit_code, signum, "")
+    pot_driver.destroy_task(handle, True)
+
+
+def test_pot_failing_to_start_is_reported_with_its_message(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    pot_double.set_faults(start=True)
+    handle = pot_driver.start_task(task_config(shell("exit 0")))
+    result = pot_driver.wait_task(handle)
+    assert result.exit_code == 1
+    assert result.err.startswith("pot failed to start: Mount failed")
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_a_dotted_task_name_gets_the_name_pot_gives_it(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("echo v2; exit 5"), name="web.v2")
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    assert name == f"web_v2_{cfg.id.rsplit('/', 1)[1]}_{cfg.alloc_id}"
+    assert pot_driver.wait_task(handle).exit_code == 5
+    assert read_log(cfg) == "v2\n"
+    assert ["last-run-stats", "-p", name] in pot_double.calls()
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_the_start_sequence_is_exactly_these_pot_commands(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config, tmp_path) -> None:
+    volume, data = tmp_path / "volume", tmp_path / "data"
+    volume.mkdir()
+    data.mkdir()
+    (tmp_path / "file.conf").write_text("x")
+    cfg = task_config({
+        "command": "/usr/bin/printf '%s\\n'", "args": ["'$HOME'", "two", "words"],
+        "port_map": [{"http": "80"}],
+        "copy": [f"{tmp_path}/file.conf:/etc/file.conf"],
+        "mount": [f"{data}:/srv/data"], "mount_read_only": [f"{tmp_path}:/srv/ro"],
+        "extra_hosts": ["db:10.0.0.5"], "attributes": ["mlock:YES"]}, env={"K": "v$"})
+    cfg = dataclasses.replace(
+        cfg, resources=TaskResources(memory_mb=128, memory_max_mb=256,
+                                     ports=[PortMapping(label="http", value=23456)]),
+        mounts=[MountConfig(f"{cfg.alloc_dir}/alloc", "/alloc"),
+                MountConfig(f"{cfg.task_dir}/local", "/local"),
+                MountConfig(f"{cfg.task_dir}/secrets", "/secrets"),
+                MountConfig(str(volume), "/data", readonly=True)])
+    os.makedirs(f"{cfg.alloc_dir}/alloc", exist_ok=True)
+    os.makedirs(f"{cfg.task_dir}/secrets", exist_ok=True)
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    invocation = cfg.id.rsplit("/", 1)[1]
+    pot_driver.wait_task(handle)
+    # `info -q -r` polls (until the pot runs) interleave with `start`: left out here.
+    calls = [argv for argv in pot_double.calls() if argv[0] != "info"]
+    assert ["info", "-q", "-r", "-p", name] in pot_double.calls()
+    start = calls.index(["start", name])
+    assert calls[:start + 1] == [
+        ["prepare", "-U", "https://pot-registry.example.org/registry/", "-p", "nginx-only",
+         "-t", "1.0", "-c", COMMAND_LINE, "-N",
+         "public-bridge", "-i", "auto", "-e", "80:23456", "-a",
+         f"{invocation}_{cfg.alloc_id}", "-n", "web"],
+        ["ls", "-q"],
+        ["set-attribute", "-p", name, "-A", "mlock", "-V", "YES"],
+        ["copy-in", "-p", name, "-s", f"{tmp_path}/file.conf", "-d", "/etc/file.conf"],
+        ["mount-in", "-p", name, "-d", f"{cfg.alloc_dir}/alloc", "-m", "/alloc"],
+        ["mount-in", "-p", name, "-d", f"{cfg.task_dir}/local", "-m", "/local"],
+        ["mount-in", "-p", name, "-d", f"{cfg.task_dir}/secrets", "-m", "/secrets"],
+        ["mount-in", "-p", name, "-d", str(volume), "-m", "/data", "-r"],
+        ["mount-in", "-p", name, "-d", str(data), "-m", "/srv/data"],
+        ["mount-in", "-p", name, "-d", str(tmp_path), "-m", "/srv/ro", "-r"],
+        ["set-env", "-p", name, "-E", f"PATH={cfg.env['PATH']}", "-E", "K=v\\$"],
+        ["set-hosts", "-p", name, "-H", "db:10.0.0.5"],
+        ["set-rss", "-p", name, "-M", "256M"],
+        ["start", name]]
+    assert read_log(cfg) == "$HOME\ntwo\nwords\n"  # sh read the command line
+    assert f"{volume} /data ro" in pot_double.fscomp(name)
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.calls()[-3:] == [["ls", "-q"], ["destroy", "-p", name, "-F"],
+                                       ["ls", "-q"]]
+
+
+def test_host_networking_is_pots_inherit_without_exports(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = pot_driver.start_task(task_config({**shell("exit 0"), "network_mode": "host",
+                                                "port_map": {"http": "80"}}))
+    pot_driver.wait_task(handle)
+    prepare = pot_double.calls()[0]
+    assert prepare[prepare.index("-N") + 1] == "inherit"
+    assert "-e" not in prepare and "-i" not in prepare
+    pot_driver.destroy_task(handle, True)
+
+
+def test_a_port_label_without_an_allocated_port_fails_the_start(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    with pytest.raises(DriverError, match='port_map label "http": no port with that label'):
+        pot_driver.start_task(task_config({**shell("exit 0"), "port_map": {"http": "80"}}))
+    assert pot_double.calls() == []
+
+
+def test_legacy_task_ports_come_from_the_environment(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = pot_driver.start_task(task_config({**shell("exit 0"), "port_map": {"http": "80"}},
+                                               env={"NOMAD_HOST_PORT_http": "24000"}))
+    assert "80:24000" in pot_double.calls()[0]
+    pot_driver.wait_task(handle)
+    pot_driver.destroy_task(handle, True)
+
+
+def test_prepare_that_silently_failed_to_clone_is_caught(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    pot_double.set_faults(clone=True)
+    with pytest.raises(DriverError, match="pot prepare did not create the pot .*Not able to "
+                                          "clone imported pot"):
+        pot_driver.start_task(task_config(shell("exit 0")))
+    assert pot_double.task_pots() == [] and "start" not in pot_double.commands()
+
+
+def test_a_failed_configuration_step_destroys_the_pot(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config, tmp_path) -> None:
+    cfg = task_config({**shell("exit 0"), "mount": [f"{tmp_path}/missing:/mnt"]})
+    with pytest.raises(DriverError, match="mount-in.*exited 1: .*missing is not a directory"):
+        pot_driver.start_task(cfg)
+    assert pot_double.task_pots() == [] and "destroy" in pot_double.commands()
+    assert not os.path.exists(pot_driver.start_record(cfg).state["env_path"])
+
+
+def test_stop_sends_the_kill_signal_and_returns_when_the_task_obeys(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = pot_driver.start_task(task_config(shell("echo up; exec sleep 300")))
+    wait_for(lambda: ["start", handle.state["pot_name"]] in pot_double.calls(),
+             message="pot start")
+    pot_driver.stop_task(handle, 30.0, "SIGTERM")
+    result = pot_driver.wait_task(handle)
+    assert (result.exit_code, result.signal) == (128 + signal.SIGTERM, signal.SIGTERM)
+    assert ["destroy", "-p", handle.state["pot_name"], "-F"] not in pot_double.calls()
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_stop_destroys_the_pot_after_the_kill_timeout(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("trap 'echo got INT' INT; echo up; while :; do sleep 0.1; done"))
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    wait_for(lambda: "up" in read_log(cfg), message="the task to run")
+    pot_driver.stop_task(handle, 1.0, "")  # Nomad's default kill_signal: SIGINT
+    result = pot_driver.wait_task(handle)
+    assert (result.exit_code, result.signal) == (128 + signal.SIGKILL, signal.SIGKILL)
+    assert "got INT" in read_log(cfg)
+    log = [json.loads(line) for line in pot_double.log_path.read_text().splitlines()]
+    signalled = next(e["time"] for e in log if e["argv"] == ["signal", "-s", "SIGINT", "-p",
+                                                             name])
+    destroyed = next(e["time"] for e in log if e["argv"] == ["destroy", "-p", name, "-F"])
+    assert destroyed - signalled >= 0.7  # the 1s kill timeout was waited out, then destroyed
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == [] and pot_double.runtime_files() == []
+
+
+def test_destroy_is_retried_while_pot_answers_already_stopping(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = pot_driver.start_task(task_config(shell("exit 0")))
+    pot_driver.wait_task(handle)
+    pot_double.set_faults(destroy_busy=2)
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.commands().count("destroy") == 3
+    assert pot_double.task_pots() == []
+
+
+def test_signal_exec_and_stats_while_running(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("trap 'echo got USR1' USR1; echo up; "
+                            "while :; do sleep 0.1; done"), env={"SECRET_WORD": "swordfish"})
+    handle = pot_driver.start_task(cfg)
+    wait_for(lambda: "up" in read_log(cfg), message="the task to run")
+    pot_driver.signal_task(handle, "SIGUSR1")
+    wait_for(lambda: "got USR1" in read_log(cfg), message="the signal to arrive")
+    with pytest.raises(DriverError, match="unknown signal"):
+        pot_driver.signal_task(handle, "SIGPWR")
+    done = pot_driver.exec_task(handle, [SH, "-c", 'echo "$SECRET_WORD"; exit 2'], 10.0)
+    assert (done.stdout, done.exit_code) == (b"swordfish\n", 2)
+    stats = wait_for(lambda: (lambda s: s if s.rss_bytes > 0 else None)(
+        pot_driver.task_stats(handle)), message="stats")
+    assert stats.timestamp > 0
+    pot_driver.stop_task(handle, 5.0, "SIGTERM")
+    pot_driver.wait_task(handle)
+    with pytest.raises(DriverError, match="not running"):
+        pot_driver.signal_task(handle, "SIGUSR1")
+    pot_driver.destroy_task(handle, True)
+
+
+def test_a_restarted_client_reattaches_and_logs_keep_flowing(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("i=0; while :; do i=$((i+1)); echo tick $i; sleep 0.05; done"))
+    handle = roundtrip(pot_driver.start_task(cfg))
+    wait_for(lambda: "tick 3" in read_log(cfg), message="ticks")
+    again = restarted(pot_driver)
+    again.recover_task(handle)
+    seen = read_log(cfg).count("tick")
+    wait_for(lambda: read_log(cfg).count("tick") > seen + 3, message="logs after re-attach")
+    again.stop_task(handle, 5.0, "SIGTERM")
+    assert again.wait_task(handle).signal == signal.SIGTERM
+    again.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_a_task_that_exited_while_the_client_was_down_is_reported(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("echo bye; exit 7"))
+    handle = roundtrip(pot_driver.start_task(cfg))
+    pot_driver.wait_task(handle)  # it exited before "the restart"
+    again = restarted(pot_driver)
+    again.recover_task(handle)
+    result = again.wait_task(handle)
+    assert (result.exit_code, result.err) == (7, "")
+    again.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_a_pot_whose_supervisor_is_gone_is_refused_and_destroyed(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("exec sleep 300"))
+    handle = roundtrip(pot_driver.start_task(cfg))
+    wait_for(lambda: ["start", handle.state["pot_name"]] in pot_double.calls(),
+             message="pot start")
+    runner = handle.state["runner"]["state"]
+    procs = [psutil.Process(runner["supervisor_pid"]), psutil.Process(runner["task_pid"])]
+    for proc in procs:
+        proc.kill()
+    psutil.wait_procs(procs, timeout=10)
+    again = restarted(pot_driver)
+    with pytest.raises(TaskNotFound, match="no longer supervised"):
+        again.recover_task(handle)
+    again.destroy_task(handle, True)  # what the client does with a task it cannot recover
+    # (pot itself leaves pot_main_pid_<name> behind when `pot start` is killed)
+    assert pot_double.task_pots() == []
+
+
+def test_an_interrupted_start_after_prepare_destroys_the_pot(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("exit 0"))
+    record = pot_driver.start_record(cfg)
+    name = record.state["pot_name"]
+    # The client died after `pot prepare`: the pot exists, `pot start` never ran.
+    prepare = run_double(pot_double, "prepare", "-U", "https://r/", "-p", "nginx-only", "-t",
+                         "1.0", "-a", f"{cfg.id.rsplit('/', 1)[1]}_{cfg.alloc_id}", "-n", "web")
+    assert prepare.returncode == 0 and name in pot_double.pots()
+    saved = StartRecord(**json.loads(json.dumps(dataclasses.asdict(record))))
+    assert restarted(pot_driver).recover_start(saved) is None
+    assert pot_double.task_pots() == []
+
+
+def test_an_interrupted_start_waits_for_a_prepare_that_outlived_the_client(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("exit 0"))
+    record = pot_driver.start_record(cfg)
+    pot_double.set_faults(prepare_delay=1.5)
+    # The client died while its `pot prepare` ran; the prepare goes on without it.
+    orphan = subprocess.Popen(
+        [str(pot_double.bin), "prepare", "-U", "https://r/", "-p", "nginx-only", "-t", "1.0",
+         "-a", f"{cfg.id.rsplit('/', 1)[1]}_{cfg.alloc_id}", "-n", "web"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for(lambda: ["prepare"] == [c[0] for c in pot_double.calls()][:1],
+                 message="the orphaned prepare to run")
+        assert restarted(pot_driver).recover_start(record) is None
+        assert orphan.wait(10) == 0
+    finally:
+        orphan.kill()
+        orphan.wait()
+    assert pot_double.task_pots() == []  # created by the orphan, then destroyed
+
+
+def test_an_interrupted_start_after_pot_start_is_reattached(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("echo first; exec sleep 300"))
+    record = pot_driver.start_record(cfg)
+    handle = pot_driver.start_task(cfg)  # ... and the client died before saving the handle
+    again = restarted(pot_driver)
+    recovered = again.recover_start(record)
+    assert recovered is not None and recovered.pid == handle.pid
+    assert recovered.state["pot_name"] == handle.state["pot_name"]
+    again.stop_task(recovered, 5.0, "SIGTERM")
+    assert again.wait_task(recovered).signal == signal.SIGTERM
+    again.destroy_task(recovered, True)
+    assert pot_double.task_pots() == [] and pot_double.commands().count("start") == 1
+
+
+def test_fingerprint(pot_double: PotDouble) -> None:
+    healthy = PotDriver(PotDriverSettings(pot_bin=str(pot_double.bin),
+                                          test_only_allow_any_os=True)).fingerprint()
+    assert healthy.healthy and healthy.attributes == {"driver.pot.version": "0.16.0"}
+    assert "test-only" in healthy.health_description
+    linux = PotDriver(PotDriverSettings(pot_bin=str(pot_double.bin))).fingerprint()
+    assert not linux.detected and not linux.healthy and "need FreeBSD" in linux.health_description
+    missing = PotDriver(PotDriverSettings(pot_bin="/nonexistent/pot",
+                                          test_only_allow_any_os=True)).fingerprint()
+    assert not missing.detected and "pot not found" in missing.health_description

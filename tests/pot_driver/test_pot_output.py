@@ -1,0 +1,124 @@
+"""Reading pot's output defensively, sampling stats sparingly, diverting pot's own lines."""
+
+from __future__ import annotations
+
+import pytest
+
+from nomadjail.drivers.supervisor import LineDiverter
+from nomadjail.pot_driver.pot_output import (PotOutputError, parse_last_run_exit_code,
+                                             parse_message, parse_resource_usage, split_output)
+from nomadjail.pot_driver.stats import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, StatsSampler
+from nomadjail.pot_driver.pot_output import ResourceUsage
+
+GET_RSS = ('{ "ResourceUsage": { "MemoryStats": { "RSS" : 1048576, "Swap" : 0 }, '
+           '"CpuStats": { "TotalTicks": %s, "Percent": %s } } } ')
+
+
+def test_get_rss_json() -> None:
+    usage = parse_resource_usage(GET_RSS % ("120.000", "5"))
+    assert usage == ResourceUsage(rss_bytes=1048576, swap_bytes=0, cpu_total_ticks=120.0,
+                                  cpu_percent=5.0)
+
+
+def test_get_rss_bare_fraction_and_empty_values_are_repaired() -> None:
+    assert parse_resource_usage(GET_RSS % (".500", "0")).cpu_total_ticks == 0.5
+    text = '{ "ResourceUsage": { "MemoryStats": { "RSS" : , "Swap" : }, ' \
+           '"CpuStats": { "TotalTicks": 0, "Percent": } } } '
+    assert parse_resource_usage(text) == ResourceUsage(0, 0, 0.0, 0.0)
+
+
+@pytest.mark.parametrize("text", ["", "###>  The pot x is not running", '{"Other": 1}',
+                                  GET_RSS % ('"abc"', "1")])
+def test_get_rss_garbage_is_refused_with_the_text(text: str) -> None:
+    with pytest.raises(PotOutputError):
+        parse_resource_usage(text)
+
+
+def test_last_run_stats() -> None:
+    assert parse_last_run_exit_code('{ "ExitCode": 3 }\n') == 3
+    assert parse_last_run_exit_code("{}\n") is None
+    assert parse_last_run_exit_code("") is None
+    with pytest.raises(PotOutputError):
+        parse_last_run_exit_code('{ "ExitCode": "x" }')
+
+
+def test_messages_are_told_apart_from_output() -> None:
+    messages, other = split_output("===>  Starting the pot p\nhello\n###>  boom\n=====>  dbg\n")
+    assert [(m.level, m.text) for m in messages] == [("info", "Starting the pot p"),
+                                                     ("error", "boom"), ("debug", "dbg")]
+    assert other == ["hello"]
+    assert parse_message("==> not pot") is None
+
+
+def feed_all(diverter: LineDiverter, chunks: list[bytes]) -> tuple[bytes, bytes]:
+    passed, diverted = b"", b""
+    for chunk in chunks:
+        p, d = diverter.feed(chunk)
+        passed, diverted = passed + p, diverted + d
+    return passed + diverter.flush(), diverted
+
+
+@pytest.mark.parametrize("split", [1, 2, 3, 7, 1000])
+def test_diverter_takes_pot_lines_out_whatever_the_chunking(split: int) -> None:
+    text = (b"===>  Starting the pot p\nhello ===> not at start\n==== equals\n"
+            b"###>  error\n#hash\n=====>  debug\npartial=")
+    chunks = [text[i:i + split] for i in range(0, len(text), split)]
+    passed, diverted = feed_all(LineDiverter([b"===> ", b"###> ", b"=====> "]), chunks)
+    assert passed == b"hello ===> not at start\n==== equals\n#hash\npartial="
+    assert diverted == b"===>  Starting the pot p\n###>  error\n=====>  debug\n"
+
+
+def test_diverter_passes_ordinary_output_at_once() -> None:
+    diverter = LineDiverter([b"===> "])
+    assert diverter.feed(b"progress 10%") == (b"progress 10%", b"")
+    assert diverter.feed(b"=") == (b"=", b"")  # mid-line: never a pot message
+    assert diverter.feed(b"\n=") == (b"\n", b"")  # a line start: could become "===> "
+    assert diverter.feed(b"=x") == (b"==x", b"")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_stats_are_sampled_at_most_once_per_interval() -> None:
+    calls = []
+    clock = FakeClock()
+
+    def sample() -> ResourceUsage:
+        calls.append(clock.now)
+        return ResourceUsage(len(calls), 0, 1.0, 2.0)
+
+    sampler = StatsSampler(sample, interval=5.0, clock=clock, wall_clock_ns=lambda: 7)
+    assert sampler.stats().rss_bytes == 1
+    clock.now += 4.9
+    assert sampler.stats().rss_bytes == 1
+    clock.now += 0.2
+    assert sampler.stats().rss_bytes == 2 and len(calls) == 2
+
+
+def test_failed_samples_back_off_and_never_stop() -> None:
+    clock = FakeClock()
+    outcomes: list[object] = [RuntimeError("not running")] * 8 + [ResourceUsage(9, 0, 0, 0)]
+    attempts = []
+
+    def sample() -> ResourceUsage:
+        attempts.append(clock.now)
+        outcome = outcomes.pop(0)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    sampler = StatsSampler(sample, interval=1.0, clock=clock, wall_clock_ns=lambda: 7)
+    for _ in range(2000):
+        stats = sampler.stats()
+        clock.now += 0.5
+        if stats.rss_bytes == 9:
+            break
+    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    assert gaps[0] == pytest.approx(FIRST_RETRY_DELAY)
+    assert gaps == sorted(gaps) and max(gaps) <= MAX_RETRY_DELAY
+    assert stats.rss_bytes == 9 and sampler.failures == 0

@@ -1,0 +1,97 @@
+"""The pot task config: the Go driver's keys, validated with errors naming each key."""
+
+from __future__ import annotations
+
+import pytest
+
+from nomadjail.drivers.registry import validate_job_driver_configs
+from nomadjail.pot_driver import parse_pot_config, register, validate_pot_config
+from nomadjail.pot_driver.task_config import PathPair, PortMapping
+from nomadjail.structs import Job, NetworkResource, Port, Resources, Task, TaskGroup
+
+BASE = {"image": "https://reg/", "pot": "nginx", "tag": "1.0"}
+
+
+def test_full_config_parses() -> None:
+    parsed = parse_pot_config({
+        **BASE, "command": "nginx", "args": ["-g", "daemon off;"], "network_mode": "host",
+        "port_map": [{"http": "80", "dns": "udp:53"}],
+        "copy": ["local/a.conf:/etc/a.conf"], "mount": ["/data:/mnt/d:x"],
+        "mount_read_only": ["/certs:/etc/certs"], "extra_hosts": ["db:10.0.0.5", "v6:fe80::1"],
+        "attributes": ["mlock:YES", "exec_stop:/bin/sh -c 'x:y'"]})
+    assert parsed.network_type == "inherit" and not parsed.exports_ports
+    assert parsed.port_map == [PortMapping("http", 80), PortMapping("dns", 53, "udp")]
+    # split on the FIRST colon only
+    assert parsed.mount == [PathPair("/data", "/mnt/d:x")]
+    assert parsed.attributes[1].value == "/bin/sh -c 'x:y'"
+    assert parsed.extra_hosts == ["db:10.0.0.5", "v6:fe80::1"]
+
+
+def test_port_map_as_a_plain_map_and_as_list_of_maps() -> None:
+    assert parse_pot_config({**BASE, "port_map": {"http": "80"}}).port_map == [
+        PortMapping("http", 80)]
+    assert parse_pot_config({**BASE, "port_map": [{"a": "1"}, {"b": 2}]}).port_map == [
+        PortMapping("a", 1), PortMapping("b", 2)]
+
+
+@pytest.mark.parametrize(("config", "message"), [
+    ({"image": "u", "tag": "1"}, "'pot' is required"),
+    ({"image": "u", "pot": "p"}, "'tag' is required"),
+    ({"pot": "p", "tag": "1"}, "'image' is required"),
+    ({**BASE, "args": ["-x"]}, "'args' ['-x'] is set but 'command' is empty"),
+    ({**BASE, "copy": ["nocolon"]}, 'copy[0] \'nocolon\': expected "host_path:pot_path" (no ":"'),
+    ({**BASE, "mount": ["/a:relative"]}, "mount[0] '/a:relative': the path inside the pot "
+                                         "'relative' must be absolute"),
+    ({**BASE, "mount_read_only": ["/a:/x y"]}, "mounted paths cannot contain whitespace"),
+    ({**BASE, "mount": ["/a:/"]}, "/ is not a valid mount point"),
+    ({**BASE, "network_mode": "bridge"}, "network_mode 'bridge' is not supported; use one of "
+                                         '"public-bridge", "host", "inherit"'),
+    ({**BASE, "network_mode": "alias"}, "alias mode needs an IP address"),
+    ({**BASE, "port_map": [{"http": "eighty"}]}, "port_map label 'http': 'eighty' is not a port"),
+    ({**BASE, "port_map": ["http=80"]}, "'port_map' must be a map of port labels"),
+    ({**BASE, "extra_hosts": ["db:999.1.1.1"]}, "'999.1.1.1' is not an IP address"),
+    ({**BASE, "attributes": ["mlok:YES"]}, "'mlok' is not a pot attribute"),
+    ({**BASE, "comand": "x"}, "unknown key 'comand' in pot config; did you mean \"command\"?"),
+    ({**BASE, "args": "not-a-list", "command": "x"}, "'args' must be a list of strings"),
+    ({**BASE, "command": "a\nb"}, "'command' must be one line"),
+])
+def test_problems_name_the_key_and_quote_the_value(config: dict, message: str) -> None:
+    problems = validate_pot_config(config)
+    assert any(message in problem for problem in problems), problems
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    problems = validate_pot_config({"args": ["x"], "copy": ["a"], "network_mode": "nat"})
+    assert len(problems) == 6, problems
+
+
+def test_interpolated_values_are_left_for_the_client() -> None:
+    assert validate_pot_config({**BASE, "copy": ["${NOMAD_TASK_DIR}/a:${DEST}"],
+                                "port_map": {"http": "${PORT}"}}) == []
+
+
+def _job(task: Task, *, group_ports: list[str], task_ports: list[str] = ()) -> Job:
+    task.resources = Resources(networks=[NetworkResource(
+        dynamic_ports=[Port(label=label) for label in task_ports])]) if task_ports else None
+    return Job(id="j", task_groups=[TaskGroup(name="g", tasks=[task], networks=[
+        NetworkResource(dynamic_ports=[Port(label=label) for label in group_ports])])])
+
+
+def test_submission_checks_port_map_labels_against_the_groups_ports() -> None:
+    register()
+    task = Task(name="web", driver="pot", config={**BASE, "port_map": [{"http": "80",
+                                                                          "admin": "81"}]})
+    problems = validate_job_driver_configs(_job(task, group_ports=["http"]))
+    assert problems == ['Task "web" in group "g": driver "pot": port_map label "admin" is not '
+                        'defined by any port of group "g" (network { port "admin" {} }) or of '
+                        'the task\'s resources; defined ports: "http"']
+
+
+def test_legacy_task_level_ports_count_and_bad_names_are_refused() -> None:
+    register()
+    task = Task(name="web", driver="pot", config={**BASE, "port_map": {"http": "80"}})
+    assert validate_job_driver_configs(_job(task, group_ports=[], task_ports=["http"])) == []
+    bad = Task(name="we b", driver="pot", config={**BASE, "tag": ""})
+    problems = validate_job_driver_configs(_job(bad, group_ports=[]))
+    assert any("'tag' is required" in p for p in problems)
+    assert any("cannot be part of a pot name" in p for p in problems)
