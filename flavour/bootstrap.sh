@@ -7,17 +7,22 @@
 # (NODENAME, IP, ...) happens later, at the jail's first start, in
 # `nomadjail flavour cook` (run by /usr/local/etc/rc.d/cook).
 #
-# nomadjail comes from the wheel the flavour copied to /root/.nomadjail/dist
-# (build it with `pip wheel --no-deps -w flavour/dist .` in the source tree),
-# or from PyPI when there is none.
+# nomadjail comes from the one wheel the flavour copied to /root/.nomadjail/wheels
+# (build it with `pip wheel --no-deps -w flavour/nomadjail-server.d/wheels .` in
+# the source tree). nomadjail is not on PyPI: without that wheel the build stops
+# at once, before anything is installed.
+#
+# NOMADJAIL_PAYLOAD and NOMADJAIL_COOKLOG override the payload directory and the
+# log file; pot sets neither (they exist for the test suite).
 
 set -eu
 
 PYTHON_PKG=python311
 PYTHON=/usr/local/bin/python3.11
 VENV=/usr/local/nomadjail
-PAYLOAD=/root/.nomadjail
-COOKLOG=/var/log/cook.log
+PAYLOAD=${NOMADJAIL_PAYLOAD:-/root/.nomadjail}
+WHEELS="$PAYLOAD/wheels"
+COOKLOG=${NOMADJAIL_COOKLOG:-/var/log/cook.log}
 # Dependencies with compiled parts come from FreeBSD packages (no compiler or
 # Rust toolchain needed); the pure-Python rest comes from pip.
 PY_PKGS="py311-cryptography py311-psutil py311-immutables py311-markupsafe"
@@ -37,6 +42,29 @@ on_exit() {
 trap on_exit EXIT
 
 date >> "$COOKLOG"
+
+step "Find the nomadjail wheel in $WHEELS"
+wheel=""
+for candidate in "$WHEELS"/nomadjail-*.whl; do
+	if [ ! -f "$candidate" ]; then
+		continue
+	fi
+	if [ -n "$wheel" ]; then
+		echo "ERROR: more than one nomadjail wheel in $WHEELS ($wheel, $candidate):" \
+			"keep only the one to install in flavour/nomadjail-server.d/wheels/" \
+			| tee -a "$COOKLOG" >&2
+		exit 1
+	fi
+	wheel="$candidate"
+done
+if [ -z "$wheel" ]; then
+	echo "ERROR: no nomadjail wheel (nomadjail-*.whl) in $WHEELS. nomadjail is not" \
+		"published on PyPI: build the wheel into the flavour before pot create, with" \
+		"'pip wheel --no-deps -w flavour/nomadjail-server.d/wheels .' in the source tree" \
+		| tee -a "$COOKLOG" >&2
+	exit 1
+fi
+echo "    $wheel" | tee -a "$COOKLOG"
 
 step "Bootstrap the package tool"
 mkdir -p /usr/local/etc/pkg/repos
@@ -63,18 +91,8 @@ step "Create the nomadjail virtualenv in $VENV"
 "$PYTHON" -m venv --system-site-packages "$VENV"
 "$VENV/bin/python" -m pip install --quiet --no-cache-dir --upgrade pip
 
-step "Install nomadjail"
-wheel=""
-for candidate in "$PAYLOAD"/dist/nomadjail-*.whl; do
-	if [ -f "$candidate" ]; then
-		wheel="$candidate"
-	fi
-done
-if [ -n "$wheel" ]; then
-	"$VENV/bin/python" -m pip install --quiet --no-cache-dir "$wheel"
-else
-	"$VENV/bin/python" -m pip install --quiet --no-cache-dir nomadjail
-fi
+step "Install nomadjail from $wheel (its dependencies from PyPI)"
+"$VENV/bin/python" -m pip install --quiet --no-cache-dir "$wheel"
 ln -sf "$VENV/bin/nomadjail" /usr/local/bin/nomadjail
 /usr/local/bin/nomadjail version
 

@@ -4,14 +4,24 @@ It is what the HTTP layer sees (:class:`nomadjail.http.agent_api.AgentAPI`):
 the local server for API reads and writes, the local client for logs and
 signals.  Server and client never import each other; even in ``-dev`` mode
 the client reaches the server over the rpc port, like any other client.
+
+Starting never waits for other servers.  A server that finds its peers in
+Consul (``bootstrap_expect > 1``, no ``server_join``; see
+:func:`~.consul.server_join_target`) registers itself, and the HTTP API
+answers at once -- with Nomad's "No cluster leader" -- while a background
+thread waits until ``bootstrap_expect`` servers are listed; only then is
+the raft server started with them as peers (PySyncObj takes its peers when
+it starts), replacing the stand-in that answered until then.  A server with
+configured peers starts at once and elects a leader when they answer.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import threading
-from typing import Any
+from typing import Any, Callable
 
 from .. import __version__
 from ..api.rpc_client import HTTPServerRPC
@@ -23,29 +33,50 @@ from ..server.server import Server
 from ..pot_driver import register as register_pot_driver
 from ..structs import ClientHostVolumeConfig, Unavailable
 from .config import AgentConfig
-from .consul import ConsulRegistrar, agent_services, consul_client
+from .consul import (ConsulRegistrar, agent_services, consul_client, describe_addresses,
+                     discover_server_peers, server_join_target)
 from .import_jobs import ServerJobTarget, import_jobs_when_leader
 
 log = logging.getLogger("nomadjail.agent")
 
-LEADER_WAIT = 30.0  # seconds a starting server waits for a leader before serving anyway
+# Seconds a lone server (no peers) waits for its own election before serving anyway;
+# it takes a fraction of a second.  A server with peers does not wait.
+LEADER_WAIT = 30.0
+
+
+def _log_fatal(message: str) -> None:
+    log.error("%s", message)
 
 
 class Agent:
-    def __init__(self, config: AgentConfig):
-        register_pot_driver()  # clients build it from plugin "pot"; servers validate its jobs
+    """``on_fatal(message)`` is called when the server cannot start after its peers
+    were found in the background (the raft port is taken, the data dir unusable);
+    gunicorn's worker stops the agent then (:mod:`.gunicorn_app`).  The default
+    only logs."""
+
+    def __init__(self, config: AgentConfig, *,
+                 on_fatal: Callable[[str], None] | None = None):
+        register_pot_driver()  # clients build it by default; servers validate its jobs
         self.config = config
         self.region = config.region
         self.datacenter = config.datacenter
         self.node_name = config.node_name()
         self.ui_enabled = config.ui_enabled
+        self._on_fatal = on_fatal or _log_fatal
+        self._lock = threading.Lock()  # guards swapping in the started server
+        self._stopped = threading.Event()
+        self.shutting_down = False
+        self._join_target = server_join_target(config)
+        # Until its peers are found, a Consul-joining server is a stand-in that is
+        # never started: reads answer "No cluster leader", as Nomad's do meanwhile.
         self._server = Server(self._server_config()) if config.server.enabled else None
         self._client = self._build_client() if config.client.enabled else None
         services = agent_services(config)
-        self._consul = (ConsulRegistrar(services, consul_client(config.consul),
-                                        address=config.consul.address) if services else None)
-        self._stopped = threading.Event()
-        self.shutting_down = False
+        self._consul_api = (consul_client(config.consul)
+                            if services or self._join_target else None)
+        self._consul = (ConsulRegistrar(services, self._consul_api,
+                                        address=describe_addresses(config.consul))
+                        if services else None)
 
     # -- wiring ------------------------------------------------------------------
     def _server_config(self) -> ServerConfig:
@@ -56,8 +87,8 @@ class Agent:
             datacenter=c.datacenter,
             data_dir=None if c.dev_mode else os.path.join(c.data_dir, "server"),
             rpc_advertise=c.advertise_for("rpc"),
-            raft_bind=f"{c.bind_for('serf')}:{c.ports.serf}",
-            raft_peers=list(c.server.server_join),
+            raft_bind=c.raft_bind(),
+            raft_peers=c.raft_peers(),
             bootstrap_expect=c.server.bootstrap_expect,
             raft_multiplier=c.server.raft_multiplier,
             num_schedulers=c.server.num_schedulers or (os.cpu_count() or 1),
@@ -79,9 +110,6 @@ class Agent:
         servers = list(c.client.servers)
         if not servers and c.server.enabled:
             servers = [c.advertise_for("rpc")]
-        enabled = ["raw_exec"] if c.raw_exec_enabled() else []
-        enabled += [name for name, settings in c.plugins.items()
-                    if name != "raw_exec" and settings.get("enabled", True)]
         client_config = ClientConfig(
             node_name=self.node_name,
             data_dir=c.data_dir,
@@ -105,28 +133,81 @@ class Agent:
                 read_only=bool(volume.get("read_only", False)))
                 for name, volume in c.client.host_volumes.items()},
         )
-        drivers = build_drivers(enabled, c.plugins)
+        drivers = build_drivers(c.enabled_drivers(), c.plugins)
         return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers)
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
-        """Start the Consul registration (in the background), the server (and wait
-        for a leader), then the client, then imports."""
+        """Start the Consul registration (in the background), the server (a lone
+        one is given a moment to elect itself; one that finds its peers in Consul
+        starts in the background once they are there), then the client and the
+        job import (once there is a leader).  Never waits for other servers."""
         if self._consul is not None:
             self._consul.start()
         if self._server is not None:
-            self._server.start()
-            if not self._server.wait_for_leader(LEADER_WAIT):
-                log.warning("no cluster leader after %.0fs; serving anyway", LEADER_WAIT)
+            if self._join_target is not None:
+                threading.Thread(target=self._join_then_start_server, name="consul-join",
+                                 daemon=True).start()
+            else:
+                self._start_server(self._server)
+                if not self.config.server.server_join \
+                        and not self._server.wait_for_leader(LEADER_WAIT):
+                    log.warning("no cluster leader after %.0fs; serving anyway", LEADER_WAIT)
         if self._client is not None:
             self._client.start()
-        if self.config.import_jobs and self._server is not None:
-            threading.Thread(target=import_jobs_when_leader,
-                             args=(ServerJobTarget(self._server), self._server,
-                                   self.config.import_jobs, self._stopped),
-                             name="import-jobs", daemon=True).start()
         log.info("started (server=%s client=%s)", self._server is not None,
                  self._client is not None)
+
+    def _start_server(self, server: Server) -> None:
+        server.start()
+        if self.config.import_jobs:
+            threading.Thread(target=import_jobs_when_leader,
+                             args=(ServerJobTarget(server), server, self.config.import_jobs,
+                                   self._stopped),
+                             kwargs={"record": self._import_record()},
+                             name="import-jobs", daemon=True).start()
+
+    def _import_record(self) -> str | None:
+        """Where the agent remembers the job files it imported (none in -dev: the
+        state is gone after a restart, so everything is imported again)."""
+        if self.config.dev_mode or not self.config.data_dir:
+            return None
+        return os.path.join(self.config.data_dir, "server", "imported-jobs.json")
+
+    def _join_then_start_server(self) -> None:
+        """Wait for the peers in Consul, then start the real server with them."""
+        assert self._consul_api is not None
+        try:
+            peers = discover_server_peers(self.config, self._consul_api, stop=self._stopped)
+        except Exception:  # noqa: BLE001 - a thread's last word: log it, say it
+            log.exception("finding the other servers in Consul failed")
+            self._on_fatal("finding the other servers in Consul failed (see the error above)")
+            return
+        if not peers:
+            return  # stopped while waiting
+        failure = ""
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            self.config = dataclasses.replace(self.config, server=dataclasses.replace(
+                self.config.server, server_join=peers))
+            stand_in = self._server
+            server: Server | None = None
+            try:
+                server = Server(self._server_config())
+                self._start_server(server)
+                self._server = server
+            except Exception as err:  # noqa: BLE001 - RaftError, OSError ...: say it, stop
+                if server is not None:
+                    server.shutdown()
+                log.exception("cannot start the server with peers %s", ", ".join(peers))
+                failure = f"cannot start the server with peers {', '.join(peers)}: {err}"
+        if failure:
+            self._on_fatal(failure)  # outside the lock: it may shut the agent down
+            return
+        log.info("server started with peers %s", ", ".join(peers))
+        if stand_in is not None:
+            stand_in.state.release_waiters()  # parked ?stale queries: ask the real one
 
     def begin_shutdown(self) -> None:
         """First step of stopping: answer parked blocking queries and end log follows,
@@ -137,9 +218,10 @@ class Agent:
 
     def shutdown(self) -> None:
         self.begin_shutdown()
-        if self._stopped.is_set():
-            return
-        self._stopped.set()
+        with self._lock:  # a server being started in the background is started first
+            if self._stopped.is_set():
+                return
+            self._stopped.set()
         log.info("shutting down")
         if self._consul is not None:
             self._consul.stop()

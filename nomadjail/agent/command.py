@@ -64,7 +64,12 @@ def validate(config: AgentConfig) -> list[str]:
             and not (config.consul.enabled and config.consul.client_auto_join)):
         problems.append("a client-only agent needs client { servers = [...] }, -servers, "
                         "or a consul block with client_auto_join")
-    problems += _logging_problems(config) + _consul_problems(config)
+    problems += _logging_problems(config) + _consul_problems(config) + _join_problems(config)
+    for listener in ("http", "rpc", "serf"):
+        try:
+            config.advertise_host_port(listener)
+        except ValueError as err:
+            problems.append(f"advertise.{listener}: {err}")
     return problems
 
 
@@ -89,16 +94,32 @@ def _logging_problems(config: AgentConfig) -> list[str]:
 
 
 def _consul_problems(config: AgentConfig) -> list[str]:
-    from .addresses import split_host_port
+    from .consul import parse_consul_address
 
     if not config.consul.enabled:
         return []
-    address = config.consul.address.removeprefix("http://").removeprefix("https://")
-    try:
-        split_host_port(address.rstrip("/"), 8500)
-    except ValueError as err:
-        return [f"consul.address: {err}"]
-    return []
+    problems = []
+    keys = ["consul.address"] + [f"consul.fallback_addresses[{i}]"
+                                 for i in range(len(config.consul.fallback_addresses))]
+    for key, address in zip(keys, [config.consul.address, *config.consul.fallback_addresses]):
+        try:
+            parse_consul_address(address)
+        except ValueError as err:
+            problems.append(f"{key}: {err}")
+    return problems
+
+
+def _join_problems(config: AgentConfig) -> list[str]:
+    from .addresses import split_host_port
+    from .config import DEFAULT_SERF_PORT
+
+    problems = []
+    for i, peer in enumerate(config.server.server_join):
+        try:
+            split_host_port(peer, DEFAULT_SERF_PORT)
+        except ValueError as err:
+            problems.append(f"server_join.retry_join[{i}]: {err}")
+    return problems
 
 
 def banner(config: AgentConfig) -> str:
@@ -108,8 +129,8 @@ def banner(config: AgentConfig) -> str:
     c = config
     advertise = (f"HTTP: {c.advertise_for('http')}; RPC: {c.advertise_for('rpc')}; "
                  f"Serf: {c.advertise_for('serf')}")
-    binds = (f"HTTP: [{c.bind_for('http')}:{c.ports.http}]; RPC: {c.bind_for('rpc')}:"
-             f"{c.ports.rpc}; Serf: {c.bind_for('serf')}:{c.ports.serf}")
+    binds = (f"HTTP: [{c.bind_address('http')}]; RPC: {c.bind_address('rpc')}; "
+             f"Serf: {c.bind_address('serf')}")
     lines = [
         "==> Starting nomadjail agent...",
         "==> nomadjail agent configuration:",
@@ -155,22 +176,24 @@ def run_agent(flags: dict[str, Any]) -> int:
     setup_agent_logging(config)
     click.echo(banner(config))
     sys.stdout.flush()
-    if not _join_through_consul(config):
+    if not _find_servers_through_consul(config):
         return 1
     AgentApplication(config, reload_config=lambda running: _reloaded_config(flags, running)
                      ).run()
     return 0
 
 
-def _join_through_consul(config: AgentConfig) -> bool:
-    """Find peers in Consul before the agent starts, if the config asks for it
-    (see :mod:`.consul`); False if interrupted (SIGTERM, SIGINT) while waiting."""
+def _find_servers_through_consul(config: AgentConfig) -> bool:
+    """A client-only agent with no ``servers`` finds one in Consul before it starts,
+    if the config asks for it (see :mod:`.consul`); False if interrupted (SIGTERM,
+    SIGINT) while waiting.  (A server finds its peers after it has started, in the
+    background: :mod:`.agent`.)"""
     import signal
     import threading
 
-    from .consul import auto_join_target, join_through_consul
+    from .consul import client_join_target, join_through_consul
 
-    if auto_join_target(config) is None:
+    if client_join_target(config) is None:
         return True
     stop = threading.Event()
     previous = {sig: signal.signal(sig, lambda *_: stop.set())
@@ -186,8 +209,8 @@ def _join_through_consul(config: AgentConfig) -> bool:
 def _reloaded_config(flags: dict[str, Any], current: AgentConfig) -> AgentConfig:
     """The config files read again (SIGHUP); the running config if they are broken now.
 
-    Peers found through Consul at start are kept: the cluster does not change
-    on a reload.
+    Servers a client found through Consul at start are kept: the cluster does
+    not change on a reload.
     """
     import logging
 
@@ -202,8 +225,6 @@ def _reloaded_config(flags: dict[str, Any], current: AgentConfig) -> AgentConfig
         log.error("reload: keeping the running configuration: %s", "; ".join(problems))
         return current
     config.data_dir = current.data_dir
-    if not config.server.server_join:
-        config.server.server_join = list(current.server.server_join)
     if not config.client.servers:
         config.client.servers = list(current.client.servers)
     log.info("reload: configuration read again from %s",

@@ -6,12 +6,22 @@ layout is :class:`~nomadjail.agent.config.AgentConfig`'s.  ``SCHEMA`` says,
 for every accepted key, its type and where it lands.  Unknown keys and wrong
 types are errors that name the file and line (HCL) or key path (JSON), with a
 did-you-mean suggestion, and nothing is loaded.
+
+Types are read the way Nomad's HCL1 decoder reads them, since files written
+for Nomad (potluck's ``bootstrap_expect = "3"``) must load here too: a whole
+number may be written as a string (``"3"``, ``"0x10"``), a bool as
+``"true"``/``"false"``/``1``/``0`` (quoted or not), a string as a number or
+bool (``datacenter = 1`` is ``"1"``).  Strings that are not numbers, numbers
+that are not whole, and everything else are still errors.  (HCL1 takes no
+strings for fractional numbers; nomadjail does, a harmless superset.)
 """
 
 from __future__ import annotations
 
 import difflib
+import enum
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable, Iterable
@@ -23,9 +33,23 @@ class ConfigError(BadRequest):
     """A config file is malformed; the message starts with ``file:line:col`` or ``file:``."""
 
 
+class Kind(str, enum.Enum):
+    """The type a config key holds (and how a file's value is converted to it)."""
+
+    STR = "str"
+    INT = "int"
+    FLOAT = "float"
+    BOOL = "bool"
+    PORT = "port"  # a whole number 1-65535
+    DURATION = "duration"  # "10s" -> 10.0 seconds
+    STRINGS = "strings"  # a list of strings
+    MAP = "map"  # string -> string
+    ANY = "any"  # kept as written (plugin config: the driver checks it)
+
+
 @dataclass(frozen=True, slots=True)
 class Key:
-    kind: str  # str | int | float | bool | port | duration | strings | map | any
+    kind: Kind
     target: tuple[str, ...]  # where the value lands in the overlay
 
 
@@ -55,86 +79,88 @@ class LabeledAttributes:
     body: dict[str, Key]
 
 
-def _listener_keys(section: str, kind: str) -> dict[str, Key]:
+def _listener_keys(section: str, kind: Kind) -> dict[str, Key]:
     return {name: Key(kind, (section, name)) for name in ("http", "rpc", "serf")}
 
 
 SCHEMA: dict[str, Any] = {
-    "name": Key("str", ("name",)),
-    "region": Key("str", ("region",)),
-    "datacenter": Key("str", ("datacenter",)),
-    "data_dir": Key("str", ("data_dir",)),
-    "bind_addr": Key("str", ("bind_addr",)),
-    "log_level": Key("str", ("log_level",)),
-    "ports": _listener_keys("ports", "port"),
-    "addresses": _listener_keys("addresses", "str"),
-    "advertise": _listener_keys("advertise", "str"),
+    "name": Key(Kind.STR, ("name",)),
+    "region": Key(Kind.STR, ("region",)),
+    "datacenter": Key(Kind.STR, ("datacenter",)),
+    "data_dir": Key(Kind.STR, ("data_dir",)),
+    "bind_addr": Key(Kind.STR, ("bind_addr",)),
+    "log_level": Key(Kind.STR, ("log_level",)),
+    "ports": _listener_keys("ports", Kind.PORT),
+    "addresses": _listener_keys("addresses", Kind.STR),
+    "advertise": _listener_keys("advertise", Kind.STR),
     "server": {
-        "enabled": Key("bool", ("server", "enabled")),
-        "bootstrap_expect": Key("int", ("server", "bootstrap_expect")),
-        "num_schedulers": Key("int", ("server", "num_schedulers")),
-        "heartbeat_grace": Key("duration", ("server", "heartbeat_grace")),
-        "min_heartbeat_ttl": Key("duration", ("server", "min_heartbeat_ttl")),
-        "max_heartbeats_per_second": Key("float", ("server", "max_heartbeats_per_second")),
-        "raft_multiplier": Key("int", ("server", "raft_multiplier")),
-        "encrypt": Key("str", ("server", "encrypt")),
-        "server_join": {"retry_join": Key("strings", ("server", "server_join"))},
-        "job_gc_interval": Key("duration", ("server", "gc_interval")),
-        "eval_gc_threshold": Key("duration", ("server", "eval_gc_threshold")),
-        "batch_eval_gc_threshold": Key("duration", ("server", "batch_eval_gc_threshold")),
-        "job_gc_threshold": Key("duration", ("server", "job_gc_threshold")),
-        "deployment_gc_threshold": Key("duration", ("server", "deployment_gc_threshold")),
-        "node_gc_threshold": Key("duration", ("server", "node_gc_threshold")),
+        "enabled": Key(Kind.BOOL, ("server", "enabled")),
+        "bootstrap_expect": Key(Kind.INT, ("server", "bootstrap_expect")),
+        "num_schedulers": Key(Kind.INT, ("server", "num_schedulers")),
+        "heartbeat_grace": Key(Kind.DURATION, ("server", "heartbeat_grace")),
+        "min_heartbeat_ttl": Key(Kind.DURATION, ("server", "min_heartbeat_ttl")),
+        "max_heartbeats_per_second": Key(Kind.FLOAT, ("server", "max_heartbeats_per_second")),
+        "raft_multiplier": Key(Kind.INT, ("server", "raft_multiplier")),
+        "encrypt": Key(Kind.STR, ("server", "encrypt")),
+        "server_join": {"retry_join": Key(Kind.STRINGS, ("server", "server_join"))},
+        "job_gc_interval": Key(Kind.DURATION, ("server", "gc_interval")),
+        "eval_gc_threshold": Key(Kind.DURATION, ("server", "eval_gc_threshold")),
+        "batch_eval_gc_threshold": Key(Kind.DURATION, ("server", "batch_eval_gc_threshold")),
+        "job_gc_threshold": Key(Kind.DURATION, ("server", "job_gc_threshold")),
+        "deployment_gc_threshold": Key(Kind.DURATION, ("server", "deployment_gc_threshold")),
+        "node_gc_threshold": Key(Kind.DURATION, ("server", "node_gc_threshold")),
     },
     "client": {
-        "enabled": Key("bool", ("client", "enabled")),
-        "servers": Key("strings", ("client", "servers")),
-        "node_class": Key("str", ("client", "node_class")),
-        "node_pool": Key("str", ("client", "node_pool")),
-        "meta": Key("map", ("client", "meta")),
-        "options": Key("map", ("client", "options")),
-        "network_interface": Key("str", ("client", "network_interface")),
-        "min_dynamic_port": Key("port", ("client", "min_dynamic_port")),
-        "max_dynamic_port": Key("port", ("client", "max_dynamic_port")),
+        "enabled": Key(Kind.BOOL, ("client", "enabled")),
+        "servers": Key(Kind.STRINGS, ("client", "servers")),
+        "node_class": Key(Kind.STR, ("client", "node_class")),
+        "node_pool": Key(Kind.STR, ("client", "node_pool")),
+        "meta": Key(Kind.MAP, ("client", "meta")),
+        "options": Key(Kind.MAP, ("client", "options")),
+        "network_interface": Key(Kind.STR, ("client", "network_interface")),
+        "min_dynamic_port": Key(Kind.PORT, ("client", "min_dynamic_port")),
+        "max_dynamic_port": Key(Kind.PORT, ("client", "max_dynamic_port")),
         "reserved": {
-            "cpu": Key("int", ("client", "reserved_cpu")),
-            "memory": Key("int", ("client", "reserved_memory")),
-            "reserved_ports": Key("str", ("client", "reserved_ports")),
+            "cpu": Key(Kind.INT, ("client", "reserved_cpu")),
+            "memory": Key(Kind.INT, ("client", "reserved_memory")),
+            "reserved_ports": Key(Kind.STR, ("client", "reserved_ports")),
         },
         "host_volume": LabeledAttributes(("client", "host_volumes"), {
-            "path": Key("str", ("path",)), "read_only": Key("bool", ("read_only",))}),
+            "path": Key(Kind.STR, ("path",)), "read_only": Key(Kind.BOOL, ("read_only",))}),
     },
-    "ui": {"enabled": Key("bool", ("ui_enabled",))},
+    "ui": {"enabled": Key(Kind.BOOL, ("ui_enabled",))},
     "consul": Section({
-        "address": Key("str", ("consul", "address")),
-        "token": Key("str", ("consul", "token")),
-        "ssl": Key("bool", ("consul", "ssl")),
-        "server_service_name": Key("str", ("consul", "server_service_name")),
-        "client_service_name": Key("str", ("consul", "client_service_name")),
-        "tags": Key("strings", ("consul", "tags")),
-        "auto_advertise": Key("bool", ("consul", "auto_advertise")),
-        "server_auto_join": Key("bool", ("consul", "server_auto_join")),
-        "client_auto_join": Key("bool", ("consul", "client_auto_join")),
-        "timeout": Key("duration", ("consul", "timeout")),
+        "address": Key(Kind.STR, ("consul", "address")),
+        # nomadjail's own: more Consul addresses, tried in turn (see ConsulSettings)
+        "fallback_addresses": Key(Kind.STRINGS, ("consul", "fallback_addresses")),
+        "token": Key(Kind.STR, ("consul", "token")),
+        "ssl": Key(Kind.BOOL, ("consul", "ssl")),
+        "server_service_name": Key(Kind.STR, ("consul", "server_service_name")),
+        "client_service_name": Key(Kind.STR, ("consul", "client_service_name")),
+        "tags": Key(Kind.STRINGS, ("consul", "tags")),
+        "auto_advertise": Key(Kind.BOOL, ("consul", "auto_advertise")),
+        "server_auto_join": Key(Kind.BOOL, ("consul", "server_auto_join")),
+        "client_auto_join": Key(Kind.BOOL, ("consul", "client_auto_join")),
+        "timeout": Key(Kind.DURATION, ("consul", "timeout")),
     }, present=("consul", "enabled")),
-    "enable_syslog": Key("bool", ("enable_syslog",)),
-    "syslog_facility": Key("str", ("syslog_facility",)),
+    "enable_syslog": Key(Kind.BOOL, ("enable_syslog",)),
+    "syslog_facility": Key(Kind.STR, ("syslog_facility",)),
     "remote_syslog": {  # nomadjail's own: the agent's log to a syslog server
-        "address": Key("str", ("remote_syslog", "address")),
-        "buffer_lines": Key("int", ("remote_syslog", "buffer_lines")),
+        "address": Key(Kind.STR, ("remote_syslog", "address")),
+        "buffer_lines": Key(Kind.INT, ("remote_syslog", "buffer_lines")),
     },
     "telemetry": {
-        "collection_interval": Key("duration", ("telemetry", "collection_interval")),
-        "publish_allocation_metrics": Key("bool", ("telemetry", "publish_allocation_metrics")),
-        "publish_node_metrics": Key("bool", ("telemetry", "publish_node_metrics")),
-        "prometheus_metrics": Key("bool", ("telemetry", "prometheus_metrics")),
-        "disable_hostname": Key("bool", ("telemetry", "disable_hostname")),
-        "use_node_name": Key("bool", ("telemetry", "use_node_name")),
+        "collection_interval": Key(Kind.DURATION, ("telemetry", "collection_interval")),
+        "publish_allocation_metrics": Key(Kind.BOOL, ("telemetry", "publish_allocation_metrics")),
+        "publish_node_metrics": Key(Kind.BOOL, ("telemetry", "publish_node_metrics")),
+        "prometheus_metrics": Key(Kind.BOOL, ("telemetry", "prometheus_metrics")),
+        "disable_hostname": Key(Kind.BOOL, ("telemetry", "disable_hostname")),
+        "use_node_name": Key(Kind.BOOL, ("telemetry", "use_node_name")),
     },
-    "leave_on_interrupt": Key("bool", ("leave_on_interrupt",)),
-    "leave_on_terminate": Key("bool", ("leave_on_terminate",)),
-    "disable_update_check": Key("bool", ("disable_update_check",)),
-    "plugin": Labeled(("plugins",), {"config": Key("any", ())}),
+    "leave_on_interrupt": Key(Kind.BOOL, ("leave_on_interrupt",)),
+    "leave_on_terminate": Key(Kind.BOOL, ("leave_on_terminate",)),
+    "disable_update_check": Key(Kind.BOOL, ("disable_update_check",)),
+    "plugin": Labeled(("plugins",), {"config": Key(Kind.ANY, ())}),
 }
 
 
@@ -150,51 +176,112 @@ class Entry:
 
 
 def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
     kind = {bool: "bool", int: "number", float: "number", str: "string", list: "list",
             dict: "object"}.get(type(value), type(value).__name__)
     text = json.dumps(value) if isinstance(value, (str, int, float, bool)) else kind
     return f"{kind} {text}" if kind != text else kind
 
 
-def _convert(kind: str, value: Any, where: str, name: str) -> Any:
+_WHOLE_NUMBER = re.compile(r"[+-]?(0[xX][0-9a-fA-F]+|0[oO][0-7]+|0[bB][01]+|\d+)")
+_TRUE, _FALSE = ("true", "1"), ("false", "0")
+
+
+def _as_int(value: Any) -> int | None:
+    """A whole number from a number or a numeric string (HCL1's decodeInt); else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else None
+    if isinstance(value, str) and _WHOLE_NUMBER.fullmatch(value.strip()):
+        text = value.strip()
+        base = 10 if text.lstrip("+-").isdigit() else 0
+        return int(text, base)
+    return None
+
+
+def _as_float(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            number = float(value.strip())
+        except ValueError:
+            return None
+        return number if number == number and abs(number) != float("inf") else None
+    return None
+
+
+def _as_bool(value: Any) -> bool | None:
+    """HCL1's decodeBool: true/false, 1/0, and those as strings (any case)."""
+    if isinstance(value, bool):
+        return value
+    text = value.strip().lower() if isinstance(value, str) else (
+        str(value) if isinstance(value, int) else None)
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    return None
+
+
+def _as_str(value: Any) -> str | None:
+    """HCL1's decodeString: a string, or a number or bool as it is written."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return json.dumps(value)
+    return None
+
+
+def _convert(kind: Kind, value: Any, where: str, name: str) -> Any:
     def fail(expected: str) -> ConfigError:
         return ConfigError(f"{where}: {name}: expected {expected}, got {_describe(value)}")
 
-    if kind == "any":
+    if kind is Kind.ANY:
         return value
-    if kind == "str":
-        if not isinstance(value, str):
+    if kind is Kind.STR:
+        text = _as_str(value)
+        if text is None:
             raise fail("a string")
-        return value
-    if kind == "bool":
-        if not isinstance(value, bool):
-            raise fail("true or false")
-        return value
-    if kind in ("int", "port"):
-        if isinstance(value, bool) or not isinstance(value, int):
-            if isinstance(value, float) and value.is_integer():
-                value = int(value)
-            else:
-                raise fail("a whole number")
-        if kind == "port" and not 0 < value < 65536:
-            raise ConfigError(f"{where}: {name}: port {value} is not between 1 and 65535")
-        return value
-    if kind == "float":
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return text
+    if kind is Kind.BOOL:
+        flag = _as_bool(value)
+        if flag is None:
+            raise fail('true or false (or "true", "false", 1, 0)')
+        return flag
+    if kind in (Kind.INT, Kind.PORT):
+        number = _as_int(value)
+        if number is None:
+            raise fail("a whole number")
+        if kind is Kind.PORT and not 0 < number < 65536:
+            raise ConfigError(f"{where}: {name}: port {number} is not between 1 and 65535")
+        return number
+    if kind is Kind.FLOAT:
+        real = _as_float(value)
+        if real is None:
             raise fail("a number")
-        return float(value)
-    if kind == "duration":
+        return real
+    if kind is Kind.DURATION:
         if isinstance(value, str):
             try:
                 return parse_duration(value) / 1e9
             except ValueError as err:
                 raise ConfigError(f"{where}: {name}: {err}") from None
         raise fail('a duration string such as "10s"')
-    if kind == "strings":
-        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+    if kind is Kind.STRINGS:
+        items = [_as_str(v) for v in value] if isinstance(value, list) else None
+        if items is None or any(item is None for item in items):
             raise fail("a list of strings")
-        return list(value)
-    if kind == "map":
+        return items
+    if kind is Kind.MAP:
         if not isinstance(value, dict):
             raise fail("a map of strings")
         return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in value.items()}
@@ -226,7 +313,7 @@ def decode(entries: list[Entry], schema: dict[str, Any], overlay: dict,
         path = f"{section}.{entry.name}" if section else entry.name
         if isinstance(spec, Key):
             if entry.block is not None:
-                if spec.kind in ("map", "any"):
+                if spec.kind in (Kind.MAP, Kind.ANY):
                     _put(overlay, spec.target,
                          _convert(spec.kind, _block_as_value(entry), entry.where, path))
                     continue

@@ -13,6 +13,10 @@ and ``auto_advertise`` on, the agent registers with the Consul agent at
   tagged ``http`` and ``_app=nomadclient``, ``_service=nomad-client``,
   ``_hostname=...``.
 
+The agent talks to ``consul.address`` and, when that does not answer, to each
+of ``consul.fallback_addresses`` in turn (:class:`FailoverHTTP`); the address
+that answered is tried first from then on.
+
 Service IDs are derived from the node name, so a restarted agent replaces its
 own registrations instead of adding more.  :class:`ConsulRegistrar` works in
 the background and never delays the agent: while Consul is unreachable it
@@ -25,8 +29,10 @@ Auto-join (:func:`discover_peers`): a server with ``bootstrap_expect > 1``,
 no ``server_join`` addresses and ``server_auto_join`` looks up the ``serf``
 registrations of service ``nomad`` in Consul's catalog and waits until it sees
 ``bootstrap_expect`` servers (itself included); their addresses become its raft
-peers.  A client without ``servers`` and with ``client_auto_join`` takes the
-``rpc`` registrations.
+peers.  The agent does this in the background while its HTTP API already
+answers (:mod:`.agent`).  A client without ``servers`` and with
+``client_auto_join`` takes the ``rpc`` registrations, before it starts
+(:func:`join_through_consul`).
 """
 
 from __future__ import annotations
@@ -41,12 +47,12 @@ from typing import Any, Callable, Protocol
 import consul
 import requests
 
-from .config import AgentConfig, ConsulSettings
-from .addresses import split_host_port
+from .addresses import join_host_port, split_host_port, url_host
+from .config import DEFAULT_CONSUL_PORT, AgentConfig, ConsulSettings
 
 log = logging.getLogger("nomadjail.agent.consul")
 
-CONSUL_PORT = 8500
+CONSUL_PORT = DEFAULT_CONSUL_PORT
 RETRY_MIN = 1.0  # seconds between attempts while Consul is down, doubling ...
 RETRY_MAX = 30.0  # ... up to this
 RECHECK_INTERVAL = 30.0  # seconds between checks that the registrations still exist
@@ -76,34 +82,113 @@ class ConsulAPI(Protocol):
     catalog: Any
 
 
-def consul_client(settings: ConsulSettings) -> consul.Consul:
-    """A python-consul2 client for ``settings.address`` (``host:port`` or a URL)."""
-    address = settings.address
-    scheme = "https" if settings.ssl else "http"
+def _is_unreachable(err: Exception) -> bool:
+    """Errors that say "this Consul cannot answer now" (try another one), as opposed
+    to answers (404, 403, 400 ...) that another Consul would give just the same."""
+    if isinstance(err, (requests.ConnectionError, requests.Timeout)):
+        return True
+    return type(err) is consul.ConsulException  # python-consul2 raises exactly it for 5xx
+
+
+class FailoverHTTP:
+    """python-consul2's HTTP client over several Consul addresses.
+
+    A request that cannot reach the address in use (connection refused, timeout,
+    a 5xx answer) is sent to the next, in order, until one answers; that one is
+    used first from then on.  When none answers, the last error is raised.  A
+    retried ``PUT`` may reach a second Consul after the first applied it: the
+    requests this module sends (register, deregister) are idempotent.
+    """
+
+    def __init__(self, clients: list[Any]):
+        if not clients:
+            raise ValueError("FailoverHTTP needs at least one Consul address")
+        self.clients = clients
+        self._current = 0
+        self._lock = threading.Lock()
+
+    @property
+    def base_uri(self) -> str:
+        """The address in use (python-consul2 code and log lines read it)."""
+        return str(self.clients[self._current].base_uri)
+
+    def _call(self, method: str, *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            start = self._current
+        error: Exception | None = None
+        for step in range(len(self.clients)):
+            index = (start + step) % len(self.clients)
+            client = self.clients[index]
+            try:
+                result = getattr(client, method)(*args, **kwargs)
+            except CONSUL_ERRORS as err:
+                if not _is_unreachable(err) or len(self.clients) == 1:
+                    raise
+                error = err
+                log.debug("Consul at %s did not answer (%s); trying the next address",
+                          client.base_uri, err)
+                continue
+            with self._lock:
+                if index != self._current:
+                    log.info("Consul at %s did not answer; now using %s",
+                             self.clients[self._current].base_uri, client.base_uri)
+                    self._current = index
+            return result
+        assert error is not None
+        raise error
+
+    def get(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("get", *args, **kwargs)
+
+    def put(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("put", *args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("delete", *args, **kwargs)
+
+    def post(self, *args: Any, **kwargs: Any) -> Any:
+        return self._call("post", *args, **kwargs)
+
+
+def parse_consul_address(address: str, ssl: bool = False) -> tuple[str, str, int]:
+    """(scheme, host, port) of ``host[:port]`` or ``http(s)://host[:port]`` (IPv6 in
+    brackets when a port follows); ValueError quotes the address."""
+    scheme = "https" if ssl else "http"
     for prefix in ("http://", "https://"):
         if address.startswith(prefix):
             scheme, address = prefix[:-3], address[len(prefix):]
     host, port = split_host_port(address.rstrip("/"), CONSUL_PORT)
+    return scheme, host, port
+
+
+def consul_client(settings: ConsulSettings) -> consul.Consul:
+    """A python-consul2 client for ``settings.addresses()``, tried in turn (see
+    :class:`FailoverHTTP`)."""
+    endpoints = [parse_consul_address(a, settings.ssl) for a in settings.addresses()]
+    scheme, host, port = endpoints[0]
     with warnings.catch_warnings():
         # python-consul2 builds every API wrapper up front and some warn that their
         # Consul API is old or new (legacy ACL, discovery chain) whether they are used
         # or not; nomadjail uses neither.
         warnings.filterwarnings("ignore", category=DeprecationWarning, module="consul")
-        client = consul.Consul(host=host, port=port, scheme=scheme, timeout=settings.timeout)
+        client = consul.Consul(host=url_host(host), port=port, scheme=scheme,
+                               timeout=settings.timeout)
     # python-consul2 lets CONSUL_HTTP_ADDR/CONSUL_HTTP_TOKEN override its arguments;
-    # in nomadjail the config file wins, as it does in Nomad.
-    client.http = client.http_connect(host, port, scheme, True, None, timeout=settings.timeout)
+    # in nomadjail the config file wins, as it does in Nomad.  The host goes into
+    # python-consul2's URL as is, so an IPv6 address needs its brackets there.
+    client.http = FailoverHTTP([
+        client.http_connect(url_host(h), p, s, True, None, timeout=settings.timeout)
+        for s, h, p in endpoints])
     if settings.token:
         client.token = settings.token
     return client
 
 
-def _host(address: str) -> str:
-    return split_host_port(address, 0)[0]
-
-
-def _port(address: str) -> int:
-    return split_host_port(address, 0)[1]
+def describe_addresses(settings: ConsulSettings) -> str:
+    """The Consul addresses for log lines: ``10.0.0.2:8500`` or ``10.0.0.2:8500 (then
+    10.0.0.3:8500)``."""
+    first, *rest = settings.addresses()
+    return f"{first} (then {', '.join(rest)})" if rest else first
 
 
 def potluck_tags(app: str, service: str, node: str, datacenter: str) -> list[str]:
@@ -118,31 +203,33 @@ def agent_services(config: AgentConfig) -> list[ServiceRegistration]:
     node = c.node_name()
     extra = list(settings.tags)
     services = []
+    # Consul takes the service address bare (fd00::5); checks take host:port, with
+    # brackets for IPv6, as URLs and Go's net.Dial do.
     if c.server.enabled:
         name = settings.server_service_name
-        http = c.advertise_for("http")
+        host, port = c.advertise_host_port("http")
         services.append(ServiceRegistration(
-            f"_nomad-server-{node}-http", name, _host(http), _port(http),
+            f"_nomad-server-{node}-http", name, host, port,
             ["http", *potluck_tags("nomadserver", name, node, c.datacenter), *extra],
             {"Name": "Nomad Server HTTP Check", "Interval": CHECK_INTERVAL,
              "Timeout": CHECK_TIMEOUT,
-             "HTTP": f"http://{http}/v1/agent/health?type=server"}))
+             "HTTP": f"http://{join_host_port(host, port)}/v1/agent/health?type=server"}))
         for listener in ("rpc", "serf"):
-            addr = c.advertise_for(listener)
+            host, port = c.advertise_host_port(listener)
             services.append(ServiceRegistration(
-                f"_nomad-server-{node}-{listener}", name, _host(addr), _port(addr),
+                f"_nomad-server-{node}-{listener}", name, host, port,
                 [listener, *extra],
                 {"Name": f"Nomad Server {listener.upper()} Check", "Interval": CHECK_INTERVAL,
-                 "Timeout": CHECK_TIMEOUT, "TCP": addr}))
+                 "Timeout": CHECK_TIMEOUT, "TCP": join_host_port(host, port)}))
     if c.client.enabled:
         name = settings.client_service_name
-        http = c.advertise_for("http")
+        host, port = c.advertise_host_port("http")
         services.append(ServiceRegistration(
-            f"_nomad-client-{node}-http", name, _host(http), _port(http),
+            f"_nomad-client-{node}-http", name, host, port,
             ["http", *potluck_tags("nomadclient", name, node, c.datacenter), *extra],
             {"Name": "Nomad Client HTTP Check", "Interval": CHECK_INTERVAL,
              "Timeout": CHECK_TIMEOUT,
-             "HTTP": f"http://{http}/v1/agent/health?type=client"}))
+             "HTTP": f"http://{join_host_port(host, port)}/v1/agent/health?type=client"}))
     return services
 
 
@@ -234,24 +321,31 @@ class ConsulRegistrar:
                 self.registered.add(service.service_id)
 
 
-def catalog_addresses(api: ConsulAPI, service: str, tag: str) -> list[str]:
-    """``host:port`` of every catalog entry of ``service`` with ``tag``, sorted."""
+AddressSpelling = Callable[[str, int], str]
+
+
+def catalog_addresses(api: ConsulAPI, service: str, tag: str,
+                      spelling: AddressSpelling = join_host_port) -> list[str]:
+    """The address of every catalog entry of ``service`` with ``tag``, sorted, spelt
+    by ``spelling`` (default ``host:port``, ``[v6]:port``)."""
     _, entries = api.catalog.service(service, tag=tag)
     found = set()
     for entry in entries or []:
         host = entry.get("ServiceAddress") or entry.get("Address") or ""
         port = entry.get("ServicePort") or 0
         if host and port:
-            found.add(f"{host}:{port}")
+            found.add(spelling(str(host), int(port)))
     return sorted(found)
 
 
 def discover_peers(api: ConsulAPI, *, service: str, tag: str, myself: str | None, expect: int,
                    stop: threading.Event | None = None, interval: float = 2.0,
                    timeout: float | None = None,
-                   sleep: Callable[[float], Any] | None = None) -> list[str]:
+                   sleep: Callable[[float], Any] | None = None,
+                   spelling: AddressSpelling = join_host_port) -> list[str]:
     """Wait until Consul lists at least ``expect`` addresses of ``service``/``tag``
-    (``myself``, if given, counted whether listed or not) and return the others.
+    (``myself``, if given, counted whether listed or not) and return the others,
+    spelt by ``spelling`` (``myself`` must be spelt the same way).
 
     Waits forever unless ``timeout`` is given (Nomad's servers wait for their
     peers as long as it takes) or ``stop`` is set; progress is logged now and
@@ -263,7 +357,7 @@ def discover_peers(api: ConsulAPI, *, service: str, tag: str, myself: str | None
     last_report = 0.0
     while not stop.is_set():
         try:
-            found = set(catalog_addresses(api, service, tag))
+            found = set(catalog_addresses(api, service, tag, spelling))
             error = ""
         except CONSUL_ERRORS as err:
             found, error = set(), str(err)
@@ -285,20 +379,47 @@ def discover_peers(api: ConsulAPI, *, service: str, tag: str, myself: str | None
     return []
 
 
-def auto_join_target(config: AgentConfig) -> tuple[str, str, int] | None:
-    """(service, tag, expected count) when this agent must find its peers in Consul:
-    a server expecting more servers with no ``server_join``, or a client-only agent
-    with no ``servers``; None otherwise."""
+def server_join_target(config: AgentConfig) -> tuple[str, str, int] | None:
+    """(service, tag, expected servers) when this server must find its raft peers in
+    Consul: it expects more servers, has no ``server_join`` and ``server_auto_join``
+    is on; None otherwise."""
     c, settings = config, config.consul
-    if not settings.enabled or c.dev_mode:
+    if not settings.enabled or c.dev_mode or not c.server.enabled:
         return None
-    if (c.server.enabled and c.server.bootstrap_expect > 1 and not c.server.server_join
-            and settings.server_auto_join):
+    if c.server.bootstrap_expect > 1 and not c.server.server_join and settings.server_auto_join:
         return settings.server_service_name, "serf", c.server.bootstrap_expect
-    if (c.client.enabled and not c.server.enabled and not c.client.servers
-            and settings.client_auto_join):
+    return None
+
+
+def client_join_target(config: AgentConfig) -> tuple[str, str, int] | None:
+    """(service, tag, 1) when a client-only agent must find a server in Consul (no
+    ``servers``, ``client_auto_join`` on); None otherwise."""
+    c, settings = config, config.consul
+    if not settings.enabled or c.dev_mode or c.server.enabled:
+        return None
+    if c.client.enabled and not c.client.servers and settings.client_auto_join:
         return settings.server_service_name, "rpc", 1
     return None
+
+
+def auto_join_target(config: AgentConfig) -> tuple[str, str, int] | None:
+    """:func:`server_join_target` or :func:`client_join_target`, whichever applies."""
+    return server_join_target(config) or client_join_target(config)
+
+
+def discover_server_peers(config: AgentConfig, api: ConsulAPI, *,
+                          stop: threading.Event | None = None,
+                          timeout: float | None = None, interval: float = 2.0) -> list[str]:
+    """This server's peers from Consul (see :func:`server_join_target`), spelt as
+    ``server_join`` entries (``host:port``, ``[v6]:port``); waits until
+    ``bootstrap_expect`` servers are registered, or until ``stop``/``timeout``
+    (then [])."""
+    target = server_join_target(config)
+    if target is None:
+        return []
+    service, tag, expect = target
+    return discover_peers(api, service=service, tag=tag, myself=config.advertise_for("serf"),
+                          expect=expect, stop=stop, timeout=timeout, interval=interval)
 
 
 def join_through_consul(config: AgentConfig, *, stop: threading.Event | None = None,
@@ -312,19 +433,26 @@ def join_through_consul(config: AgentConfig, *, stop: threading.Event | None = N
     running agent's :class:`ConsulRegistrar` takes them over (same IDs).  When
     the wait ends without peers (``stop`` set, ``timeout`` passed) the list
     stays empty and the registrations are removed.
+
+    The agent itself does this only for a client-only agent, before it starts
+    (a client needs a server address to be built); a server serves its API
+    first and finds its peers in the background (:mod:`.agent`).
     """
     target = auto_join_target(config)
     if target is None:
         return config
     service, tag, expect = target
     api = api or consul_client(config.consul)
-    registrar = ConsulRegistrar(agent_services(config), api, address=config.consul.address)
+    registrar = ConsulRegistrar(agent_services(config), api,
+                                address=describe_addresses(config.consul))
     registrar.start()
     found: list[str] = []
     try:
-        myself = config.advertise_for("serf") if tag == "serf" else None
-        found = discover_peers(api, service=service, tag=tag, myself=myself, expect=expect,
-                               stop=stop, timeout=timeout)
+        if tag == "serf":
+            found = discover_server_peers(config, api, stop=stop, timeout=timeout)
+        else:
+            found = discover_peers(api, service=service, tag=tag, myself=None, expect=expect,
+                                   stop=stop, timeout=timeout)
     finally:
         registrar.stop(deregister=not found)  # gave up: leave nothing behind
     if tag == "serf":

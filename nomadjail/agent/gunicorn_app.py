@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
 import sys
 import time
@@ -165,7 +166,7 @@ class AgentApplication(BaseApplication):
     def load_config(self) -> None:
         c = self.agent_config
         settings: dict[str, Any] = {
-            "bind": [f"{c.bind_for('http')}:{c.ports.http}", f"{c.bind_for('rpc')}:{c.ports.rpc}"],
+            "bind": [c.bind_address("http"), c.bind_address("rpc")],
             "workers": 1,
             "worker_class": f"{AgentWorker.__module__}.{AgentWorker.__name__}",
             "timeout": 60,
@@ -183,5 +184,17 @@ class AgentApplication(BaseApplication):
 
     def load(self) -> falcon.asgi.App:
         setup_agent_logging(self.agent_config)  # again: this runs in the worker
-        self.agent = Agent(self.agent_config)
+        self.agent = Agent(self.agent_config, on_fatal=self._fail_worker)
         return create_app(self.agent, middleware=[AgentLifespan(self.agent)])
+
+    def _fail_worker(self, message: str) -> None:
+        """The server could not start after the worker booted (its peers came from
+        Consul in the background): stop the agent as if the worker had failed to
+        boot -- gunicorn's master exits non-zero (daemon(8) starts it again later)
+        instead of restarting a worker that fails the same way."""
+        log.error("%s; stopping the agent", message)
+        try:
+            self.agent.shutdown()
+        finally:
+            logging.shutdown()  # flush the log handlers (remote syslog) first
+            os._exit(Arbiter.WORKER_BOOT_ERROR)

@@ -9,7 +9,12 @@ is logged (and returned):
   difference), so nothing is submitted -- importing again on every start
   creates no job version, no evaluation, nothing;
 - ``failed``: the file could not be read or parsed, the job is invalid, or the
-  server refused it; the error names the file.
+  server refused it; the error names the file;
+- ``already imported``: with a *record* (the agent's ``-import-jobs`` keeps one
+  in its data dir), a file this agent imported before with the same content is
+  not looked at again -- so a job the operator has since stopped, purged or
+  changed through the API stays that way across restarts; a new or edited
+  file is imported.
 
 Where jobs go is a :class:`JobTarget`: the agent's own server in process
 (:class:`ServerJobTarget`) or any agent's HTTP API (the appliance's cook,
@@ -19,7 +24,10 @@ Where jobs go is a :class:`JobTarget`: the agent's own server in process
 from __future__ import annotations
 
 import enum
+import hashlib
+import json
 import logging
+import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +47,7 @@ class ImportStatus(str, enum.Enum):
     REGISTERED = "registered"
     UNCHANGED = "unchanged"
     FAILED = "failed"
+    ALREADY_IMPORTED = "already imported"
 
 
 @dataclass(slots=True)
@@ -92,24 +101,80 @@ def import_file(target: JobTarget, path: Path) -> ImportOutcome:
     return outcome
 
 
-def import_jobs(target: JobTarget | Server, directory: str | Path) -> list[ImportOutcome]:
-    """Import every ``directory/*.nomad`` (see the module docstring)."""
+class ImportRecord:
+    """Which file contents were imported, by path: a JSON file (``{path: sha256}``),
+    rewritten whole after each change so a crash leaves the old or the new one."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            self.digests: dict[str, str] = {str(k): str(v) for k, v in data.items()}
+        except FileNotFoundError:
+            self.digests = {}
+        except (OSError, ValueError, AttributeError) as err:
+            log.warning("%s: unreadable, importing every file again: %s", self.path, err)
+            self.digests = {}
+
+    @staticmethod
+    def digest(path: Path) -> str | None:
+        try:
+            return hashlib.sha256(path.read_bytes()).hexdigest()
+        except OSError:
+            return None  # import_file reports the read error
+
+    def seen(self, path: Path) -> bool:
+        digest = self.digest(path)
+        return digest is not None and self.digests.get(str(path)) == digest
+
+    def remember(self, path: Path) -> None:
+        digest = self.digest(path)
+        if digest is None or self.digests.get(str(path)) == digest:
+            return
+        self.digests[str(path)] = digest
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            scratch = self.path.with_name(f".{self.path.name}.new")
+            scratch.write_text(json.dumps(self.digests, indent=2, sort_keys=True),
+                               encoding="utf-8")
+            os.replace(scratch, self.path)
+        except OSError as err:
+            log.warning("%s: cannot record the import of %s: %s", self.path, path, err)
+
+
+def import_jobs(target: JobTarget | Server, directory: str | Path, *,
+                record: str | Path | None = None) -> list[ImportOutcome]:
+    """Import every ``directory/*.nomad`` (see the module docstring); with ``record``
+    (a file path), files imported before with the same content are skipped."""
     if isinstance(target, Server):
         target = ServerJobTarget(target)
+    memory = ImportRecord(record) if record is not None else None
     files = sorted(Path(directory).glob("*.nomad"))
     if not files:
         log.warning("no *.nomad files in %s", directory)
-    outcomes = [import_file(target, path) for path in files]
+    outcomes = []
+    for path in files:
+        if memory is not None and memory.seen(path):
+            outcomes.append(ImportOutcome(path=str(path), status=ImportStatus.ALREADY_IMPORTED))
+            log.info("%s: imported before with this content, not looked at again", path)
+            continue
+        outcome = import_file(target, path)
+        if memory is not None and outcome.status is not ImportStatus.FAILED:
+            memory.remember(path)
+        outcomes.append(outcome)
     counts = {status: sum(o.status is status for o in outcomes) for status in ImportStatus}
     if files:
-        log.info("imported %s: %d registered, %d unchanged, %d failed", directory,
+        log.info("imported %s: %d registered, %d unchanged, %d failed%s", directory,
                  counts[ImportStatus.REGISTERED], counts[ImportStatus.UNCHANGED],
-                 counts[ImportStatus.FAILED])
+                 counts[ImportStatus.FAILED],
+                 f", {counts[ImportStatus.ALREADY_IMPORTED]} imported before"
+                 if memory is not None else "")
     return outcomes
 
 
 def import_jobs_when_leader(target: JobTarget, server: Server, directory: str,
-                            stopped: threading.Event) -> list[ImportOutcome]:
+                            stopped: threading.Event, *,
+                            record: str | Path | None = None) -> list[ImportOutcome]:
     """:func:`import_jobs` once the cluster has a leader (as long as that takes,
     unless ``stopped`` is set first: then nothing is imported)."""
     while not server.wait_for_leader(LEADER_REPORT_INTERVAL):
@@ -118,4 +183,4 @@ def import_jobs_when_leader(target: JobTarget, server: Server, directory: str,
         log.info("waiting for a cluster leader before importing jobs from %s", directory)
     if stopped.is_set():
         return []
-    return import_jobs(target, directory)
+    return import_jobs(target, directory, record=record)

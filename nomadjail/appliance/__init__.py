@@ -4,6 +4,7 @@ Public API (used by ``nomadjail flavour cook``, :mod:`nomadjail.cli.flavour`)::
 
     cook(CookOptions(root=Path("/"), force=False, wait=120.0, ports=Ports(),
                      environ=None, tools=None, stream=None)) -> CookReport
+    CookReport.service_action: ServiceAction (NONE, START, RESTART)
     settings_from_environment(env) -> ApplianceSettings   # raises InvalidEnvironment
     read_environment(environ, environment_file) -> dict[str, str]
     render_server_config(settings, *, data_dir, ports=Ports()) -> str
@@ -23,11 +24,11 @@ calls ``nomadjail flavour cook`` once, ``rc.d/nomadjail`` runs the agent.
 
 from __future__ import annotations
 
-from .cook import CookOptions, CookReport, Layout, cook
+from .cook import CookOptions, CookReport, Layout, ServiceAction, cook
 from .environment import (ApplianceSettings, InvalidEnvironment, read_environment,
                           settings_from_environment)
 from .render import Ports, render_server_config, templates_dir
 
 __all__ = ["ApplianceSettings", "CookOptions", "CookReport", "InvalidEnvironment", "Layout",
-           "Ports", "cook", "read_environment", "render_server_config",
+           "Ports", "ServiceAction", "cook", "read_environment", "render_server_config",
            "settings_from_environment", "templates_dir"]

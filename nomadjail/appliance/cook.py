@@ -11,11 +11,18 @@ One run:
    with the agent's own config loader;
 3. sets rc.conf with ``sysrc`` (``nomadjail_enable``, ``nomadjail_args``);
 4. starts ``service nomadjail`` (restarts it if it runs with an older config)
-   and waits, bounded, until the API answers on ``IP:4646`` and a leader is
-   known;
+   and waits, bounded, until the API answers on ``IP:4646`` -- and, for a
+   single server (BOOTSTRAP=1), until it is the leader;
 5. with IMPORTJOBS=1 submits every ``/root/nomadjobs/*.nomad``
    (see :mod:`nomadjail.agent.import_jobs`);
 6. marks the jail seasoned.
+
+A cluster (BOOTSTRAP=3 or 5) has no leader until enough servers run, and
+the other jails may be started much later, so the cook does not wait for
+one: the API answering is success.  Its jobs are imported by the agent
+itself once a leader exists (``nomadjail_args`` gets ``-import-jobs``; the
+agent remembers what it imported, so later starts do not submit the same
+files again).
 
 Every step is idempotent: a file whose content would not change is not
 written, an rc.conf value already set is not set again, a running service
@@ -26,6 +33,7 @@ right.  Paths are under ``root`` (``/`` in a jail; a temp dir in tests).
 
 from __future__ import annotations
 
+import enum
 import os
 import sys
 import tempfile
@@ -34,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping, TextIO
 
+from ..agent.addresses import url_host
 from ..agent.config_file import load_config_file
 from ..agent.import_jobs import ImportOutcome, ImportStatus, import_jobs
 from ..api.client import ApiClient, ApiError
@@ -91,14 +100,30 @@ class CookFailed(RuntimeError):
     """A step failed; the message says which and why."""
 
 
+class ServiceAction(str, enum.Enum):
+    """What the cook did to ``service nomadjail`` (the values are the service verbs)."""
+
+    NONE = ""  # it ran with this configuration already
+    START = "start"
+    RESTART = "restart"
+
+
+class Level(str, enum.Enum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 @dataclass(slots=True)
 class CookReport:
     exit_code: int = 0
     already_seasoned: bool = False
     config_changed: bool = False
     rc_changed: list[str] = field(default_factory=list)
-    service_action: str = ""  # "", "start" or "restart"
+    service_action: ServiceAction = ServiceAction.NONE
     imports: list[ImportOutcome] = field(default_factory=list)
+    # BOOTSTRAP>1: the agent imports the jobs once the cluster has a leader.
+    imports_left_to_agent: bool = False
 
 
 class CookLog:
@@ -108,8 +133,8 @@ class CookLog:
         self.path = path
         self.stream = stream or sys.stderr
 
-    def __call__(self, level: str, message: str) -> None:
-        line = f"{level}: {message}" if level != "INFO" else message
+    def __call__(self, level: Level, message: str) -> None:
+        line = f"{level.value}: {message}" if level is not Level.INFO else message
         print(f"==> {line}", file=self.stream, flush=True)
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +162,7 @@ def cook(options: CookOptions) -> CookReport:
     say = CookLog(layout.cook_log, options.stream)
     report = CookReport()
     if layout.seasoned_marker.exists() and not options.force:
-        say("INFO", f"already seasoned ({layout.seasoned_marker} exists): nothing to do")
+        say(Level.INFO, f"already seasoned ({layout.seasoned_marker} exists): nothing to do")
         report.already_seasoned = True
         return report
     env = read_environment(os.environ if options.environ is None else options.environ,
@@ -146,29 +171,34 @@ def cook(options: CookOptions) -> CookReport:
         settings = settings_from_environment(env)
     except InvalidEnvironment as err:
         for problem in err.problems:
-            say("ERROR", problem)
-        say("ERROR", "nothing was written; fix the variables with pot set-env and start "
-                     "the pot again")
+            say(Level.ERROR, problem)
+        say(Level.ERROR, "nothing was written; fix the variables with pot set-env and start "
+                         "the pot again")
         report.exit_code = 1
         return report
     for warning in settings.warnings:
-        say("WARNING", f"!!! {warning} !!!")
+        say(Level.WARNING, f"!!! {warning} !!!")
     tools = options.tools or SystemTools(root=options.root)
     try:
         _cook(settings, layout, options, tools, say, report)
     except (CookFailed, SystemCommandError) as err:
-        say("ERROR", str(err))
+        say(Level.ERROR, str(err))
         report.exit_code = 1
         return report
     layout.seasoned_marker.parent.mkdir(parents=True, exist_ok=True)
     layout.seasoned_marker.touch()
-    say("INFO", f"seasoned: the server answers on http://{_http_host(settings)}:"
-                f"{options.ports.http}")
+    say(Level.INFO, f"seasoned: the server answers on http://{url_host(settings.ip)}:"
+                    f"{options.ports.http}")
     return report
 
 
-def _http_host(settings: ApplianceSettings) -> str:
-    return f"[{settings.ip}]" if ":" in settings.ip else settings.ip
+def agent_args(settings: ApplianceSettings, layout: Layout) -> str:
+    """``nomadjail_args``: the config directory, and for a cluster with IMPORTJOBS=1
+    the jobs directory (the agent imports once there is a leader)."""
+    args = f"-config={layout.config_dir}"
+    if settings.import_jobs and settings.bootstrap > 1:
+        args += f" -import-jobs={layout.jobs_dir}"
+    return args
 
 
 def _cook(settings: ApplianceSettings, layout: Layout, options: CookOptions,
@@ -176,41 +206,49 @@ def _cook(settings: ApplianceSettings, layout: Layout, options: CookOptions,
     text = render_server_config(settings, data_dir=str(layout.data_dir), ports=options.ports)
     _check_config(text)
     report.config_changed = _write_private(layout.config_file, text)
-    say("INFO", f"{layout.config_file}: {'written' if report.config_changed else 'unchanged'}")
+    say(Level.INFO,
+        f"{layout.config_file}: {'written' if report.config_changed else 'unchanged'}")
     layout.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     layout.jobs_dir.mkdir(parents=True, exist_ok=True)
 
-    wanted = {f"{SERVICE}_enable": "YES", f"{SERVICE}_args": f"-config={layout.config_dir}"}
+    wanted = {f"{SERVICE}_enable": "YES", f"{SERVICE}_args": agent_args(settings, layout)}
     for name, value in wanted.items():
         if tools.rc_get(name) != value:
             tools.rc_set(name, value)
             report.rc_changed.append(name)
-            say("INFO", f"rc.conf: {name}={value!r}")
+            say(Level.INFO, f"rc.conf: {name}={value!r}")
 
     if not tools.service_status(SERVICE):
-        report.service_action = "start"
+        report.service_action = ServiceAction.START
     elif report.config_changed or report.rc_changed:
-        report.service_action = "restart"
-    if report.service_action:
-        say("INFO", f"service {SERVICE} {report.service_action}")
-        tools.service_do(SERVICE, report.service_action)
+        report.service_action = ServiceAction.RESTART
+    if report.service_action is not ServiceAction.NONE:
+        say(Level.INFO, f"service {SERVICE} {report.service_action.value}")
+        tools.service_do(SERVICE, report.service_action.value)
     else:
-        say("INFO", f"service {SERVICE} runs with this configuration already")
+        say(Level.INFO, f"service {SERVICE} runs with this configuration already")
 
-    address = f"http://{_http_host(settings)}:{options.ports.http}"
+    address = f"http://{url_host(settings.ip)}:{options.ports.http}"
     client = ApiClient(address, timeout=10.0)
-    _wait_for_leader(client, address, settings, options.wait, say)
+    if settings.bootstrap > 1:
+        _wait_for_api(client, address, settings, options.wait, say)
+        if settings.import_jobs:
+            report.imports_left_to_agent = True
+            say(Level.INFO, f"the agent imports the jobs in {layout.jobs_dir} once the cluster "
+                            "has a leader (see /var/log/nomadjail.log)")
+        return
+    _wait_for_leader(client, address, options.wait, say)
 
     if settings.import_jobs:
-        say("INFO", f"importing jobs from {layout.jobs_dir}")
+        say(Level.INFO, f"importing jobs from {layout.jobs_dir}")
         report.imports = import_jobs(ApiJobTarget(client), layout.jobs_dir)
         for outcome in report.imports:
             if outcome.status is ImportStatus.FAILED:
-                say("ERROR", f"{outcome.path}: not imported: {outcome.error}")
+                say(Level.ERROR, f"{outcome.path}: not imported: {outcome.error}")
             else:
-                say("INFO", f"{outcome.path}: job {outcome.job_id!r} {outcome.status.value}")
+                say(Level.INFO, f"{outcome.path}: job {outcome.job_id!r} {outcome.status.value}")
         if not report.imports:
-            say("INFO", f"no *.nomad files in {layout.jobs_dir}")
+            say(Level.INFO, f"no *.nomad files in {layout.jobs_dir}")
 
 
 def _check_config(text: str) -> None:
@@ -244,27 +282,45 @@ def _write_private(path: Path, text: str) -> bool:
     return True
 
 
-def _wait_for_leader(client: ApiClient, address: str, settings: ApplianceSettings,
-                     wait: float, say: CookLog) -> None:
-    say("INFO", f"waiting up to {wait:.0f}s for the API on {address} and a cluster leader")
+def _poll_leader(client: ApiClient, wait: float, *, need_leader: bool) -> tuple[bool, str]:
+    """Ask ``/v1/status/leader`` until it answers (with a leader, if ``need_leader``) or
+    ``wait`` seconds pass: (success, the leader or the last problem)."""
     deadline = time.monotonic() + wait
-    last_error = "no answer yet"
+    last_problem = "no answer yet"
     while True:
         try:
             leader = client.status_leader()
-            if leader:
-                say("INFO", f"cluster leader: {leader}")
-                return
-            last_error = "the API answers, but there is no cluster leader yet"
+            if leader or not need_leader:
+                return True, leader
+            last_problem = "the API answers, but there is no cluster leader yet"
         except (ApiError, NomadError, OSError) as err:
-            last_error = str(err)
+            last_problem = str(err)
         if time.monotonic() >= deadline:
-            break
+            return False, last_problem
         time.sleep(POLL_INTERVAL)
-    hint = ""
-    if settings.bootstrap > 1:
-        hint = (f"; with BOOTSTRAP={settings.bootstrap} the cluster forms once "
-                f"{settings.bootstrap} servers are registered in Consul -- start the others "
-                f"(this cook runs again at the next start)")
-    raise CookFailed(f"no cluster leader on {address} after {wait:.0f}s ({last_error}); "
-                     f"see the agent's log in /var/log/nomadjail.log{hint}")
+
+
+def _wait_for_api(client: ApiClient, address: str, settings: ApplianceSettings,
+                  wait: float, say: CookLog) -> None:
+    """A cluster member: the API answering is enough (a leader needs the others)."""
+    say(Level.INFO, f"waiting up to {wait:.0f}s for the API on {address}")
+    answered, leader = _poll_leader(client, wait, need_leader=False)
+    if not answered:
+        raise CookFailed(f"the API on {address} did not answer within {wait:.0f}s "
+                         f"({leader}); see the agent's log in /var/log/nomadjail.log")
+    peers = (f"the servers in server_join ({', '.join(settings.retry_join)})"
+             if settings.retry_join else
+             f"{settings.bootstrap} servers of service \"nomad\" in Consul")
+    say(Level.INFO, f"cluster leader: {leader}" if leader else
+        f"the API answers; the cluster of {settings.bootstrap} forms once "
+        f"{peers} are up: start the other jails")
+
+
+def _wait_for_leader(client: ApiClient, address: str, wait: float, say: CookLog) -> None:
+    """A single server elects itself within a second of starting: wait for that."""
+    say(Level.INFO, f"waiting up to {wait:.0f}s for the API on {address} and a cluster leader")
+    elected, leader = _poll_leader(client, wait, need_leader=True)
+    if not elected:
+        raise CookFailed(f"no cluster leader on {address} after {wait:.0f}s ({leader}); "
+                         "see the agent's log in /var/log/nomadjail.log")
+    say(Level.INFO, f"cluster leader: {leader}")

@@ -25,6 +25,11 @@ REMOTELOG       no        an address (``ip`` or ``ip:port``, port 514)
 IMPORTJOBS      no        0 or 1 (default 0)
 RAFTMULTIPLIER  no        a whole number 1-10 (default 1)
 DISABLEUI       no        set (to anything) turns the web UI off
+RETRYJOIN       no        comma list of the other servers' addresses (``ip``
+                          or ``ip:port``, port 4648), no spaces; with
+                          BOOTSTRAP=N, N-1 of them (this jail's own IP may
+                          be listed and is skipped).  Unset: the servers
+                          find each other in Consul
 =============== ========= ===================================================
 """
 
@@ -37,11 +42,13 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping
+from typing import Callable, Mapping
+
+from ..agent.addresses import join_host_port, split_host_port
 
 REQUIRED = ("NODENAME", "DATACENTER", "IP", "CONSULSERVERS")
 OPTIONAL = ("BOOTSTRAP", "REGION", "GOSSIPKEY", "REMOTELOG", "IMPORTJOBS", "RAFTMULTIPLIER",
-            "DISABLEUI")
+            "DISABLEUI", "RETRYJOIN")
 BOOTSTRAP_SIZES = (1, 3, 5)
 RAFT_MULTIPLIER_RANGE = (1, 10)
 DEFAULT_REGION = "global"
@@ -51,6 +58,7 @@ DEFAULT_GOSSIP_KEY = "BY+vavBUSEmNzmxxS3k3bmVFn1giS4uEudc774nBhIw="
 GOSSIP_KEY_SIZES = (16, 32)
 CONSUL_PORT = 8500
 SYSLOG_PORT = 514
+SERF_PORT = 4648
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}")
 NAME_RULE = "1-63 letters, digits, '.', '_' or '-', starting with a letter or digit"
@@ -69,7 +77,7 @@ class ApplianceSettings:
     node_name: str
     datacenter: str
     ip: str
-    consul_servers: list[str]  # "host:port", port defaulted to 8500
+    consul_servers: list[str]  # "host:port" ("[v6]:port"), port defaulted to 8500
     bootstrap: int = 1
     region: str = DEFAULT_REGION
     gossip_key: str = DEFAULT_GOSSIP_KEY
@@ -78,6 +86,7 @@ class ApplianceSettings:
     import_jobs: bool = False
     raft_multiplier: int = 1
     ui_enabled: bool = True
+    retry_join: list[str] = field(default_factory=list)  # other servers, "host:port"
     warnings: list[str] = field(default_factory=list)
 
 
@@ -115,20 +124,30 @@ def read_environment(environ: Mapping[str, str], environment_file: Path) -> dict
 
 # -- checking --------------------------------------------------------------------------
 def _address(text: str, default_port: int) -> str:
-    """``ip`` or ``ip:port`` (``[v6]:port``) -> ``ip:port``; ValueError says why."""
-    host, port = text, ""
-    if text.startswith("["):
-        host, _, rest = text[1:].partition("]")
-        if rest and not rest.startswith(":"):
-            raise ValueError("expected [address]:port")
-        port = rest[1:]
-    elif text.count(":") == 1:
-        host, port = text.split(":")
-    ipaddress.ip_address(host)  # ValueError if not an address
-    if port and (not port.isdigit() or not 0 < int(port) < 65536):
-        raise ValueError(f"port {port!r} is not between 1 and 65535")
-    port_number = int(port) if port else default_port
-    return f"[{host}]:{port_number}" if ":" in host else f"{host}:{port_number}"
+    """``ip``, ``ip:port``, ``v6`` or ``[v6]:port`` -> ``ip:port`` / ``[v6]:port``;
+    ValueError says why."""
+    host, port = split_host_port(text, default_port)
+    host = str(ipaddress.ip_address(host))  # ValueError if not an address
+    return join_host_port(host, port)
+
+
+def _address_list(env: Mapping[str, str], name: str, default_port: int, example: str,
+                  bad: Callable[[str, str], None]) -> list[str]:
+    """A comma list of addresses without spaces; [] (and a problem) if it is not."""
+    text = env.get(name, "")
+    rule = f"expected a comma-separated list such as {example}"
+    if any(c.isspace() for c in text):
+        bad(name, f"must be a comma-separated list of addresses without spaces, such as "
+                  f"{example}")
+        return []
+    found = []
+    for item in text.split(","):
+        try:
+            found.append(_address(item, default_port))
+        except ValueError:
+            bad(name, f"{item!r} is not an address (ip or ip:port); {rule}")
+            return []
+    return found
 
 
 def settings_from_environment(env: Mapping[str, str]) -> ApplianceSettings:
@@ -160,20 +179,9 @@ def settings_from_environment(env: Mapping[str, str]) -> ApplianceSettings:
             bad("IP", "must be an IPv4 or IPv6 address, such as 10.0.0.5")
 
     consul_servers: list[str] = []
-    consul_text = env.get("CONSULSERVERS", "")
-    if consul_text.strip():
-        if any(c.isspace() for c in consul_text):
-            bad("CONSULSERVERS", "must be a comma-separated list of addresses without spaces, "
-                                 "such as 10.0.0.2,10.0.0.3")
-        else:
-            for item in consul_text.split(","):
-                try:
-                    consul_servers.append(_address(item, CONSUL_PORT))
-                except ValueError:
-                    bad("CONSULSERVERS", f"{item!r} is not an address (ip or ip:port); "
-                                         "expected a comma-separated list such as "
-                                         "10.0.0.2,10.0.0.3")
-                    break
+    if env.get("CONSULSERVERS", "").strip():
+        consul_servers = _address_list(env, "CONSULSERVERS", CONSUL_PORT,
+                                       "10.0.0.2,10.0.0.3", bad)
 
     bootstrap = 1
     if env.get("BOOTSTRAP", ""):
@@ -225,10 +233,22 @@ def settings_from_environment(env: Mapping[str, str]) -> ApplianceSettings:
             bad("REMOTELOG", "must be the address of a syslog server (ip or ip:port; "
                              "port 514 if not given)")
 
+    retry_join: list[str] = []
+    if env.get("RETRYJOIN", ""):
+        retry_join = _address_list(env, "RETRYJOIN", SERF_PORT, "10.0.0.6,10.0.0.7", bad)
+        # This jail's own address may be listed (one list for every server): skip it.
+        others = [peer for peer in dict.fromkeys(retry_join)
+                  if split_host_port(peer, SERF_PORT)[0] != ip]
+        if retry_join and len(others) != bootstrap - 1:
+            bad("RETRYJOIN", f"must list the {bootstrap - 1} other server(s) of a cluster of "
+                             f"BOOTSTRAP={bootstrap}, found {len(others)}"
+                + ("" if bootstrap > 1 else " (leave it unset for a single server)"))
+        retry_join = others
+
     if problems:
         raise InvalidEnvironment(problems)
     return ApplianceSettings(
         node_name=node_name, datacenter=datacenter, ip=ip, consul_servers=consul_servers,
         bootstrap=bootstrap, region=region, gossip_key=gossip_key, gossip_key_given=given,
         remote_log=remote_log, import_jobs=import_jobs, raft_multiplier=raft_multiplier,
-        ui_enabled="DISABLEUI" not in env, warnings=warnings)
+        ui_enabled="DISABLEUI" not in env, retry_join=retry_join, warnings=warnings)

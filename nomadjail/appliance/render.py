@@ -71,5 +71,7 @@ def render_server_config(settings: ApplianceSettings, *, data_dir: str,
         data_dir=data_dir, ip=settings.ip, log_level=LOG_LEVEL, ports=ports,
         bootstrap=settings.bootstrap, gossip_key=settings.gossip_key,
         raft_multiplier=settings.raft_multiplier,
-        consul_address=settings.consul_servers[0], ui_enabled=settings.ui_enabled,
+        consul_address=settings.consul_servers[0],
+        consul_fallback_addresses=settings.consul_servers[1:],
+        retry_join=settings.retry_join, ui_enabled=settings.ui_enabled,
         remote_log=settings.remote_log)

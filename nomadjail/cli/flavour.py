@@ -28,7 +28,7 @@ def flavour() -> None:
               help="Cook again even though the jail is marked seasoned.")
 @nomad_option("-wait", "wait", type=click.FloatRange(min=0), default=120.0,
               show_default=True, metavar="SECONDS",
-              help="How long to wait for the API and a cluster leader.")
+              help="How long to wait for the API (and, with BOOTSTRAP=1, the leader).")
 @nomad_option("-http-port", "http_port", type=click.IntRange(1, 65535), default=4646,
               show_default=True, help="HTTP API and dashboard port.")
 @nomad_option("-rpc-port", "rpc_port", type=click.IntRange(1, 65535), default=4647,
@@ -43,8 +43,9 @@ def flavour_cook(root: Path, force: bool, wait: float, http_port: int, rpc_port:
     REGION, GOSSIPKEY, REMOTELOG, IMPORTJOBS, RAFTMULTIPLIER, DISABLEUI from
     the environment and /tmp/environment.sh, renders
     /usr/local/etc/nomadjail/server.hcl, sets rc.conf, starts the nomadjail
-    service, waits for a leader, imports /root/nomadjobs/*.nomad
-    (IMPORTJOBS=1) and marks the jail seasoned.
+    service, waits for its API (and a single server's leadership), imports
+    /root/nomadjobs/*.nomad (IMPORTJOBS=1; a cluster's agent imports them
+    once it has a leader) and marks the jail seasoned.
     """
     from ..appliance import CookOptions, Ports, cook
 

@@ -566,19 +566,26 @@ class TaskRunner:
         alloc, task = self._alloc, self._task
         job = alloc.job
         resources = TaskResources()
+        dns = None
         if alloc.allocated_resources is not None:
             allocated = alloc.allocated_resources.tasks.get(task.name)
             if allocated is not None:
                 resources.cpu_mhz = allocated.cpu.cpu_shares
                 resources.memory_mb = allocated.memory.memory_mb
                 resources.memory_max_mb = allocated.memory.memory_max_mb
+                resources.cores = len(allocated.cpu.reserved_cores)
             resources.ports = [PortMapping(label=p.label, value=p.value, to=p.to,
                                            host_ip=p.host_ip)
                                for p in alloc.allocated_resources.shared.ports]
+            shared_networks = alloc.allocated_resources.shared.networks
+            dns = shared_networks[0].dns if shared_networks else None  # as Nomad
         elif task.resources is not None:
             resources.cpu_mhz = task.resources.cpu or 0
             resources.memory_mb = task.resources.memory_mb or 0
             resources.memory_max_mb = task.resources.memory_max_mb or 0
+        if not resources.cores and task.resources is not None:
+            # The scheduler reserves no particular cores yet: the task's ask is the count.
+            resources.cores = task.resources.cores or 0
         mounts = []
         if self._capabilities.fs_isolation != "none":
             mounts = [MountConfig(ctx.task_dir.shared_alloc_dir, ALLOC_DIR_IN_TASK),
@@ -595,7 +602,8 @@ class TaskRunner:
             config=ctx.driver_config, resources=resources, user=task.user,
             alloc_dir=self._alloc_dir.path, task_dir=ctx.task_dir.dir,
             stdout_path=ctx.stdout_path, stderr_path=ctx.stderr_path, mounts=mounts,
-            log_max_files=ctx.log_max_files, log_max_file_size_mb=ctx.log_max_file_size_mb)
+            log_max_files=ctx.log_max_files, log_max_file_size_mb=ctx.log_max_file_size_mb,
+            dns=dns)
 
     def _run_driver(self) -> bool:
         """Start the task (or keep a re-attached one).  True when it runs."""

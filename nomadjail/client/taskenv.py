@@ -41,6 +41,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
+from ..drivers.env_keys import clean_env_key
 from ..structs import Allocation, NetworkResource, Node, Port, PortMapping, Task
 from .allocdir import TaskDir
 
@@ -51,16 +52,6 @@ SECRETS_DIR_IN_TASK = "/secrets"
 _CLEANED_PREFIXES = ("NOMAD_ADDR_", "NOMAD_IP_", "NOMAD_PORT_", "NOMAD_HOST_PORT_",
                      "NOMAD_META_")
 _REFERENCE = re.compile(r'\$\{\s*(?:env\[\s*"(?P<env>[^"]*)"\s*\]|(?P<name>[a-zA-Z0-9_\-.]+))\s*\}')
-
-
-def clean_env_key(key: str, replacement: str = "_") -> str:
-    """Nomad's CleanEnvVar: keep letters, ``_``, ``.`` and non-leading digits."""
-    out = []
-    for i, ch in enumerate(key):
-        ok = (ch in "_." or ("a" <= ch <= "z") or ("A" <= ch <= "Z")
-              or (i > 0 and "0" <= ch <= "9"))
-        out.append(ch if ok else replacement)
-    return "".join(out)
 
 
 def format_core_set(cores: Iterable[int]) -> str:

@@ -40,7 +40,7 @@ import signal as signals
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from ..structs import PortMapping
+from ..structs import DNSConfig, PortMapping
 
 
 class DriverError(Exception):
@@ -85,6 +85,7 @@ class TaskResources:
     memory_mb: int = 0
     memory_max_mb: int = 0
     ports: list[PortMapping] = field(default_factory=list)  # label, host port, "to" port
+    cores: int = 0  # whole CPU cores for the task alone (``resources { cores = N }``); 0: none
 
 
 @dataclass(slots=True)
@@ -111,6 +112,9 @@ class TaskConfig:
     mounts: list[MountConfig] = field(default_factory=list)  # volume_mounts + alloc/local/secrets
     log_max_files: int = 10
     log_max_file_size_mb: int = 10
+    # The group network's ``dns { servers searches options }`` (Nomad's TaskConfig.DNS);
+    # None: the driver's default resolver configuration.
+    dns: DNSConfig | None = None
 
 
 @dataclass(slots=True)

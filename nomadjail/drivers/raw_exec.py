@@ -18,6 +18,11 @@ still flowing and its exit code still knowable:
   left half-started (its whole session), so a task never runs twice and is
   never leaked.
 
+Other drivers run their tool under the same supervisor through a small typed
+API (:meth:`RawExecDriver.supervise` and its companions): the pot driver runs
+``pot start`` that way, with :class:`OutputDiversion` keeping pot's own
+messages out of the task's logs.
+
 Task config (Nomad's raw_exec keys): ``command`` (required), ``args`` (list
 of strings), ``work_dir`` (absolute; default the task directory).  Nomad's
 Linux-only keys ``cgroup_v1_override``, ``cgroup_v2_override``,
@@ -42,7 +47,7 @@ import time
 import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import psutil
 
@@ -154,6 +159,106 @@ class _InvocationFiles:
         return cls(spec_path=f"{base}.spec.json", status_path=f"{base}.status.json",
                    pid_path=f"{base}.pid.json", log_path=f"{base}.supervisor.log",
                    diverted_path=f"{base}.diverted.log")
+
+
+@dataclass(frozen=True, slots=True)
+class OutputDiversion:
+    """Lines of a supervised tool's output that go to a side file instead of the task's
+    logs, depending on the phase of the program the tool runs (the supervisor's module doc
+    says exactly which).  Empty ``start_line``/``end_witness``: that phase change never
+    happens (so by default every prefixed line is diverted)."""
+
+    prefixes: tuple[str, ...]  # what the tool's own messages start with
+    start_line: str = ""  # the exact line the tool prints just before the program starts
+    running_lines: tuple[str, ...] = ()  # exact lines the tool may print while it runs
+    end_witness: str = ""  # a file the tool writes the moment the program has ended
+
+    def spec(self, path: str) -> dict[str, Any]:
+        """The supervisor's ``spec["divert"]``, diverting into ``path``."""
+        return {"path": path, "prefixes": list(self.prefixes), "start_line": self.start_line,
+                "running_lines": list(self.running_lines), "end_witness": self.end_witness}
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisedCommand:
+    """A command another driver runs under the raw_exec supervisor as one of its tasks.
+
+    It runs as the agent's user, with exactly ``env`` and in ``cwd`` (default: the task
+    directory); its output goes to the task's log files like a raw_exec task's.
+    """
+
+    executable: str  # an absolute path
+    args: tuple[str, ...] = ()  # argv[1:]
+    env: Mapping[str, str] = field(default_factory=dict)
+    cwd: str = ""
+    diversion: OutputDiversion | None = None
+
+
+def _state_field(kind: str, state: Mapping[str, Any], key: str, convert: Any) -> Any:
+    try:
+        return convert(state[key])
+    except (KeyError, TypeError, ValueError) as err:
+        raise ValueError(f"{kind}: missing or bad {key!r} ({err})") from None
+
+
+@dataclass(frozen=True, slots=True)
+class SupervisionPlan:
+    """Where supervising a command for task ``task_id`` will leave its traces.
+
+    Made without side effects; persist it (``to_state``) before
+    :meth:`RawExecDriver.supervise`, so that a client that died in between
+    can find the command again (:meth:`RawExecDriver.recover_supervision`).
+    """
+
+    task_id: str
+    spec_path: str
+    status_path: str
+    pid_path: str
+    diverted_path: str  # where an OutputDiversion writes the diverted lines
+
+    def to_state(self) -> dict[str, str]:
+        return {"spec_path": self.spec_path, "status_path": self.status_path,
+                "pid_path": self.pid_path, "diverted_path": self.diverted_path}
+
+    @classmethod
+    def from_state(cls, task_id: str, state: Mapping[str, Any]) -> SupervisionPlan:
+        """Raises ValueError naming the missing or bad key."""
+        kind = f"supervision plan of {task_id!r}"
+        return cls(task_id=task_id,
+                   spec_path=_state_field(kind, state, "spec_path", str),
+                   status_path=_state_field(kind, state, "status_path", str),
+                   pid_path=_state_field(kind, state, "pid_path", str),
+                   diverted_path=str(state.get("diverted_path", "")))
+
+
+@dataclass(frozen=True, slots=True)
+class Supervision:
+    """A command running under the supervisor for another driver.  ``to_state`` is
+    JSON-serialisable and holds everything needed to find it again after the client died."""
+
+    task_id: str
+    pid: int  # the command's pid
+    started_at: int  # ns since the epoch
+    diverted_path: str
+    raw_state: Mapping[str, Any]  # raw_exec's own record of the processes and files
+
+    def to_state(self) -> dict[str, Any]:
+        return {"task_id": self.task_id, "pid": self.pid, "started_at": self.started_at,
+                "diverted_path": self.diverted_path, "raw": dict(self.raw_state)}
+
+    @classmethod
+    def from_state(cls, state: Mapping[str, Any]) -> Supervision:
+        """Raises ValueError naming the missing or bad key."""
+        kind = "supervision state"
+        return cls(task_id=_state_field(kind, state, "task_id", str),
+                   pid=_state_field(kind, state, "pid", int),
+                   started_at=_state_field(kind, state, "started_at", int),
+                   diverted_path=str(state.get("diverted_path", "")),
+                   raw_state=_state_field(kind, state, "raw", dict))
+
+    def _handle(self) -> TaskHandle:
+        return TaskHandle(driver=NAME, task_id=self.task_id, started_at=self.started_at,
+                          pid=self.pid, state=dict(self.raw_state))
 
 
 def _read_json(path: str) -> dict[str, Any] | None:
@@ -335,22 +440,16 @@ def validate_raw_exec_config(config: dict[str, Any]) -> list[str]:
 
 class RawExecDriver:
     """Nomad's ``raw_exec``.  ``enabled=False`` mirrors an agent without
-    ``plugin "raw_exec" { config { enabled = true } }``: undetected, refuses tasks.
-
-    ``divert_prefixes`` (used by the pot driver, which supervises ``pot
-    start`` through this driver): output lines starting with one of them go
-    to the file named ``diverted_path`` in :meth:`start_record`'s state
-    instead of the task's logs.
+    ``plugin "raw_exec" { config { enabled = true } }``: undetected, refuses tasks
+    (the supervision API for other drivers works regardless).
     """
 
     name = NAME
 
     def __init__(self, *, enabled: bool = True, denied_envvars: list[str] | None = None,
                  python: str = sys.executable,
-                 start_timeout: float = SUPERVISOR_START_TIMEOUT,
-                 divert_prefixes: tuple[str, ...] = ()) -> None:
+                 start_timeout: float = SUPERVISOR_START_TIMEOUT) -> None:
         self.enabled = enabled
-        self.divert_prefixes = tuple(divert_prefixes)
         self.denied_envvars = list(denied_envvars or [])
         self._python = python
         self._start_timeout = start_timeout
@@ -391,35 +490,43 @@ class RawExecDriver:
 
     def start_record(self, cfg: TaskConfig) -> StartRecord:
         files = _InvocationFiles.for_task(cfg.task_dir, cfg.id)
-        state = {"spec_path": files.spec_path, "status_path": files.status_path,
-                 "pid_path": files.pid_path}
-        if self.divert_prefixes:
-            state["diverted_path"] = files.diverted_path
-        return StartRecord(driver=NAME, task_id=cfg.id, state=state)
+        return StartRecord(driver=NAME, task_id=cfg.id, state={
+            "spec_path": files.spec_path, "status_path": files.status_path,
+            "pid_path": files.pid_path})
 
     def start_task(self, cfg: TaskConfig) -> TaskHandle:
         if not self.enabled:
             raise DriverError("raw_exec is disabled")
-        with self._lock:
-            if cfg.id in self._tasks:
-                raise DriverError(f"task with ID {cfg.id!r} already started")
         problems = self.validate_config(cfg.config)
         if problems:
             raise DriverError("failed driver config validation: " + "; ".join(problems))
         env = self._task_env(cfg, cfg.config)
         command = cfg.config["command"]
         executable = find_command(command, cfg.task_dir, env)
+        return self._launch(cfg, executable=executable,
+                            argv=[command, *[str(a) for a in cfg.config.get("args") or []]],
+                            env=env, cwd=cfg.config.get("work_dir") or cfg.task_dir,
+                            user=cfg.user, diversion=None)
+
+    def _launch(self, cfg: TaskConfig, *, executable: str, argv: list[str],
+                env: Mapping[str, str], cwd: str, user: str,
+                diversion: OutputDiversion | None) -> TaskHandle:
+        """Start ``argv`` under a new supervisor as task ``cfg.id``; returns once the
+        supervisor reported the command started (or raises DriverError)."""
+        with self._lock:
+            if cfg.id in self._tasks:
+                raise DriverError(f"task with ID {cfg.id!r} already started")
         files = _InvocationFiles.for_task(cfg.task_dir, cfg.id)
         os.makedirs(os.path.dirname(files.spec_path), mode=0o700, exist_ok=True)
         for stale in (files.status_path, files.status_path + ".tmp", files.pid_path):
             if os.path.exists(stale):
                 os.unlink(stale)
-        spec = {
+        spec: dict[str, Any] = {
             "executable": executable,
-            "argv": [command, *[str(a) for a in cfg.config.get("args") or []]],
-            "env": env,
-            "cwd": cfg.config.get("work_dir") or cfg.task_dir,
-            "user": cfg.user,
+            "argv": list(argv),
+            "env": dict(env),
+            "cwd": cwd,
+            "user": user,
             "log_dir": (None if cfg.stdout_path == os.devnull
                         else os.path.dirname(cfg.stdout_path)),
             "stdout_name": os.path.basename(cfg.stdout_path),
@@ -429,9 +536,8 @@ class RawExecDriver:
             "status_path": files.status_path,
             "pid_path": files.pid_path,
         }
-        if self.divert_prefixes:
-            spec["divert_prefixes"] = list(self.divert_prefixes)
-            spec["divert_path"] = files.diverted_path
+        if diversion is not None:
+            spec["divert"] = diversion.spec(files.diverted_path)
         try:
             fd = os.open(files.spec_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
             with os.fdopen(fd, "w", encoding="utf-8") as spec_file:
@@ -762,3 +868,61 @@ class RawExecDriver:
         task.last_cpu_sample = (cpu_seconds, sample_time)
         return TaskStats(rss_bytes=rss, cpu_percent=percent,
                          cpu_total_ticks=percent / 100.0 * self._mhz_per_core, timestamp=now)
+
+    # -- supervising a command for another driver --------------------------------------
+
+    def plan_supervision(self, cfg: TaskConfig) -> SupervisionPlan:
+        """Where :meth:`supervise` for ``cfg`` will leave its traces; no side effects."""
+        files = _InvocationFiles.for_task(cfg.task_dir, cfg.id)
+        return SupervisionPlan(task_id=cfg.id, spec_path=files.spec_path,
+                               status_path=files.status_path, pid_path=files.pid_path,
+                               diverted_path=files.diverted_path)
+
+    def supervise(self, cfg: TaskConfig, command: SupervisedCommand) -> Supervision:
+        """Run ``command`` as task ``cfg.id`` under a supervisor of its own: it outlives the
+        agent, its output goes to ``cfg``'s log files (minus what ``command.diversion``
+        takes out) and its exit status is recorded.  Raises DriverError if it did not start."""
+        if not os.path.isabs(command.executable):
+            raise DriverError(f"supervised command {command.executable!r} must be an "
+                              "absolute path")
+        handle = self._launch(cfg, executable=command.executable,
+                              argv=[command.executable, *command.args], env=command.env,
+                              cwd=command.cwd or cfg.task_dir, user="",
+                              diversion=command.diversion)
+        diverted_path = _InvocationFiles.for_task(cfg.task_dir, cfg.id).diverted_path
+        return self._supervision(handle, diverted_path if command.diversion else "")
+
+    @staticmethod
+    def _supervision(handle: TaskHandle, diverted_path: str) -> Supervision:
+        return Supervision(task_id=handle.task_id, pid=handle.pid,
+                           started_at=handle.started_at, diverted_path=diverted_path,
+                           raw_state=dict(handle.state))
+
+    def wait_supervised(self, supervision: Supervision) -> ExitResult:
+        """Block until the command exited: its exit code, or the signal that killed it."""
+        return self.wait_task(supervision._handle())
+
+    def kill_supervised(self, supervision: Supervision) -> None:
+        """SIGKILL the command's process group now and wait for it to be gone."""
+        self.stop_task(supervision._handle(), 0.0, "SIGKILL")
+
+    def reattach_supervised(self, supervision: Supervision) -> None:
+        """After a client restart: follow the command again (its exit included, even if it
+        exited meanwhile); raises TaskNotFound if nothing of it is left to follow."""
+        self.recover_task(supervision._handle())
+
+    def release_supervised(self, supervision: Supervision) -> None:
+        """Kill the command if it still runs and forget it (idempotent)."""
+        try:
+            self.destroy_task(supervision._handle(), True)
+        except TaskNotFound:
+            pass
+
+    def recover_supervision(self, plan: SupervisionPlan) -> Supervision | None:
+        """After the client died between persisting ``plan`` and :meth:`supervise`
+        returning: the command that start launched, re-attached, or None once nothing of
+        that start runs any more (a half-started supervisor is killed)."""
+        handle = self.recover_start(StartRecord(driver=NAME, task_id=plan.task_id, state={
+            "spec_path": plan.spec_path, "status_path": plan.status_path,
+            "pid_path": plan.pid_path}))
+        return None if handle is None else self._supervision(handle, plan.diverted_path)

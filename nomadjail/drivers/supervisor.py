@@ -31,12 +31,30 @@ What it guarantees, in order:
    so a full disk cannot lose it -- and exits.  A task killed by signal N
    reports ``signal: N`` and ``exit_code: 128 + N``, as Nomad does.
 
-Optionally (``spec["divert_prefixes"]`` and ``spec["divert_path"]``), output
-lines that start with one of the prefixes are appended to ``divert_path``
-instead of the task's logs: the pot driver supervises ``pot start``, whose
-own ``===>``/``###>`` messages must not pollute the task's stdout (see
-:class:`LineDiverter` for how partial lines are handled).  At most
-:data:`DIVERT_MAX_BYTES` are kept; later diverted lines are dropped.
+Optionally (``spec["divert"]``), some output lines are appended to
+``divert["path"]`` instead of the task's logs.  This is for a supervised
+*tool* that runs a program and prints its own messages before and after the
+program's output -- the pot driver supervises ``pot start``, whose
+``===>``/``###>`` messages must not pollute the task's stdout, while the
+jailed program's own lines must all stay there, whatever they start with.
+So which lines are diverted depends on the program's phase
+(:class:`ProgramPhases`):
+
+* **before** the program starts (until the exact line ``divert["start_line"]``
+  passed; for ever if that is empty): every line starting with one of
+  ``divert["prefixes"]``;
+* while it **runs**: only lines exactly equal to one of
+  ``divert["running_lines"]`` (messages the tool may print meanwhile);
+* **after** it ended -- from the moment the file ``divert["end_witness"]``
+  changed (the tool writes it as soon as the program exited, before it prints
+  anything more); never, if that is empty: every prefixed line again.
+
+Output is classified after it was read *and* the witness checked, so the
+tool's lines after the program's end are always diverted; a program line
+written in the instant before the program exited and still unread when the
+tool wrote the witness is classified as "after" (see :class:`LineDiverter`
+for how partial lines are handled).  At most :data:`DIVERT_MAX_BYTES` are
+kept; later diverted lines are dropped.
 
 SIGTERM sent to the supervisor is forwarded to the task's process group;
 SIGINT and SIGHUP (a closing terminal) are ignored by the supervisor itself,
@@ -45,6 +63,7 @@ but the task starts with default signal handling.
 
 from __future__ import annotations
 
+import enum
 import json
 import os
 import selectors
@@ -206,62 +225,133 @@ class _LogSink:
                     "in total")
 
 
+class Phase(enum.Enum):
+    """Where the supervised tool's program is in its life (see the module doc)."""
+
+    BEFORE = "before"  # not started: every prefixed line is the tool's
+    RUNNING = "running"  # running: only the tool's known exact lines are diverted
+    AFTER = "after"  # ended: every prefixed line is the tool's again
+
+
+def _file_signature(path: str) -> tuple[int, int, int] | None:
+    try:
+        info = os.stat(path)
+    except OSError:
+        return None
+    return info.st_ino, info.st_size, info.st_mtime_ns
+
+
+class ProgramPhases:
+    """The program's phase, shared by the stdout and stderr diverters.
+
+    BEFORE until :meth:`saw_line` is given ``start_line`` (never when it is
+    empty); AFTER once ``end_witness`` differs from what it was when this
+    object was made (never when it is empty).  Phases only move forward.
+    """
+
+    def __init__(self, *, start_line: bytes = b"", end_witness: str = "") -> None:
+        self.phase = Phase.BEFORE
+        self.start_line = start_line.rstrip(b"\r\n")
+        self._witness = end_witness
+        self._witness_before = _file_signature(end_witness) if end_witness else None
+
+    def saw_line(self, line: bytes) -> None:
+        """A complete diverted line passed."""
+        if (self.phase is Phase.BEFORE and self.start_line
+                and line.rstrip(b"\r\n") == self.start_line):
+            self.phase = Phase.RUNNING
+
+    def refresh(self) -> Phase:
+        """Check the end witness (call it after reading output, before classifying it)."""
+        if (self.phase is not Phase.AFTER and self._witness
+                and _file_signature(self._witness) != self._witness_before):
+            self.phase = Phase.AFTER
+        return self.phase
+
+
 class LineDiverter:
     """Split one output stream into the task's output and the lines to divert.
 
-    A line is diverted when it starts with one of ``prefixes``.  Bytes are
-    passed on as soon as their line is known not to be diverted; only the
-    start of a line that could still turn into a prefix (at most the longest
-    prefix's length, e.g. ``"==="``) is held back until more output decides
-    it, or until :meth:`flush` at the end of the stream.
+    Which lines are diverted depends on ``phases`` (default: BEFORE for ever,
+    i.e. every line starting with one of ``prefixes``; see the module doc).
+    Bytes are passed on as soon as their line is known not to be diverted;
+    only the start of a line that could still turn out to be diverted is held
+    back -- a line start that could become a prefix (``"==="``), a prefixed
+    line before the program started while it could still be the start line,
+    a line while the program runs while it could still be one of
+    ``running_lines`` -- until more output decides it, or until :meth:`flush`
+    at the end of the stream.
     """
 
-    def __init__(self, prefixes: list[bytes]) -> None:
+    def __init__(self, prefixes: list[bytes], *, phases: ProgramPhases | None = None,
+                 running_lines: list[bytes] | tuple[bytes, ...] = ()) -> None:
         if not prefixes or not all(prefixes):
             raise ValueError(f"divert prefixes must be non-empty, got {prefixes!r}")
         self._prefixes = tuple(prefixes)
-        self._divert: bool | None = None  # None: at a line start, undecided
+        self._phases = phases or ProgramPhases()
+        self._running_lines = frozenset(line.rstrip(b"\r\n") for line in running_lines)
+        self._route: bool | None = None  # the rest of the current line: True divert
         self._pending = bytearray()
 
-    def _decide(self) -> bool | None:
-        pending = bytes(self._pending)
-        if any(pending.startswith(prefix) for prefix in self._prefixes):
-            return True
-        if pending.endswith(b"\n") or not any(prefix.startswith(pending)
-                                               for prefix in self._prefixes):
+    def _decide(self, pending: bytes, complete: bool) -> bool | None:
+        """True divert, False pass, None undecided (only for an unfinished line)."""
+        if not any(pending.startswith(prefix) for prefix in self._prefixes):
+            if not complete and any(prefix.startswith(pending) for prefix in self._prefixes):
+                return None
             return False
-        return None
+        phase = self._phases.phase
+        line = pending.rstrip(b"\r\n") if complete else pending
+        if phase is Phase.AFTER:
+            return True
+        if phase is Phase.BEFORE:
+            start = self._phases.start_line
+            if not complete and start and start.startswith(line):
+                return None
+            return True
+        if complete:
+            return line in self._running_lines
+        if any(known.startswith(line) for known in self._running_lines):
+            return None
+        return False
 
     def feed(self, data: bytes) -> tuple[bytes, bytes]:
         """``(bytes for the task's log, bytes to divert)`` from the next chunk."""
+        self._phases.refresh()
         passed, diverted = bytearray(), bytearray()
         pos = 0
         while pos < len(data):
             newline = data.find(b"\n", pos)
             end = len(data) if newline < 0 else newline + 1
-            if self._divert is None:
-                self._pending += data[pos:end]
-                pos = end
-                self._divert = self._decide()
-                if self._divert is None:
-                    continue
-                (diverted if self._divert else passed).extend(self._pending)
-                line_done = self._pending.endswith(b"\n")
-                self._pending.clear()
+            segment = data[pos:end]
+            pos = end
+            if self._route is not None:
+                (diverted if self._route else passed).extend(segment)
+                if newline >= 0:
+                    self._route = None
+                continue
+            self._pending += segment
+            complete = newline >= 0
+            route = self._decide(bytes(self._pending), complete)
+            if route is None:
+                continue
+            (diverted if route else passed).extend(self._pending)
+            if complete:
+                if route:
+                    self._phases.saw_line(bytes(self._pending))
             else:
-                (diverted if self._divert else passed).extend(data[pos:end])
-                pos = end
-                line_done = newline >= 0
-            if line_done:
-                self._divert = None
+                self._route = route
+            self._pending.clear()
         return bytes(passed), bytes(diverted)
 
-    def flush(self) -> bytes:
-        """The held-back start of an unfinished line (it never became a prefix)."""
+    def flush(self) -> tuple[bytes, bytes]:
+        """``(passed, diverted)``: the held-back start of an unfinished line, decided as if
+        the line ended there (the stream did)."""
         rest = bytes(self._pending)
         self._pending.clear()
-        self._divert = None
-        return rest
+        self._route = None
+        if not rest:
+            return b"", b""
+        return (rest, b"") if not self._decide(rest, True) else (b"", rest)
 
 
 class _DivertedLines:
@@ -316,9 +406,11 @@ class _DivertingSink:
             self._sink.write(passed)
 
     def close(self) -> None:
-        rest = self._diverter.flush()
-        if rest:
-            self._sink.write(rest)
+        passed, diverted = self._diverter.flush()
+        if diverted:
+            self._diverted.write(diverted)
+        if passed:
+            self._sink.write(passed)
         self._sink.close()
 
 
@@ -386,11 +478,18 @@ def run(spec: dict) -> int:
     stdout_log: _LogSink | _DivertingSink = _LogSink("stdout", _rotator(spec, "stdout_name"))
     stderr_log: _LogSink | _DivertingSink = _LogSink("stderr", _rotator(spec, "stderr_name"))
     diverted: _DivertedLines | None = None
-    if spec.get("divert_prefixes") and spec.get("divert_path"):
-        prefixes = [str(p).encode() for p in spec["divert_prefixes"]]
-        diverted = _DivertedLines(spec["divert_path"])
-        stdout_log = _DivertingSink(stdout_log, LineDiverter(prefixes), diverted)
-        stderr_log = _DivertingSink(stderr_log, LineDiverter(prefixes), diverted)
+    divert = spec.get("divert") or {}
+    if divert.get("path") and divert.get("prefixes"):
+        prefixes = [str(p).encode() for p in divert["prefixes"]]
+        running_lines = [str(line).encode() for line in divert.get("running_lines") or []]
+        # Made before the task starts: the witness's state now is the "not ended yet" one.
+        phases = ProgramPhases(start_line=str(divert.get("start_line") or "").encode(),
+                               end_witness=str(divert.get("end_witness") or ""))
+        diverted = _DivertedLines(str(divert["path"]))
+        stdout_log = _DivertingSink(stdout_log, LineDiverter(
+            prefixes, phases=phases, running_lines=running_lines), diverted)
+        stderr_log = _DivertingSink(stderr_log, LineDiverter(
+            prefixes, phases=phases, running_lines=running_lines), diverted)
     task_pid = 0
 
     def forward_term(signum: int, frame: object) -> None:

@@ -79,13 +79,16 @@ def pot_signal_name(signal: str) -> str:
 
 # -- the commands ----------------------------------------------------------------------
 def prepare(*, image: str, pot: str, tag: str, command: str, network_type: str,
-            exports: Sequence[str], allocation_tag: str, name: str) -> list[str]:
+            exports: Sequence[str], allocation_tag: str, name: str,
+            resolv_conf: str = "") -> list[str]:
     """``prepare`` (getopts ``hvp:U:t:c:e:a:n:sN:i:B:S:d:C:``): import ``<pot>_<tag>`` from
     ``image`` if missing and clone it to ``<name>_<allocation_tag>``.
 
     ``command`` "" keeps the image's own command.  Bridged pots get an
     automatic address (``-i auto``) and the ``exports`` (``inside:host``);
     ``inherit`` shares the host's addresses, so it takes neither.
+    ``resolv_conf``: a host file pot copies into the pot as its
+    ``/etc/resolv.conf`` (``-d custom:<file>``; "" keeps the image's setting).
     """
     argv = ["prepare", "-U", image, "-p", pot, "-t", tag]
     if command:
@@ -95,6 +98,8 @@ def prepare(*, image: str, pot: str, tag: str, command: str, network_type: str,
         argv += ["-i", "auto"]
         for export in exports:
             argv += ["-e", export]
+    if resolv_conf:
+        argv += ["-d", f"custom:{resolv_conf}"]
     argv += ["-a", allocation_tag, "-n", name]
     return argv
 
@@ -143,9 +148,18 @@ def set_hosts(name: str, hosts: Sequence[str]) -> list[str]:
     return argv
 
 
-def set_rss(name: str, *, memory_mb: int) -> list[str]:
-    """``set-rss`` (getopts ``hvp:C:M:``): the hard memory limit (rctl, when racct is on)."""
-    return ["set-rss", "-p", name, "-M", f"{memory_mb}M"]
+def set_rss(name: str, *, memory_mb: int = 0, cpus: int = 0) -> list[str]:
+    """``set-rss`` (getopts ``hvp:C:M:``): ``-C`` the number of CPUs the pot is pinned to
+    (a cpuset pot picks at start), ``-M`` the hard memory limit (rctl, when racct is on);
+    0 leaves that limit out.  pot needs at least one of them."""
+    if cpus <= 0 and memory_mb <= 0:
+        raise ArgvError("set-rss needs a CPU count or a memory limit")
+    argv = ["set-rss", "-p", name]
+    if cpus > 0:
+        argv += ["-C", str(cpus)]
+    if memory_mb > 0:
+        argv += ["-M", f"{memory_mb}M"]
+    return argv
 
 
 def start(name: str) -> list[str]:
@@ -193,6 +207,11 @@ def is_running(name: str) -> list[str]:
 def list_pots() -> list[str]:
     """``ls`` (getopts ``hvbfFapqB``): ``-q`` prints one pot name per line."""
     return ["ls", "-q"]
+
+
+def config_get(name: str) -> list[str]:
+    """``config`` (getopts ``hvqg:``): ``-q -g fs_root`` prints pot's root directory."""
+    return ["config", "-q", "-g", name]
 
 
 def version() -> list[str]:

@@ -9,12 +9,26 @@ Start, for the task's start attempt ``<alloc>/<task>/<invocation>``:
 2. ``set-attribute``, ``copy-in``, ``mount-in`` (the task's ``alloc/``,
    ``local/`` and ``secrets/`` directories, every ``volume_mount`` and the
    config's mounts), ``set-env`` (the task's environment), ``set-hosts``,
-   ``set-rss`` (the task's memory);
+   ``set-rss`` (``-C`` the task's ``resources { cores }``, ``-M`` its
+   memory);
 3. ``pot start <name>``, which blocks while the jailed program runs, is run
-   under the raw_exec driver's supervisor: it outlives the agent (kill -9
-   included), copies the program's output into the task's log files -- with
-   pot's own ``===>``/``###>`` lines diverted to a side file, which the
-   driver writes to the agent log -- and records ``pot start``'s exit status.
+   under the raw_exec driver's supervisor (:meth:`RawExecDriver.supervise`):
+   it outlives the agent (kill -9 included), copies the program's output into
+   the task's log files and records ``pot start``'s exit status.  pot's own
+   ``===>``/``###>`` messages are diverted to a side file, which the driver
+   writes to the agent log: every such line pot prints before the program
+   starts (up to its "Starting the pot" line) and after the program ended
+   (from the moment pot writes the pot's ``conf/.last_run_stats``, found with
+   ``pot config -g fs_root``), and while the program runs only the few exact
+   messages pot may print then -- so the program's own lines stay in its
+   logs, whatever they start with.
+
+Resources and network: ``resources { cores = N }`` pins the pot to N CPUs
+(``set-rss -C N``; pot picks them); ``cpu`` (MHz) has no pot equivalent and
+only counts for placement.  The group network's ``dns { servers searches
+options }`` becomes the pot's ``/etc/resolv.conf`` (``prepare -d
+custom:<file>``, see :mod:`.resolv_conf`); without it the image's resolver
+setting is kept.
 
 Guarantees:
 
@@ -26,26 +40,29 @@ Guarantees:
   logs kept flowing meanwhile) and refuses one whose supervisor is gone, which
   the client then destroys.  ``destroy -F`` is retried until the pot is
   really gone (pot can answer "already stopping!" while its own cleanup runs).
-* **Exit status**: ``pot start`` exiting 0 is exit 0; 125 means the program
-  failed, and its code is read from ``last-run-stats`` (128+N is reported
-  as killed by signal N); 1 means pot could not start the pot, reported with
-  pot's error messages.  A task the driver had to destroy is reported as
-  killed by SIGKILL.
+* **Exit status**: the program's code is read from ``last-run-stats``
+  whenever ``pot start`` exits 0 or 125 (128+N is reported as killed by
+  signal N): pot exits 0 not only when the program exited 0 but also when
+  someone else stopped the pot meanwhile (its program then typically
+  reports 143, SIGTERM); a ``pot start`` that exited 0 for a pot already
+  destroyed from outside is reported as an error.  1 means pot could not
+  start the pot, reported with pot's error messages.  A task the driver had
+  to destroy is reported as killed by SIGKILL.
 * **Stop** sends ``kill_signal`` through ``pot signal``, waits up to the
-  kill timeout, then destroys the pot.
+  kill timeout, then destroys the pot.  ``pot signal`` (stop's and
+  ``alloc signal``'s) is retried briefly: pot records the program's pid only
+  about half a second after the jail is up.
 * Every pot command is an argv list (see :mod:`.argv`), run with a
   ``PATH``-only environment.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import logging
 import os
 import platform
 import shutil
-import subprocess
 import threading
 import time
 from dataclasses import dataclass, field
@@ -55,12 +72,16 @@ import psutil
 
 from ..drivers.base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint,
                             StartRecord, TaskConfig, TaskHandle, TaskNotFound, TaskStats)
-from ..drivers.raw_exec import RawExecDriver
+from ..drivers.env_keys import clean_env_key
+from ..drivers.raw_exec import (OutputDiversion, RawExecDriver, SupervisedCommand, Supervision,
+                                SupervisionPlan)
 from . import argv as pot_argv
 from .naming import allocation_tag, invocation_of, pot_name
-from .pot_cli import POT_PATH, PotCLI, pot_environment
-from .pot_output import (MESSAGE_PREFIXES, PotMessage, PotOutputError, parse_last_run_exit_code,
-                         parse_message, parse_resource_usage)
+from .pot_cli import POT_PATH, PotCLI, PotResult, pot_environment
+from .pot_output import (MESSAGE_PREFIXES, MessageLevel, PotMessage, PotOutputError,
+                         parse_last_run_exit_code, parse_message, parse_resource_usage,
+                         running_lines, start_line)
+from .resolv_conf import dns_problems, is_empty, render_resolv_conf
 from .stats import StatsSampler
 from .task_config import PotConfigError, PotTaskConfig, parse_pot_config, validate_pot_config
 
@@ -72,6 +93,9 @@ POT_EXIT_FAILED = 1  # `pot start`: pot could not start the pot
 SIGKILL = 9  # the same number on FreeBSD and Linux
 # After the pot was destroyed, how long `pot start` may take to notice and exit.
 EXIT_GRACE = 15.0
+# How long `pot signal` is retried while pot does not know the program's pid yet (it
+# records it after the jail is up, a post-start hook and half a second of sleep).
+SIGNAL_RETRY_TIMEOUT = 5.0
 RUNTIME_DIR = ".pot"  # in the task directory (not visible inside the pot)
 
 
@@ -98,8 +122,7 @@ class _PotTask:
     pot_name: str
     cwd: str  # the task directory: pot commands run there
     env_path: str  # the task's environment, for exec (mode 0600)
-    diverted_path: str  # pot's own output lines, diverted from the logs
-    runner: TaskHandle  # the supervised `pot start`
+    supervision: Supervision  # the supervised `pot start` (and pot's diverted lines)
     exited: threading.Event = field(default_factory=threading.Event)
     result: ExitResult | None = None
     stop_forced: bool = False  # the driver destroyed the pot to stop the task
@@ -128,9 +151,10 @@ class PotDriver:
         if self.settings.test_only_allow_any_os:
             log.warning("pot driver: test_only_allow_any_os is set: the FreeBSD check is "
                         "skipped (only the test double may run here)")
-        self._runner = runner or RawExecDriver(divert_prefixes=MESSAGE_PREFIXES)
+        self._runner = runner or RawExecDriver()
         self._tasks: dict[str, _PotTask] = {}
         self._lock = threading.Lock()
+        self._fs_root = ""  # pot's POT_FS_ROOT, once asked
 
     # -- node facing -------------------------------------------------------------------
 
@@ -138,9 +162,12 @@ class PotDriver:
         """The pot executable's absolute path, or None."""
         configured = self.settings.pot_bin
         if os.sep in configured:
-            return configured if os.path.isfile(configured) and os.access(configured,
-                                                                          os.X_OK) else None
-        return shutil.which(configured, path=POT_PATH + os.pathsep + os.environ.get("PATH", ""))
+            found: str | None = configured if os.path.isfile(configured) and os.access(
+                configured, os.X_OK) else None
+        else:
+            found = shutil.which(configured,
+                                 path=POT_PATH + os.pathsep + os.environ.get("PATH", ""))
+        return os.path.abspath(found) if found else None
 
     def _cli(self) -> PotCLI:
         pot_bin = self._resolve_pot()
@@ -192,22 +219,18 @@ class PotDriver:
         return pot_name(cfg.name, cfg.alloc_id, invocation_of(cfg.id))
 
     @staticmethod
-    def _env_path(task_dir: str, task_id: str) -> str:
-        return os.path.join(task_dir, RUNTIME_DIR, f"{invocation_of(task_id)}.env.json")
+    def _runtime_path(task_dir: str, task_id: str, suffix: str) -> str:
+        return os.path.join(task_dir, RUNTIME_DIR, f"{invocation_of(task_id)}.{suffix}")
 
-    def _runner_config(self, cfg: TaskConfig, name: str) -> TaskConfig:
-        """The supervised command: ``pot start <name>``, in the task directory."""
-        pot_bin = self._resolve_pot() or self.settings.pot_bin
-        return dataclasses.replace(cfg, config={"command": pot_bin,
-                                                "args": pot_argv.start(name)},
-                                   env=pot_environment(), user="", mounts=[])
+    @classmethod
+    def _env_path(cls, task_dir: str, task_id: str) -> str:
+        return cls._runtime_path(task_dir, task_id, "env.json")
 
     def start_record(self, cfg: TaskConfig) -> StartRecord:
-        name = self.pot_name_for(cfg)
-        runner = self._runner.start_record(self._runner_config(cfg, name))
+        plan = self._runner.plan_supervision(cfg)
         return StartRecord(driver=NAME, task_id=cfg.id, state={
-            "pot_name": name, "cwd": cfg.task_dir,
-            "env_path": self._env_path(cfg.task_dir, cfg.id), "runner": runner.state})
+            "pot_name": self.pot_name_for(cfg), "cwd": cfg.task_dir,
+            "env_path": self._env_path(cfg.task_dir, cfg.id), "supervision": plan.to_state()})
 
     def start_task(self, cfg: TaskConfig) -> TaskHandle:
         with self._lock:
@@ -217,6 +240,10 @@ class PotDriver:
             config = parse_pot_config(cfg.config)
         except PotConfigError as err:
             raise DriverError(f"failed driver config validation: {err}") from None
+        problems = dns_problems(cfg.dns)
+        if problems:
+            raise DriverError("the group network's dns block cannot be passed to pot: "
+                              + "; ".join(problems))
         cli = self._cli()
         name = self.pot_name_for(cfg)
         try:
@@ -224,23 +251,54 @@ class PotDriver:
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
         exports = self._exports(cfg, config)
-        record = self.start_record(cfg)
-        env_path = str(record.state["env_path"])
+        env_path = self._env_path(cfg.task_dir, cfg.id)
         try:
             self._write_env(env_path, cfg.env)
             self._prepare_pot(cli, cfg, config, name, exports, set_env)
-            runner = self._runner.start_task(self._runner_config(cfg, name))
+            supervision = self._runner.supervise(cfg, SupervisedCommand(
+                executable=cli.pot_bin, args=tuple(pot_argv.start(name)),
+                env=pot_environment(), diversion=self._diversion(cli, name)))
         except BaseException as err:
             log.warning("pot %s: start failed, cleaning up: %s", name, err)
             self._abandon(cli, name, env_path)
             raise
         task = _PotTask(task_id=cfg.id, pot_name=name, cwd=cfg.task_dir, env_path=env_path,
-                        diverted_path=str(record.state["runner"].get("diverted_path", "")),
-                        runner=runner)
+                        supervision=supervision)
         self._adopt(task)
-        self._wait_running(cli, task)
-        log.info("pot %s started for task %s (pot start pid %d)", name, cfg.id, runner.pid)
+        # From here on the task is tracked and its handle is returned whatever happens: a
+        # pot whose start cannot be confirmed is still reported by wait_task, stopped by
+        # stop_task and destroyed by destroy_task -- never left running unrecorded.
+        try:
+            self._wait_running(cli, task)
+        except DriverError as err:
+            log.warning("pot %s: cannot tell whether its jail came up (%s); leaving it to "
+                        "start", name, err)
+        log.info("pot %s started for task %s (pot start pid %d)", name, cfg.id,
+                 supervision.pid)
         return self._handle(task)
+
+    def _diversion(self, cli: PotCLI, name: str) -> OutputDiversion:
+        """Which lines of ``pot start`` are pot's own (see the module doc)."""
+        return OutputDiversion(prefixes=MESSAGE_PREFIXES, start_line=start_line(name),
+                               running_lines=running_lines(name),
+                               end_witness=self._last_run_stats_path(cli, name))
+
+    def _last_run_stats_path(self, cli: PotCLI, name: str) -> str:
+        """The file pot writes the moment a pot's program exited; "" if pot does not say
+        where its pots live (pot's lines after the program's end then stay in the logs)."""
+        if not self._fs_root:
+            try:
+                result = cli.run(pot_argv.config_get("fs_root"))
+                root = next((line.strip() for line in result.output if line.strip()), "")
+                problem = result.describe()
+            except DriverError as err:
+                root, problem = "", str(err)
+            if not os.path.isabs(root):
+                log.warning("pot's root directory is unknown (%s): pot's messages after a "
+                            "task's program ended will show in the task's logs", problem)
+                return ""
+            self._fs_root = root
+        return os.path.join(self._fs_root, "jails", name, "conf", ".last_run_stats")
 
     def _wait_running(self, cli: PotCLI, task: _PotTask) -> None:
         """Return once the pot's jail runs (or ``pot start`` already ended: the task's
@@ -266,9 +324,7 @@ class PotDriver:
         for mapping in config.port_map:
             host = allocated.get(mapping.label)
             if not host:  # a legacy task-level network port: only in the environment
-                env_key = "NOMAD_HOST_PORT_" + "".join(
-                    ch if ch.isalnum() or ch in "_." else "_" for ch in mapping.label)
-                text = cfg.env.get(env_key, "")
+                text = cfg.env.get(clean_env_key("NOMAD_HOST_PORT_" + mapping.label), "")
                 host = int(text) if text.isdigit() else 0
             if not host:
                 raise DriverError(f'port_map label "{mapping.label}": no port with that label '
@@ -281,11 +337,21 @@ class PotDriver:
         """Everything up to ``pot start``: create the pot and configure it."""
         cwd = cfg.task_dir
         command = pot_argv.command_line(config.command, config.args) if config.command else ""
-        prepared = cli.run(pot_argv.prepare(
-            image=config.image, pot=config.pot, tag=config.tag, command=command,
-            network_type=config.network_type, exports=exports,
-            allocation_tag=allocation_tag(cfg.alloc_id, invocation_of(cfg.id)), name=cfg.name),
-            cwd=cwd, timeout=self.settings.prepare_timeout)
+        resolv_conf = ""
+        if not is_empty(cfg.dns):
+            assert cfg.dns is not None
+            resolv_conf = self._runtime_path(cfg.task_dir, cfg.id, "resolv.conf")
+            self._write_file(resolv_conf, render_resolv_conf(cfg.dns), 0o644)
+        try:
+            prepared = cli.run(pot_argv.prepare(
+                image=config.image, pot=config.pot, tag=config.tag, command=command,
+                network_type=config.network_type, exports=exports,
+                allocation_tag=allocation_tag(cfg.alloc_id, invocation_of(cfg.id)),
+                name=cfg.name, resolv_conf=resolv_conf),
+                cwd=cwd, timeout=self.settings.prepare_timeout)
+        finally:
+            if resolv_conf:  # pot keeps its own copy in the pot's configuration
+                self._forget_file(resolv_conf)
         if not prepared.ok:
             raise DriverError(f"pot prepare failed: {prepared.describe()}")
         if not self._pot_exists(cli, name):
@@ -307,19 +373,23 @@ class PotDriver:
         if config.extra_hosts:
             cli.check(pot_argv.set_hosts(name, config.extra_hosts), cwd=cwd)
         memory_mb = max(cfg.resources.memory_mb, cfg.resources.memory_max_mb)
-        if memory_mb > 0:
-            cli.check(pot_argv.set_rss(name, memory_mb=memory_mb), cwd=cwd)
+        if memory_mb > 0 or cfg.resources.cores > 0:
+            cli.check(pot_argv.set_rss(name, memory_mb=memory_mb, cpus=cfg.resources.cores),
+                      cwd=cwd)
+
+    @classmethod
+    def _write_env(cls, path: str, env: dict[str, str]) -> None:
+        cls._write_file(path, json.dumps(env), 0o600)
 
     @staticmethod
-    def _write_env(path: str, env: dict[str, str]) -> None:
+    def _write_file(path: str, text: str, mode: int) -> None:
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
             with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(env, out)
+                out.write(text)
         except OSError as err:
-            raise DriverError(f"cannot write the task environment {path}: {err}",
-                              recoverable=True) from err
+            raise DriverError(f"cannot write {path}: {err}", recoverable=True) from err
 
     @staticmethod
     def _read_env(path: str) -> dict[str, str]:
@@ -331,7 +401,7 @@ class PotDriver:
         return {str(k): str(v) for k, v in env.items()} if isinstance(env, dict) else {}
 
     @staticmethod
-    def _forget_env(path: str) -> None:
+    def _forget_file(path: str) -> None:
         try:
             os.unlink(path)
         except OSError:
@@ -343,33 +413,26 @@ class PotDriver:
             self._destroy_pot(cli, name)
         except DriverError as err:
             log.error("pot %s: could not destroy the pot of a failed start: %s", name, err)
-        self._forget_env(env_path)
+        self._forget_file(env_path)
 
     # -- bookkeeping -------------------------------------------------------------------
 
-    def _handle(self, task: _PotTask) -> TaskHandle:
-        runner = task.runner
-        return TaskHandle(driver=NAME, task_id=task.task_id, started_at=runner.started_at,
-                          pid=runner.pid, state={
+    @staticmethod
+    def _handle(task: _PotTask) -> TaskHandle:
+        supervision = task.supervision
+        return TaskHandle(driver=NAME, task_id=task.task_id, started_at=supervision.started_at,
+                          pid=supervision.pid, state={
                               "pot_name": task.pot_name, "cwd": task.cwd,
-                              "env_path": task.env_path, "diverted_path": task.diverted_path,
-                              "runner": {"task_id": runner.task_id,
-                                         "started_at": runner.started_at, "pid": runner.pid,
-                                         "state": dict(runner.state)}})
+                              "env_path": task.env_path, "supervised": supervision.to_state()})
 
     @staticmethod
     def _task_from_handle(handle: TaskHandle) -> _PotTask:
         state = handle.state
         try:
-            runner = state["runner"]
             return _PotTask(task_id=handle.task_id, pot_name=str(state["pot_name"]),
                             cwd=str(state.get("cwd", "")),
                             env_path=str(state.get("env_path", "")),
-                            diverted_path=str(state.get("diverted_path", "")),
-                            runner=TaskHandle(driver="raw_exec", task_id=str(runner["task_id"]),
-                                              started_at=int(runner.get("started_at", 0)),
-                                              pid=int(runner.get("pid", 0)),
-                                              state=dict(runner["state"])))
+                            supervision=Supervision.from_state(state["supervised"]))
         except (KeyError, TypeError, ValueError) as err:
             raise TaskNotFound(f"pot handle for {handle.task_id!r} is malformed: missing or "
                                f"bad {err}") from None
@@ -403,7 +466,7 @@ class PotDriver:
         """Wait for ``pot start`` to end and work out the program's exit status at once
         (before anyone destroys the pot and its last-run-stats)."""
         try:
-            raw = self._runner.wait_task(task.runner)
+            raw = self._runner.wait_supervised(task.supervision)
         except DriverError as err:
             raw = ExitResult(exit_code=-1, err=f"lost track of `pot start`: {err}")
         try:
@@ -416,10 +479,11 @@ class PotDriver:
 
     def _pot_messages(self, task: _PotTask) -> list[PotMessage]:
         """pot's own lines from the task's run, each also written to the agent log."""
-        if not task.diverted_path:
+        path = task.supervision.diverted_path
+        if not path:
             return []
         try:
-            with open(task.diverted_path, encoding="utf-8", errors="replace") as src:
+            with open(path, encoding="utf-8", errors="replace") as src:
                 lines = src.read().splitlines()
         except OSError:
             return []
@@ -429,7 +493,7 @@ class PotDriver:
             if message is None:
                 continue
             messages.append(message)
-            log.log(logging.WARNING if message.level == "error" else logging.INFO,
+            log.log(logging.WARNING if message.level is MessageLevel.ERROR else logging.INFO,
                     "pot %s: %s", task.pot_name, message.text)
         return messages
 
@@ -440,20 +504,26 @@ class PotDriver:
         if raw.signal:  # `pot start` itself was killed
             return ExitResult(exit_code=raw.exit_code, signal=raw.signal)
         code = raw.exit_code
-        if code == 0:
-            return _killed() if task.stop_forced else ExitResult(exit_code=0)
-        if code == POT_EXIT_APP_FAILED:
+        if code == 0 and task.stop_forced:
+            return _killed()
+        if code in (0, POT_EXIT_APP_FAILED):
+            # 0 is also what `pot start` exits with when someone else stopped the pot: the
+            # program's own status is in last-run-stats either way.
             program_code, why = self._last_run_code(task)
             if program_code is not None:
                 return _from_program_exit(program_code)
             if task.stop_forced:
                 return _killed()
+            if code == 0:
+                return ExitResult(exit_code=-1, err=f"`pot start` exited 0 but pot no longer "
+                                                    f"knows how the program ended ({why}): the "
+                                                    "pot was destroyed from outside")
             return ExitResult(exit_code=code, err=f"pot reported an application error but not "
                                                   f"its exit code ({why})")
         if code == POT_EXIT_FAILED:
             if task.stop_forced:
                 return _killed()
-            errors = [m.text for m in messages if m.level == "error"]
+            errors = [m.text for m in messages if m.level is MessageLevel.ERROR]
             detail = ": " + "; ".join(errors[-3:]) if errors else ""
             return ExitResult(exit_code=code, err=f"pot failed to start{detail}")
         return _from_program_exit(code)
@@ -480,8 +550,9 @@ class PotDriver:
     # -- stopping and destroying -------------------------------------------------------
 
     def stop_task(self, handle: TaskHandle, timeout: float, signal: str) -> None:
-        """``kill_signal`` via ``pot signal``, up to ``timeout`` seconds for the program to
-        exit, then ``pot destroy -F`` (which ends every process of the jail)."""
+        """``kill_signal`` via ``pot signal`` (retried while pot does not know the program's
+        pid yet), up to ``timeout`` seconds from its delivery for the program to exit, then
+        ``pot destroy -F`` (which ends every process of the jail)."""
         task = self._task(handle)
         if task.exited.is_set():
             return
@@ -490,27 +561,23 @@ class PotDriver:
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
         cli = self._cli()
-        deadline = time.monotonic() + timeout
-        while True:  # the main process may not be known yet right after the start
-            sent = cli.run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
-            if sent.ok or task.exited.is_set():
-                break
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                log.warning("pot %s: %s", task.pot_name, sent.describe())
-                break
-            if task.exited.wait(min(0.2, remaining)):
+        sent = self._send_signal(cli, task, signal_name,
+                                 time.monotonic() + SIGNAL_RETRY_TIMEOUT)
+        if sent.ok:  # the program gets the whole kill timeout from the signal on
+            if task.exited.wait(timeout):
                 return
-        if task.exited.wait(max(0.0, deadline - time.monotonic())):
+            log.info("pot %s: still running %.1fs after %s; destroying it", task.pot_name,
+                     timeout, signal_name)
+        elif task.exited.is_set():
             return
-        log.info("pot %s: still running %.1fs after %s; destroying it", task.pot_name, timeout,
-                 signal_name)
+        else:
+            log.warning("pot %s: %s; destroying it", task.pot_name, sent.describe())
         task.stop_forced = True
         self._destroy_pot(cli, task.pot_name)
         if not task.exited.wait(EXIT_GRACE):
             log.warning("pot %s: `pot start` did not exit after the pot was destroyed; "
                         "killing it", task.pot_name)
-            self._runner.stop_task(task.runner, 0.0, "SIGKILL")
+            self._runner.kill_supervised(task.supervision)
 
     def _pot_exists(self, cli: PotCLI, name: str) -> bool:
         listed = cli.run(pot_argv.list_pots())
@@ -545,11 +612,8 @@ class PotDriver:
         elif not force and not task.exited.is_set():
             raise DriverError(f"cannot destroy running task {handle.task_id!r}")
         self._destroy_pot(self._cli(), task.pot_name)
-        try:
-            self._runner.destroy_task(task.runner, True)
-        except TaskNotFound:
-            pass
-        self._forget_env(task.env_path)
+        self._runner.release_supervised(task.supervision)
+        self._forget_file(task.env_path)
         with self._lock:
             self._tasks.pop(handle.task_id, None)
 
@@ -561,7 +625,7 @@ class PotDriver:
                 return
         task = self._task_from_handle(handle)
         try:
-            self._runner.recover_task(task.runner)
+            self._runner.reattach_supervised(task.supervision)
         except TaskNotFound as err:
             raise TaskNotFound(f"pot {task.pot_name}: `pot start` is no longer supervised "
                                f"({err})") from None
@@ -573,7 +637,7 @@ class PotDriver:
         or destroy the pot that start was building."""
         try:
             name = str(record.state["pot_name"])
-            runner_state = dict(record.state["runner"])
+            plan = SupervisionPlan.from_state(record.task_id, record.state["supervision"])
             cwd = str(record.state.get("cwd", ""))
             env_path = str(record.state.get("env_path", ""))
         except (KeyError, TypeError, ValueError) as err:
@@ -581,19 +645,16 @@ class PotDriver:
                               f"missing or bad {err}") from None
         cli = self._cli()
         self._wait_for_pot_commands(name, record.task_id)
-        runner = self._runner.recover_start(StartRecord(driver="raw_exec",
-                                                        task_id=record.task_id,
-                                                        state=runner_state))
-        if runner is not None:
+        supervision = self._runner.recover_supervision(plan)
+        if supervision is not None:
             task = _PotTask(task_id=record.task_id, pot_name=name, cwd=cwd, env_path=env_path,
-                            diverted_path=str(runner_state.get("diverted_path", "")),
-                            runner=runner)
+                            supervision=supervision)
             self._adopt(task)
             log.info("pot %s: re-attached to the start interrupted by the client's restart",
                      name)
             return self._handle(task)
         self._destroy_pot(cli, name)
-        self._forget_env(env_path)
+        self._forget_file(env_path)
         return None
 
     def _wait_for_pot_commands(self, name: str, task_id: str) -> None:
@@ -634,6 +695,26 @@ class PotDriver:
 
     # -- while running -----------------------------------------------------------------
 
+    def _send_signal(self, cli: PotCLI, task: _PotTask, signal_name: str,
+                     deadline: float) -> PotResult:
+        """``pot signal`` until it succeeds, the task exited or ``deadline`` passed.
+
+        pot signals the program through the pid it records in
+        ``pot_main_pid_<name>``, which it writes only after the jail is up, the
+        program started, a post-start hook ran and half a second passed
+        (share/pot/start.sh): right after the start, "Sending signal failed"
+        means "not yet".  Returns the last attempt's result.
+        """
+        delay = 0.05
+        while True:
+            sent = cli.run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
+            remaining = deadline - time.monotonic()
+            if sent.ok or task.exited.is_set() or remaining <= 0:
+                return sent
+            if task.exited.wait(min(delay, remaining)):
+                return sent
+            delay = min(delay * 2, 0.5)
+
     def signal_task(self, handle: TaskHandle, signal: str) -> None:
         task = self._task(handle)
         if task.exited.is_set():
@@ -642,12 +723,20 @@ class PotDriver:
             signal_name = pot_argv.pot_signal_name(signal)
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
-        result = self._cli().run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
+        result = self._send_signal(self._cli(), task, signal_name,
+                                   time.monotonic() + SIGNAL_RETRY_TIMEOUT)
         if not result.ok:
+            if task.exited.is_set():
+                raise DriverError(f"task {handle.task_id!r} is not running")
             raise DriverError(f"failed to signal pot {task.pot_name}: {result.describe()}")
 
     def exec_task(self, handle: TaskHandle, cmd: list[str], timeout: float) -> ExecResult:
-        """Run ``cmd`` inside the pot with the task's environment (``pot exec``)."""
+        """Run ``cmd`` inside the pot with the task's environment (``pot exec``).
+
+        The command's output is returned untouched (pot prints nothing of its
+        own when the command runs); a failure of pot itself -- nothing but pot
+        error messages on stdout -- is raised as DriverError.
+        """
         task = self._task(handle)
         if task.exited.is_set():
             raise DriverError(f"task {handle.task_id!r} is not running")
@@ -655,28 +744,18 @@ class PotDriver:
             argv = pot_argv.exec_in(task.pot_name, cmd, self._read_env(task.env_path))
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
-        cli = self._cli()
         try:
-            done = subprocess.run([cli.pot_bin, *argv], env=pot_environment(),
-                                  cwd=task.cwd if os.path.isdir(task.cwd) else None,
-                                  stdin=subprocess.DEVNULL, capture_output=True,
-                                  timeout=timeout)
-        except subprocess.TimeoutExpired:
-            raise DriverError(f"exec {cmd[0]!r} in pot {task.pot_name} timed out after "
-                              f"{timeout}s") from None
-        except OSError as err:
-            raise DriverError(f"cannot run {cli.pot_bin!r}: {err}") from err
-        kept, errors = [], []
-        for line in done.stdout.splitlines(keepends=True):
-            message = parse_message(line.decode("utf-8", errors="replace"))
-            if message is None:
-                kept.append(line)
-            elif message.level == "error":
-                errors.append(message.text)
-        stdout = b"".join(kept)
-        if done.returncode != 0 and errors and not stdout.strip() and not done.stderr.strip():
-            raise DriverError(f"pot exec in {task.pot_name} failed: {'; '.join(errors)}")
-        return ExecResult(stdout=stdout, stderr=done.stderr, exit_code=done.returncode)
+            done = self._cli().run(argv, cwd=task.cwd if os.path.isdir(task.cwd) else None,
+                                   timeout=timeout, log_messages=False)
+        except DriverError as err:
+            raise DriverError(f"exec {cmd[0]!r} in pot {task.pot_name}: {err}") from None
+        pot_failed = (done.exit_code != 0 and done.errors() and not done.output
+                      and not done.raw_stderr.strip())
+        if pot_failed:
+            raise DriverError(f"pot exec in {task.pot_name} failed: "
+                              f"{'; '.join(done.errors())}")
+        return ExecResult(stdout=done.raw_stdout, stderr=done.raw_stderr,
+                          exit_code=done.exit_code)
 
     def task_stats(self, handle: TaskHandle) -> TaskStats:
         task = self._task(handle)

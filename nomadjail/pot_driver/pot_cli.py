@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from ..drivers.base import DriverError
-from .pot_output import PotMessage, split_output
+from .pot_output import MessageLevel, PotMessage, split_output
 
 log = logging.getLogger("nomadjail.pot_driver")
 
@@ -39,13 +39,15 @@ class PotResult:
     stderr: str
     messages: list[PotMessage] = field(default_factory=list)
     output: list[str] = field(default_factory=list)  # lines that are not pot messages
+    raw_stdout: bytes = b""  # exactly what the command printed
+    raw_stderr: bytes = b""
 
     @property
     def ok(self) -> bool:
         return self.exit_code == 0
 
     def errors(self) -> list[str]:
-        return [m.text for m in self.messages if m.level == "error"]
+        return [m.text for m in self.messages if m.level is MessageLevel.ERROR]
 
     def describe(self) -> str:
         """A one-line account for errors and events: the command, its exit code and
@@ -64,9 +66,13 @@ class PotCLI:
         self.timeout = timeout
 
     def run(self, argv: Sequence[str], *, cwd: str | None = None,
-            timeout: float | None = None) -> PotResult:
+            timeout: float | None = None, log_messages: bool = True) -> PotResult:
         """Run ``pot <argv>``; raises DriverError if it cannot be run or times out
-        (a non-zero exit is the caller's to judge: ``PotResult.ok``)."""
+        (a non-zero exit is the caller's to judge: ``PotResult.ok``).
+
+        ``log_messages=False`` for commands whose output is not pot's own
+        (``exec``): lines that look like pot messages are then not logged.
+        """
         limit = self.timeout if timeout is None else timeout
         command = [self.pot_bin, *argv]
         log.debug("running %s", shlex.join(command))
@@ -82,10 +88,13 @@ class PotCLI:
         stderr = done.stderr.decode("utf-8", errors="replace")
         messages, output = split_output(stdout + ("\n" if stdout and stderr else "") + stderr)
         result = PotResult(argv=list(argv), exit_code=done.returncode, stdout=stdout,
-                           stderr=stderr, messages=messages, output=output)
-        for message in messages:
-            log.log(logging.WARNING if message.level == "error" else logging.DEBUG,
-                    "pot %s: %s", argv[0] if argv else "", message.text)
+                           stderr=stderr, messages=messages, output=output,
+                           raw_stdout=done.stdout, raw_stderr=done.stderr)
+        if log_messages:
+            for message in messages:
+                log.log(logging.WARNING if message.level is MessageLevel.ERROR
+                        else logging.DEBUG, "pot %s: %s", argv[0] if argv else "",
+                        message.text)
         return result
 
     def check(self, argv: Sequence[str], *, cwd: str | None = None,

@@ -11,6 +11,7 @@ refuse what they cannot read, with a message quoting the text.
 
 from __future__ import annotations
 
+import enum
 import json
 import re
 from dataclasses import dataclass
@@ -29,19 +30,52 @@ class PotOutputError(ValueError):
     """pot printed something that cannot be read; the message quotes it."""
 
 
+class MessageLevel(enum.StrEnum):
+    """pot's message severities (``_error``, ``_info``, ``_debug`` in its common.sh)."""
+
+    ERROR = "error"
+    INFO = "info"
+    DEBUG = "debug"
+
+
 @dataclass(frozen=True, slots=True)
 class PotMessage:
-    level: str  # "info" | "error" | "debug"
+    level: MessageLevel
     text: str
 
 
 def parse_message(line: str) -> PotMessage | None:
     """The pot message on ``line``, or None for any other output."""
-    for prefix, level in ((DEBUG_PREFIX, "debug"), (INFO_PREFIX, "info"),
-                          (ERROR_PREFIX, "error")):
+    for prefix, level in ((DEBUG_PREFIX, MessageLevel.DEBUG), (INFO_PREFIX, MessageLevel.INFO),
+                          (ERROR_PREFIX, MessageLevel.ERROR)):
         if line.startswith(prefix):
             return PotMessage(level=level, text=line[len(prefix):].strip())
     return None
+
+
+def message_line(level: MessageLevel, text: str) -> str:
+    """The line pot prints for a message: ``echo "===> " "$@"`` (two spaces)."""
+    prefix = {MessageLevel.ERROR: ERROR_PREFIX, MessageLevel.INFO: INFO_PREFIX,
+              MessageLevel.DEBUG: DEBUG_PREFIX}[level]
+    return f"{prefix} {text}"
+
+
+def start_line(name: str) -> str:
+    """What ``pot start`` prints just before it creates the jail and runs its program
+    (``share/pot/start.sh``, ``_js_start``): the end of pot's own start-up messages."""
+    return message_line(MessageLevel.INFO, f"Starting the pot {name}")
+
+
+def running_lines(name: str) -> tuple[str, ...]:
+    """The lines ``pot start`` may print after :func:`start_line` while the program may
+    already run (``_js_rss``, the post-start hook, the ``started`` status change)."""
+    return (message_line(MessageLevel.INFO, "memory constraint cannot be applies because rctl "
+                                            "is not enabled - ignoring"),
+            message_line(MessageLevel.INFO, f"Executing the post-start script for the pot "
+                                            f"{name}"),
+            message_line(MessageLevel.INFO, f"pot {name} is already started (???)"),
+            message_line(MessageLevel.ERROR, f"pot {name} is not in a state where it can be "
+                                             "started"))
 
 
 def split_output(text: str) -> tuple[list[PotMessage], list[str]]:

@@ -42,6 +42,16 @@ What each key means, and where this driver differs from the Go one:
   ``{ http = "80" }`` arrives as a list of one map (Nomad's HCL1 heritage); a
   plain map is accepted too.
 
+* ``attributes`` are ``pot set-attribute`` calls (``"mlock:YES"``), checked
+  when the job is submitted as pot would check them (its attribute names and
+  value types: boolean, whole number, ``new``/``inherit``/``disable``,
+  string).  The attributes the driver sets or relies on are refused
+  (:data:`RESERVED_ATTRIBUTES`: ``persistent``, ``no-rc-script``,
+  ``prunable``, ``localhost-tunnel``, ``no-etc-hosts``, ``no-tmpfs``, which
+  ``pot prepare`` sets, and ``start-at-boot``/``early-start-at-boot``).
+* The group network's ``dns`` block becomes the pot's resolv.conf (see
+  :mod:`.resolv_conf`); it is checked here too.
+
 Values containing ``${`` are only checked for their shape at job
 submission: the client interpolates them before the task starts and checks
 the config again then.
@@ -50,12 +60,14 @@ the config again then.
 from __future__ import annotations
 
 import difflib
+import enum
 import ipaddress
 from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..structs import Task, TaskGroup
 from .naming import task_name_problem
+from .resolv_conf import dns_problems
 
 CONFIG_KEYS = ("image", "pot", "tag", "command", "args", "network_mode", "port_map", "copy",
                "mount", "mount_read_only", "extra_hosts", "attributes")
@@ -67,12 +79,48 @@ _UNSUPPORTED_NETWORK_MODES = {
     "private-bridge": "pot's private-bridge mode needs a bridge name, which the task config "
                       "cannot give",
 }
-# pot 0.16's set-attribute: _POT_RW_ATTRIBUTES and _POT_JAIL_RW_ATTRIBUTES.
-POT_ATTRIBUTES = ("start-at-boot", "early-start-at-boot", "persistent", "no-rc-script",
-                  "prunable", "localhost-tunnel", "no-tmpfs", "no-etc-hosts",
-                  "enforce_statfs", "mount", "fdescfs", "linprocfs", "nullfs", "procfs", "tmpfs",
-                  "zfs", "raw_sockets", "sysvshm", "sysvsem", "sysvmsg", "children", "mlock",
-                  "devfs_ruleset", "exec_stop", "stop_timeout")
+
+class AttributeType(enum.Enum):
+    """How ``pot set-attribute`` checks a value (``_POT_DEFAULT_<attr>_T`` in common.sh)."""
+
+    BOOL = "bool"  # yes/true/on or no/false/off, any case
+    UINT = "uint"  # digits only
+    SYSVOPT = "sysvopt"  # new, inherit or disable
+    STRING = "string"  # anything on one line
+
+
+# pot 0.16's set-attribute: _POT_RW_ATTRIBUTES and _POT_JAIL_RW_ATTRIBUTES, with their types.
+POT_ATTRIBUTES: dict[str, AttributeType] = {
+    "start-at-boot": AttributeType.BOOL, "early-start-at-boot": AttributeType.BOOL,
+    "persistent": AttributeType.BOOL, "no-rc-script": AttributeType.BOOL,
+    "prunable": AttributeType.BOOL, "localhost-tunnel": AttributeType.BOOL,
+    "no-tmpfs": AttributeType.BOOL, "no-etc-hosts": AttributeType.BOOL,
+    "enforce_statfs": AttributeType.UINT, "mount": AttributeType.BOOL,
+    "fdescfs": AttributeType.BOOL, "linprocfs": AttributeType.BOOL,
+    "nullfs": AttributeType.BOOL, "procfs": AttributeType.BOOL, "tmpfs": AttributeType.BOOL,
+    "zfs": AttributeType.BOOL, "raw_sockets": AttributeType.BOOL,
+    "sysvshm": AttributeType.SYSVOPT, "sysvsem": AttributeType.SYSVOPT,
+    "sysvmsg": AttributeType.SYSVOPT, "children": AttributeType.UINT,
+    "mlock": AttributeType.BOOL, "devfs_ruleset": AttributeType.UINT,
+    "exec_stop": AttributeType.STRING, "stop_timeout": AttributeType.UINT,
+}
+# Attributes the driver's way of running a task depends on, and why a job may not set them.
+# `pot prepare` sets the first six (share/pot/prepare.sh); the boot ones would make the host
+# start the task's pot outside Nomad.
+RESERVED_ATTRIBUTES: dict[str, str] = {
+    "persistent": "the driver runs non-persistent pots: `pot start` must block while the "
+                  "task runs (prepare sets it to NO)",
+    "no-rc-script": "the task's command and environment are run through pot's start script "
+                    "(prepare sets it to YES)",
+    "prunable": "the driver destroys the pots it created itself (prepare sets it to YES)",
+    "localhost-tunnel": "the port_map redirections are set up by prepare (it sets it to YES)",
+    "no-etc-hosts": "the pot's /etc/hosts comes from extra_hosts (prepare sets it to YES)",
+    "no-tmpfs": "prepare sets it to YES",
+    "start-at-boot": "the task's pot is started by Nomad only, never at the host's boot",
+    "early-start-at-boot": "the task's pot is started by Nomad only, never at the host's boot",
+}
+_BOOL_WORDS = ("yes", "true", "on", "no", "false", "off")
+_SYSVOPT_WORDS = ("new", "inherit", "disable")
 PORT_PROTOCOLS = ("tcp", "udp")
 
 
@@ -278,8 +326,13 @@ def _attributes(config: Mapping[str, Any], problems: list[str]) -> list[Attribut
             continue
         name, value = split
         where = f"attributes[{index}] {entry!r}"
+        if name in RESERVED_ATTRIBUTES:
+            problems.append(f"{where}: the pot driver sets {name!r} itself and relies on it: "
+                            f"{RESERVED_ATTRIBUTES[name]}")
+            continue
         if name not in POT_ATTRIBUTES:
-            close = difflib.get_close_matches(name, POT_ATTRIBUTES, n=1)
+            choices = [a for a in POT_ATTRIBUTES if a not in RESERVED_ATTRIBUTES]
+            close = difflib.get_close_matches(name, choices, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ""
             problems.append(f"{where}: {name!r} is not a pot attribute (see `pot help "
                             f"set-attribute`){hint}")
@@ -287,8 +340,27 @@ def _attributes(config: Mapping[str, Any], problems: list[str]) -> list[Attribut
         if not value:
             problems.append(f"{where}: the value is empty")
             continue
+        problem = _attribute_value_problem(name, value)
+        if problem:
+            problems.append(f"{where}: {problem}")
+            continue
         attributes.append(Attribute(name=name, value=value))
     return attributes
+
+
+def _attribute_value_problem(name: str, value: str) -> str:
+    """Why ``pot set-attribute -A name -V value`` would refuse ``value`` ("" if it would not)."""
+    if _interpolated_later(value):
+        return ""
+    kind = POT_ATTRIBUTES[name]
+    if kind is AttributeType.BOOL and value.lower() not in _BOOL_WORDS:
+        return (f"{name!r} is a boolean attribute: {value!r} is not one of "
+                + ", ".join(_BOOL_WORDS) + " (any case)")
+    if kind is AttributeType.UINT and not (value.isascii() and value.isdigit()):
+        return f"{name!r} takes a whole number (digits only), got {value!r}"
+    if kind is AttributeType.SYSVOPT and value not in _SYSVOPT_WORDS:
+        return f"{name!r} must be one of " + ", ".join(_SYSVOPT_WORDS) + f", got {value!r}"
+    return ""
 
 
 def _network_mode(config: Mapping[str, Any], problems: list[str]) -> str:
@@ -352,12 +424,16 @@ def _port_labels(group: TaskGroup, task: Task) -> set[str]:
 
 
 def validate_pot_task(group: TaskGroup, task: Task) -> list[str]:
-    """What only the job can tell: the task's name makes a pot name, and every
-    ``port_map`` label is a port the group (or the task's legacy network) defines."""
+    """What only the job can tell: the task's name makes a pot name, the group's ``dns``
+    block makes a resolv.conf, and every ``port_map`` label is a port the group (or the
+    task's legacy network) defines."""
     problems = []
     name_problem = task_name_problem(task.name)
     if name_problem:
         problems.append(name_problem)
+    if group.networks:
+        problems += [f'group "{group.name}" network {problem}'
+                     for problem in dns_problems(group.networks[0].dns)]
     labels = _port_labels(group, task)
     for mapping in _port_map(task.config, []):  # (malformed entries: validate_pot_config)
         if mapping.label not in labels:

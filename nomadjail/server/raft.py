@@ -206,10 +206,12 @@ def _check_bindable(address: str) -> None:
     """Fail clearly, before PySyncObj starts (it leaks its sockets when its own bind
     fails), when another process already listens on the raft address."""
     host, _, port = address.rpartition(":")
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+    host = host.strip("[]")
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET  # PySyncObj's IPv6: "::1:4648"
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
-            probe.bind((host.strip("[]") or "0.0.0.0", int(port)))
+            probe.bind((host or "0.0.0.0", int(port)))
         except OSError as err:
             raise RaftError(f"cannot bind the raft address {address!r}: is another server "
                             f"using it? ({err.strerror})") from None

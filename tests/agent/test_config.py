@@ -154,10 +154,61 @@ def test_later_files_win_key_by_key_without_erasing_blocks(tmp_path):
     assert config.region == "eu"
 
 
-def test_lists_replace_rather_than_append(tmp_path):
-    config = configured(write(tmp_path, "a.hcl", 'client {\n  servers = ["a", "b"]\n}\n'),
-                        write(tmp_path, "b.hcl", 'client {\n  servers = ["c"]\n}\n'))
-    assert config.client.servers == ["c"]
+MERGE_FIRST = '''
+client {
+  servers = ["a:4647", "b:4647"]
+  meta {
+    rack = "r1"
+    zone = "z1"
+  }
+  options = {
+    "driver.allowlist" = "raw_exec"
+  }
+  host_volume "www" {
+    path      = "/srv/www"
+    read_only = true
+  }
+}
+server {
+  server_join {
+    retry_join = ["10.0.0.1"]
+  }
+}
+consul {
+  tags = ["one"]
+}
+plugin "raw_exec" {
+  config {
+    enabled        = true
+    denied_envvars = ["SECRET"]
+  }
+}
+'''
+
+
+def test_lists_and_maps_merge_by_nomads_rules(tmp_path):
+    """Nomad's Config.Merge: client.servers and consul.tags append; server_join
+    replaces unless the later list is empty; meta/options merge key by key; a host
+    volume or plugin of the same name is replaced whole."""
+    first = write(tmp_path, "a.hcl", MERGE_FIRST)
+    second = write(tmp_path, "b.json", json.dumps({
+        "client": {"servers": ["c:4647"], "meta": {"zone": "z2"},
+                   "host_volume": {"www": {"path": "/data/www"}}},
+        "server": {"server_join": {"retry_join": []}},
+        "consul": {"tags": ["two"]},
+        "plugin": {"raw_exec": {"config": {"enabled": False}}}}))
+    config = configured(first, second)
+    assert config.client.servers == ["a:4647", "b:4647", "c:4647"]
+    assert config.client.meta == {"rack": "r1", "zone": "z2"}
+    assert config.client.options == {"driver.allowlist": "raw_exec"}
+    assert config.client.host_volumes == {"www": {"path": "/data/www"}}  # read_only gone
+    assert config.server.server_join == ["10.0.0.1"]  # an empty list changes nothing
+    assert config.consul.tags == ["one", "two"]
+    assert config.plugins["raw_exec"] == {"enabled": False}  # denied_envvars gone
+
+    third = write(tmp_path, "c.hcl", 'server {\n  server_join {\n    retry_join = ["10.0.0.9"]'
+                                     '\n  }\n}\n')
+    assert configured(first, second, third).server.server_join == ["10.0.0.9"]
 
 
 def test_a_directory_contributes_its_files_in_name_order(tmp_path):
@@ -194,7 +245,7 @@ def test_flags_win_over_files_and_dev_comes_first(tmp_path):
     assert config.dev_mode and config.server.enabled and config.client.enabled  # from -dev
     assert config.plugins["raw_exec"] == {"enabled": False}  # the file beat -dev
     assert config.region == "flag" and config.datacenter == "file-dc"  # empty flag: unset
-    assert config.client.servers == ["a:4647", "b:4647"]
+    assert config.client.servers == ["file:4647", "a:4647", "b:4647"]  # appended, as Nomad
     assert (config.data_dir, config.bind_addr, config.name, config.log_level) == (
         "/flag", "127.0.0.2", "flag-node", "WARN")
     assert config.server.bootstrap_expect == 3
@@ -208,11 +259,64 @@ def test_server_and_client_flags_switch_roles_on():
 
 def test_merge_leaves_the_base_untouched():
     base = AgentConfig()
-    merged = merge(base, {"server": {"enabled": True}, "plugins": {"raw_exec": {"a": 1}}})
+    merged = merge(base, {"server": {"enabled": True}, "plugins": {"raw_exec": {"a": 1}},
+                          "client": {"servers": ["a"]}})
     assert merged.server.enabled and not base.server.enabled
-    assert base.plugins == {}
-    again = merge(merged, {"plugins": {"raw_exec": {"b": 2}, "mock": {}}})
-    assert again.plugins == {"raw_exec": {"a": 1, "b": 2}, "mock": {}}
+    assert base.plugins == {} and base.client.servers == []
+    again = merge(merged, {"plugins": {"raw_exec": {"b": 2}, "mock": {}},
+                           "client": {"servers": ["b"]}})
+    assert again.plugins == {"raw_exec": {"b": 2}, "mock": {}}  # Nomad: config replaced
+    assert merged.plugins == {"raw_exec": {"a": 1}} and merged.client.servers == ["a"]
+    assert again.client.servers == ["a", "b"]
+    # An empty block names the plugin but keeps what an earlier file said.
+    assert merge(again, {"plugins": {"raw_exec": {}}}).plugins["raw_exec"] == {"b": 2}
+
+
+POTLUCK_STYLE = '''
+name = 1234
+server {
+  enabled                   = "true"
+  bootstrap_expect          = "3"
+  raft_multiplier           = "0x2"
+  num_schedulers            = 2.0
+  max_heartbeats_per_second = "12.5"
+}
+ports {
+  http = "5646"
+}
+ui {
+  enabled = 0
+}
+telemetry {
+  prometheus_metrics = "TRUE"
+  disable_hostname   = "1"
+}
+leave_on_terminate = "false"
+'''
+
+
+@pytest.mark.parametrize("fmt", ["hcl", "json"])
+def test_numbers_and_bools_may_be_strings_as_in_nomads_hcl1_decoder(tmp_path, fmt):
+    """potluck writes bootstrap_expect = "%%bootstrap%%": Nomad (HCL1) reads numeric
+    strings as numbers, "true"/"false"/1/0 as bools and numbers as strings."""
+    if fmt == "hcl":
+        path = write(tmp_path, "agent.hcl", POTLUCK_STYLE)
+    else:
+        path = write(tmp_path, "agent.json", json.dumps({
+            "name": 1234, "server": {"enabled": "true", "bootstrap_expect": "3",
+                                     "raft_multiplier": "0x2", "num_schedulers": 2.0,
+                                     "max_heartbeats_per_second": "12.5"},
+            "ports": {"http": "5646"}, "ui": {"enabled": 0},
+            "telemetry": {"prometheus_metrics": "TRUE", "disable_hostname": "1"},
+            "leave_on_terminate": "false"}))
+    config = configured(path)
+    assert config.name == "1234"
+    assert (config.server.enabled, config.server.bootstrap_expect, config.server.raft_multiplier,
+            config.server.num_schedulers, config.server.max_heartbeats_per_second) == (
+        True, 3, 2, 2, 12.5)
+    assert config.ports.http == 5646 and config.ui_enabled is False
+    assert config.telemetry.prometheus_metrics and config.telemetry.disable_hostname
+    assert config.leave_on_terminate is False
 
 
 # -- errors name the file and the place -------------------------------------------------
@@ -221,8 +325,17 @@ def test_merge_leaves_the_base_untouched():
     ('server {\n  enabeld = true\n}\n',
      ':2:3: unknown key "enabeld" in server; did you mean "enabled"?'),
     ('regoin = "eu"\n', ':1:1: unknown key "regoin"; did you mean "region"?'),
-    ('ports {\n  http = "4646"\n}\n', ':2:3: ports.http: expected a whole number, got '
-                                      'string "4646"'),
+    ('ports {\n  http = "http"\n}\n', ':2:3: ports.http: expected a whole number, got '
+                                      'string "http"'),
+    ('server {\n  bootstrap_expect = "3.5"\n}\n', ':2:3: server.bootstrap_expect: expected a '
+                                                 'whole number, got string "3.5"'),
+    ('server {\n  raft_multiplier = 2.5\n}\n', ':2:3: server.raft_multiplier: expected a '
+                                              'whole number, got number 2.5'),
+    ('ui {\n  enabled = "yes"\n}\n', ':2:3: ui.enabled: expected true or false'),
+    ('ui {\n  enabled = 2\n}\n', ':2:3: ui.enabled: expected true or false'),
+    ('server {\n  max_heartbeats_per_second = "fast"\n}\n',
+     ':2:3: server.max_heartbeats_per_second: expected a number, got string "fast"'),
+    ('name = ["a"]\n', ':1:1: name: expected a string, got list'),
     ('ports {\n  http = 70000\n}\n', ':2:3: ports.http: port 70000 is not between 1 and 65535'),
     ('server {\n  enabled = "yes"\n}\n', ':2:3: server.enabled: expected true or false'),
     ('server {\n  heartbeat_grace = "soon"\n}\n', ':2:3: server.heartbeat_grace:'),
@@ -245,6 +358,8 @@ def test_hcl_errors_name_file_line_and_column(tmp_path, text, message):
 @pytest.mark.parametrize("data, message", [
     ({"server": {"enabeld": True}}, 'unknown key "enabeld" in server; did you mean "enabled"?'),
     ({"ports": {"rpc": True}}, "ports.rpc: expected a whole number, got bool true"),
+    ({"ports": {"rpc": "4647x"}}, 'ports.rpc: expected a whole number, got string "4647x"'),
+    ({"server": {"enabled": "on"}}, 'server.enabled: expected true or false'),
     ({"client": {"reserved": {"cpu": "lots"}}}, 'client.reserved.cpu: expected a whole number'),
     ({"plugin": {"raw_exec": []}}, "plugin.raw_exec: expected a JSON object, got list"),
     ([1, 2], "expected a JSON object, got list"),

@@ -9,7 +9,7 @@ import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Iterator
+from typing import Callable, Iterator
 
 import pytest
 
@@ -34,6 +34,15 @@ class JailRoot:
                 "STANDIN_ROOT": str(self.root)}
 
 
+def _end_agents(root: Path) -> None:
+    try:
+        pid = int(pidfile(root).read_text())
+        os.kill(pid, signal.SIGTERM)
+    except (OSError, ValueError):
+        pass
+    kill_processes_under(root)
+
+
 @pytest.fixture
 def jail_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JailRoot]:
     """``tmp_path/root`` as the jail; PATH finds the stand-ins first (also in this
@@ -47,12 +56,27 @@ def jail_root(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[JailR
     try:
         yield jail
     finally:
-        try:
-            pid = int(pidfile(root).read_text())
-            os.kill(pid, signal.SIGTERM)
-        except (OSError, ValueError):
-            pass
-        kill_processes_under(root)
+        _end_agents(root)
+
+
+@pytest.fixture
+def make_jail(tmp_path: Path) -> Iterator[Callable[[str], JailRoot]]:
+    """Several jails (``make_jail("server1")``): each its own root and stand-ins, used
+    through ``jail.env()`` by subprocesses only.  Every agent started is ended."""
+    jails: list[JailRoot] = []
+
+    def make(name: str) -> JailRoot:
+        root = tmp_path / name / "root"
+        root.mkdir(parents=True)
+        jail = JailRoot(root=root, bin_dir=install_standins(tmp_path / name / "bin"))
+        jails.append(jail)
+        return jail
+
+    try:
+        yield make
+    finally:
+        for jail in jails:
+            _end_agents(jail.root)
 
 
 @pytest.fixture

@@ -32,6 +32,7 @@ server {
 }
 consul {
   address             = "10.0.0.2:8500"
+  fallback_addresses  = ["10.0.0.3:8500", "[fd00::4]:8500"]
   token               = "secret"
   ssl                 = false
   server_service_name = "nomad-eu"
@@ -71,7 +72,9 @@ APPLIANCE_KEYS_JSON = {
                "batch_eval_gc_threshold": "48h", "job_gc_threshold": "8h",
                "deployment_gc_threshold": "30m", "node_gc_threshold": "12h",
                "server_join": {"retry_join": ["10.0.0.6:4648"]}},
-    "consul": {"address": "10.0.0.2:8500", "token": "secret", "ssl": False,
+    "consul": {"address": "10.0.0.2:8500",
+               "fallback_addresses": ["10.0.0.3:8500", "[fd00::4]:8500"], "token": "secret",
+               "ssl": False,
                "server_service_name": "nomad-eu", "client_service_name": "nomad-client-eu",
                "tags": ["eu"], "auto_advertise": False, "server_auto_join": False,
                "client_auto_join": False, "timeout": "2s"},
@@ -106,6 +109,7 @@ def test_every_appliance_key_lands_in_the_config(tmp_path, fmt):
                           c.client_auto_join, c.timeout) == (
         "10.0.0.2:8500", "secret", False, "nomad-eu", "nomad-client-eu", ["eu"], False, False,
         False, 2.0)
+    assert c.addresses() == ["10.0.0.2:8500", "10.0.0.3:8500", "[fd00::4]:8500"]
     assert config.ui_enabled is False
     assert (config.enable_syslog, config.syslog_facility) == (True, "LOCAL5")
     assert (config.remote_syslog.address, config.remote_syslog.buffer_lines) == (
@@ -154,8 +158,10 @@ def test_blocks_from_several_files_merge_key_by_key(tmp_path):
 @pytest.mark.parametrize("text, message", [
     ('consul {\n  adress = "x"\n}\n', 'a.hcl:2:3: unknown key "adress" in consul; '
                                       'did you mean "address"?'),
-    ('remote_syslog {\n  address = 514\n}\n',
-     "a.hcl:2:3: remote_syslog.address: expected a string, got number 514"),
+    ('remote_syslog {\n  address = ["10.0.0.9"]\n}\n',
+     "a.hcl:2:3: remote_syslog.address: expected a string, got list"),
+    ('consul {\n  fallback_addresses = "10.0.0.3"\n}\n',
+     "a.hcl:2:3: consul.fallback_addresses: expected a list of strings, got string"),
     ('telemetry {\n  collection_interval = "soon"\n}\n',
      "a.hcl:2:3: telemetry.collection_interval:"),
     ('server {\n  job_gc_threshold = 5\n}\n',

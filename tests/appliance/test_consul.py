@@ -93,6 +93,41 @@ def test_registrar_retries_until_consul_is_up_and_never_blocks():
             double.stop()
 
 
+def test_when_the_first_consul_is_down_the_next_address_is_used(consul_double):
+    """CONSULSERVERS=a,b with a down: registration, discovery and deregistration all
+    go to b, and b stays in use once it has answered."""
+    config = server_config(f"127.0.0.1:{free_port()}", timeout=1.0)  # nobody listens
+    config.consul.fallback_addresses = [consul_double.address]
+    api = consul_client(config.consul)
+    registrar = ConsulRegistrar(agent_services(config), api, retry_min=0.05, retry_max=0.2)
+    registrar.start()
+    try:
+        wait_for(lambda: len(consul_double.services) == 3, timeout=20,
+                 message="the registrations at the second Consul")
+        consul_double.register({"Name": "nomad", "ID": "b", "Address": "10.0.0.6",
+                                "Port": 4648, "Tags": ["serf"]})
+        assert discover_peers(api, service="nomad", tag="serf", myself="10.0.0.5:4648",
+                              expect=2, timeout=10, interval=0.05) == ["10.0.0.6:4648"]
+        assert api.http.base_uri == f"http://{consul_double.address}"
+    finally:
+        registrar.stop()
+    assert set(consul_double.services) == {"b"}  # ours deregistered there too
+
+
+def test_answers_are_not_retried_elsewhere_and_no_answer_at_all_is_an_error(consul_double):
+    config = server_config(consul_double.address, timeout=1.0)
+    config.consul.fallback_addresses = [f"127.0.0.1:{free_port()}"]
+    api = consul_client(config.consul)
+    # A 404 is an answer: it is not asked of the next address.
+    assert api.agent.service.deregister("no-such-service") is False
+    assert api.http.base_uri == f"http://{consul_double.address}"
+    nobody = server_config(f"127.0.0.1:{free_port()}", timeout=1.0)
+    nobody.consul.fallback_addresses = [f"127.0.0.1:{free_port()}"]
+    with pytest.raises(Exception) as caught:
+        consul_client(nobody.consul).agent.services()
+    assert "Connection refused" in str(caught.value) or "connect" in str(caught.value).lower()
+
+
 def test_the_config_address_wins_over_consul_http_addr(consul_double, monkeypatch):
     monkeypatch.setenv("CONSUL_HTTP_ADDR", "127.0.0.1:1")
     client = consul_client(server_config(f"http://{consul_double.address}").consul)
@@ -204,3 +239,8 @@ def test_a_bad_consul_address_is_a_config_error(tmp_path, address):
     config = server_config(address)
     config.data_dir = str(tmp_path)
     assert [p for p in validate(config) if p.startswith("consul.address:")]
+    config = server_config("127.0.0.1:8500")
+    config.data_dir = str(tmp_path)
+    config.consul.fallback_addresses = ["10.0.0.3:8500", address]
+    problems = validate(config)
+    assert len(problems) == 1 and problems[0].startswith("consul.fallback_addresses[1]:")

@@ -7,12 +7,15 @@ stand-in ``service`` starts a real agent from the rendered config, on a
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import requests
 
+from nomadjail.agent.addresses import url_host
 from nomadjail.agent.config_file import load_config_paths
 from nomadjail.testing import free_port, wait_for
 
@@ -41,7 +44,8 @@ def pot_environment_file(root: Path, variables: dict[str, str]) -> None:
     path = root / "tmp/environment.sh"
     path.parent.mkdir(parents=True, exist_ok=True)
     lines = [f'export "{name}={value}"' for name, value in variables.items()]
-    lines += ["export _POT_NAME=nomadjail-server_1", f"export _POT_IP={IP}"]
+    lines += ["export _POT_NAME=nomadjail-server_1",
+              f"export _POT_IP={variables.get('IP', IP)}"]
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -54,17 +58,33 @@ def run_cook(jail, ports: dict[str, int], *extra: str, wait: float = 60
         env=jail.env(), capture_output=True, text=True, timeout=wait + 60)
 
 
-def free_ports() -> dict[str, int]:
-    return {name: free_port(IP) for name in ("http", "rpc", "serf")}
+def free_port_on(host: str) -> int:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
 
 
-def api(ports: dict[str, int], path: str) -> requests.Response:
-    return requests.get(f"http://{IP}:{ports['http']}{path}", timeout=10)
+def free_ports(ip: str = IP) -> dict[str, int]:
+    return {name: free_port_on(ip) for name in ("http", "rpc", "serf")}
 
 
-def job_versions(ports: dict[str, int]) -> dict[str, int]:
-    return {j["ID"]: api(ports, f"/v1/job/{j['ID']}").json()["Version"]
-            for j in api(ports, "/v1/jobs").json()}
+def api(ports: dict[str, int], path: str, ip: str = IP) -> requests.Response:
+    return requests.get(f"http://{url_host(ip)}:{ports['http']}{path}", timeout=10)
+
+
+def job_versions(ports: dict[str, int], ip: str = IP) -> dict[str, int]:
+    return {j["ID"]: api(ports, f"/v1/job/{j['ID']}", ip).json()["Version"]
+            for j in api(ports, "/v1/jobs", ip).json()}
+
+
+def ipv6_loopback() -> bool:
+    try:
+        with socket.socket(socket.AF_INET6, socket.SOCK_STREAM) as sock:
+            sock.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
 
 
 def service_calls(root: Path) -> list[list[str]]:
@@ -207,23 +227,101 @@ def test_invalid_variables_stop_the_cook_before_anything_is_written(jail_root):
     assert not (root / "usr/local/etc/pot-is-seasoned").exists()
 
 
-def test_a_server_that_never_gets_a_leader_fails_the_cook_clearly(jail_root, consul_double):
-    """BOOTSTRAP=3 with no other servers: the cook's bounded wait ends with a message
-    that says why, and the jail is not marked seasoned (the cook runs again)."""
+def test_a_cluster_member_cooks_successfully_while_its_peers_are_missing(jail_root,
+                                                                       consul_double):
+    """BOOTSTRAP=3 and no other server yet: the cook succeeds as soon as the API
+    answers (the jail is seasoned), and the API answers as Nomad's does meanwhile:
+    no leader, reads refused with "No cluster leader"."""
     root = jail_root.root
     pot_environment_file(root, {"NODENAME": "jail4", "DATACENTER": "dc1", "IP": IP,
                                 "CONSULSERVERS": consul_double.address, "BOOTSTRAP": "3",
                                 "GOSSIPKEY": KEY_32})
-    result = run_cook(jail_root, free_ports(), wait=3)
-    assert result.returncode == 1
-    assert "no cluster leader on" in result.stderr
-    assert "BOOTSTRAP=3" in result.stderr and "start the others" in result.stderr
-    assert not (root / "usr/local/etc/pot-is-seasoned").exists()
+    ports = free_ports()
+    result = run_cook(jail_root, ports, wait=30)
+    assert result.returncode == 0, result.stderr
+    assert "the API answers; the cluster of 3 forms once 3 servers" in result.stderr
+    assert (root / "usr/local/etc/pot-is-seasoned").exists()
+    assert api(ports, "/v1/status/leader").json() == ""
+    refused = api(ports, "/v1/jobs")
+    assert refused.status_code == 500 and "No cluster leader" in refused.text
     # Meanwhile the agent waits for its peers in Consul, registered so they find it.
     wait_for(lambda: "_nomad-server-jail4-serf" in consul_double.services, timeout=20,
              message="the waiting server's serf registration")
-    log = (root / "var/log/nomadjail.log").read_text()
-    assert "waiting for 3 servers" in log, log
+    log = wait_for(lambda: (lambda text: text if "waiting for 3 servers" in text else None)(
+        (root / "var/log/nomadjail.log").read_text()), timeout=20,
+        message="the agent's log line about waiting for its peers")
+    assert "service 'nomad'" in log or 'service "nomad"' in log
+
+
+def test_three_cooks_form_a_cluster_through_consul_and_the_agents_import_the_jobs(
+        make_jail, consul_double):
+    """BOOTSTRAP=3: each jail's cook succeeds on its own, one after the other (no
+    cook waits for the jails not started yet); the servers find each other in
+    Consul -- the first CONSULSERVERS address is down, the second answers -- elect a
+    leader, and the agent imports the jobs (IMPORTJOBS=1) once there is one."""
+    dead_consul = f"127.0.0.1:{free_port()}"
+    jails = []
+    for n, ip in enumerate(("127.0.0.2", "127.0.0.3", "127.0.0.4"), start=1):
+        jail = make_jail(f"server{n}")
+        variables = {"NODENAME": f"server{n}", "DATACENTER": "lab", "IP": ip,
+                     "CONSULSERVERS": f"{dead_consul},{consul_double.address}",
+                     "BOOTSTRAP": "3", "GOSSIPKEY": KEY_32, "IMPORTJOBS": "1"}
+        pot_environment_file(jail.root, variables)
+        jails.append((jail, ip, free_ports(ip)))
+    jobs = jails[0][0].root / "root/nomadjobs"
+    jobs.mkdir(parents=True)
+    (jobs / "a-web.nomad").write_text(GOOD_JOB.format(name="web"))
+    (jobs / "b-broken.nomad").write_text('job "broken" {\n  group "g" {\n    count = \n')
+    (jobs / "c-worker.nomad").write_text(GOOD_JOB.format(name="worker"))
+
+    for jail, ip, ports in jails:
+        result = run_cook(jail, ports, wait=30)
+        assert result.returncode == 0, result.stderr
+        assert (jail.root / "usr/local/etc/pot-is-seasoned").exists()
+        assert "the agent imports the jobs" in result.stderr
+        assert read_rc_conf(jail.root)["nomadjail_args"] == (
+            f"-config={jail.root / 'usr/local/etc/nomadjail'} "
+            f"-import-jobs={jail.root / 'root/nomadjobs'}")
+
+    first, first_ip, first_ports = jails[0]
+
+    def leader() -> str:
+        answers = {api(ports, "/v1/status/leader", ip).json() for _, ip, ports in jails}
+        return answers.pop() if len(answers) == 1 and answers != {""} else ""
+
+    elected = wait_for(leader, timeout=60, message="one leader known to all three servers")
+    assert elected in {f"{ip}:{ports['rpc']}" for _, ip, ports in jails}
+    peers = api(first_ports, "/v1/status/peers", first_ip).json()
+    assert sorted(peers) == sorted(f"{ip}:{ports['rpc']}" for _, ip, ports in jails)
+
+    wait_for(lambda: job_versions(first_ports, first_ip) == {"web": 0, "worker": 0},
+             timeout=60, message="the jobs imported by the agent once a leader exists")
+    log = wait_for(lambda: (lambda text: text if "b-broken.nomad" in text else None)(
+        (first.root / "var/log/nomadjail.log").read_text()), timeout=20,
+        message="the broken job file reported in the agent's log")
+    assert "not imported" in log
+    assert {sid for sid in consul_double.services if sid.endswith("-serf")} == {
+        f"_nomad-server-server{n}-serf" for n in (1, 2, 3)}
+
+
+@pytest.mark.skipif(not ipv6_loopback(), reason="this machine has no IPv6 loopback (::1)")
+def test_an_ipv6_address_cooks_into_a_server_that_answers_on_it(jail_root, consul_double):
+    """IP=::1: the config binds and advertises ::1, the API answers on [::1]:port and
+    the Consul registration carries the address bare and the check URL bracketed."""
+    root = jail_root.root
+    pot_environment_file(root, {"NODENAME": "six", "DATACENTER": "dc1", "IP": "::1",
+                                "CONSULSERVERS": consul_double.address, "GOSSIPKEY": KEY_32})
+    ports = free_ports("::1")
+    result = run_cook(jail_root, ports, wait=60)
+    assert result.returncode == 0, result.stderr + (root / "var/log/nomadjail.log").read_text()
+    assert f"answers on http://[::1]:{ports['http']}" in result.stderr
+    assert api(ports, "/v1/status/leader", "::1").json() == f"[::1]:{ports['rpc']}"
+    assert api(ports, "/v1/jobs", "::1").status_code == 200
+    wait_for(lambda: "_nomad-server-six-http" in consul_double.services, timeout=20,
+             message="the IPv6 server's registration")
+    http = consul_double.services["_nomad-server-six-http"]
+    assert (http["Address"], http["Port"]) == ("::1", ports["http"])
+    assert http["Check"]["HTTP"] == f"http://[::1]:{ports['http']}/v1/agent/health?type=server"
 
 
 def test_the_process_environment_is_read_when_pot_wrote_no_file(jail_root):
@@ -235,3 +333,39 @@ def test_the_process_environment_is_read_when_pot_wrote_no_file(jail_root):
                             text=True, timeout=60)
     assert result.returncode == 1
     assert "IP='not-an-ip': must be an IPv4 or IPv6 address" in result.stderr
+
+
+def test_the_report_says_what_was_done_to_the_service_with_an_enum(tmp_path):
+    """In process, with recording tools: a stopped service is started (and nothing
+    answers here, so the bounded wait fails the cook without marking it seasoned)."""
+    import io
+
+    from nomadjail.appliance import CookOptions, Ports, ServiceAction, cook
+
+    class RecordingTools:
+        def __init__(self) -> None:
+            self.rc: dict[str, str] = {}
+            self.actions: list[tuple[str, str]] = []
+
+        def rc_get(self, name: str) -> str | None:
+            return self.rc.get(name)
+
+        def rc_set(self, name: str, value: str) -> None:
+            self.rc[name] = value
+
+        def service_status(self, name: str) -> bool:
+            return False
+
+        def service_do(self, name: str, action: str) -> str:
+            self.actions.append((name, action))
+            return ""
+
+    tools = RecordingTools()
+    report = cook(CookOptions(root=tmp_path, wait=0, tools=tools, stream=io.StringIO(),
+                              ports=Ports(http=free_port_on(IP)),
+                              environ={"NODENAME": "n", "DATACENTER": "dc1", "IP": IP,
+                                       "CONSULSERVERS": "127.0.0.1"}))
+    assert report.service_action is ServiceAction.START
+    assert tools.actions == [("nomadjail", "start")]
+    assert tools.rc["nomadjail_args"] == f"-config={tmp_path / 'usr/local/etc/nomadjail'}"
+    assert report.exit_code == 1 and not (tmp_path / "usr/local/etc/pot-is-seasoned").exists()

@@ -86,11 +86,37 @@ def test_each_required_variable_missing_is_named(name):
     ("GOSSIPKEY", "c2VjcmV0", "GOSSIPKEY='c2VjcmV0': must be base64 of 16 or 32 bytes "
                               "(it decodes to 6 bytes)"),
     ("REMOTELOG", "logs.example:514", "REMOTELOG='logs.example:514': must be the address"),
+    ("RETRYJOIN", "10.0.0.6, 10.0.0.7", "RETRYJOIN='10.0.0.6, 10.0.0.7': must be a "
+                                        "comma-separated list of addresses without spaces"),
+    ("RETRYJOIN", "server2", "RETRYJOIN='server2': 'server2' is not an address"),
+    ("RETRYJOIN", "10.0.0.6", "RETRYJOIN='10.0.0.6': must list the 0 other server(s) of a "
+                              "cluster of BOOTSTRAP=1, found 1 (leave it unset for a single "
+                              "server)"),
 ])
 def test_each_invalid_variable_is_rejected_with_its_value_and_rule(name, value, message):
     found = problems(**{name: value})
     assert len(found) == 1, found
     assert found[0].startswith(message), found[0]
+
+
+def test_retryjoin_lists_the_other_servers_and_may_include_this_one():
+    settings = settings_from_environment({**GOOD, "BOOTSTRAP": "3",
+                                          "RETRYJOIN": "10.0.0.5,10.0.0.6,10.0.0.7:5648"})
+    assert settings.retry_join == ["10.0.0.6:4648", "10.0.0.7:5648"]
+    found = problems(BOOTSTRAP="5", RETRYJOIN="10.0.0.6,10.0.0.7")
+    assert found == ["RETRYJOIN='10.0.0.6,10.0.0.7': must list the 4 other server(s) of a "
+                     "cluster of BOOTSTRAP=5, found 2"]
+    assert settings_from_environment(GOOD).retry_join == []  # unset: peers from Consul
+
+
+def test_ipv6_addresses_are_normalised_and_bracketed_before_a_port():
+    settings = settings_from_environment({
+        **GOOD, "IP": "FD00:0::5", "CONSULSERVERS": "fd00::2,[fd00::3]:8501",
+        "REMOTELOG": "[fd00::9]", "BOOTSTRAP": "3", "RETRYJOIN": "fd00::5,fd00::6,fd00::7"})
+    assert settings.ip == "fd00::5"
+    assert settings.consul_servers == ["[fd00::2]:8500", "[fd00::3]:8501"]
+    assert settings.remote_log == "[fd00::9]:514"
+    assert settings.retry_join == ["[fd00::6]:4648", "[fd00::7]:4648"]
 
 
 def test_all_problems_are_reported_at_once():

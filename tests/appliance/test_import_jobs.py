@@ -104,3 +104,33 @@ def test_an_empty_directory_is_reported(server, tmp_path, caplog):
     with caplog.at_level(logging.WARNING, logger="nomadjail.agent.import"):
         assert import_jobs(server, tmp_path / "empty") == []
     assert f"no *.nomad files in {tmp_path / 'empty'}" in caplog.text
+
+
+def test_with_a_record_a_stopped_job_stays_stopped_and_only_new_content_is_imported(
+        server, tmp_path):
+    """The agent's -import-jobs runs at every start: what it imported once is not
+    submitted again, so an operator's `job stop` survives a restart of the jail."""
+    record = tmp_path / "data/server/imported-jobs.json"
+    jobs = write_jobs(tmp_path / "jobs", a=JOB.format(name="one", count=1),
+                      b=JOB.format(name="two", count=1), c='job "broken" {')
+    first = import_jobs(server, jobs, record=record)
+    assert [o.status for o in first] == [ImportStatus.REGISTERED, ImportStatus.REGISTERED,
+                                         ImportStatus.FAILED]
+    server.deregister_job("default", "one")  # the operator stops it
+
+    again = import_jobs(server, jobs, record=record)  # the agent starts again
+    assert [o.status for o in again] == [ImportStatus.ALREADY_IMPORTED,
+                                         ImportStatus.ALREADY_IMPORTED,
+                                         ImportStatus.FAILED]  # still reported
+    assert server.state.snapshot().job_by_id("default", "one").stop is True
+
+    write_jobs(jobs, a=JOB.format(name="one", count=2))  # an edited file is imported
+    edited = import_jobs(server, jobs, record=record)
+    assert [o.status for o in edited][:2] == [ImportStatus.REGISTERED,
+                                              ImportStatus.ALREADY_IMPORTED]
+    one = server.state.snapshot().job_by_id("default", "one")
+    assert one.stop is False and one.task_groups[0].count == 2
+
+    record.write_text("{ not json")  # a damaged record: everything is looked at again
+    assert [o.status for o in import_jobs(server, jobs, record=record)][:2] == [
+        ImportStatus.UNCHANGED, ImportStatus.UNCHANGED]

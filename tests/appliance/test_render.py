@@ -54,6 +54,7 @@ def test_rendered_configs_load_in_the_agent(tmp_path, bootstrap, disable_ui, rem
     assert config.server.server_join == []  # peers come from Consul
     consul = config.consul
     assert consul.enabled and consul.address == "10.0.0.2:8500"
+    assert consul.addresses() == ["10.0.0.2:8500", "10.0.0.3:8500"]  # every CONSULSERVERS
     assert (consul.server_service_name, consul.client_service_name) == ("nomad",
                                                                         "nomad-client")
     assert consul.auto_advertise and consul.server_auto_join and consul.client_auto_join
@@ -71,6 +72,37 @@ def test_ports_and_multiplier_reach_the_config(tmp_path):
                                                  ports=Ports(http=5646, rpc=5647, serf=5648)))
     assert (config.ports.http, config.ports.rpc, config.ports.serf) == (5646, 5647, 5648)
     assert config.server.raft_multiplier == 7 and config.region == "west"
+
+
+def test_server_join_is_rendered_and_filled_from_retryjoin(tmp_path):
+    """issue 4 names server_join among the keys: it is always there (empty: the
+    peers come from Consul) and RETRYJOIN fills it; the agent takes the entries
+    as its raft peers, port 4648 by default."""
+    empty = render_server_config(settings_from_environment(BASE), data_dir="/d")
+    assert "server_join {\n    retry_join = []\n  }" in empty
+    assert load(tmp_path, empty).server.server_join == []
+    settings = settings_from_environment({**BASE, "BOOTSTRAP": "3",
+                                          "RETRYJOIN": "10.0.0.6,10.0.0.7:5648"})
+    config = load(tmp_path, render_server_config(settings, data_dir="/d"))
+    assert config.server.server_join == ["10.0.0.6:4648", "10.0.0.7:5648"]
+    assert config.raft_peers() == ["10.0.0.6:4648", "10.0.0.7:5648"]
+
+
+def test_one_consul_server_renders_no_fallback_key(tmp_path):
+    settings = settings_from_environment({**BASE, "CONSULSERVERS": "10.0.0.2:8501"})
+    text = render_server_config(settings, data_dir="/d")
+    assert "fallback_addresses" not in text
+    assert load(tmp_path, text).consul.addresses() == ["10.0.0.2:8501"]
+
+
+def test_an_ipv6_jail_renders_a_config_that_binds_and_advertises_it(tmp_path):
+    settings = settings_from_environment({**BASE, "IP": "fd00::5",
+                                          "CONSULSERVERS": "fd00::2,[fd00::3]:8501"})
+    config = load(tmp_path, render_server_config(settings, data_dir="/d"))
+    assert config.bind_address("http") == "[fd00::5]:4646"
+    assert config.advertise_for("rpc") == "[fd00::5]:4647"
+    assert config.raft_bind() == "fd00::5:4648"  # PySyncObj's spelling: no brackets
+    assert config.consul.addresses() == ["[fd00::2]:8500", "[fd00::3]:8501"]
 
 
 def test_a_second_file_in_the_directory_overrides_the_rendered_one(tmp_path):

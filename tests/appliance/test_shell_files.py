@@ -95,3 +95,45 @@ def test_the_flavour_is_in_potlucks_format():
     assert entries["runs_in_nomad"] == "false"
     changelog_top = (flavour / "CHANGELOG.md").read_text().split("\n", 1)[0].strip()
     assert entries["version"] == changelog_top
+
+
+def test_the_payload_lives_in_the_flavours_own_d_directory():
+    """potluck's layout: <flavour>.d/ holds what the flavour copies in, so flavours
+    sharing /usr/local/etc/pot/flavours/ do not share a payload directory."""
+    flavour = REPO / "flavour"
+    sources = []
+    for line in (flavour / "nomadjail-server").read_text().splitlines():
+        words = line.split()
+        if words[0] == "copy-in-flv":
+            sources.append(words[words.index("-s") + 1])
+    assert sources == ["nomadjail-server.d/wheels"]
+    assert (flavour / sources[0] / "README.md").is_file()
+    assert not (flavour / "dist").exists()
+
+
+def run_bootstrap(tmp_path: Path, wheels: list[str]) -> subprocess.CompletedProcess[str]:
+    payload = tmp_path / "payload"
+    (payload / "wheels").mkdir(parents=True)
+    for name in wheels:
+        (payload / "wheels" / name).write_text("not really a wheel")
+    return subprocess.run(["sh", str(REPO / "flavour/bootstrap.sh")], capture_output=True,
+                          text=True, timeout=30,
+                          env={"PATH": "/usr/bin:/bin", "NOMADJAIL_PAYLOAD": str(payload),
+                               "NOMADJAIL_COOKLOG": str(tmp_path / "cook.log")})
+
+
+@pytest.mark.parametrize("wheels, message", [
+    ([], "no nomadjail wheel (nomadjail-*.whl) in"),
+    (["nomadjail-0.1.0-py3-none-any.whl", "nomadjail-0.2.0-py3-none-any.whl"],
+     "more than one nomadjail wheel in"),
+])
+def test_bootstrap_stops_first_thing_without_exactly_one_wheel(tmp_path, wheels, message):
+    """nomadjail is not on PyPI: no silent `pip install nomadjail`, and nothing is
+    installed before the wheel is found."""
+    result = run_bootstrap(tmp_path, wheels)
+    assert result.returncode == 1
+    assert message in result.stderr
+    assert "flavour/nomadjail-server.d/wheels" in result.stderr  # where to put it
+    log = (tmp_path / "cook.log").read_text()
+    assert message in log
+    assert "Bootstrap the package tool" not in result.stdout + log

@@ -81,6 +81,15 @@ class PotDouble:
     def fscomp(self, name: str) -> list[str]:
         return (self.root / "jails" / name / "conf" / "fscomp.conf").read_text().splitlines()
 
+    def status(self, name: str) -> str:
+        """The pot's status (``starting``, ``started``, ...) as pot records it, or ""."""
+        try:
+            text = (self.tmp / f"pot_status_{name}").read_text()
+        except FileNotFoundError:
+            return ""
+        lines = [line for line in text.splitlines() if line.startswith("pot.status=")]
+        return lines[-1].split("=", 1)[1].split(",", 1)[0] if lines else ""
+
     def runtime_files(self) -> list[str]:
         """pot's per-pot files in POT_TMP (status, main pid, locks)."""
         if not self.tmp.is_dir():

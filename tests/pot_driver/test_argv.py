@@ -20,6 +20,14 @@ def test_prepare_bridged_with_command_and_ports() -> None:
         "-a", "abcd1234_alloc", "-n", "web.v2"]
 
 
+def test_prepare_with_a_custom_resolv_conf() -> None:
+    assert argv.prepare(image="u", pot="p", tag="t", command="", network_type="inherit",
+                        exports=[], allocation_tag="a", name="n",
+                        resolv_conf="/alloc/t/.pot/x.resolv.conf") == [
+        "prepare", "-U", "u", "-p", "p", "-t", "t", "-N", "inherit",
+        "-d", "custom:/alloc/t/.pot/x.resolv.conf", "-a", "a", "-n", "n"]
+
+
 def test_prepare_inherit_takes_no_address_and_no_ports() -> None:
     assert argv.prepare(image="u", pot="p", tag="t", command="", network_type="inherit",
                         exports=["80:23000"], allocation_tag="a", name="n") == [
@@ -38,6 +46,11 @@ def test_configuration_commands() -> None:
     assert argv.set_hosts("p1", ["db:10.0.0.5", "v6:fe80::1"]) == [
         "set-hosts", "-p", "p1", "-H", "db:10.0.0.5", "-H", "v6:fe80::1"]
     assert argv.set_rss("p1", memory_mb=256) == ["set-rss", "-p", "p1", "-M", "256M"]
+    assert argv.set_rss("p1", memory_mb=256, cpus=2) == [
+        "set-rss", "-p", "p1", "-C", "2", "-M", "256M"]
+    assert argv.set_rss("p1", cpus=1) == ["set-rss", "-p", "p1", "-C", "1"]
+    with pytest.raises(argv.ArgvError):
+        argv.set_rss("p1")
 
 
 def test_runtime_commands() -> None:
@@ -48,6 +61,8 @@ def test_runtime_commands() -> None:
     assert argv.destroy("p1") == ["destroy", "-p", "p1", "-F"]
     assert argv.list_pots() == ["ls", "-q"]
     assert argv.version() == ["version", "-q"]
+    assert argv.config_get("fs_root") == ["config", "-q", "-g", "fs_root"]
+    assert argv.is_running("p1") == ["info", "-q", "-r", "-p", "p1"]
 
 
 def test_exec_passes_env_and_keeps_the_command_argv_intact() -> None:

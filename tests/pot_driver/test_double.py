@@ -30,6 +30,11 @@ def start_in_background(double: PotDouble, name: str) -> subprocess.Popen:
                             env={"PATH": os.environ["PATH"], **double.env()})
 
 
+def wait_started(double: PotDouble, name: str) -> None:
+    wait_for(lambda: double.status(name) == "started", timeout=10,
+             message=f"pot {name} to be started")
+
+
 def test_refuses_to_run_outside_a_temp_dir(pot_double: PotDouble) -> None:
     done = run_double(pot_double, "version", env={"POT_FS_ROOT": "/opt/pot"})
     assert done.returncode == 1 and "refusing to run" in done.stderr
@@ -99,14 +104,24 @@ def test_start_blocks_runs_the_command_with_the_env_and_records_the_exit(
     assert (pot_double.tmp / f"pot_status_{name}").read_text() == "pot.status=stopped,\n"
 
 
-def test_signal_reaches_the_main_process_and_stop_races_are_reported(
-        pot_double: PotDouble) -> None:
+def test_signal_reaches_the_main_process_once_pot_recorded_it(
+        pot_double: PotDouble, tmp_path) -> None:
     name = prepare(pot_double, "-c", '"sleep 300"')
+    gate = tmp_path / "main-pid-gate"
+    pot_double.set_faults(main_pid_gate=str(gate))
     proc = start_in_background(pot_double, name)
     try:
         wait_for(lambda: json.loads(run_double(pot_double, "get-rss", "-p", name, "-J")
                                     .stdout)["ResourceUsage"]["MemoryStats"]["RSS"] > 0,
                  timeout=10, message="the pot to run")
+        # As in pot: the jail runs before `pot start` recorded the program's pid.
+        assert run_double(pot_double, "info", "-q", "-r", "-p", name).returncode == 0
+        early = run_double(pot_double, "signal", "-s", "SIGTERM", "-p", name)
+        assert early.returncode == 1 and "Sending signal failed" in early.stdout
+        assert f"pkill: Cannot open pidfile `{pot_double.tmp}/pot_main_pid_{name}'" in \
+            early.stderr
+        gate.touch()
+        wait_started(pot_double, name)
         assert run_double(pot_double, "signal", "-s", "SIGPWR", "-p", name).returncode == 1
         sent = run_double(pot_double, "signal", "-s", "SIGTERM", "-p", name)
         assert sent.returncode == 0
@@ -125,8 +140,7 @@ def test_destroy_stops_a_running_pot_and_its_start_exits_zero(pot_double: PotDou
     name = prepare(pot_double, "-c", '"sleep 300"')
     proc = start_in_background(pot_double, name)
     try:
-        wait_for(lambda: (pot_double.tmp / f"pot_main_pid_{name}").exists(), timeout=10,
-                 message="the pot to start")
+        wait_started(pot_double, name)
         done = run_double(pot_double, "destroy", "-p", name, "-F")
         assert done.returncode == 0, done.stdout
         assert proc.wait(15) == 0  # pot start: "already stopping (maybe by a pot stop)"
@@ -150,6 +164,7 @@ def test_get_rss_prints_pots_format_and_fails_when_not_running(pot_double: PotDo
         pot_double.set_faults(racct=False)
         off = run_double(pot_double, "get-rss", "-p", name, "-J")
         assert off.returncode == 1 and "rctl has to be enabled" in off.stdout
+        wait_started(pot_double, name)  # (a pot still starting cannot be stopped)
     finally:
         run_double(pot_double, "stop", name)
         proc.wait(15)
@@ -159,8 +174,7 @@ def test_exec_runs_in_the_pot_with_a_clean_env(pot_double: PotDouble) -> None:
     name = prepare(pot_double, "-c", '"sleep 300"')
     proc = start_in_background(pot_double, name)
     try:
-        wait_for(lambda: (pot_double.tmp / f"pot_main_pid_{name}").exists(), timeout=10,
-                 message="the pot to start")
+        wait_started(pot_double, name)
         done = run_double(pot_double, "exec", "-e", "A=1 2", "-p", name, "--", "/bin/sh", "-c",
                           'echo "$A|$POT_FS_ROOT"; exit 4')
         assert done.returncode == 4 and done.stdout == "1 2|\n"
@@ -174,8 +188,7 @@ def test_concurrent_stop_answers_already_stopping(pot_double: PotDouble) -> None
     run_double(pot_double, "set-attribute", "-p", name, "-A", "stop_timeout", "-V", "2")
     proc = start_in_background(pot_double, name)
     try:
-        wait_for(lambda: (pot_double.tmp / f"pot_main_pid_{name}").exists(), timeout=10,
-                 message="the pot to start")
+        wait_started(pot_double, name)
         first = subprocess.Popen([sys.executable, str(DOUBLE), "stop", name],
                                  stdout=subprocess.DEVNULL, env={"PATH": os.environ["PATH"],
                                                                  **pot_double.env()})

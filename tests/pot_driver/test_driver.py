@@ -8,12 +8,15 @@ import os
 import shlex
 import signal
 import subprocess
+import threading
+from pathlib import Path
 
 import psutil
 import pytest
 
 from nomadjail.drivers.base import (DriverError, MountConfig, PortMapping, StartRecord,
                                     TaskHandle, TaskNotFound, TaskResources)
+from nomadjail.structs import DNSConfig
 from nomadjail.pot_driver import PotDriver, PotDriverSettings
 from nomadjail.testing import wait_for
 
@@ -141,6 +144,7 @@ def test_the_start_sequence_is_exactly_these_pot_commands(
         ["set-env", "-p", name, "-E", f"PATH={cfg.env['PATH']}", "-E", "K=v\\$"],
         ["set-hosts", "-p", name, "-H", "db:10.0.0.5"],
         ["set-rss", "-p", name, "-M", "256M"],
+        ["config", "-q", "-g", "fs_root"],  # where pot's last-run-stats file lives
         ["start", name]]
     assert read_log(cfg) == "$HOME\ntwo\nwords\n"  # sh read the command line
     assert f"{volume} /data ro" in pot_double.fscomp(name)
@@ -218,9 +222,9 @@ def test_stop_destroys_the_pot_after_the_kill_timeout(
     assert (result.exit_code, result.signal) == (128 + signal.SIGKILL, signal.SIGKILL)
     assert "got INT" in read_log(cfg)
     log = [json.loads(line) for line in pot_double.log_path.read_text().splitlines()]
-    signalled = next(e["time"] for e in log if e["argv"] == ["signal", "-s", "SIGINT", "-p",
-                                                             name])
     destroyed = next(e["time"] for e in log if e["argv"] == ["destroy", "-p", name, "-F"])
+    signalled = max(e["time"] for e in log if e["time"] < destroyed
+                    and e["argv"] == ["signal", "-s", "SIGINT", "-p", name])
     assert destroyed - signalled >= 0.7  # the 1s kill timeout was waited out, then destroyed
     pot_driver.destroy_task(handle, True)
     assert pot_double.task_pots() == [] and pot_double.runtime_files() == []
@@ -290,10 +294,12 @@ def test_a_pot_whose_supervisor_is_gone_is_refused_and_destroyed(
         pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
     cfg = task_config(shell("exec sleep 300"))
     handle = roundtrip(pot_driver.start_task(cfg))
-    wait_for(lambda: ["start", handle.state["pot_name"]] in pot_double.calls(),
-             message="pot start")
-    runner = handle.state["runner"]["state"]
-    procs = [psutil.Process(runner["supervisor_pid"]), psutil.Process(runner["task_pid"])]
+    # (a `pot start` killed while pot still marks the pot "starting" leaves a pot that even
+    # `destroy -F` refuses to stop, as real pot does)
+    wait_for(lambda: pot_double.status(handle.state["pot_name"]) == "started",
+             message="pot start to finish starting")
+    raw = handle.state["supervised"]["raw"]
+    procs = [psutil.Process(raw["supervisor_pid"]), psutil.Process(raw["task_pid"])]
     for proc in procs:
         proc.kill()
     psutil.wait_procs(procs, timeout=10)
@@ -365,3 +371,165 @@ def test_fingerprint(pot_double: PotDouble) -> None:
     missing = PotDriver(PotDriverSettings(pot_bin="/nonexistent/pot",
                                           test_only_allow_any_os=True)).fingerprint()
     assert not missing.detected and "pot not found" in missing.health_description
+
+
+# -- review fixes ----------------------------------------------------------------------
+
+def test_a_pot_stopped_from_outside_reports_how_its_program_ended(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = pot_driver.start_task(task_config(shell("echo up; exec sleep 300")))
+    name = handle.state["pot_name"]
+    wait_for(lambda: pot_double.status(name) == "started", message="the pot to be started")
+    stopped = run_double(pot_double, "stop", "-p", name)  # an operator, not the driver
+    assert stopped.returncode == 0, stopped.stdout + stopped.stderr
+    result = pot_driver.wait_task(handle)  # `pot start` itself exited 0
+    assert (result.exit_code, result.signal) == (128 + signal.SIGTERM, signal.SIGTERM)
+    assert not result.successful()
+    pot_driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_a_pot_destroyed_from_outside_is_not_a_success(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = pot_driver.start_task(task_config(shell("exec sleep 300")))
+    name = handle.state["pot_name"]
+    wait_for(lambda: pot_double.status(name) == "started", message="the pot to be started")
+    assert run_double(pot_double, "destroy", "-p", name, "-F").returncode == 0
+    result = pot_driver.wait_task(handle)
+    # depending on who wins, last-run-stats was still readable (SIGTERM) or the pot was gone
+    assert not result.successful()
+    assert result.signal == signal.SIGTERM or "destroyed from outside" in result.err
+    pot_driver.destroy_task(handle, True)
+
+
+def test_cores_and_the_groups_dns_reach_pot(pot_driver: PotDriver, pot_double: PotDouble,
+                                            task_config) -> None:
+    cfg = task_config(shell("cat /etc/resolv.conf; exec sleep 300"))
+    cfg = dataclasses.replace(
+        cfg, resources=TaskResources(memory_mb=128, cores=2),
+        dns=DNSConfig(servers=["10.0.0.53", "fd00::53"], searches=["consul", "example.org"],
+                      options=["ndots:2"]))
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    prepare = pot_double.calls()[0]
+    custom = prepare[prepare.index("-d") + 1]
+    assert custom.startswith("custom:") and custom.endswith(".resolv.conf")
+    assert not os.path.exists(custom[len("custom:"):])  # pot keeps its own copy
+    assert ["set-rss", "-p", name, "-C", "2", "-M", "128M"] in pot_double.calls()
+    conf = pot_double.conf(name)
+    assert "pot.dns=custom" in conf and "pot.rss.cpus=2" in conf
+    expected = ("# written by nomadjail from the group network's dns block\n"
+                "nameserver 10.0.0.53\nnameserver fd00::53\nsearch consul example.org\n"
+                "options ndots:2\n")
+    resolv = pot_double.root / "jails" / name / "m" / "etc" / "resolv.conf"
+    wait_for(lambda: resolv.exists() and resolv.read_text() == expected,
+             message="the pot's resolv.conf")
+    pot_driver.stop_task(handle, 5.0, "SIGTERM")
+    pot_driver.wait_task(handle)
+    pot_driver.destroy_task(handle, True)
+
+
+def test_dns_that_pot_cannot_take_fails_the_start_before_any_pot_command(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = dataclasses.replace(task_config(shell("exit 0")),
+                              dns=DNSConfig(servers=["dns.example.org"]))
+    with pytest.raises(DriverError, match=r"dns.servers\[0\] 'dns.example.org' is not an IP"):
+        pot_driver.start_task(cfg)
+    assert pot_double.calls() == []
+
+
+def test_start_returns_the_handle_of_a_started_pot_it_cannot_check(
+        pot_double: PotDouble, task_config) -> None:
+    driver = PotDriver(PotDriverSettings(pot_bin=str(pot_double.bin),
+                                         test_only_allow_any_os=True, command_timeout=1.0,
+                                         destroy_timeout=20.0))
+    pot_double.set_faults(info_delay=5)  # `pot info -r` hangs: DriverError after 1 s
+    cfg = task_config(shell("echo up; exec sleep 300"))
+    handle = driver.start_task(cfg)  # not a DriverError that would orphan the pot
+    name = handle.state["pot_name"]
+    assert ["info", "-q", "-r", "-p", name] in pot_double.calls()
+    wait_for(lambda: "up" in read_log(cfg), message="the task to run")
+    driver.stop_task(handle, 5.0, "SIGTERM")
+    assert driver.wait_task(handle).signal == signal.SIGTERM
+    driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == [] and pot_double.runtime_files() == []
+
+
+def test_signal_right_after_start_waits_for_pot_to_know_the_program(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config, tmp_path) -> None:
+    gate = tmp_path / "main-pid-gate"
+    pot_double.set_faults(main_pid_gate=str(gate))  # pot has not recorded the pid yet
+    cfg = task_config(shell("trap 'echo got USR1' USR1; echo up; while :; do sleep 0.1; done"))
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    errors: list[BaseException] = []
+
+    def send() -> None:
+        try:
+            pot_driver.signal_task(handle, "SIGUSR1")
+        except BaseException as err:  # noqa: BLE001 - reported by the test
+            errors.append(err)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    try:
+        # a second attempt means the first one failed and was retried
+        wait_for(lambda: errors or pot_double.calls().count(
+            ["signal", "-s", "SIGUSR1", "-p", name]) >= 2, message="signal to be retried")
+    finally:
+        gate.touch()
+        sender.join(30)
+    assert errors == []
+    wait_for(lambda: "got USR1" in read_log(cfg), message="the signal to arrive")
+    pot_driver.stop_task(handle, 5.0, "SIGTERM")
+    pot_driver.wait_task(handle)
+    pot_driver.destroy_task(handle, True)
+
+
+def test_the_programs_lines_stay_in_its_log_whatever_they_start_with(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config, tmp_path) -> None:
+    pot_double.set_faults(racct=False)  # pot then prints a notice after "Starting the pot"
+    flag = tmp_path / "finish"
+    cfg = task_config(shell(f'echo "===> app step 1"; echo "###> app problem" >&2; '
+                            f'echo "=====> app debug"; '
+                            f'while [ ! -e {flag} ]; do sleep 0.05; done; exit 3'))
+    cfg = dataclasses.replace(cfg, resources=TaskResources(memory_mb=64))
+    handle = pot_driver.start_task(cfg)
+    wait_for(lambda: "=====> app debug" in read_log(cfg), message="the program's lines")
+    flag.touch()
+    result = pot_driver.wait_task(handle)
+    assert (result.exit_code, result.err) == (3, "")
+    # pot's own lines before ("Starting the pot"), during (the rctl notice) and after ("...
+    # reported application error") the program are not in the task's logs
+    assert read_log(cfg) == "===> app step 1\n=====> app debug\n"
+    assert read_log(cfg, "stderr") == "###> app problem\n"
+    diverted = Path(handle.state["supervised"]["diverted_path"]).read_text()
+    name = handle.state["pot_name"]
+    assert diverted.splitlines() == [
+        f"===>  Starting the pot {name}",
+        "===>  memory constraint cannot be applies because rctl is not enabled - ignoring",
+        f"###>  {name} reported application error"]
+    pot_driver.destroy_task(handle, True)
+
+
+def test_exec_returns_the_commands_output_untouched(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("echo up; exec sleep 300"))
+    handle = pot_driver.start_task(cfg)
+    wait_for(lambda: "up" in read_log(cfg), message="the task to run")
+    done = pot_driver.exec_task(handle, [SH, "-c", 'echo "===> from exec"; echo "###> too"'],
+                                10.0)
+    assert (done.stdout, done.exit_code) == (b"===> from exec\n###> too\n", 0)
+    pot_driver.stop_task(handle, 5.0, "SIGTERM")
+    pot_driver.wait_task(handle)
+    pot_driver.destroy_task(handle, True)
+
+
+def test_legacy_port_labels_are_found_under_the_clients_env_name(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    # the client names the variable with Nomad's CleanEnvVar: non-ASCII letters become "_"
+    handle = pot_driver.start_task(task_config({**shell("exit 0"), "port_map": {"wéb": "80"}},
+                                               env={"NOMAD_HOST_PORT_w_b": "24001"}))
+    assert "80:24001" in pot_double.calls()[0]
+    pot_driver.wait_task(handle)
+    pot_driver.destroy_task(handle, True)

@@ -195,6 +195,52 @@ def test_alloc_signal_reaches_the_task(agent: AgentProcess, double: PotDouble,
     stop_job(agent, job_id, alloc["ID"])
 
 
+def test_alloc_signal_right_after_the_start_reaches_the_task(
+        agent: AgentProcess, double: PotDouble, tmp_path: Path) -> None:
+    gate = tmp_path / "main-pid-gate"
+    double.set_faults(main_pid_gate=str(gate))  # pot has not recorded the program's pid yet
+    try:
+        job_id = run_job(agent, pot_job(
+            "early-signal", "trap 'echo got HUP' HUP; while :; do sleep 0.1; done"))
+        alloc = the_alloc(agent, job_id)  # running: no waiting for the task's output
+        name = pot_of(double, alloc["ID"])
+        signal_cli = subprocess.Popen(
+            [sys.executable, "-m", "nomadjail", "alloc", "signal", "-s", "SIGHUP",
+             alloc["ID"][:8], "t"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            text=True, cwd=tmp_path, env={**os.environ, "NOMAD_ADDR": agent.address})
+        try:
+            # a second `pot signal` means the driver retried the one pot refused
+            wait_for(lambda: signal_cli.poll() is not None or double.calls().count(
+                ["signal", "-s", "SIGHUP", "-p", name]) >= 2, timeout=30,
+                message="the signal to be retried")
+        finally:
+            gate.touch()
+            output, _ = signal_cli.communicate(timeout=60)
+    finally:
+        double.set_faults()
+    assert signal_cli.returncode == 0, output
+    assert wait_for(lambda: "got HUP" in logs(agent, alloc["ID"]), timeout=20,
+                    message="the signal in the task's output")
+    stop_job(agent, job_id, alloc["ID"])
+
+
+def test_cores_and_the_groups_dns_reach_the_pot(agent: AgentProcess, double: PotDouble) -> None:
+    # A relative path: the double runs the program in the pot's root on the host's file
+    # system (a real pot's program has / there, so it reads the same file).
+    hcl = pot_job("dns-cores", "cat etc/resolv.conf; exec sleep 300").replace(
+        'port "http" {}', 'port "http" {}\n      dns {\n        servers = ["10.0.0.53"]\n'
+                          '        searches = ["service.consul"]\n      }').replace(
+        "cpu = 100", "cores = 1")
+    job_id = run_job(agent, hcl)
+    alloc = the_alloc(agent, job_id)
+    assert wait_for(lambda: logs(agent, alloc["ID"]).endswith(
+        "nameserver 10.0.0.53\nsearch service.consul\n"), timeout=20,
+        message="the pot's resolv.conf in the task's output")
+    conf = double.conf(pot_of(double, alloc["ID"]))
+    assert "pot.rss.cpus=1" in conf and "pot.dns=custom" in conf
+    stop_job(agent, job_id, alloc["ID"])
+
+
 def test_job_stop_signals_first_and_destroys_after_the_kill_timeout(
         agent: AgentProcess, double: PotDouble) -> None:
     job_id = run_job(agent, pot_job(
@@ -207,8 +253,11 @@ def test_job_stop_signals_first_and_destroys_after_the_kill_timeout(
     entries = [json.loads(line) for line in double.log_path.read_text().splitlines()]
     mine = [(e["time"], e["argv"][0]) for e in entries if name in e["argv"]
             and e["argv"][0] in ("signal", "destroy")]
-    assert [command for _, command in mine][:2] == ["signal", "destroy"]
-    assert mine[1][0] - mine[0][0] >= 1.5  # kill_timeout = "2s" was waited out
+    # `pot signal` (retried until pot knows the program's pid), then `destroy`
+    first_destroy = [command for _, command in mine].index("destroy")
+    assert first_destroy >= 1 and {c for _, c in mine[:first_destroy]} == {"signal"}
+    # kill_timeout = "2s" was waited out after the signal got through
+    assert mine[first_destroy][0] - mine[first_destroy - 1][0] >= 1.5
     assert "ignoring HUP" in logs(agent, alloc["ID"])
     event = terminated(final)
     assert (event["ExitCode"], event["Signal"]) == (137, 9)

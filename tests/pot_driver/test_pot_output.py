@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from nomadjail.drivers.supervisor import LineDiverter
-from nomadjail.pot_driver.pot_output import (PotOutputError, parse_last_run_exit_code,
-                                             parse_message, parse_resource_usage, split_output)
+from nomadjail.drivers.supervisor import LineDiverter, Phase, ProgramPhases
+from nomadjail.pot_driver.pot_output import (MESSAGE_PREFIXES, MessageLevel, PotOutputError,
+                                             parse_last_run_exit_code, parse_message,
+                                             parse_resource_usage, running_lines, split_output,
+                                             start_line)
 from nomadjail.pot_driver.stats import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, StatsSampler
 from nomadjail.pot_driver.pot_output import ResourceUsage
 
@@ -47,6 +49,7 @@ def test_messages_are_told_apart_from_output() -> None:
     assert [(m.level, m.text) for m in messages] == [("info", "Starting the pot p"),
                                                      ("error", "boom"), ("debug", "dbg")]
     assert other == ["hello"]
+    assert messages[0].level is MessageLevel.INFO and messages[1].level is MessageLevel.ERROR
     assert parse_message("==> not pot") is None
 
 
@@ -55,7 +58,8 @@ def feed_all(diverter: LineDiverter, chunks: list[bytes]) -> tuple[bytes, bytes]
     for chunk in chunks:
         p, d = diverter.feed(chunk)
         passed, diverted = passed + p, diverted + d
-    return passed + diverter.flush(), diverted
+    p, d = diverter.flush()
+    return passed + p, diverted + d
 
 
 @pytest.mark.parametrize("split", [1, 2, 3, 7, 1000])
@@ -122,3 +126,61 @@ def test_failed_samples_back_off_and_never_stop() -> None:
     assert gaps[0] == pytest.approx(FIRST_RETRY_DELAY)
     assert gaps == sorted(gaps) and max(gaps) <= MAX_RETRY_DELAY
     assert stats.rss_bytes == 9 and sampler.failures == 0
+
+
+PREFIXES = [p.encode() for p in MESSAGE_PREFIXES]
+
+
+def pot_start_diverter(tmp_path, split: int = 1000):
+    """Diverters for stdout and stderr of `pot start p1`, sharing one ProgramPhases."""
+    witness = tmp_path / "last_run_stats"
+    witness.write_text('{ "ExitCode": 0 }\n')  # an earlier run's (e.g. cloned with the image)
+    phases = ProgramPhases(start_line=start_line("p1").encode(), end_witness=str(witness))
+    known = [line.encode() for line in running_lines("p1")]
+    return (witness, phases, LineDiverter(PREFIXES, phases=phases, running_lines=known),
+            LineDiverter(PREFIXES, phases=phases, running_lines=known))
+
+
+@pytest.mark.parametrize("split", [1, 3, 1000])
+def test_pots_lines_are_diverted_only_before_and_after_the_program(tmp_path,
+                                                                   split: int) -> None:
+    witness, phases, stdout, stderr = pot_start_diverter(tmp_path)
+
+    def feed(diverter: LineDiverter, text: bytes) -> tuple[bytes, bytes]:
+        chunks = [text[i:i + split] for i in range(0, len(text), split)]
+        passed, diverted = b"", b""
+        for chunk in chunks:
+            p, d = diverter.feed(chunk)
+            passed, diverted = passed + p, diverted + d
+        return passed, diverted
+
+    prestart = b"===>  Executing the pre-start script for the pot p1\n"
+    assert feed(stdout, prestart + b"pre-start output\n===>  Starting the pot p1\n") == (
+        b"pre-start output\n", prestart + b"===>  Starting the pot p1\n")
+    assert phases.phase is Phase.RUNNING
+    notice = ("===>  memory constraint cannot be applies because rctl is not enabled - "
+              "ignoring\n").encode()
+    program = b"===> app line\n###> app error\n=====> app debug\n===>  Starting the pot p1\n"
+    assert feed(stdout, notice + program) == (program, notice)
+    assert feed(stderr, b"###>  pot p1 is already started (???)x\n") == (
+        b"###>  pot p1 is already started (???)x\n", b"")
+    witness.write_text('{ "ExitCode": 3 }\n')  # pot: the program has exited
+    after = b"###>  p1 reported application error\n"
+    assert feed(stdout, b"tail of a tool\n" + after) == (b"tail of a tool\n", after)
+    assert phases.phase is Phase.AFTER
+    assert feed(stderr, b"###>  on stderr") == (b"", b"###>  on stderr")
+
+
+def test_without_a_start_line_every_prefixed_line_is_diverted() -> None:
+    passed, diverted = feed_all(LineDiverter(PREFIXES), [b"===>  Starting the pot x\n",
+                                                         b"===> app\nplain\n"])
+    assert (passed, diverted) == (b"plain\n", b"===>  Starting the pot x\n===> app\n")
+
+
+def test_a_held_back_line_at_the_end_of_the_stream_is_decided_by_the_phase(tmp_path) -> None:
+    witness, phases, stdout, _ = pot_start_diverter(tmp_path)
+    stdout.feed(b"===>  Starting the pot p1\n")
+    assert stdout.feed(b"===>  memory constraint") == (b"", b"")  # could be pot's notice
+    assert stdout.flush() == (b"===>  memory constraint", b"")  # ... but it was not
+    witness.write_text("{}")
+    assert stdout.feed(b"###>  unfinished") == (b"", b"###>  unfinished")

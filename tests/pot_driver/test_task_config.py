@@ -6,8 +6,8 @@ import pytest
 
 from nomadjail.drivers.registry import validate_job_driver_configs
 from nomadjail.pot_driver import parse_pot_config, register, validate_pot_config
-from nomadjail.pot_driver.task_config import PathPair, PortMapping
-from nomadjail.structs import Job, NetworkResource, Port, Resources, Task, TaskGroup
+from nomadjail.pot_driver.task_config import RESERVED_ATTRIBUTES, PathPair, PortMapping
+from nomadjail.structs import DNSConfig, Job, NetworkResource, Port, Resources, Task, TaskGroup
 
 BASE = {"image": "https://reg/", "pot": "nginx", "tag": "1.0"}
 
@@ -95,3 +95,54 @@ def test_legacy_task_level_ports_count_and_bad_names_are_refused() -> None:
     problems = validate_job_driver_configs(_job(bad, group_ports=[]))
     assert any("'tag' is required" in p for p in problems)
     assert any("cannot be part of a pot name" in p for p in problems)
+
+
+@pytest.mark.parametrize("attribute", ["persistent", "no-rc-script", "prunable",
+                                       "localhost-tunnel", "no-etc-hosts", "no-tmpfs",
+                                       "start-at-boot", "early-start-at-boot"])
+def test_attributes_the_driver_relies_on_are_refused(attribute: str) -> None:
+    problems = validate_pot_config({**BASE, "attributes": [f"{attribute}:YES"]})
+    assert problems == [f"attributes[0] '{attribute}:YES': the pot driver sets {attribute!r} "
+                        f"itself and relies on it: {RESERVED_ATTRIBUTES[attribute]}"]
+
+
+@pytest.mark.parametrize(("entry", "message"), [
+    ("mlock:maybe", "'mlock' is a boolean attribute: 'maybe' is not one of yes, true, on, no, "
+                    "false, off (any case)"),
+    ("children:-1", "'children' takes a whole number (digits only), got '-1'"),
+    ("stop_timeout:10s", "'stop_timeout' takes a whole number (digits only), got '10s'"),
+    ("sysvshm:yes", "'sysvshm' must be one of new, inherit, disable, got 'yes'"),
+])
+def test_attribute_values_are_type_checked_at_submission(entry: str, message: str) -> None:
+    register()
+    task = Task(name="web", driver="pot", config={**BASE, "attributes": [entry]})
+    problems = validate_job_driver_configs(_job(task, group_ports=[]))
+    assert len(problems) == 1 and problems[0].endswith(f"attributes[0] {entry!r}: {message}")
+
+
+def test_good_attribute_values_pass() -> None:
+    parsed = parse_pot_config({**BASE, "attributes": [
+        "mlock:on", "raw_sockets:False", "children:0", "sysvsem:inherit",
+        "exec_stop:/bin/sh -c 'stop now'", "devfs_ruleset:${NOMAD_META_ruleset}"]})
+    assert [a.name for a in parsed.attributes] == ["mlock", "raw_sockets", "children", "sysvsem",
+                                                   "exec_stop", "devfs_ruleset"]
+
+
+def test_the_groups_dns_block_is_checked_at_submission() -> None:
+    register()
+    task = Task(name="web", driver="pot", config=dict(BASE))
+    job = _job(task, group_ports=[])
+    job.task_groups[0].networks[0].dns = DNSConfig(
+        servers=["10.0.0.1", "dns.local", "10.0.0.2", "10.0.0.3"], searches=["a b"],
+        options=["ndots:1;x"])
+    problems = validate_job_driver_configs(job)
+    assert problems == [
+        f'Task "web" in group "g": driver "pot": group "g" network {problem}' for problem in [
+            "dns: 4 servers ['10.0.0.1', 'dns.local', '10.0.0.2', '10.0.0.3'], but a pot's "
+            "resolver uses at most 3",
+            "dns.servers[1] 'dns.local' is not an IP address",
+            "dns.searches[0] 'a b' must be one word without '#' or ';'",
+            "dns.options[0] 'ndots:1;x' must be one word without '#' or ';'"]]
+    job.task_groups[0].networks[0].dns = DNSConfig(servers=["10.0.0.1"], searches=["consul"],
+                                                   options=["ndots:2"])
+    assert validate_job_driver_configs(job) == []
