@@ -11,8 +11,16 @@ Consul (``bootstrap_expect > 1``, no ``server_join``; see
 answers at once -- with Nomad's "No cluster leader" -- while a background
 thread waits until ``bootstrap_expect`` servers are listed; only then is
 the raft server started with them as peers (PySyncObj takes its peers when
-it starts), replacing the stand-in that answered until then.  A server with
-configured peers starts at once and elects a leader when they answer.
+it starts), replacing the stand-in that answered until then.  Blocking
+queries parked on the stand-in move on to the real server then
+(:mod:`nomadjail.http.resource`).  The peers found are saved in the data
+dir: a restarted server rejoins them at once (:mod:`.saved_peers`).  A
+server with configured peers starts at once and elects a leader when they
+answer.  A server never starts raft with fewer than ``bootstrap_expect - 1``
+peers: alone it would elect itself, a second leader beside the real cluster.
+
+Likewise a client-only agent that finds its servers in Consul serves its API
+at once and starts its client in the background once a server is listed.
 """
 
 from __future__ import annotations
@@ -29,13 +37,16 @@ from ..client.client import Client
 from ..client.config import ClientConfig
 from ..drivers.registry import build_drivers, config_validators
 from ..server.config import ServerConfig
+from ..server.raft import RaftError
 from ..server.server import Server
 from ..pot_driver import register as register_pot_driver
 from ..structs import ClientHostVolumeConfig, Unavailable
 from .config import AgentConfig
-from .consul import (ConsulRegistrar, agent_services, consul_client, describe_addresses,
-                     discover_server_peers, server_join_target)
+from .consul import (ConsulRegistrar, agent_services, client_join_target, consul_client,
+                     describe_addresses, discover_peers, discover_server_peers,
+                     server_join_target)
 from .import_jobs import ServerJobTarget, import_jobs_when_leader
+from .saved_peers import save_peers, with_saved_peers
 
 log = logging.getLogger("nomadjail.agent")
 
@@ -50,13 +61,14 @@ def _log_fatal(message: str) -> None:
 
 class Agent:
     """``on_fatal(message)`` is called when the server cannot start after its peers
-    were found in the background (the raft port is taken, the data dir unusable);
-    gunicorn's worker stops the agent then (:mod:`.gunicorn_app`).  The default
-    only logs."""
+    were found in the background (the data dir unusable, the raft port taken
+    meanwhile), or the client after its servers were; gunicorn's worker stops
+    the agent then (:mod:`.gunicorn_app`).  The default only logs."""
 
     def __init__(self, config: AgentConfig, *,
                  on_fatal: Callable[[str], None] | None = None):
         register_pot_driver()  # clients build it by default; servers validate its jobs
+        config = with_saved_peers(config)
         self.config = config
         self.region = config.region
         self.datacenter = config.datacenter
@@ -67,13 +79,19 @@ class Agent:
         self._stopped = threading.Event()
         self.shutting_down = False
         self._join_target = server_join_target(config)
+        self._client_join_target = client_join_target(config)
+        self._background: list[threading.Thread] = []  # Consul discovery threads
         # Until its peers are found, a Consul-joining server is a stand-in that is
         # never started: reads answer "No cluster leader", as Nomad's do meanwhile.
         self._server = Server(self._server_config()) if config.server.enabled else None
-        self._client = self._build_client() if config.client.enabled else None
+        # A client that finds its servers in Consul is built once they are found.
+        self._client = (self._build_client()
+                        if config.client.enabled and self._client_join_target is None else None)
+        self.client_waiting_for_servers = self._client_join_target is not None
         services = agent_services(config)
         self._consul_api = (consul_client(config.consul)
-                            if services or self._join_target else None)
+                            if services or self._join_target or self._client_join_target
+                            else None)
         self._consul = (ConsulRegistrar(services, self._consul_api,
                                         address=describe_addresses(config.consul))
                         if services else None)
@@ -88,6 +106,7 @@ class Agent:
             data_dir=None if c.dev_mode else os.path.join(c.data_dir, "server"),
             rpc_advertise=c.advertise_for("rpc"),
             raft_bind=c.raft_bind(),
+            raft_advertise=c.raft_advertise(),
             raft_peers=c.raft_peers(),
             bootstrap_expect=c.server.bootstrap_expect,
             raft_multiplier=c.server.raft_multiplier,
@@ -141,13 +160,21 @@ class Agent:
         """Start the Consul registration (in the background), the server (a lone
         one is given a moment to elect itself; one that finds its peers in Consul
         starts in the background once they are there), then the client and the
-        job import (once there is a leader).  Never waits for other servers."""
+        job import (once there is a leader).  Never waits for other servers.
+
+        Raises :class:`~nomadjail.server.raft.RaftError` when the server cannot
+        start: the raft port is taken (checked at once, also for a server that
+        starts raft later), or it would start with too few peers."""
+        if self._server is not None:
+            if self._join_target is not None:
+                self._server.check_raft_address()
+            else:
+                self._check_peer_count(self._server)
         if self._consul is not None:
             self._consul.start()
         if self._server is not None:
             if self._join_target is not None:
-                threading.Thread(target=self._join_then_start_server, name="consul-join",
-                                 daemon=True).start()
+                self._in_background(self._join_then_start_server, "consul-join")
             else:
                 self._start_server(self._server)
                 if not self.config.server.server_join \
@@ -155,14 +182,39 @@ class Agent:
                     log.warning("no cluster leader after %.0fs; serving anyway", LEADER_WAIT)
         if self._client is not None:
             self._client.start()
+        elif self._client_join_target is not None:
+            self._in_background(self._find_servers_then_start_client, "consul-client-join")
         log.info("started (server=%s client=%s)", self._server is not None,
-                 self._client is not None)
+                 self.config.client.enabled)
+
+    def _in_background(self, target: Callable[[], None], name: str) -> None:
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._background.append(thread)
+        thread.start()
+
+    def _check_peer_count(self, server: Server) -> None:
+        """Refuse to start raft with fewer than ``bootstrap_expect - 1`` peers: the
+        server would elect itself and lead a cluster of its own (split brain)."""
+        expect = self.config.server.bootstrap_expect
+        peers = server.raft.peer_addrs
+        if len(peers) < expect - 1:
+            listed = f" ({', '.join(peers)})" if peers else ""
+            raise RaftError(
+                f"server.bootstrap_expect = {expect}, but this server knows "
+                f"{len(peers)} other server(s){listed}: list all {expect - 1} others in "
+                "server_join { retry_join = [...] }, or let Consul find them (a consul "
+                "block with server_auto_join), or set bootstrap_expect = 1 for a single "
+                "server")
 
     def _start_server(self, server: Server) -> None:
+        self._check_peer_count(server)
         server.start()
-        if self.config.import_jobs:
+        c = self.config
+        if server.raft.peer_addrs and not c.dev_mode and c.data_dir:
+            save_peers(c.data_dir, list(c.server.server_join))
+        if c.import_jobs:
             threading.Thread(target=import_jobs_when_leader,
-                             args=(ServerJobTarget(server), server, self.config.import_jobs,
+                             args=(ServerJobTarget(server), server, c.import_jobs,
                                    self._stopped),
                              kwargs={"record": self._import_record()},
                              name="import-jobs", daemon=True).start()
@@ -207,7 +259,44 @@ class Agent:
             return
         log.info("server started with peers %s", ", ".join(peers))
         if stand_in is not None:
-            stand_in.state.release_waiters()  # parked ?stale queries: ask the real one
+            # Blocking queries parked on the stand-in wake up and, seeing its store
+            # closed and another server in its place, go on waiting on the real one.
+            stand_in.state.release_waiters()
+
+    def _find_servers_then_start_client(self) -> None:
+        """Wait until Consul lists a server (rpc), then build and start the client."""
+        assert self._consul_api is not None and self._client_join_target is not None
+        service, tag, expect = self._client_join_target
+        try:
+            servers = discover_peers(self._consul_api, service=service, tag=tag, myself=None,
+                                     expect=expect, stop=self._stopped)
+        except Exception:  # noqa: BLE001 - a thread's last word: log it, say it
+            log.exception("finding the servers in Consul failed")
+            self._on_fatal("finding the servers in Consul failed (see the error above)")
+            return
+        if not servers:
+            return  # stopped while waiting
+        failure = ""
+        with self._lock:
+            if self._stopped.is_set():
+                return
+            self.config = dataclasses.replace(self.config, client=dataclasses.replace(
+                self.config.client, servers=servers))
+            client: Client | None = None
+            try:
+                client = self._build_client()
+                client.start()
+                self._client = client
+                self.client_waiting_for_servers = False
+            except Exception as err:  # noqa: BLE001 - say it, stop
+                if client is not None:
+                    client.shutdown()
+                log.exception("cannot start the client with servers %s", ", ".join(servers))
+                failure = f"cannot start the client with servers {', '.join(servers)}: {err}"
+        if failure:
+            self._on_fatal(failure)
+            return
+        log.info("client started with servers %s (found in Consul)", ", ".join(servers))
 
     def begin_shutdown(self) -> None:
         """First step of stopping: answer parked blocking queries and end log follows,
@@ -217,18 +306,29 @@ class Agent:
             self._server.state.release_waiters()
 
     def shutdown(self) -> None:
+        """Stop everything.  Consul deregistration runs beside the client's and the
+        server's shutdown and is bounded as a whole (see
+        :meth:`~.consul.ConsulRegistrar.stop`), so an unreachable Consul never
+        delays raft's final snapshot past gunicorn's graceful timeout."""
         self.begin_shutdown()
         with self._lock:  # a server being started in the background is started first
             if self._stopped.is_set():
                 return
             self._stopped.set()
         log.info("shutting down")
+        deregistering = None
         if self._consul is not None:
-            self._consul.stop()
+            deregistering = threading.Thread(target=self._consul.stop,
+                                             name="consul-deregister", daemon=True)
+            deregistering.start()
         if self._client is not None:
             self._client.shutdown()
         if self._server is not None:
             self._server.shutdown()
+        for thread in self._background:  # they notice _stopped at their next poll
+            thread.join(self.config.consul.timeout * len(self.config.consul.addresses()) + 5)
+        if deregistering is not None:
+            deregistering.join()  # bounded: ConsulRegistrar.stop has its own deadline
 
     # -- what the HTTP layer asks for ---------------------------------------------
     @property
@@ -247,6 +347,8 @@ class Agent:
 
     def require_client(self) -> Client:
         if self._client is None:
+            if self.client_waiting_for_servers:
+                raise Unavailable("the client has not found a server in Consul yet")
             raise Unavailable("this agent runs no client")
         return self._client
 

@@ -65,6 +65,7 @@ def validate(config: AgentConfig) -> list[str]:
         problems.append("a client-only agent needs client { servers = [...] }, -servers, "
                         "or a consul block with client_auto_join")
     problems += _logging_problems(config) + _consul_problems(config) + _join_problems(config)
+    problems += _bootstrap_problems(config)
     for listener in ("http", "rpc", "serf"):
         try:
             config.advertise_host_port(listener)
@@ -122,6 +123,23 @@ def _join_problems(config: AgentConfig) -> list[str]:
     return problems
 
 
+def _bootstrap_problems(config: AgentConfig) -> list[str]:
+    """A server expecting other servers must have a way to find them, else it would
+    elect itself and lead a cluster of its own (split brain)."""
+    from .consul import server_join_target
+    from .saved_peers import load_peers
+
+    s = config.server
+    if not s.enabled or config.dev_mode or s.bootstrap_expect <= 1 or s.server_join:
+        return []
+    if server_join_target(config) is not None or load_peers(config.data_dir):
+        return []
+    return [f"server.bootstrap_expect = {s.bootstrap_expect} but this server has no way to "
+            f"find the other {s.bootstrap_expect - 1}: list them in server_join "
+            "{ retry_join = [...] }, or add a consul block (server_auto_join is on by "
+            "default); a single server needs bootstrap_expect = 1"]
+
+
 def banner(config: AgentConfig) -> str:
     def line(label: str, value: str) -> str:
         return f"{label:>{BANNER_WIDTH}}: {value}"
@@ -176,41 +194,15 @@ def run_agent(flags: dict[str, Any]) -> int:
     setup_agent_logging(config)
     click.echo(banner(config))
     sys.stdout.flush()
-    if not _find_servers_through_consul(config):
-        return 1
     AgentApplication(config, reload_config=lambda running: _reloaded_config(flags, running)
                      ).run()
     return 0
 
 
-def _find_servers_through_consul(config: AgentConfig) -> bool:
-    """A client-only agent with no ``servers`` finds one in Consul before it starts,
-    if the config asks for it (see :mod:`.consul`); False if interrupted (SIGTERM,
-    SIGINT) while waiting.  (A server finds its peers after it has started, in the
-    background: :mod:`.agent`.)"""
-    import signal
-    import threading
-
-    from .consul import client_join_target, join_through_consul
-
-    if client_join_target(config) is None:
-        return True
-    stop = threading.Event()
-    previous = {sig: signal.signal(sig, lambda *_: stop.set())
-                for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        join_through_consul(config, stop=stop)
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return not stop.is_set()
-
-
 def _reloaded_config(flags: dict[str, Any], current: AgentConfig) -> AgentConfig:
     """The config files read again (SIGHUP); the running config if they are broken now.
 
-    Servers a client found through Consul at start are kept: the cluster does
-    not change on a reload.
+    A client that finds its servers through Consul looks for them again.
     """
     import logging
 
@@ -225,8 +217,6 @@ def _reloaded_config(flags: dict[str, Any], current: AgentConfig) -> AgentConfig
         log.error("reload: keeping the running configuration: %s", "; ".join(problems))
         return current
     config.data_dir = current.data_dir
-    if not config.client.servers:
-        config.client.servers = list(current.client.servers)
     log.info("reload: configuration read again from %s",
              ", ".join(flags.get("config_paths") or ()) or "flags")
     return config

@@ -9,6 +9,8 @@ Nomad's ``Config.Merge`` (``command/agent/config.go``), declared per field
 with :class:`MergeRule`:
 
 ==========================  ===============================================
+``server.enabled``          true wins: a later file cannot turn a role off
+``client.enabled``          (Nomad's ``if b.Enabled { result.Enabled = true }``)
 ``client.servers``          appended (every file's servers are kept)
 ``consul.tags``             appended
 ``server.server_join``      replaced, unless the later list is empty
@@ -51,6 +53,7 @@ class MergeRule(str, enum.Enum):
     MERGE_KEYS = "merge-keys"  # maps: key by key, later values winning (maps by default)
     REPLACE_ENTRIES = "replace-entries"  # maps of named blocks: a later non-empty block
     # replaces the earlier block of that name whole
+    TRUE_WINS = "true-wins"  # flags: once true, a later false does not turn it off
 
 
 def _rule(rule: MergeRule) -> dict[str, MergeRule]:
@@ -75,7 +78,7 @@ class Addresses:
 
 @dataclass(slots=True)
 class ServerSettings:
-    enabled: bool = False
+    enabled: bool = field(default=False, metadata=_rule(MergeRule.TRUE_WINS))
     bootstrap_expect: int = 1
     num_schedulers: int = 0  # 0 = one per core
     heartbeat_grace: float = 10.0  # seconds
@@ -97,7 +100,7 @@ class ServerSettings:
 
 @dataclass(slots=True)
 class ClientSettings:
-    enabled: bool = False
+    enabled: bool = field(default=False, metadata=_rule(MergeRule.TRUE_WINS))
     servers: list[str] = field(default_factory=list, metadata=_rule(MergeRule.APPEND))
     node_class: str = ""
     node_pool: str = "default"
@@ -305,6 +308,8 @@ def merge(base: Any, overlay: dict[str, Any]) -> Any:
 
 
 def _merge_value(current: Any, value: Any, rule: MergeRule | None) -> Any:
+    if rule is MergeRule.TRUE_WINS:
+        return bool(current) or bool(value)
     if isinstance(current, list) and isinstance(value, list):
         if rule is MergeRule.APPEND:
             return [*current, *value]

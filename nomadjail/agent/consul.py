@@ -31,8 +31,8 @@ registrations of service ``nomad`` in Consul's catalog and waits until it sees
 ``bootstrap_expect`` servers (itself included); their addresses become its raft
 peers.  The agent does this in the background while its HTTP API already
 answers (:mod:`.agent`).  A client without ``servers`` and with
-``client_auto_join`` takes the ``rpc`` registrations, before it starts
-(:func:`join_through_consul`).
+``client_auto_join`` takes the ``rpc`` registrations, also in the background
+(its client starts once a server is listed).
 """
 
 from __future__ import annotations
@@ -56,6 +56,8 @@ CONSUL_PORT = DEFAULT_CONSUL_PORT
 RETRY_MIN = 1.0  # seconds between attempts while Consul is down, doubling ...
 RETRY_MAX = 30.0  # ... up to this
 RECHECK_INTERVAL = 30.0  # seconds between checks that the registrations still exist
+# Seconds shutdown spends deregistering, in all (well inside gunicorn's graceful timeout).
+DEREGISTER_TIMEOUT = 8.0
 CHECK_INTERVAL = "10s"  # Consul health checks of the listeners (Nomad's)
 CHECK_TIMEOUT = "3s"
 
@@ -243,7 +245,7 @@ class ConsulRegistrar:
     """Keeps this agent's services registered in Consul from a background thread.
 
     ``start`` returns at once.  ``stop`` ends the thread and deregisters every
-    service it registered (each request bounded by the client's timeout).
+    service it registered, bounded in time as a whole.
     """
 
     def __init__(self, services: list[ServiceRegistration], api: ConsulAPI, *,
@@ -265,25 +267,49 @@ class ConsulRegistrar:
         self._thread = threading.Thread(target=self._run, name="consul-registrar", daemon=True)
         self._thread.start()
 
-    def stop(self, timeout: float = 10.0, *, deregister: bool = True) -> None:
-        """End the thread; with ``deregister``, remove the registrations from Consul."""
+    def stop(self, timeout: float = DEREGISTER_TIMEOUT, *, deregister: bool = True) -> None:
+        """End the thread; with ``deregister``, remove the registrations from Consul.
+
+        Takes at most ``timeout`` seconds in all, however many services and
+        Consul addresses there are and whether or not they answer: the
+        services are deregistered in parallel, and whatever is not done by
+        then is left to Consul's health checks (and logged)."""
+        deadline = time.monotonic() + timeout
         self._stopping.set()
-        if self._thread is not None:
-            self._thread.join(timeout)
+        thread = self._thread
+        if thread is not None:
+            thread.join(max(0.0, deadline - time.monotonic()))
         if not deregister:
             return
         with self._lock:
-            for service in self.services:
-                if service.service_id not in self.registered:
-                    continue
-                try:
-                    self.api.agent.service.deregister(service.service_id)
-                    log.info("deregistered service %r (%s) from %s", service.name,
-                             service.service_id, self.address)
-                except CONSUL_ERRORS as err:
-                    log.warning("could not deregister %s from %s: %s", service.service_id,
-                                self.address, err)
+            in_flight = thread is not None and thread.is_alive()  # may be registering now
+            services = [s for s in self.services
+                        if in_flight or s.service_id in self.registered]
+        done: set[str] = set()
+        workers = [threading.Thread(target=self._deregister, args=(service, done),
+                                    name="consul-deregister", daemon=True)
+                   for service in services]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(max(0.0, deadline - time.monotonic()))
+        with self._lock:
+            left = [s.service_id for s in services if s.service_id not in done]
             self.registered.clear()
+        if left:
+            log.warning("gave up deregistering %s from %s after %.0fs; Consul's health "
+                        "checks will mark them failing", ", ".join(left), self.address, timeout)
+
+    def _deregister(self, service: ServiceRegistration, done: set[str]) -> None:
+        try:
+            self.api.agent.service.deregister(service.service_id)
+            log.info("deregistered service %r (%s) from %s", service.name,
+                     service.service_id, self.address)
+        except CONSUL_ERRORS as err:
+            log.warning("could not deregister %s from %s: %s", service.service_id,
+                        self.address, err)
+        with self._lock:
+            done.add(service.service_id)
 
     def _run(self) -> None:
         delay = self.retry_min
@@ -306,19 +332,25 @@ class ConsulRegistrar:
             self._stopping.wait(self.recheck_interval)
 
     def _sync(self) -> None:
-        """Register whatever Consul does not have (all of it the first time)."""
-        present = self.api.agent.services() if self.registered else {}
+        """Register whatever Consul does not have (all of it the first time).  Stops
+        between services once :meth:`stop` was called; Consul is never asked while
+        the lock is held, so stopping never waits for a whole pass."""
         with self._lock:
+            known = bool(self.registered)
+        present = self.api.agent.services() if known else {}
+        for service in self.services:
             if self._stopping.is_set():
                 return
-            for service in self.services:
-                if service.service_id in self.registered and service.service_id in present:
-                    continue
-                register(self.api, service)
-                if service.service_id not in self.registered:
-                    log.info("registered service %r (%s, %s:%d) with %s", service.name,
-                             service.service_id, service.address, service.port, self.address)
+            with self._lock:
+                new = service.service_id not in self.registered
+            if not new and service.service_id in present:
+                continue
+            register(self.api, service)
+            with self._lock:
                 self.registered.add(service.service_id)
+            if new:
+                log.info("registered service %r (%s, %s:%d) with %s", service.name,
+                         service.service_id, service.address, service.port, self.address)
 
 
 AddressSpelling = Callable[[str, int], str]
@@ -420,43 +452,3 @@ def discover_server_peers(config: AgentConfig, api: ConsulAPI, *,
     service, tag, expect = target
     return discover_peers(api, service=service, tag=tag, myself=config.advertise_for("serf"),
                           expect=expect, stop=stop, timeout=timeout, interval=interval)
-
-
-def join_through_consul(config: AgentConfig, *, stop: threading.Event | None = None,
-                        timeout: float | None = None,
-                        api: ConsulAPI | None = None) -> AgentConfig:
-    """Fill ``server.server_join`` (or ``client.servers``) from Consul when
-    :func:`auto_join_target` says so; the config unchanged otherwise.
-
-    The agent's own services are registered while it waits, so servers that
-    start together find each other.  They stay registered afterwards: the
-    running agent's :class:`ConsulRegistrar` takes them over (same IDs).  When
-    the wait ends without peers (``stop`` set, ``timeout`` passed) the list
-    stays empty and the registrations are removed.
-
-    The agent itself does this only for a client-only agent, before it starts
-    (a client needs a server address to be built); a server serves its API
-    first and finds its peers in the background (:mod:`.agent`).
-    """
-    target = auto_join_target(config)
-    if target is None:
-        return config
-    service, tag, expect = target
-    api = api or consul_client(config.consul)
-    registrar = ConsulRegistrar(agent_services(config), api,
-                                address=describe_addresses(config.consul))
-    registrar.start()
-    found: list[str] = []
-    try:
-        if tag == "serf":
-            found = discover_server_peers(config, api, stop=stop, timeout=timeout)
-        else:
-            found = discover_peers(api, service=service, tag=tag, myself=None, expect=expect,
-                                   stop=stop, timeout=timeout)
-    finally:
-        registrar.stop(deregister=not found)  # gave up: leave nothing behind
-    if tag == "serf":
-        config.server.server_join = found
-    else:
-        config.client.servers = found
-    return config

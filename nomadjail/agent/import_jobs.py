@@ -35,12 +35,17 @@ from typing import Protocol
 
 from ..jobspec import parse_job
 from ..server.server import Server
-from ..structs import Job, NomadError
+from ..structs import Job, NomadError, Unavailable
 
 log = logging.getLogger("nomadjail.agent.import")
 
 NO_CHANGE = "None"  # JobDiff.Type of a plan that changes nothing (Nomad's)
 LEADER_REPORT_INTERVAL = 30.0  # seconds between "still waiting for a leader" lines
+# A file refused because the cluster was not ready ("No cluster leader" while it
+# forms) is tried again this many times, after a doubling delay (seconds).
+IMPORT_RETRIES = 8
+IMPORT_RETRY_DELAY = 1.0
+IMPORT_RETRY_MAX_DELAY = 30.0
 
 
 class ImportStatus(str, enum.Enum):
@@ -57,6 +62,7 @@ class ImportOutcome:
     job_id: str = ""
     eval_id: str = ""
     error: str = ""
+    retryable: bool = False  # failed because the cluster was not ready (Unavailable)
 
 
 class JobTarget(Protocol):
@@ -97,6 +103,7 @@ def import_file(target: JobTarget, path: Path) -> ImportOutcome:
         log.info("%s: job %r registered (evaluation %s)", path, job.id, outcome.eval_id[:8])
     except (NomadError, OSError, UnicodeDecodeError) as err:
         outcome.status, outcome.error = ImportStatus.FAILED, str(err)
+        outcome.retryable = isinstance(err, Unavailable)
         log.error("%s: not imported: %s", path, err)
     return outcome
 
@@ -174,13 +181,39 @@ def import_jobs(target: JobTarget | Server, directory: str | Path, *,
 
 def import_jobs_when_leader(target: JobTarget, server: Server, directory: str,
                             stopped: threading.Event, *,
-                            record: str | Path | None = None) -> list[ImportOutcome]:
+                            record: str | Path | None = None, retries: int = IMPORT_RETRIES,
+                            retry_delay: float = IMPORT_RETRY_DELAY) -> list[ImportOutcome]:
     """:func:`import_jobs` once the cluster has a leader (as long as that takes,
-    unless ``stopped`` is set first: then nothing is imported)."""
+    unless ``stopped`` is set first: then nothing is imported).
+
+    A file refused because the cluster was not ready after all (leadership
+    changing while it forms: "No cluster leader") is submitted again, up to
+    ``retries`` times with a doubling delay, until ``stopped`` is set."""
     while not server.wait_for_leader(LEADER_REPORT_INTERVAL):
         if stopped.is_set():
             return []
         log.info("waiting for a cluster leader before importing jobs from %s", directory)
     if stopped.is_set():
         return []
-    return import_jobs(target, directory, record=record)
+    outcomes = import_jobs(target, directory, record=record)
+    delay = retry_delay
+    for _ in range(retries):
+        pending = [i for i, outcome in enumerate(outcomes) if outcome.retryable]
+        if not pending:
+            return outcomes
+        log.info("%d job file(s) from %s were refused while the cluster was not ready; "
+                 "trying again in %.0fs", len(pending), directory, delay)
+        if stopped.wait(delay):
+            return outcomes
+        delay = min(delay * 2, IMPORT_RETRY_MAX_DELAY)
+        memory = ImportRecord(record) if record is not None else None
+        for i in pending:
+            path = Path(outcomes[i].path)
+            outcomes[i] = import_file(target, path)
+            if memory is not None and outcomes[i].status is not ImportStatus.FAILED:
+                memory.remember(path)
+    left = [o.path for o in outcomes if o.retryable]
+    if left:
+        log.error("gave up importing %s: the cluster was not ready after %d attempts",
+                  ", ".join(left), retries + 1)
+    return outcomes

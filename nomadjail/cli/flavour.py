@@ -40,7 +40,7 @@ def flavour_cook(root: Path, force: bool, wait: float, http_port: int, rpc_port:
     """Configure and start the server from the pot's environment variables.
 
     Reads NODENAME, DATACENTER, IP, CONSULSERVERS (required) and BOOTSTRAP,
-    REGION, GOSSIPKEY, REMOTELOG, IMPORTJOBS, RAFTMULTIPLIER, DISABLEUI from
+    REGION, GOSSIPKEY, REMOTELOG, IMPORTJOBS, RAFTMULTIPLIER, DISABLEUI, RETRYJOIN from
     the environment and /tmp/environment.sh, renders
     /usr/local/etc/nomadjail/server.hcl, sets rc.conf, starts the nomadjail
     service, waits for its API (and a single server's leadership), imports

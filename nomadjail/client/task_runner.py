@@ -56,7 +56,7 @@ from .hooks import (ExitedHook, HookContext, HookError, PoststartHook, PrestartH
                     TaskHook, UpdateHook, default_task_hooks)
 from .restarts import Decision, RestartTracker
 from .state_db import LocalTaskState, StateDB
-from .taskenv import ALLOC_DIR_IN_TASK, LOCAL_DIR_IN_TASK, SECRETS_DIR_IN_TASK
+from .taskenv import ALLOC_DIR_IN_TASK, LOCAL_DIR_IN_TASK, SECRETS_DIR_IN_TASK, interpolate_dns
 
 log = logging.getLogger(__name__)
 
@@ -594,6 +594,7 @@ class TaskRunner:
                       *ctx.volume_mounts]
         node = ctx.node
         assert ctx.env is not None
+        dns = interpolate_dns(ctx.env, dns)
         return TaskConfig(
             id=f"{alloc.id}/{task.name}/{uuid.uuid4().hex[:8]}", alloc_id=alloc.id,
             namespace=alloc.namespace, job_id=job.id if job else alloc.job_id,

@@ -42,7 +42,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterable, Mapping
 
 from ..drivers.env_keys import clean_env_key
-from ..structs import Allocation, NetworkResource, Node, Port, PortMapping, Task
+from ..structs import Allocation, DNSConfig, NetworkResource, Node, Port, PortMapping, Task
 from .allocdir import TaskDir
 
 ALLOC_DIR_IN_TASK = "/alloc"
@@ -119,6 +119,18 @@ class TaskEnv:
         if isinstance(value, dict):
             return {key: self.interpolate(item) for key, item in value.items()}
         return value
+
+
+def interpolate_dns(env: TaskEnv, dns: DNSConfig | None) -> DNSConfig | None:
+    """A copy of the group network's ``dns`` block with ``${...}`` resolved in every
+    server, search and option (Nomad's ``taskenv.InterpolateNetworks``): drivers get
+    final values, and one that could not be resolved stays as written for the driver to
+    refuse."""
+    if dns is None:
+        return None
+    return DNSConfig(servers=[env.replace(v) for v in dns.servers],
+                     searches=[env.replace(v) for v in dns.searches],
+                     options=[env.replace(v) for v in dns.options])
 
 
 def node_attributes(node: Node, region: str) -> dict[str, str]:

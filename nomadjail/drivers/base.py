@@ -112,8 +112,10 @@ class TaskConfig:
     mounts: list[MountConfig] = field(default_factory=list)  # volume_mounts + alloc/local/secrets
     log_max_files: int = 10
     log_max_file_size_mb: int = 10
-    # The group network's ``dns { servers searches options }`` (Nomad's TaskConfig.DNS);
-    # None: the driver's default resolver configuration.
+    # The group network's ``dns { servers searches options }`` (Nomad's TaskConfig.DNS),
+    # ``${...}`` already interpolated with the task's environment by the client (a value
+    # it could not resolve stays as written); None: the driver's default resolver
+    # configuration.
     dns: DNSConfig | None = None
 
 

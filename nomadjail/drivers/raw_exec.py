@@ -170,13 +170,17 @@ class OutputDiversion:
 
     prefixes: tuple[str, ...]  # what the tool's own messages start with
     start_line: str = ""  # the exact line the tool prints just before the program starts
-    running_lines: tuple[str, ...] = ()  # exact lines the tool may print while it runs
-    end_witness: str = ""  # a file the tool writes the moment the program has ended
+    running_lines: tuple[str, ...] = ()  # exact lines (prefixed or not) the tool may print
+    # while the program runs
+    end_witness: str = ""  # a file the tool writes the moment the program has ended: from
+    # then on prefixed lines and bare lines fully matching ended_pattern are the tool's
+    ended_pattern: str = ""  # a regular expression (see above)
 
     def spec(self, path: str) -> dict[str, Any]:
         """The supervisor's ``spec["divert"]``, diverting into ``path``."""
         return {"path": path, "prefixes": list(self.prefixes), "start_line": self.start_line,
-                "running_lines": list(self.running_lines), "end_witness": self.end_witness}
+                "running_lines": list(self.running_lines), "end_witness": self.end_witness,
+                "ended_pattern": self.ended_pattern}
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,17 +44,19 @@ So which lines are diverted depends on the program's phase
   passed; for ever if that is empty): every line starting with one of
   ``divert["prefixes"]``;
 * while it **runs**: only lines exactly equal to one of
-  ``divert["running_lines"]`` (messages the tool may print meanwhile);
+  ``divert["running_lines"]`` (messages the tool may print meanwhile, with
+  or without a prefix -- ``jail -c``'s ``<name>: created`` has none);
 * **after** it ended -- from the moment the file ``divert["end_witness"]``
   changed (the tool writes it as soon as the program exited, before it prints
-  anything more); never, if that is empty: every prefixed line again.
+  anything more); never, if that is empty: every prefixed line, and every
+  bare line that fully matches the regular expression
+  ``divert["ended_pattern"]`` (pot echoes the pot's interface list then).
 
-Output is classified after it was read *and* the witness checked, so the
-tool's lines after the program's end are always diverted; a program line
-written in the instant before the program exited and still unread when the
-tool wrote the witness is classified as "after" (see :class:`LineDiverter`
-for how partial lines are handled).  At most :data:`DIVERT_MAX_BYTES` are
-kept; later diverted lines are dropped.
+The phase is checked after output was read, so a program line written just
+before the program exited may still be unread when the tool writes the
+witness: it is then judged by the "after" rule, which is why that rule is
+narrow -- such a line is diverted only if it looks like the tool's own.  At
+most :data:`DIVERT_MAX_BYTES` are kept; later diverted lines are dropped.
 
 SIGTERM sent to the supervisor is forwarded to the task's process group;
 SIGINT and SIGHUP (a closing terminal) are ignored by the supervisor itself,
@@ -66,6 +68,7 @@ from __future__ import annotations
 import enum
 import json
 import os
+import re
 import selectors
 import signal
 import subprocess
@@ -230,7 +233,7 @@ class Phase(enum.Enum):
 
     BEFORE = "before"  # not started: every prefixed line is the tool's
     RUNNING = "running"  # running: only the tool's known exact lines are diverted
-    AFTER = "after"  # ended: every prefixed line is the tool's again
+    AFTER = "after"  # ended: prefixed lines and the tool's known bare lines
 
 
 def _file_signature(path: str) -> tuple[int, int, int] | None:
@@ -273,7 +276,9 @@ class LineDiverter:
     """Split one output stream into the task's output and the lines to divert.
 
     Which lines are diverted depends on ``phases`` (default: BEFORE for ever,
-    i.e. every line starting with one of ``prefixes``; see the module doc).
+    i.e. every line starting with one of ``prefixes``; then while RUNNING the
+    exact ``running_lines``, prefixed or not, and AFTER every line; see the
+    module doc).
     Bytes are passed on as soon as their line is known not to be diverted;
     only the start of a line that could still turn out to be diverted is held
     back -- a line start that could become a prefix (``"==="``), a prefixed
@@ -284,35 +289,41 @@ class LineDiverter:
     """
 
     def __init__(self, prefixes: list[bytes], *, phases: ProgramPhases | None = None,
-                 running_lines: list[bytes] | tuple[bytes, ...] = ()) -> None:
+                 running_lines: list[bytes] | tuple[bytes, ...] = (),
+                 ended_pattern: bytes = b"") -> None:
         if not prefixes or not all(prefixes):
             raise ValueError(f"divert prefixes must be non-empty, got {prefixes!r}")
         self._prefixes = tuple(prefixes)
         self._phases = phases or ProgramPhases()
         self._running_lines = frozenset(line.rstrip(b"\r\n") for line in running_lines)
+        self._ended_pattern = re.compile(ended_pattern) if ended_pattern else None
         self._route: bool | None = None  # the rest of the current line: True divert
         self._pending = bytearray()
 
     def _decide(self, pending: bytes, complete: bool) -> bool | None:
         """True divert, False pass, None undecided (only for an unfinished line)."""
+        phase = self._phases.phase
+        line = pending.rstrip(b"\r\n") if complete else pending
+        if phase is Phase.AFTER:
+            if any(line.startswith(prefix) for prefix in self._prefixes):
+                return True
+            if not complete:  # held until the line ends: it could still be a bare tool line
+                return None
+            return bool(self._ended_pattern and self._ended_pattern.fullmatch(line))
+        if phase is Phase.RUNNING:
+            if complete:
+                return line in self._running_lines
+            if any(known.startswith(line) for known in self._running_lines):
+                return None
+            return False
         if not any(pending.startswith(prefix) for prefix in self._prefixes):
             if not complete and any(prefix.startswith(pending) for prefix in self._prefixes):
                 return None
             return False
-        phase = self._phases.phase
-        line = pending.rstrip(b"\r\n") if complete else pending
-        if phase is Phase.AFTER:
-            return True
-        if phase is Phase.BEFORE:
-            start = self._phases.start_line
-            if not complete and start and start.startswith(line):
-                return None
-            return True
-        if complete:
-            return line in self._running_lines
-        if any(known.startswith(line) for known in self._running_lines):
+        start = self._phases.start_line
+        if not complete and start and start.startswith(line):
             return None
-        return False
+        return True
 
     def feed(self, data: bytes) -> tuple[bytes, bytes]:
         """``(bytes for the task's log, bytes to divert)`` from the next chunk."""
@@ -482,14 +493,17 @@ def run(spec: dict) -> int:
     if divert.get("path") and divert.get("prefixes"):
         prefixes = [str(p).encode() for p in divert["prefixes"]]
         running_lines = [str(line).encode() for line in divert.get("running_lines") or []]
+        ended_pattern = str(divert.get("ended_pattern") or "").encode()
         # Made before the task starts: the witness's state now is the "not ended yet" one.
         phases = ProgramPhases(start_line=str(divert.get("start_line") or "").encode(),
                                end_witness=str(divert.get("end_witness") or ""))
         diverted = _DivertedLines(str(divert["path"]))
         stdout_log = _DivertingSink(stdout_log, LineDiverter(
-            prefixes, phases=phases, running_lines=running_lines), diverted)
+            prefixes, phases=phases, running_lines=running_lines,
+            ended_pattern=ended_pattern), diverted)
         stderr_log = _DivertingSink(stderr_log, LineDiverter(
-            prefixes, phases=phases, running_lines=running_lines), diverted)
+            prefixes, phases=phases, running_lines=running_lines,
+            ended_pattern=ended_pattern), diverted)
     task_pid = 0
 
     def forward_term(signum: int, frame: object) -> None:

@@ -19,6 +19,7 @@ class AgentAPI(Protocol):
     node_name: str
     ui_enabled: bool
     shutting_down: bool  # set when the agent starts stopping: long requests end
+    client_waiting_for_servers: bool  # a client still looking for its servers (Consul)
 
     @property
     def server(self) -> Server | None: ...

@@ -38,6 +38,8 @@ class AgentHealthResource(Resource):
             health["server"] = {"ok": ok, "message": "ok" if ok else "No cluster leader"}
         if self.agent.client is not None:
             health["client"] = {"ok": True, "message": "ok"}
+        elif self.agent.client_waiting_for_servers:
+            health["client"] = {"ok": False, "message": "No known servers"}
         resp.media = health
         if not all(part["ok"] for part in health.values()):
             resp.status = 500

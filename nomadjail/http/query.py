@@ -112,12 +112,14 @@ def query_options(req: falcon.asgi.Request, region: str = "") -> QueryOptions:
 
 
 async def blocking_snapshot(store: StateStore, opts: QueryOptions,
-                            tables: Iterable[Table]) -> StateSnapshot:
-    """The snapshot to answer from: at once, or once ``tables`` pass ``opts.min_index``."""
+                            tables: Iterable[Table], *,
+                            timeout: float | None = None) -> StateSnapshot:
+    """The snapshot to answer from: at once, or once ``tables`` pass ``opts.min_index``
+    (waiting at most ``timeout`` seconds; default ``opts.wait`` plus Nomad's jitter)."""
     tables = tuple(tables)
     if opts.min_index <= 0:
         return store.snapshot()
-    wait = opts.wait + random.uniform(0, opts.wait / 16)
+    wait = opts.wait + random.uniform(0, opts.wait / 16) if timeout is None else timeout
     return await store.wait_for_async(opts.min_index, tables, wait)
 
 

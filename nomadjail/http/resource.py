@@ -36,13 +36,32 @@ class Resource:
             raise Unavailable("No cluster leader")
         return server, known
 
+    def _successor(self, server: Server) -> Server | None:
+        """The server a blocking query parked on ``server`` goes on waiting on once
+        ``server``'s store was closed: the agent's new server when ``server`` was the
+        stand-in of a Consul-joining server (see :mod:`nomadjail.agent.agent`);
+        None when the query should answer now (shutdown, nothing to switch to)."""
+        if not server.state.closed or self.agent.shutting_down:
+            return None
+        current = self.agent.server
+        return current if current is not None and current is not server else None
+
     async def read(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                    *tables: Table) -> tuple[StateSnapshot, QueryOptions]:
         """The snapshot to answer a list from (after a blocking wait when ``?index``
         asks for one), with the X-Nomad-* headers for ``tables`` set."""
         opts = query_options(req, self.agent.region)
         server, known = self._server(opts)
-        snap = await blocking_snapshot(server.state, opts, tables)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + opts.wait + random.uniform(0, opts.wait / 16)
+        while True:
+            snap = await blocking_snapshot(server.state, opts, tables,
+                                           timeout=max(0.0, deadline - loop.time()))
+            successor = self._successor(server)
+            if successor is None or snap.index(*tables) > opts.min_index \
+                    or deadline <= loop.time():
+                break
+            server, known = successor, successor.known_leader()
         set_meta(resp, snap.index(*tables), known_leader=known)
         return snap, opts
 
@@ -64,10 +83,17 @@ class Resource:
             if opts.min_index <= 0 or index > opts.min_index or remaining <= 0 \
                     or self.agent.shutting_down:
                 break
+            if store.closed:
+                successor = self._successor(server)
+                if successor is None:
+                    break
+                server, known = successor, successor.known_leader()
+                store = server.state
+                snap = store.snapshot()
+                continue
             snap = await store.wait_for_async(snap.index(table), (table,), remaining)
         set_meta(resp, index, known_leader=known)
         return obj, opts
-
 
     async def client_for(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                          alloc_id: str, body: Any = None) -> Client | None:

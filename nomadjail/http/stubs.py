@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..structs import Allocation, Job, JobSummary, Node, to_api
+from ..structs.addresses import split_raft_address
 
 
 def job_stub(job: Job, summary: JobSummary | None, *, with_meta: bool = False) -> dict[str, Any]:
@@ -74,7 +75,7 @@ def alloc_stub(alloc: Allocation, *, resources: bool = False,
 
 
 def node_stub(node: Node, *, resources: bool = False, os: bool = False) -> dict[str, Any]:
-    address = node.http_addr.rsplit(":", 1)[0] if node.http_addr else ""
+    address = split_raft_address(node.http_addr)[0] if node.http_addr else ""  # bare, as Nomad
     stub = {
         "Address": address,
         "ID": node.id,

@@ -31,6 +31,7 @@ FREEBSD_SIGNALS = ("HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "EMT", "FPE", "K
 DEFAULT_KILL_SIGNAL = "SIGINT"  # Nomad's default kill_signal
 _SHELL_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _TINIRC_SPECIALS = re.compile(r'([\\$`])')
+_SHELL_SPLIT_OR_GLOB = "*?[]\\"  # with whitespace: what an unquoted sh word must not hold
 
 
 class ArgvError(ValueError):
@@ -89,6 +90,9 @@ def prepare(*, image: str, pot: str, tag: str, command: str, network_type: str,
     ``inherit`` shares the host's addresses, so it takes neither.
     ``resolv_conf``: a host file pot copies into the pot as its
     ``/etc/resolv.conf`` (``-d custom:<file>``; "" keeps the image's setting).
+    pot hands that value on to ``clone`` unquoted (prepare.sh:
+    ``_clone_network_opt="$_clone_network_opt -d $_dns"``), so a path the shell
+    would split or glob is refused (ArgvError naming it) rather than broken.
     """
     argv = ["prepare", "-U", image, "-p", pot, "-t", tag]
     if command:
@@ -99,6 +103,12 @@ def prepare(*, image: str, pot: str, tag: str, command: str, network_type: str,
         for export in exports:
             argv += ["-e", export]
     if resolv_conf:
+        unsafe = sorted({ch for ch in resolv_conf if ch.isspace() or ch in _SHELL_SPLIT_OR_GLOB})
+        if unsafe:
+            raise ArgvError(f"the resolv.conf path {resolv_conf!r} contains {unsafe!r}: pot "
+                            "passes it on unquoted (`prepare -d custom:<file>`), so it must "
+                            "hold no whitespace or glob characters (move the client's "
+                            "data_dir to such a path to use a dns block)")
         argv += ["-d", f"custom:{resolv_conf}"]
     argv += ["-a", allocation_tag, "-n", name]
     return argv

@@ -15,20 +15,24 @@ Start, for the task's start attempt ``<alloc>/<task>/<invocation>``:
    under the raw_exec driver's supervisor (:meth:`RawExecDriver.supervise`):
    it outlives the agent (kill -9 included), copies the program's output into
    the task's log files and records ``pot start``'s exit status.  pot's own
-   ``===>``/``###>`` messages are diverted to a side file, which the driver
-   writes to the agent log: every such line pot prints before the program
-   starts (up to its "Starting the pot" line) and after the program ended
-   (from the moment pot writes the pot's ``conf/.last_run_stats``, found with
-   ``pot config -g fs_root``), and while the program runs only the few exact
-   messages pot may print then -- so the program's own lines stay in its
-   logs, whatever they start with.
+   lines are diverted to a side file, which the driver writes to the agent
+   log: every ``===>``/``###>`` line pot prints before the program starts (up
+   to its "Starting the pot" line), after the program ended (from the moment
+   pot writes the pot's ``conf/.last_run_stats``, found with ``pot config -g
+   fs_root``) its messages and the bare interface list it echoes
+   (:data:`.pot_output.ENDED_LINE_PATTERN`), and
+   while the program runs only the few exact lines pot may print then
+   (``jail -c``'s ``<name>: created`` among them) -- so the program's own
+   lines stay in its logs, whatever they start with.
 
 Resources and network: ``resources { cores = N }`` pins the pot to N CPUs
 (``set-rss -C N``; pot picks them); ``cpu`` (MHz) has no pot equivalent and
 only counts for placement.  The group network's ``dns { servers searches
-options }`` becomes the pot's ``/etc/resolv.conf`` (``prepare -d
-custom:<file>``, see :mod:`.resolv_conf`); without it the image's resolver
-setting is kept.
+options }`` (interpolated by the client; empty fields filled from the host's
+resolv.conf, as Nomad does) becomes the pot's ``/etc/resolv.conf``
+(``prepare -d custom:<file>``, see :mod:`.resolv_conf`; re-asserted when the
+image's own resolv.conf replaced it); without it the image's resolver setting
+is kept.
 
 Guarantees:
 
@@ -40,20 +44,26 @@ Guarantees:
   logs kept flowing meanwhile) and refuses one whose supervisor is gone, which
   the client then destroys.  ``destroy -F`` is retried until the pot is
   really gone (pot can answer "already stopping!" while its own cleanup runs).
+  A handle or start record whose shape this driver does not know (another
+  version wrote it) still gets the pot it names destroyed.
 * **Exit status**: the program's code is read from ``last-run-stats``
   whenever ``pot start`` exits 0 or 125 (128+N is reported as killed by
   signal N): pot exits 0 not only when the program exited 0 but also when
   someone else stopped the pot meanwhile (its program then typically
   reports 143, SIGTERM); a ``pot start`` that exited 0 for a pot already
-  destroyed from outside is reported as an error.  1 means pot could not
-  start the pot, reported with pot's error messages.  A task the driver had
-  to destroy is reported as killed by SIGKILL.
+  destroyed from outside is reported as an error (one whose pot still
+  exists but whose last-run-stats cannot be read: "exit status unknown").
+  1 means pot could not start the pot, reported with pot's error messages.
+  A task the driver had to destroy (stop after the kill timeout,
+  ``destroy_task(force=True)`` while it runs) is reported as killed by
+  SIGKILL, whatever ``pot start`` exited with.
 * **Stop** sends ``kill_signal`` through ``pot signal``, waits up to the
   kill timeout, then destroys the pot.  ``pot signal`` (stop's and
   ``alloc signal``'s) is retried briefly: pot records the program's pid only
-  about half a second after the jail is up.
+  about half a second after the jail is up.  A ``pot signal`` that fails or
+  hangs does not stop the stop: the pot is destroyed at once.
 * Every pot command is an argv list (see :mod:`.argv`), run with a
-  ``PATH``-only environment.
+  ``PATH``-only environment; logs and messages never show environment values.
 """
 
 from __future__ import annotations
@@ -73,15 +83,17 @@ import psutil
 from ..drivers.base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint,
                             StartRecord, TaskConfig, TaskHandle, TaskNotFound, TaskStats)
 from ..drivers.env_keys import clean_env_key
+from ..structs import DNSConfig
 from ..drivers.raw_exec import (OutputDiversion, RawExecDriver, SupervisedCommand, Supervision,
                                 SupervisionPlan)
 from . import argv as pot_argv
 from .naming import allocation_tag, invocation_of, pot_name
-from .pot_cli import POT_PATH, PotCLI, PotResult, pot_environment
-from .pot_output import (MESSAGE_PREFIXES, MessageLevel, PotMessage, PotOutputError,
-                         parse_last_run_exit_code, parse_message, parse_resource_usage,
+from .pot_cli import POT_PATH, PotCLI, pot_environment
+from .pot_output import (ENDED_LINE_PATTERN, MESSAGE_PREFIXES, MessageLevel, PotMessage,
+                         PotOutputError, parse_last_run_exit_code, parse_message, parse_resource_usage,
                          running_lines, start_line)
-from .resolv_conf import dns_problems, is_empty, render_resolv_conf
+from .resolv_conf import (HOST_RESOLV_CONF, dns_problems, fill_from_host, is_empty, needs_host,
+                          parse_host_resolv_conf, render_resolv_conf)
 from .stats import StatsSampler
 from .task_config import PotConfigError, PotTaskConfig, parse_pot_config, validate_pot_config
 
@@ -109,6 +121,9 @@ class PotDriverSettings:
     prepare_timeout: float = 900.0  # seconds for `pot prepare` (it may download the image)
     destroy_timeout: float = 60.0  # seconds of retrying `pot destroy -F`
     start_timeout: float = 60.0  # seconds for a started pot's jail to come up
+    # The host's resolver configuration, which fills what a task's dns block leaves empty
+    # (as Nomad does); a setting so tests can point it elsewhere.
+    host_resolv_conf: str = HOST_RESOLV_CONF
     # TEST ONLY: report healthy on any OS (the test double runs on Linux).  Never set on a
     # real client: pot needs FreeBSD.
     test_only_allow_any_os: bool = False
@@ -129,6 +144,15 @@ class _PotTask:
     sampler: StatsSampler | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class _ResolvConf:
+    """The pot's resolv.conf from the task's dns block: the host file handed to
+    ``prepare -d custom:<path>`` and its text; no path: the image's setting is kept."""
+
+    path: str = ""
+    text: str = ""
+
+
 def _from_program_exit(code: int) -> ExitResult:
     """The exit status of the jailed program as ``sh`` reports it (128+N: signal N)."""
     if 128 < code < 128 + 65:
@@ -138,6 +162,13 @@ def _from_program_exit(code: int) -> ExitResult:
 
 def _killed() -> ExitResult:
     return ExitResult(exit_code=128 + SIGKILL, signal=SIGKILL)
+
+
+def _readable_pot_name(state: Any) -> str:
+    """The pot a handle's or start record's state names, "" if none: enough to destroy
+    the pot even when the rest of the state has a shape this driver does not know."""
+    name = state.get("pot_name") if isinstance(state, dict) else None
+    return name if isinstance(name, str) and name.strip() == name and name else ""
 
 
 class PotDriver:
@@ -240,21 +271,31 @@ class PotDriver:
             config = parse_pot_config(cfg.config)
         except PotConfigError as err:
             raise DriverError(f"failed driver config validation: {err}") from None
-        problems = dns_problems(cfg.dns)
+        dns = self._resolver_config(cfg.dns)
+        problems = dns_problems(dns, interpolated=True)
         if problems:
             raise DriverError("the group network's dns block cannot be passed to pot: "
                               + "; ".join(problems))
         cli = self._cli()
         name = self.pot_name_for(cfg)
+        resolv = _ResolvConf()
+        if dns is not None and not is_empty(dns):
+            resolv = _ResolvConf(path=self._runtime_path(cfg.task_dir, cfg.id, "resolv.conf"),
+                                 text=render_resolv_conf(dns))
+        command = pot_argv.command_line(config.command, config.args) if config.command else ""
         try:
             set_env = pot_argv.set_env(name, cfg.env)
+            prepare = pot_argv.prepare(
+                image=config.image, pot=config.pot, tag=config.tag, command=command,
+                network_type=config.network_type, exports=self._exports(cfg, config),
+                allocation_tag=allocation_tag(cfg.alloc_id, invocation_of(cfg.id)),
+                name=cfg.name, resolv_conf=resolv.path)
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
-        exports = self._exports(cfg, config)
         env_path = self._env_path(cfg.task_dir, cfg.id)
         try:
             self._write_env(env_path, cfg.env)
-            self._prepare_pot(cli, cfg, config, name, exports, set_env)
+            self._prepare_pot(cli, cfg, config, name, prepare, set_env, resolv)
             supervision = self._runner.supervise(cfg, SupervisedCommand(
                 executable=cli.pot_bin, args=tuple(pot_argv.start(name)),
                 env=pot_environment(), diversion=self._diversion(cli, name)))
@@ -277,15 +318,42 @@ class PotDriver:
                  supervision.pid)
         return self._handle(task)
 
+    def _resolver_config(self, dns: DNSConfig | None) -> DNSConfig | None:
+        """The task's dns block (already interpolated by the client) with what it leaves
+        empty filled from the host's resolv.conf, as Nomad's GenerateDNSMount does.
+
+        Without servers of its own and without a readable host file the pot would
+        get no nameserver at all (its resolver would ask 127.0.0.1): that fails the
+        start.  Missing searches or options are only left empty.
+        """
+        if dns is None or not needs_host(dns):
+            return dns
+        path = self.settings.host_resolv_conf
+        try:
+            with open(path, encoding="utf-8", errors="replace") as src:
+                host = parse_host_resolv_conf(src.read())
+        except OSError as err:
+            if not dns.servers:
+                raise DriverError(f"the group network's dns block names no servers and the "
+                                  f"host's {path} cannot be read for them: {err}") from None
+            log.debug("host resolv.conf %s unreadable (%s): the dns block's empty fields "
+                      "stay empty", path, err)
+            return dns
+        if not dns.servers and not host.servers:
+            raise DriverError(f"the group network's dns block names no servers and the "
+                              f"host's {path} names none either")
+        return fill_from_host(dns, host)
+
     def _diversion(self, cli: PotCLI, name: str) -> OutputDiversion:
         """Which lines of ``pot start`` are pot's own (see the module doc)."""
         return OutputDiversion(prefixes=MESSAGE_PREFIXES, start_line=start_line(name),
                                running_lines=running_lines(name),
-                               end_witness=self._last_run_stats_path(cli, name))
+                               end_witness=self._last_run_stats_path(cli, name),
+                               ended_pattern=ENDED_LINE_PATTERN)
 
-    def _last_run_stats_path(self, cli: PotCLI, name: str) -> str:
-        """The file pot writes the moment a pot's program exited; "" if pot does not say
-        where its pots live (pot's lines after the program's end then stay in the logs)."""
+    def _pot_conf_dir(self, cli: PotCLI, name: str, consequence: str) -> str:
+        """The pot's ``conf`` directory (pot's POT_FS_ROOT asked once per driver); "" when
+        pot does not say where its pots live, logged with ``consequence``."""
         if not self._fs_root:
             try:
                 result = cli.run(pot_argv.config_get("fs_root"))
@@ -294,11 +362,43 @@ class PotDriver:
             except DriverError as err:
                 root, problem = "", str(err)
             if not os.path.isabs(root):
-                log.warning("pot's root directory is unknown (%s): pot's messages after a "
-                            "task's program ended will show in the task's logs", problem)
+                log.warning("pot's root directory is unknown (%s): %s", problem, consequence)
                 return ""
             self._fs_root = root
-        return os.path.join(self._fs_root, "jails", name, "conf", ".last_run_stats")
+        return os.path.join(self._fs_root, "jails", name, "conf")
+
+    def _last_run_stats_path(self, cli: PotCLI, name: str) -> str:
+        """The file pot writes the moment a pot's program exited; "" if pot does not say
+        where its pots live (pot's lines after the program's end then stay in the logs)."""
+        conf = self._pot_conf_dir(cli, name, "pot's messages after a task's program ended "
+                                             "will show in the task's logs")
+        return os.path.join(conf, ".last_run_stats") if conf else ""
+
+    def _reassert_resolv_conf(self, cli: PotCLI, name: str, text: str) -> None:
+        """Make the job's resolv.conf the one pot installs at start.
+
+        ``pot clone`` first copies ``prepare -d custom:<file>`` into the pot's
+        ``conf/resolv.conf`` and then, if the image has one, the image's own
+        ``conf/resolv.conf`` over it (share/pot/clone.sh, ``_cj_conf``): the
+        job's dns block would silently lose.  pot has no command to set it
+        afterwards, so the driver writes the file pot itself copies to the
+        pot's ``/etc/resolv.conf`` at every start.
+        """
+        conf = self._pot_conf_dir(cli, name, "cannot check that the image's own resolv.conf "
+                                             "does not replace the job's dns block")
+        if not conf:
+            return
+        path = os.path.join(conf, "resolv.conf")
+        try:
+            with open(path, encoding="utf-8", errors="replace") as src:
+                current = src.read()
+        except OSError:
+            current = None
+        if current == text:
+            return
+        log.warning("pot %s: the image's resolv.conf replaced the one from the job's dns "
+                    "block; restoring the job's", name)
+        self._write_file(path, text, 0o644)
 
     def _wait_running(self, cli: PotCLI, task: _PotTask) -> None:
         """Return once the pot's jail runs (or ``pot start`` already ended: the task's
@@ -333,30 +433,23 @@ class PotDriver:
         return exports
 
     def _prepare_pot(self, cli: PotCLI, cfg: TaskConfig, config: PotTaskConfig, name: str,
-                     exports: list[str], set_env: list[str]) -> None:
+                     prepare: list[str], set_env: list[str], resolv: _ResolvConf) -> None:
         """Everything up to ``pot start``: create the pot and configure it."""
         cwd = cfg.task_dir
-        command = pot_argv.command_line(config.command, config.args) if config.command else ""
-        resolv_conf = ""
-        if not is_empty(cfg.dns):
-            assert cfg.dns is not None
-            resolv_conf = self._runtime_path(cfg.task_dir, cfg.id, "resolv.conf")
-            self._write_file(resolv_conf, render_resolv_conf(cfg.dns), 0o644)
+        if resolv.path:
+            self._write_file(resolv.path, resolv.text, 0o644)
         try:
-            prepared = cli.run(pot_argv.prepare(
-                image=config.image, pot=config.pot, tag=config.tag, command=command,
-                network_type=config.network_type, exports=exports,
-                allocation_tag=allocation_tag(cfg.alloc_id, invocation_of(cfg.id)),
-                name=cfg.name, resolv_conf=resolv_conf),
-                cwd=cwd, timeout=self.settings.prepare_timeout)
+            prepared = cli.run(prepare, cwd=cwd, timeout=self.settings.prepare_timeout)
         finally:
-            if resolv_conf:  # pot keeps its own copy in the pot's configuration
-                self._forget_file(resolv_conf)
+            if resolv.path:  # pot keeps its own copy in the pot's configuration
+                self._forget_file(resolv.path)
         if not prepared.ok:
             raise DriverError(f"pot prepare failed: {prepared.describe()}")
         if not self._pot_exists(cli, name):
             raise DriverError(f"pot prepare did not create the pot {name!r}: "
                               f"{prepared.describe()}")
+        if resolv.path:
+            self._reassert_resolv_conf(cli, name, resolv.text)
         for attribute in config.attributes:
             cli.check(pot_argv.set_attribute(name, attribute.name, attribute.value), cwd=cwd)
         for pair in config.copy:
@@ -433,7 +526,7 @@ class PotDriver:
                             cwd=str(state.get("cwd", "")),
                             env_path=str(state.get("env_path", "")),
                             supervision=Supervision.from_state(state["supervised"]))
-        except (KeyError, TypeError, ValueError) as err:
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise TaskNotFound(f"pot handle for {handle.task_id!r} is malformed: missing or "
                                f"bad {err}") from None
 
@@ -478,7 +571,9 @@ class PotDriver:
             task.exited.set()
 
     def _pot_messages(self, task: _PotTask) -> list[PotMessage]:
-        """pot's own lines from the task's run, each also written to the agent log."""
+        """pot's own lines from the task's run, each also written to the agent log (the
+        other diverted lines -- ``jail -c``'s, the interface list, or a last line of the
+        program still unread when it ended -- at debug level)."""
         path = task.supervision.diverted_path
         if not path:
             return []
@@ -491,6 +586,8 @@ class PotDriver:
         for line in lines:
             message = parse_message(line)
             if message is None:
+                if line.strip():
+                    log.debug("pot %s: output: %s", task.pot_name, line)
                 continue
             messages.append(message)
             log.log(logging.WARNING if message.level is MessageLevel.ERROR else logging.INFO,
@@ -498,35 +595,49 @@ class PotDriver:
         return messages
 
     def _interpret(self, task: _PotTask, raw: ExitResult) -> ExitResult:
+        """The task's exit from ``pot start``'s (see the module doc).
+
+        A task the driver destroyed (``stop_forced``) is killed by SIGKILL
+        whatever ``pot start`` exited with -- 0 (pot saw its pot stopping), 125
+        (the program died of the stop) or 1 -- so one stop always reads the same.
+        """
         messages = self._pot_messages(task)
         if raw.err:
             return raw
         if raw.signal:  # `pot start` itself was killed
             return ExitResult(exit_code=raw.exit_code, signal=raw.signal)
-        code = raw.exit_code
-        if code == 0 and task.stop_forced:
+        if task.stop_forced:
             return _killed()
+        code = raw.exit_code
         if code in (0, POT_EXIT_APP_FAILED):
             # 0 is also what `pot start` exits with when someone else stopped the pot: the
             # program's own status is in last-run-stats either way.
             program_code, why = self._last_run_code(task)
             if program_code is not None:
                 return _from_program_exit(program_code)
-            if task.stop_forced:
-                return _killed()
-            if code == 0:
+            if code == POT_EXIT_APP_FAILED:
+                return ExitResult(exit_code=code, err=f"pot reported an application error "
+                                                      f"but not its exit code ({why})")
+            if self._pot_gone(task):
                 return ExitResult(exit_code=-1, err=f"`pot start` exited 0 but pot no longer "
                                                     f"knows how the program ended ({why}): the "
                                                     "pot was destroyed from outside")
-            return ExitResult(exit_code=code, err=f"pot reported an application error but not "
-                                                  f"its exit code ({why})")
+            return ExitResult(exit_code=-1, err=f"exit status unknown: `pot start` exited 0 "
+                                                f"but its last-run-stats cannot be read: {why}")
         if code == POT_EXIT_FAILED:
-            if task.stop_forced:
-                return _killed()
             errors = [m.text for m in messages if m.level is MessageLevel.ERROR]
             detail = ": " + "; ".join(errors[-3:]) if errors else ""
             return ExitResult(exit_code=code, err=f"pot failed to start{detail}")
         return _from_program_exit(code)
+
+    def _pot_gone(self, task: _PotTask) -> bool:
+        """Whether pot no longer lists the task's pot (False when it cannot tell)."""
+        try:
+            return not self._pot_exists(self._cli(), task.pot_name)
+        except DriverError as err:
+            log.warning("pot %s: cannot tell whether the pot still exists: %s",
+                        task.pot_name, err)
+            return False
 
     def _last_run_code(self, task: _PotTask) -> tuple[int | None, str]:
         try:
@@ -552,7 +663,9 @@ class PotDriver:
     def stop_task(self, handle: TaskHandle, timeout: float, signal: str) -> None:
         """``kill_signal`` via ``pot signal`` (retried while pot does not know the program's
         pid yet), up to ``timeout`` seconds from its delivery for the program to exit, then
-        ``pot destroy -F`` (which ends every process of the jail)."""
+        ``pot destroy -F`` (which ends every process of the jail).  A signal that could
+        not be sent (pot failed, hung or could not be run) skips the wait: the pot is
+        destroyed at once, so the task always ends."""
         task = self._task(handle)
         if task.exited.is_set():
             return
@@ -561,9 +674,9 @@ class PotDriver:
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
         cli = self._cli()
-        sent = self._send_signal(cli, task, signal_name,
-                                 time.monotonic() + SIGNAL_RETRY_TIMEOUT)
-        if sent.ok:  # the program gets the whole kill timeout from the signal on
+        sent, why = self._send_signal(cli, task, signal_name,
+                                      time.monotonic() + SIGNAL_RETRY_TIMEOUT)
+        if sent:  # the program gets the whole kill timeout from the signal on
             if task.exited.wait(timeout):
                 return
             log.info("pot %s: still running %.1fs after %s; destroying it", task.pot_name,
@@ -571,7 +684,8 @@ class PotDriver:
         elif task.exited.is_set():
             return
         else:
-            log.warning("pot %s: %s; destroying it", task.pot_name, sent.describe())
+            log.warning("pot %s: %s not sent (%s); destroying it", task.pot_name, signal_name,
+                        why)
         task.stop_forced = True
         self._destroy_pot(cli, task.pot_name)
         if not task.exited.wait(EXIT_GRACE):
@@ -605,12 +719,30 @@ class PotDriver:
             delay = min(delay * 2, 2.0)
 
     def destroy_task(self, handle: TaskHandle, force: bool) -> None:
+        """Destroy the task's pot (``force``: even while it runs, then reported as killed
+        by SIGKILL) and forget the task.
+
+        A handle this driver cannot read (written by another version of it) still
+        has its pot destroyed when it names one: a pot is never left behind
+        because its bookkeeping changed shape.
+        """
         with self._lock:
             task = self._tasks.get(handle.task_id)
         if task is None:
-            task = self._task_from_handle(handle)
-        elif not force and not task.exited.is_set():
-            raise DriverError(f"cannot destroy running task {handle.task_id!r}")
+            try:
+                task = self._task_from_handle(handle)
+            except TaskNotFound as err:
+                name = _readable_pot_name(handle.state)
+                if not name:
+                    raise
+                log.warning("pot %s: %s; destroying the pot it names", name, err)
+                self._destroy_pot(self._cli(), name)
+                self._forget_file(str(handle.state.get("env_path") or ""))
+                return
+        elif not task.exited.is_set():
+            if not force:
+                raise DriverError(f"cannot destroy running task {handle.task_id!r}")
+            task.stop_forced = True  # its exit is the driver's doing, not the program's
         self._destroy_pot(self._cli(), task.pot_name)
         self._runner.release_supervised(task.supervision)
         self._forget_file(task.env_path)
@@ -634,15 +766,29 @@ class PotDriver:
 
     def recover_start(self, record: StartRecord) -> TaskHandle | None:
         """The client died inside ``start_task``: re-attach to the supervised ``pot start``,
-        or destroy the pot that start was building."""
+        or destroy the pot that start was building.
+
+        A record this driver cannot read (written by another version of it) that
+        still names its pot gets that pot destroyed: it cannot be re-attached to,
+        and must not be leaked.
+        """
+        name = _readable_pot_name(record.state)
         try:
-            name = str(record.state["pot_name"])
             plan = SupervisionPlan.from_state(record.task_id, record.state["supervision"])
             cwd = str(record.state.get("cwd", ""))
             env_path = str(record.state.get("env_path", ""))
-        except (KeyError, TypeError, ValueError) as err:
-            raise DriverError(f"pot start record for {record.task_id!r} is malformed: "
-                              f"missing or bad {err}") from None
+        except (KeyError, TypeError, ValueError, AttributeError) as err:
+            problem = (f"pot start record for {record.task_id!r} is malformed: missing or bad "
+                       f"{err}")
+            if not name:
+                raise DriverError(problem) from None
+            log.warning("pot %s: %s; destroying the pot it names", name, problem)
+            self._wait_for_pot_commands(name, record.task_id)
+            self._destroy_pot(self._cli(), name)
+            self._forget_file(str(record.state.get("env_path") or ""))
+            return None
+        if not name:
+            raise DriverError(f"pot start record for {record.task_id!r} names no pot")
         cli = self._cli()
         self._wait_for_pot_commands(name, record.task_id)
         supervision = self._runner.recover_supervision(plan)
@@ -696,23 +842,30 @@ class PotDriver:
     # -- while running -----------------------------------------------------------------
 
     def _send_signal(self, cli: PotCLI, task: _PotTask, signal_name: str,
-                     deadline: float) -> PotResult:
-        """``pot signal`` until it succeeds, the task exited or ``deadline`` passed.
+                     deadline: float) -> tuple[bool, str]:
+        """``pot signal`` until it succeeds, the task exited or ``deadline`` passed:
+        ``(sent, why not)``.
 
         pot signals the program through the pid it records in
         ``pot_main_pid_<name>``, which it writes only after the jail is up, the
         program started, a post-start hook ran and half a second passed
         (share/pot/start.sh): right after the start, "Sending signal failed"
-        means "not yet".  Returns the last attempt's result.
+        means "not yet".  A ``pot signal`` that cannot be run or hangs past the
+        command timeout is "not sent" at once (never an exception: stopping a
+        task must go on to destroy its pot whatever ``pot signal`` does).
         """
         delay = 0.05
         while True:
-            sent = cli.run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
+            try:
+                sent = cli.run(pot_argv.signal(task.pot_name, signal_name), cwd=task.cwd)
+            except DriverError as err:
+                log.warning("pot %s: %s not sent: %s", task.pot_name, signal_name, err)
+                return False, str(err)
             remaining = deadline - time.monotonic()
             if sent.ok or task.exited.is_set() or remaining <= 0:
-                return sent
+                return sent.ok, "" if sent.ok else sent.describe()
             if task.exited.wait(min(delay, remaining)):
-                return sent
+                return False, sent.describe()
             delay = min(delay * 2, 0.5)
 
     def signal_task(self, handle: TaskHandle, signal: str) -> None:
@@ -723,12 +876,12 @@ class PotDriver:
             signal_name = pot_argv.pot_signal_name(signal)
         except pot_argv.ArgvError as err:
             raise DriverError(str(err)) from None
-        result = self._send_signal(self._cli(), task, signal_name,
-                                   time.monotonic() + SIGNAL_RETRY_TIMEOUT)
-        if not result.ok:
+        sent, why = self._send_signal(self._cli(), task, signal_name,
+                                      time.monotonic() + SIGNAL_RETRY_TIMEOUT)
+        if not sent:
             if task.exited.is_set():
                 raise DriverError(f"task {handle.task_id!r} is not running")
-            raise DriverError(f"failed to signal pot {task.pot_name}: {result.describe()}")
+            raise DriverError(f"failed to signal pot {task.pot_name}: {why}")
 
     def exec_task(self, handle: TaskHandle, cmd: list[str], timeout: float) -> ExecResult:
         """Run ``cmd`` inside the pot with the task's environment (``pot exec``).

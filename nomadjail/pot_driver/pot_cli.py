@@ -5,6 +5,11 @@ needs nothing else, and ``pot start`` passes its environment on to the
 jailed program, so the agent's own variables (tokens included) must never
 reach it.  Commands run in the task directory, which is where relative host
 paths of the task config (``local/app.conf``) are found.
+
+Environment values are secrets as often as not (tokens, passwords): every
+command line this module logs or puts into a message (and so into task
+events) shows ``set-env -E`` and ``exec -e`` pairs as ``KEY=<hidden>``
+(:func:`masked_argv`); only the keys are told.
 """
 
 from __future__ import annotations
@@ -22,6 +27,36 @@ log = logging.getLogger("nomadjail.pot_driver")
 
 # FreeBSD's standard PATH: pot calls jail, zfs, pfctl, ifconfig, rctl ...
 POT_PATH = "/sbin:/bin:/usr/sbin:/usr/bin:/usr/local/sbin:/usr/local/bin"
+
+
+# The option that carries KEY=VALUE environment pairs, per pot command.
+_ENV_OPTIONS = {"set-env": "-E", "exec": "-e"}
+HIDDEN = "<hidden>"
+
+
+def masked_argv(argv: Sequence[str]) -> list[str]:
+    """``argv`` with the value of every environment pair hidden (the key kept).
+
+    Only the options pot reads as environment pairs are masked, and for
+    ``exec`` only before ``--``: what follows is the command run in the pot,
+    whose own ``-e`` means something else.
+    """
+    option = _ENV_OPTIONS.get(argv[0]) if argv else None
+    if option is None:
+        return list(argv)
+    masked = [argv[0]]
+    hide_next = False
+    for index, arg in enumerate(argv[1:], start=1):
+        if hide_next:
+            key, sep, _ = arg.partition("=")
+            masked.append(f"{key}={HIDDEN}" if sep else HIDDEN)
+            hide_next = False
+        elif arg == "--":
+            return masked + list(argv[index:])
+        else:
+            masked.append(arg)
+            hide_next = arg == option
+    return masked
 
 
 def pot_environment() -> dict[str, str]:
@@ -50,16 +85,18 @@ class PotResult:
         return [m.text for m in self.messages if m.level is MessageLevel.ERROR]
 
     def describe(self) -> str:
-        """A one-line account for errors and events: the command, its exit code and
-        pot's error messages (else its last output)."""
+        """A one-line account for errors and events: the command (environment values
+        hidden), its exit code and pot's error messages (else its last output, which
+        holds stdout's and stderr's other lines)."""
         detail = "; ".join(self.errors()) or "; ".join(
-            [line for line in (self.output + self.stderr.splitlines()) if line.strip()][-3:])
-        text = f"`pot {shlex.join(self.argv)}` exited {self.exit_code}"
+            [line for line in self.output if line.strip()][-3:])
+        text = f"`pot {shlex.join(masked_argv(self.argv))}` exited {self.exit_code}"
         return f"{text}: {detail}" if detail else text
 
 
 class PotCLI:
-    """Runs ``pot`` at ``pot_bin``; every run is logged with its exact argv."""
+    """Runs ``pot`` at ``pot_bin``; every run is logged with its argv (environment values
+    hidden, see :func:`masked_argv`)."""
 
     def __init__(self, pot_bin: str, *, timeout: float = 60.0) -> None:
         self.pot_bin = pot_bin
@@ -75,12 +112,13 @@ class PotCLI:
         """
         limit = self.timeout if timeout is None else timeout
         command = [self.pot_bin, *argv]
-        log.debug("running %s", shlex.join(command))
+        log.debug("running %s %s", shlex.quote(self.pot_bin), shlex.join(masked_argv(argv)))
         try:
             done = subprocess.run(command, cwd=cwd, env=pot_environment(),
                                   stdin=subprocess.DEVNULL, capture_output=True, timeout=limit)
         except subprocess.TimeoutExpired:
-            raise DriverError(f"`pot {shlex.join(argv)}` did not finish within {limit:.0f}s",
+            raise DriverError(f"`pot {shlex.join(masked_argv(argv))}` did not finish within "
+                              f"{limit:.0f}s",
                               recoverable=True) from None
         except OSError as err:
             raise DriverError(f"cannot run {self.pot_bin!r}: {err}") from err

@@ -66,10 +66,24 @@ def start_line(name: str) -> str:
     return message_line(MessageLevel.INFO, f"Starting the pot {name}")
 
 
+def jail_created_line(name: str) -> str:
+    """What ``jail -c`` (run by ``pot start`` without ``-q``, right after
+    :func:`start_line`) prints when the jail is up: not a pot message, no prefix."""
+    return f"{name}: created"
+
+
+# After the program ended, `pot start` sets the pot's status to "stopping" and that
+# command echoes the pot's interfaces (share/pot/set-status.sh): "" for an inherit pot,
+# else "<ipv4 epair>:<ipv6 epair>" without a leading ':' ("epair0a:", "epair0a:epair1a").
+ENDED_LINE_PATTERN = r"(epair[0-9]+a)?(:(epair[0-9]+a)?)?"
+
+
 def running_lines(name: str) -> tuple[str, ...]:
-    """The lines ``pot start`` may print after :func:`start_line` while the program may
-    already run (``_js_rss``, the post-start hook, the ``started`` status change)."""
-    return (message_line(MessageLevel.INFO, "memory constraint cannot be applies because rctl "
+    """The exact lines ``pot start`` may print after :func:`start_line` while the program
+    may already run (or is about to): ``jail -c``'s own line, then ``_js_rss``'s notice,
+    the post-start hook, the ``started`` status change (share/pot/start.sh)."""
+    return (jail_created_line(name),
+            message_line(MessageLevel.INFO, "memory constraint cannot be applies because rctl "
                                             "is not enabled - ignoring"),
             message_line(MessageLevel.INFO, f"Executing the post-start script for the pot "
                                             f"{name}"),

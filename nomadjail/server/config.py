@@ -23,7 +23,9 @@ class ServerConfig:
     datacenter: str = "dc1"
     data_dir: str | None = None            # None = in-memory (dev mode)
     rpc_advertise: str = "127.0.0.1:4647"  # what /v1/status/leader and peers report
-    raft_bind: str = "127.0.0.1:4648"      # PySyncObj address of this server
+    raft_bind: str = "127.0.0.1:4648"      # where raft listens (may be 0.0.0.0:4648)
+    raft_advertise: str = ""               # this server's raft identity, as its peers
+    #                                        know it ("" = raft_bind); PySyncObj's spelling
     raft_peers: list[str] = field(default_factory=list)   # other servers' raft addresses
     bootstrap_expect: int = 1
     raft_multiplier: int = 1

@@ -202,7 +202,7 @@ class _ReplicatedFSM(SyncObjConsumer):
             self._fsm.restore_json(data["fsm"])
 
 
-def _check_bindable(address: str) -> None:
+def check_bindable(address: str) -> None:
     """Fail clearly, before PySyncObj starts (it leaks its sockets when its own bind
     fails), when another process already listens on the raft address."""
     host, _, port = address.rpartition(":")
@@ -218,16 +218,24 @@ def _check_bindable(address: str) -> None:
 
 
 class Raft:
-    """One server's raft node wrapped around an :class:`FSM`."""
+    """One server's raft node wrapped around an :class:`FSM`.
 
-    def __init__(self, fsm: FSM, *, bind: str, peers: list[str] | None = None,
+    ``address`` is the node's identity, the address its peers know it by and
+    connect to (the agent's advertised serf address); ``bind`` is where it
+    listens (``0.0.0.0:4648`` is fine there, never as an identity).  Without
+    ``address`` the bind address is the identity.
+    """
+
+    def __init__(self, fsm: FSM, *, bind: str, address: str | None = None,
+                 peers: list[str] | None = None,
                  data_dir: str | None = None, multiplier: int = 1,
                  password: str | None = None,
                  on_leadership: Callable[[bool], None] | None = None,
                  apply_timeout: float = 10.0, leader_wait: float = 5.0):
         self.fsm = fsm
         self.bind = bind
-        self.peer_addrs = [p for p in (peers or []) if p and p != bind]
+        self.address = address or bind
+        self.peer_addrs = sorted({p for p in (peers or []) if p and p not in (self.address, bind)})
         self.data_dir = data_dir
         self.timings = RaftTimings.for_cluster(bool(self.peer_addrs), multiplier)
         self.password = password
@@ -255,11 +263,11 @@ class Raft:
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
         """Bind the raft address and start ticking; returns at once."""
-        _check_bindable(self.bind)
+        check_bindable(self.bind)
         conf = self._conf()
         try:
             with _journal_factory(self._make_journal):
-                self._sync = SyncObj(self.bind, self.peer_addrs, conf=conf,
+                self._sync = SyncObj(self.address, self.peer_addrs, conf=conf,
                                      consumers=[self._consumer])
         except SyncObjException as err:
             raise RaftError(f"cannot bind the raft address {self.bind!r}: is another server "
@@ -286,8 +294,8 @@ class Raft:
             leaderFallbackTimeout=t.leader_fallback,
             commandsWaitLeader=True,
             onStateChanged=self._on_state_changed,
-            # PySyncObj would listen on 0.0.0.0; listen exactly where we were told
-            # (the address is also this node's identity to its peers).
+            # Listen exactly where we were told (PySyncObj would pick 0.0.0.0 or ::);
+            # the identity peers know this node by is self.address.
             bindAddress=self.bind,
             bindRetryTime=0.1,
             maxBindRetries=5,
@@ -487,11 +495,11 @@ class Raft:
 
     def peers(self) -> list[str]:
         """Raft addresses of every voter, this server included."""
-        return sorted({self.bind, *self.peer_addrs})
+        return sorted({self.address, *self.peer_addrs})
 
     def connected(self, addr: str) -> bool:
         """Whether this server currently talks to the peer at ``addr``."""
-        if addr == self.bind:
+        if addr == self.address:
             return True
         return self._sync is not None and self._sync.isNodeConnected(TCPNode(addr))
 

@@ -28,6 +28,7 @@ import time
 from typing import Any, Callable
 
 from ..state import StateStore
+from ..structs.addresses import join_host_port, split_host_port, split_raft_address
 from ..structs import (Allocation, DrainStrategy, EvalStatus, Evaluation, Job, Node, Unavailable,
                        now_ns)
 from . import messages as m
@@ -45,7 +46,7 @@ from .job_endpoint import JobEndpoint
 from .leader import LeaderDuties
 from .node_endpoint import NodeEndpoint
 from .plan_apply import PlanApplier, PlanQueue
-from .raft import Raft
+from .raft import Raft, check_bindable
 from .results import (EvalResult, JobPlanResult, JobRegisterResult, Member, MemberStatus,
                       NodeUpdateResponse)
 from .worker import Worker
@@ -89,12 +90,13 @@ class _LeaderFeed:
         self.blocked.unblock(computed_class, index)
 
 
-def _split_addr(addr: str) -> tuple[str, int]:
-    host, _, port = addr.rpartition(":")
+def _split_rpc_addr(addr: str) -> tuple[str, int]:
+    """(host, port) of an RPC address (``10.0.0.5:4647``, ``[fd00::5]:4647``); the
+    host bare, port 0 when the address cannot be read."""
     try:
-        return host, int(port)
+        return split_host_port(addr, 0)
     except ValueError:
-        return addr, 0
+        return addr.strip("[]"), 0
 
 
 class Server:
@@ -115,7 +117,8 @@ class Server:
                                  delivery_limit=config.eval_delivery_limit)
         self.blocked = BlockedEvals(self.broker)
         self.fsm = FSM(self._store, _LeaderFeed(self.broker, self.blocked))
-        self.raft = Raft(self.fsm, bind=config.raft_bind, peers=config.raft_peers,
+        self.raft = Raft(self.fsm, bind=config.raft_bind, address=self.raft_address,
+                         peers=config.raft_peers,
                          data_dir=config.data_dir, multiplier=config.raft_multiplier,
                          password=config.encrypt, on_leadership=self._on_leadership)
         self.plan_queue = PlanQueue()
@@ -152,6 +155,11 @@ class Server:
         self._stopping = threading.Event()
         self._announcer: threading.Thread | None = None
         self._started = False
+
+    @property
+    def raft_address(self) -> str:
+        """This server's raft identity: the address its peers know it by."""
+        return self.config.raft_advertise or self.config.raft_bind
 
     # -- wiring helpers ----------------------------------------------------------
     def _apply(self, request: Any) -> tuple[int, Any]:
@@ -192,6 +200,11 @@ class Server:
                                            daemon=True)
         self._announcer.start()
 
+    def check_raft_address(self) -> None:
+        """Raise :class:`~.raft.RaftError` now when the raft address cannot be bound
+        (another server listens there), for a server that starts raft later."""
+        check_bindable(self.config.raft_bind)
+
     def shutdown(self) -> None:
         """Stop every thread, close raft (writing a final snapshot to the data
         dir) and release the raft port.  Idempotent."""
@@ -213,7 +226,7 @@ class Server:
         """Tell the cluster this server's name and addresses (replicated, so any
         server can list members and find the leader's RPC address)."""
         me = m.ServerMemberRequest(
-            name=self.config.node_name, raft_addr=self.config.raft_bind,
+            name=self.config.node_name, raft_addr=self.raft_address,
             rpc_addr=self.config.rpc_advertise, region=self.config.region,
             datacenter=self.config.datacenter, build=self.config.build,
             bootstrap_expect=self.config.bootstrap_expect)
@@ -251,15 +264,15 @@ class Server:
         return self.raft.is_leader() and self.leader.established
 
     def _rpc_addr_of(self, raft_addr: str) -> str:
-        if raft_addr == self.config.raft_bind:
+        if raft_addr == self.raft_address:
             return self.config.rpc_advertise
         member = self.fsm.servers.get(raft_addr)
         if member is not None and member.rpc_addr:
             return member.rpc_addr
         # Not announced yet: assume it uses the same RPC port we do.
-        host, _ = _split_addr(raft_addr)
-        _, port = _split_addr(self.config.rpc_advertise)
-        return f"{host}:{port}"
+        host, _ = split_raft_address(raft_addr)
+        _, port = _split_rpc_addr(self.config.rpc_advertise)
+        return join_host_port(host, port)
 
     def known_leader(self) -> bool:
         """A leader exists and, if it is this server, it has finished taking over (its
@@ -282,8 +295,8 @@ class Server:
         announced = self.fsm.servers
         for raft_addr in self.raft.peers():
             info = announced.get(raft_addr)
-            host, port = _split_addr(raft_addr)
-            rpc_host, rpc_port = _split_addr(self._rpc_addr_of(raft_addr))
+            host, port = split_raft_address(raft_addr)
+            rpc_host, rpc_port = _split_rpc_addr(self._rpc_addr_of(raft_addr))
             name = info.name if info else raft_addr
             region = info.region if info else self.config.region
             tags = {

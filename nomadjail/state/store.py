@@ -548,6 +548,11 @@ class StateStore(StateSnapshot):
         self._watch.close()
 
     @property
+    def closed(self) -> bool:
+        """Whether :meth:`release_waiters` was called (blocking waits no longer wait)."""
+        return self._watch.closed
+
+    @property
     def tables(self) -> Tables:
         return self._t
 

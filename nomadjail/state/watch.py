@@ -22,6 +22,11 @@ class IndexWatch:
         self._lock = threading.Lock()
         self._closed = False
 
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called: waits return at once from then on."""
+        return self._closed
+
     def close(self) -> None:
         """Release every waiter now and make later waits return at once: the agent is
         shutting down and parked long polls must answer instead of holding it up."""
@@ -52,9 +57,14 @@ class IndexWatch:
         return ready()
 
     async def wait_async(self, ready: Callable[[], bool], timeout: float) -> bool:
-        """Await ``ready()`` without holding a thread; False on timeout."""
-        if ready() or self._closed:
+        """Await ``ready()`` without holding a thread; False on timeout.  Once the watch
+        is closed it returns at once, but still yields to the event loop first, so a
+        caller that loops on it cannot starve every other request."""
+        if self._closed:
+            await asyncio.sleep(0)
             return ready()
+        if ready():
+            return True
         loop = asyncio.get_running_loop()
         event = asyncio.Event()
         waiter = (loop, event)

@@ -257,6 +257,20 @@ def test_server_and_client_flags_switch_roles_on():
     assert not config_from_flags({}).server.enabled
 
 
+def test_a_later_file_cannot_switch_a_role_off(tmp_path):
+    """Nomad's Merge: ``if b.Enabled { result.Enabled = true }`` -- once a file
+    enables the server or the client, a later ``enabled = false`` keeps it on."""
+    on = write(tmp_path, "10-on.hcl", 'server {\n  enabled = true\n}\n'
+                                      'client {\n  enabled = true\n}\n')
+    off = write(tmp_path, "20-off.json", json.dumps(
+        {"server": {"enabled": False}, "client": {"enabled": False}}))
+    config = configured(on, off)
+    assert config.server.enabled and config.client.enabled
+    config = configured(off, on)
+    assert config.server.enabled and config.client.enabled
+    assert not configured(off).server.enabled
+
+
 def test_merge_leaves_the_base_untouched():
     base = AgentConfig()
     merged = merge(base, {"server": {"enabled": True}, "plugins": {"raw_exec": {"a": 1}},

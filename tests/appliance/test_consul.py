@@ -7,10 +7,11 @@ import threading
 from pathlib import Path
 
 import pytest
+import requests
 
 from nomadjail.agent.config import AgentConfig
 from nomadjail.agent.consul import (ConsulRegistrar, agent_services, auto_join_target,
-                                    consul_client, discover_peers, join_through_consul)
+                                    consul_client, discover_peers)
 from nomadjail.testing import free_port, make_agent, wait_for
 
 from .consul_double import ConsulDouble
@@ -70,7 +71,7 @@ def test_registrar_registers_deregisters_and_repairs(consul_double):
     finally:
         registrar.stop()
     assert consul_double.services == {}
-    assert [e for e in consul_double.events if e[0] == "deregister"][-3:] == [
+    assert sorted([e for e in consul_double.events if e[0] == "deregister"][-3:]) == [
         ("deregister", sid) for sid in ("_nomad-server-jail1-http", "_nomad-server-jail1-rpc",
                                         "_nomad-server-jail1-serf")]
 
@@ -173,18 +174,6 @@ def test_auto_join_applies_only_without_configured_peers():
     assert auto_join_target(config) is None
 
 
-def test_join_through_consul_fills_the_peers_and_cleans_up_when_it_gives_up(consul_double):
-    config = server_config(consul_double.address)
-    config.server.bootstrap_expect = 2
-    assert join_through_consul(config, timeout=0.3).server.server_join == []
-    assert consul_double.services == {}  # gave up: its registrations are gone
-    consul_double.register({"Name": "nomad", "ID": "other", "Address": "10.0.0.6",
-                            "Port": 4648, "Tags": ["serf"]})
-    joined = join_through_consul(config, timeout=10)
-    assert joined.server.server_join == ["10.0.0.6:4648"]
-    assert "_nomad-server-jail1-serf" in consul_double.services  # kept for the agent
-
-
 def consul_agent(base: Path, name: str, consul: ConsulDouble, **config: object):
     return make_agent(base / name, dev=False, client=False, config={
         "name": name, "consul": {"address": consul.address}, **config})
@@ -244,3 +233,60 @@ def test_a_bad_consul_address_is_a_config_error(tmp_path, address):
     config.consul.fallback_addresses = ["10.0.0.3:8500", address]
     problems = validate(config)
     assert len(problems) == 1 and problems[0].startswith("consul.fallback_addresses[1]:")
+
+
+class StuckConsul:
+    """A Consul API whose requests hang until ``release`` is set (unreachable
+    addresses, each costing its whole timeout)."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.calls: list[tuple[str, str]] = []
+        self.agent = self
+        self.service = self
+        self.catalog = self
+
+    def _hang(self, verb: str, service_id: str) -> None:
+        self.calls.append((verb, service_id))
+        self.release.wait(60)
+        if verb == "register" and service_id.endswith("-http"):
+            return
+        raise requests.ConnectionError("unreachable")
+
+    def register(self, name, service_id, **kwargs) -> None:
+        self._hang("register", service_id)
+
+    def deregister(self, service_id) -> None:
+        self._hang("deregister", service_id)
+
+    def services(self) -> dict:
+        return {}
+
+
+def test_stopping_is_bounded_however_many_services_and_addresses_hang():
+    api = StuckConsul()
+    registrar = ConsulRegistrar(agent_services(server_config("127.0.0.1:8500")), api)
+    registrar.registered = {s.service_id for s in registrar.services}  # all registered
+    try:
+        registrar.stop(timeout=0.5)  # returns although every deregistration hangs
+        assert not api.release.is_set()
+        assert sorted(api.calls) == [("deregister", f"_nomad-server-jail1-{listener}")
+                                     for listener in ("http", "rpc", "serf")]  # in parallel
+    finally:
+        api.release.set()
+
+
+def test_a_registration_pass_stops_between_services_when_stopping():
+    api = StuckConsul()
+    registrar = ConsulRegistrar(agent_services(server_config("127.0.0.1:8500")), api)
+    registrar.start()
+    try:
+        wait_for(lambda: api.calls, message="the first registration under way")
+        stopper = threading.Thread(target=registrar.stop, kwargs={"timeout": 30})
+        stopper.start()
+        api.release.set()  # the first registration answers; no other is attempted
+        stopper.join(30)
+        assert not stopper.is_alive()
+        assert [verb for verb, _ in api.calls].count("register") == 1
+    finally:
+        api.release.set()

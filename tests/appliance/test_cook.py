@@ -291,8 +291,10 @@ def test_three_cooks_form_a_cluster_through_consul_and_the_agents_import_the_job
 
     elected = wait_for(leader, timeout=60, message="one leader known to all three servers")
     assert elected in {f"{ip}:{ports['rpc']}" for _, ip, ports in jails}
-    peers = api(first_ports, "/v1/status/peers", first_ip).json()
-    assert sorted(peers) == sorted(f"{ip}:{ports['rpc']}" for _, ip, ports in jails)
+    expected = sorted(f"{ip}:{ports['rpc']}" for _, ip, ports in jails)
+    # Each server announces its RPC address through raft once there is a leader.
+    wait_for(lambda: sorted(api(first_ports, "/v1/status/peers", first_ip).json()) == expected,
+             timeout=30, message="every server's RPC address in /v1/status/peers")
 
     wait_for(lambda: job_versions(first_ports, first_ip) == {"web": 0, "worker": 0},
              timeout=60, message="the jobs imported by the agent once a leader exists")
@@ -369,3 +371,13 @@ def test_the_report_says_what_was_done_to_the_service_with_an_enum(tmp_path):
     assert tools.actions == [("nomadjail", "start")]
     assert tools.rc["nomadjail_args"] == f"-config={tmp_path / 'usr/local/etc/nomadjail'}"
     assert report.exit_code == 1 and not (tmp_path / "usr/local/etc/pot-is-seasoned").exists()
+
+
+def test_the_cook_help_lists_every_variable():
+    from click.testing import CliRunner
+
+    from nomadjail.appliance.environment import OPTIONAL, REQUIRED
+    from nomadjail.cli.flavour import flavour
+
+    text = " ".join(CliRunner().invoke(flavour, ["cook", "--help"]).output.split())
+    assert [name for name in (*REQUIRED, *OPTIONAL) if name not in text] == []

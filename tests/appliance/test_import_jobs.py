@@ -3,14 +3,18 @@ files, one bad file never stops the others (in process, on a real single server)
 
 from __future__ import annotations
 
+import json
 import logging
+import threading
 from pathlib import Path
 
 import pytest
 
-from nomadjail.agent.import_jobs import ImportStatus, ServerJobTarget, import_jobs
+from nomadjail.agent.import_jobs import (ImportStatus, ServerJobTarget, import_jobs,
+                                         import_jobs_when_leader)
 from nomadjail.server.config import ServerConfig
 from nomadjail.server.server import Server
+from nomadjail.structs import Unavailable
 from nomadjail.testing import free_port
 
 JOB = '''job "{name}" {{
@@ -134,3 +138,50 @@ def test_with_a_record_a_stopped_job_stays_stopped_and_only_new_content_is_impor
     record.write_text("{ not json")  # a damaged record: everything is looked at again
     assert [o.status for o in import_jobs(server, jobs, record=record)][:2] == [
         ImportStatus.UNCHANGED, ImportStatus.UNCHANGED]
+
+
+class FlakyTarget(ServerJobTarget):
+    """The real server, refusing the first ``failures`` submissions with "No cluster
+    leader", as a cluster does while leadership moves during its formation."""
+
+    def __init__(self, server: Server, failures: int):
+        super().__init__(server)
+        self.failures = failures
+
+    def submit(self, job):
+        if self.failures:
+            self.failures -= 1
+            raise Unavailable("No cluster leader")
+        return super().submit(job)
+
+
+def test_a_job_refused_while_the_cluster_forms_is_imported_on_a_later_try(server, tmp_path):
+    jobs = write_jobs(tmp_path / "jobs", one=JOB.format(name="one", count=1),
+                      two=JOB.format(name="two", count=1))
+    record = tmp_path / "imported.json"
+    outcomes = import_jobs_when_leader(FlakyTarget(server, failures=3), server, str(jobs),
+                                       threading.Event(), record=record, retry_delay=0.01)
+    assert [o.status for o in outcomes] == [ImportStatus.REGISTERED] * 2
+    assert versions(server) == {"one": 0, "two": 0}
+    assert len(json.loads(record.read_text())) == 2  # remembered: not imported again
+
+
+def test_retrying_is_bounded_and_stops_at_shutdown(server, tmp_path):
+    jobs = write_jobs(tmp_path / "jobs", one=JOB.format(name="one", count=1))
+    outcomes = import_jobs_when_leader(FlakyTarget(server, failures=100), server, str(jobs),
+                                       threading.Event(), retries=2, retry_delay=0.01)
+    assert [(o.status, o.error) for o in outcomes] == [(ImportStatus.FAILED,
+                                                        "No cluster leader")]
+    assert versions(server) == {}
+    stopped = threading.Event()
+    target = FlakyTarget(server, failures=100)
+    submit = target.submit
+
+    def submit_then_shut_down(job):
+        stopped.set()  # the agent starts shutting down meanwhile
+        return submit(job)
+
+    target.submit = submit_then_shut_down
+    outcomes = import_jobs_when_leader(target, server, str(jobs), stopped, retry_delay=0.01)
+    assert [o.status for o in outcomes] == [ImportStatus.FAILED]
+    assert target.failures == 99  # tried once, not again after shutdown began

@@ -117,7 +117,23 @@ def test_close_gives_up_after_the_flush_timeout_when_nobody_listens(handlers):
     assert not handler._sender.is_alive()
 
 
-def test_enable_syslog_uses_the_local_socket(tmp_path, monkeypatch):
+@pytest.fixture
+def restored_logging():
+    """setup_logging replaces the handlers of the process-wide "nomadjail" logger with one
+    on this test's (captured) stderr: put the previous ones back, or later tests in this
+    process would log into a closed capture file."""
+    root = logging.getLogger("nomadjail")
+    saved = (list(root.handlers), root.level, root.propagate,
+             logging.getLogger("pysyncobj").level)
+    yield
+    for handler in root.handlers:
+        if handler not in saved[0]:
+            handler.close()
+    root.handlers[:], root.level, root.propagate = saved[0], saved[1], saved[2]
+    logging.getLogger("pysyncobj").setLevel(saved[3])
+
+
+def test_enable_syslog_uses_the_local_socket(tmp_path, monkeypatch, restored_logging):
     path = tmp_path / "log"
     with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as sock:
         sock.bind(str(path))
@@ -133,7 +149,8 @@ def test_enable_syslog_uses_the_local_socket(tmp_path, monkeypatch):
     assert data.endswith("[INFO]  agent: to the local syslog\x00")
 
 
-def test_enable_syslog_without_a_local_socket_warns_and_keeps_stderr(monkeypatch, capsys):
+def test_enable_syslog_without_a_local_socket_warns_and_keeps_stderr(monkeypatch, capsys,
+                                                                    restored_logging):
     monkeypatch.setattr(log_setup, "LOCAL_SOCKETS", ("/nonexistent/log",))
     setup_logging("INFO", enable_syslog=True)
     try:

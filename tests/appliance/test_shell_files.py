@@ -137,3 +137,21 @@ def test_bootstrap_stops_first_thing_without_exactly_one_wheel(tmp_path, wheels,
     log = (tmp_path / "cook.log").read_text()
     assert message in log
     assert "Bootstrap the package tool" not in result.stdout + log
+
+
+def rc_keywords(script: str) -> dict[str, list[str]]:
+    """rcorder's header lines (``# PROVIDE: ...``) of an rc script."""
+    found: dict[str, list[str]] = {}
+    for line in (REPO / "rc.d" / script).read_text().splitlines():
+        for key in ("PROVIDE", "REQUIRE", "BEFORE", "KEYWORD"):
+            if line.startswith(f"# {key}:"):
+                found[key] = line.split(":", 1)[1].split()
+    return found
+
+
+def test_the_cook_runs_after_the_nomadjail_rc_script():
+    """At the first start rc skips nomadjail (not enabled yet) and the cook starts it;
+    run before it, the cook's start would make rc's own start fail "already running?"."""
+    cook, agent = rc_keywords("cook"), rc_keywords("nomadjail")
+    assert "nomadjail" in cook["REQUIRE"] and "nomadjail" not in cook.get("BEFORE", [])
+    assert "cook" not in agent.get("REQUIRE", []) + agent.get("BEFORE", [])

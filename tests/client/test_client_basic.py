@@ -5,7 +5,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from nomadjail.structs import AllocClientStatus, NodeStatus, TaskEventType
+from nomadjail.drivers.base import TaskConfig, TaskHandle
+from nomadjail.drivers.mock import MockDriver
+from nomadjail.structs import (AllocClientStatus, DNSConfig, NetworkResource, NodeStatus,
+                               TaskEventType)
 from nomadjail.testing import wait_for
 from nomadjail.testing.fake_servers import alloc_for, one_task_job, wait_client_status
 
@@ -169,3 +172,39 @@ def test_gc_alloc_removes_a_finished_allocation_for_good(make_client, servers):
     pulled = servers.pulled.count(alloc.id)
     watch_rounds(servers, client, 2)
     assert servers.pulled.count(alloc.id) == pulled  # the servers still list it: ignored
+
+
+class DNSRecordingDriver(MockDriver):
+    """The mock driver, remembering the dns block each task was started with."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.dns: dict[str, DNSConfig | None] = {}
+
+    def start_task(self, cfg: TaskConfig) -> TaskHandle:
+        self.dns[cfg.name] = cfg.dns
+        return super().start_task(cfg)
+
+
+def test_the_groups_dns_block_reaches_the_driver_interpolated(make_client, servers):
+    driver = DNSRecordingDriver()
+    client = make_client(drivers={"mock_driver": driver})
+    client.start()
+    job = one_task_job({"run_for": "10ms"}, driver="mock_driver", job_type="batch")
+    job.meta = {"resolver": "10.0.0.53", "ndots": "2"}
+    alloc = alloc_for(job, client)
+    assert alloc.allocated_resources is not None
+    alloc.allocated_resources.shared.networks = [NetworkResource(dns=DNSConfig(
+        servers=["${NOMAD_META_resolver}", "10.0.0.54"],
+        searches=["${NOMAD_JOB_NAME}.consul", "${node.unique.name}.internal"],
+        options=["ndots:${NOMAD_META_ndots}", "${unknown.thing}"]))]
+    servers.place(alloc)
+    wait_client_status(servers, alloc.id, "complete")
+    # as Nomad's taskenv.InterpolateNetworks: every field, each value; unknowns as written
+    assert driver.dns["web"] == DNSConfig(
+        servers=["10.0.0.53", "10.0.0.54"],
+        searches=[f"{job.name}.consul", "test-node.internal"],
+        options=["ndots:2", "${unknown.thing}"])
+    # the job's own dns block is left as the job wrote it
+    assert alloc.allocated_resources.shared.networks[0].dns.servers[0] == \
+        "${NOMAD_META_resolver}"

@@ -24,9 +24,11 @@ echo "===> program starts now"
 echo "===> a program line that looks like a message"
 echo "plain program line"
 echo "===> tool notice"
+echo "tool's own plain notice"
 while [ ! -e "$FLAG" ]; do sleep 0.05; done
 echo "exited" > "$WITNESS"
 echo "===> the program ended"
+echo "tool: done"
 echo "###> tool error" >&2
 exit 7
 """
@@ -34,8 +36,9 @@ exit 7
 
 def diversion(tmp_path: Path) -> OutputDiversion:
     return OutputDiversion(prefixes=("===> ", "###> "), start_line="===> program starts now",
-                           running_lines=("===> tool notice",),
-                           end_witness=str(tmp_path / "witness"))
+                           running_lines=("===> tool notice", "tool's own plain notice"),
+                           end_witness=str(tmp_path / "witness"),
+                           ended_pattern=r"tool: [a-z]+")
 
 
 def read(path: str) -> str:
@@ -66,7 +69,8 @@ def test_a_supervised_tool_keeps_its_programs_lines_and_diverts_its_own(
     assert read(cfg.stderr_path + ".0") == ""
     assert sorted(read(plan.diverted_path).splitlines()) == sorted([
         "===> preparing", "===> program starts now", "===> tool notice",
-        "===> the program ended", "###> tool error"])
+        "tool's own plain notice", "===> the program ended", "tool: done",
+        "###> tool error"])
     driver.release_supervised(supervision)
     driver.release_supervised(supervision)  # idempotent
 

@@ -141,3 +141,13 @@ def test_client_routes_on_a_server_only_agent_look_up_the_allocation(
         api: falcon.testing.TestClient) -> None:
     resp = api.simulate_get("/v1/client/fs/logs/x", params={"task": "t", "type": "stdout"})
     assert resp.status_code == 404 and resp.text == 'Unknown allocation "x"'
+
+
+def test_a_node_address_is_bare_also_for_ipv6(api: falcon.testing.TestClient, agent) -> None:
+    from nomadjail.testing import mock_node
+
+    node = mock_node(name="six")
+    node.http_addr = "[fd00::5]:4646"
+    agent.require_server().node_register(node)
+    listed = {n["ID"]: n for n in api.simulate_get("/v1/nodes").json}
+    assert listed[node.id]["Address"] == "fd00::5"  # Nomad's: no brackets, no port

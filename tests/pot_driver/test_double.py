@@ -97,7 +97,11 @@ def test_start_blocks_runs_the_command_with_the_env_and_records_the_exit(
                       ).returncode == 0
     done = run_double(pot_double, "start", name)
     assert done.returncode == 125
-    assert done.stdout.splitlines() == [f"===>  Starting the pot {name}", 'hi "you" $HOME',
+    ip = next(line for line in pot_double.conf(name) if line.startswith("ip="))[3:]
+    # unprefixed, as real pot: `jail -c`'s line, and set-status's interface list once the
+    # program ended ("epair<N>a:" -- no IPv6 epair after the colon)
+    assert done.stdout.splitlines() == [f"===>  Starting the pot {name}", f"{name}: created",
+                                        'hi "you" $HOME', f"epair{ip.rsplit('.', 1)[1]}a:",
                                         f"###>  {name} reported application error"]
     assert run_double(pot_double, "last-run-stats", "-p", name).stdout.strip() == \
         '{ "ExitCode": 3 }'

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 import os
 import shlex
 import signal
@@ -20,6 +21,7 @@ from nomadjail.structs import DNSConfig
 from nomadjail.pot_driver import PotDriver, PotDriverSettings
 from nomadjail.testing import wait_for
 
+from .conftest import pot_task_config
 from .double import PotDouble, run_double
 
 SH = "/bin/sh"
@@ -499,16 +501,18 @@ def test_the_programs_lines_stay_in_its_log_whatever_they_start_with(
     flag.touch()
     result = pot_driver.wait_task(handle)
     assert (result.exit_code, result.err) == (3, "")
-    # pot's own lines before ("Starting the pot"), during (the rctl notice) and after ("...
-    # reported application error") the program are not in the task's logs
+    # pot's own lines before ("Starting the pot"), during (`jail -c`'s unprefixed line, the
+    # rctl notice) and after (the bare interface list, "... reported application error")
+    # the program are not in the task's logs
     assert read_log(cfg) == "===> app step 1\n=====> app debug\n"
     assert read_log(cfg, "stderr") == "###> app problem\n"
     diverted = Path(handle.state["supervised"]["diverted_path"]).read_text()
     name = handle.state["pot_name"]
+    ip = next(line for line in pot_double.conf(name) if line.startswith("ip="))[3:]
     assert diverted.splitlines() == [
-        f"===>  Starting the pot {name}",
+        f"===>  Starting the pot {name}", f"{name}: created",
         "===>  memory constraint cannot be applies because rctl is not enabled - ignoring",
-        f"###>  {name} reported application error"]
+        f"epair{ip.rsplit('.', 1)[1]}a:", f"###>  {name} reported application error"]
     pot_driver.destroy_task(handle, True)
 
 
@@ -533,3 +537,186 @@ def test_legacy_port_labels_are_found_under_the_clients_env_name(
     assert "80:24001" in pot_double.calls()[0]
     pot_driver.wait_task(handle)
     pot_driver.destroy_task(handle, True)
+
+
+# -- second review fixes ---------------------------------------------------------------
+
+def quick_driver(pot_double: PotDouble, **settings) -> PotDriver:
+    """A driver whose pot commands time out after 1 s (for pot commands made to hang)."""
+    return PotDriver(PotDriverSettings(pot_bin=str(pot_double.bin), test_only_allow_any_os=True,
+                                       command_timeout=1.0, destroy_timeout=20.0, **settings))
+
+
+def started(driver: PotDriver, pot_double: PotDouble, cfg) -> TaskHandle:
+    handle = driver.start_task(cfg)
+    wait_for(lambda: pot_double.status(handle.state["pot_name"]) == "started",
+             message="the pot to be started")
+    return handle
+
+
+def test_a_dns_value_the_client_could_not_interpolate_fails_the_start(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = dataclasses.replace(task_config(shell("exit 0")),
+                              dns=DNSConfig(servers=["${meta.resolver}"]))
+    with pytest.raises(DriverError, match=r"dns.servers\[0\] '\$\{meta.resolver\}' is not an "
+                                          "IP address"):
+        pot_driver.start_task(cfg)
+    assert pot_double.calls() == []
+
+
+def test_a_dns_block_without_servers_gets_the_hosts(pot_double: PotDouble, task_config,
+                                                   tmp_path) -> None:
+    host = tmp_path / "host-resolv.conf"
+    host.write_text("# the host's\nnameserver 10.9.9.9\nnameserver not-an-ip\n"
+                    "search host.example\noptions ndots:3\noptions edns0\n")
+    driver = PotDriver(PotDriverSettings(pot_bin=str(pot_double.bin),
+                                         test_only_allow_any_os=True, destroy_timeout=20.0,
+                                         host_resolv_conf=str(host)))
+    cfg = dataclasses.replace(task_config(shell("exit 0")),
+                              dns=DNSConfig(searches=["consul"]))
+    handle = driver.start_task(cfg)
+    conf = pot_double.root / "jails" / handle.state["pot_name"] / "conf" / "resolv.conf"
+    # as Nomad's GenerateDNSMount: each empty field from the host, the job's fields kept
+    assert conf.read_text() == ("# written by nomadjail from the group network's dns block\n"
+                                "nameserver 10.9.9.9\nsearch consul\noptions ndots:3 edns0\n")
+    driver.wait_task(handle)
+    driver.destroy_task(handle, True)
+    host.write_text("search host.example\n")  # no nameserver anywhere: the pot would get none
+    with pytest.raises(DriverError, match="names no servers and the host's .* names none"):
+        driver.start_task(dataclasses.replace(task_config(shell("exit 0")),
+                                              dns=DNSConfig(options=["ndots:1"])))
+    host.unlink()
+    with pytest.raises(DriverError, match="names no servers and the host's .* cannot be read"):
+        driver.start_task(dataclasses.replace(task_config(shell("exit 0")),
+                                              dns=DNSConfig(options=["ndots:1"])))
+    assert pot_double.task_pots() == []
+
+
+SECRET = "hunter2-do-not-log"
+
+
+def assert_no_secret(text: str) -> None:
+    assert SECRET not in text
+    assert f"API_TOKEN={SECRET}" not in text
+
+
+def test_environment_values_stay_out_of_errors_and_logs(
+        pot_double: PotDouble, task_config, caplog) -> None:
+    caplog.set_level(logging.DEBUG, logger="nomadjail.pot_driver")
+    driver = quick_driver(pot_double)
+    env = {"API_TOKEN": SECRET}
+    pot_double.set_faults(delay={"set-env": 5})  # `pot set-env` hangs past the timeout
+    with pytest.raises(DriverError) as failed:
+        driver.start_task(task_config(shell("exit 0"), env=env))
+    assert "set-env" in str(failed.value) and "API_TOKEN=<hidden>" in str(failed.value)
+    assert_no_secret(str(failed.value))
+    pot_double.set_faults()
+    cfg = task_config(shell("echo up; exec sleep 300"), env=env)
+    handle = driver.start_task(cfg)
+    wait_for(lambda: "up" in read_log(cfg), message="the task to run")
+    with pytest.raises(DriverError) as hung:  # the exec'd command outlives its timeout
+        driver.exec_task(handle, [SH, "-c", "exec sleep 30"], 1.0)
+    assert "did not finish" in str(hung.value) and "API_TOKEN=<hidden>" in str(hung.value)
+    assert "sleep 30" in str(hung.value)  # the command itself is shown
+    assert_no_secret(str(hung.value))
+    assert any("running" in r.getMessage() and "set-env" in r.getMessage()
+               for r in caplog.records)
+    for record in caplog.records:
+        assert_no_secret(record.getMessage())
+    driver.stop_task(handle, 5.0, "SIGTERM")
+    driver.wait_task(handle)
+    driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_a_hung_pot_signal_still_stops_the_task(pot_double: PotDouble, task_config) -> None:
+    driver = quick_driver(pot_double)
+    handle = started(driver, pot_double, task_config(shell("echo up; exec sleep 300")))
+    pot_double.set_faults(delay={"signal": 5})  # `pot signal` hangs past the timeout
+    driver.stop_task(handle, 30.0, "SIGTERM")  # no DriverError: on to destroy -F at once
+    result = driver.wait_task(handle)
+    assert (result.exit_code, result.signal, result.err) == (
+        128 + signal.SIGKILL, signal.SIGKILL, "")
+    assert ["destroy", "-p", handle.state["pot_name"], "-F"] in pot_double.calls()
+    assert pot_double.task_pots() == []
+    driver.destroy_task(handle, True)
+
+
+def test_destroying_a_running_task_reports_it_killed(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = started(pot_driver, pot_double, task_config(shell("exec sleep 300")))
+    results: list = []
+    waiter = threading.Thread(target=lambda: results.append(pot_driver.wait_task(handle)))
+    waiter.start()  # the client waits for the task meanwhile
+    pot_driver.destroy_task(handle, True)
+    waiter.join(30)
+    assert [(r.exit_code, r.signal, r.err) for r in results] == [
+        (128 + signal.SIGKILL, signal.SIGKILL, "")]
+    assert pot_double.task_pots() == []
+
+
+def test_unreadable_last_run_stats_of_an_existing_pot_is_not_called_destroyed(
+        pot_double: PotDouble, task_config) -> None:
+    driver = quick_driver(pot_double)
+    pot_double.set_faults(delay={"last-run-stats": 5})  # it hangs past the timeout
+    handle = driver.start_task(task_config(shell("exit 0")))
+    result = driver.wait_task(handle)
+    assert result.exit_code == -1 and not result.successful()
+    assert result.err.startswith("exit status unknown: `pot start` exited 0")
+    assert "did not finish within" in result.err and "from outside" not in result.err
+    pot_double.set_faults()
+    driver.destroy_task(handle, True)
+    assert pot_double.task_pots() == []
+
+
+def test_a_handle_of_an_unknown_shape_still_gets_its_pot_destroyed(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    handle = roundtrip(started(pot_driver, pot_double, task_config(shell("exec sleep 300"))))
+    # as an earlier version of the driver saved it ("runner" for "supervised")
+    handle.state["runner"] = handle.state.pop("supervised")
+    again = restarted(pot_driver)
+    with pytest.raises(TaskNotFound, match="malformed"):
+        again.recover_task(handle)
+    again.destroy_task(handle, True)  # what the client does with a task it cannot recover
+    assert pot_double.task_pots() == []
+    with pytest.raises(TaskNotFound):  # nothing to name: nothing to destroy
+        again.destroy_task(TaskHandle(driver="pot", task_id=handle.task_id, started_at=1,
+                                      state={"runner": {}}), True)
+
+
+def test_a_start_record_of_an_unknown_shape_still_gets_its_pot_destroyed(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config(shell("exec sleep 300"))
+    record = pot_driver.start_record(cfg)
+    started(pot_driver, pot_double, cfg)  # ... and the client died before saving the handle
+    old = StartRecord(**json.loads(json.dumps(dataclasses.asdict(record))))
+    old.state["runner"] = old.state.pop("supervision")  # an earlier version's record
+    assert restarted(pot_driver).recover_start(old) is None
+    assert pot_double.task_pots() == []
+
+
+def test_an_images_own_resolv_conf_does_not_override_the_jobs_dns(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    # pot clone copies the image's conf/resolv.conf over the one from `prepare -d custom:`
+    pot_double.set_faults(image_resolv_conf="nameserver 192.0.2.1\n")
+    cfg = dataclasses.replace(task_config(shell("cat /etc/resolv.conf; exec sleep 300")),
+                              dns=DNSConfig(servers=["10.0.0.53"]))
+    handle = pot_driver.start_task(cfg)
+    resolv = pot_double.root / "jails" / handle.state["pot_name"] / "m" / "etc" / "resolv.conf"
+    expected = ("# written by nomadjail from the group network's dns block\n"
+                "nameserver 10.0.0.53\n")
+    wait_for(lambda: resolv.exists() and resolv.read_text() == expected,
+             message="the job's resolv.conf in the pot")
+    pot_driver.stop_task(handle, 5.0, "SIGTERM")
+    pot_driver.wait_task(handle)
+    pot_driver.destroy_task(handle, True)
+
+
+def test_a_task_dir_pot_would_split_is_refused_for_the_dns_file(
+        pot_driver: PotDriver, pot_double: PotDouble, tmp_path) -> None:
+    cfg = dataclasses.replace(pot_task_config(tmp_path / "my allocs", shell("exit 0")),
+                              dns=DNSConfig(servers=["10.0.0.53"]))
+    with pytest.raises(DriverError, match=r"the resolv.conf path '.*my allocs.*' contains "
+                                          r"\[' '\]: pot passes it on unquoted"):
+        pot_driver.start_task(cfg)
+    assert pot_double.calls() == []

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from nomadjail.drivers.supervisor import LineDiverter, Phase, ProgramPhases
-from nomadjail.pot_driver.pot_output import (MESSAGE_PREFIXES, MessageLevel, PotOutputError,
+from nomadjail.pot_driver.pot_output import (ENDED_LINE_PATTERN, MESSAGE_PREFIXES,
+                                             MessageLevel, PotOutputError,
                                              parse_last_run_exit_code, parse_message,
                                              parse_resource_usage, running_lines, split_output,
                                              start_line)
@@ -133,12 +134,16 @@ PREFIXES = [p.encode() for p in MESSAGE_PREFIXES]
 
 def pot_start_diverter(tmp_path, split: int = 1000):
     """Diverters for stdout and stderr of `pot start p1`, sharing one ProgramPhases."""
+    # A fresh pot has no last-run-stats yet (as in production): its appearing is the change.
+    # (Rewriting one of the same size in place would leave only the mtime to tell, which
+    # may not move on a coarse clock.)
     witness = tmp_path / "last_run_stats"
-    witness.write_text('{ "ExitCode": 0 }\n')  # an earlier run's (e.g. cloned with the image)
     phases = ProgramPhases(start_line=start_line("p1").encode(), end_witness=str(witness))
     known = [line.encode() for line in running_lines("p1")]
-    return (witness, phases, LineDiverter(PREFIXES, phases=phases, running_lines=known),
-            LineDiverter(PREFIXES, phases=phases, running_lines=known))
+    pattern = ENDED_LINE_PATTERN.encode()
+    return (witness, phases,
+            LineDiverter(PREFIXES, phases=phases, running_lines=known, ended_pattern=pattern),
+            LineDiverter(PREFIXES, phases=phases, running_lines=known, ended_pattern=pattern))
 
 
 @pytest.mark.parametrize("split", [1, 3, 1000])
@@ -158,17 +163,22 @@ def test_pots_lines_are_diverted_only_before_and_after_the_program(tmp_path,
     assert feed(stdout, prestart + b"pre-start output\n===>  Starting the pot p1\n") == (
         b"pre-start output\n", prestart + b"===>  Starting the pot p1\n")
     assert phases.phase is Phase.RUNNING
-    notice = ("===>  memory constraint cannot be applies because rctl is not enabled - "
-              "ignoring\n").encode()
-    program = b"===> app line\n###> app error\n=====> app debug\n===>  Starting the pot p1\n"
+    notice = ("p1: created\n===>  memory constraint cannot be applies because rctl is not "
+              "enabled - ignoring\n").encode()
+    program = (b"===> app line\n###> app error\n=====> app debug\n===>  Starting the pot p1\n"
+               b"p1: created later\np1: create\n")
     assert feed(stdout, notice + program) == (program, notice)
     assert feed(stderr, b"###>  pot p1 is already started (???)x\n") == (
         b"###>  pot p1 is already started (???)x\n", b"")
     witness.write_text('{ "ExitCode": 3 }\n')  # pot: the program has exited
-    after = b"###>  p1 reported application error\n"
-    assert feed(stdout, b"tail of a tool\n" + after) == (b"tail of a tool\n", after)
+    # from now on pot's lines are: its messages and set-status's bare interface list ...
+    after = b"epair0a:\n\n###>  p1 reported application error\nepair0a:epair1a\n"
+    assert feed(stdout, after) == (b"", after)
     assert phases.phase is Phase.AFTER
-    assert feed(stderr, b"###>  on stderr") == (b"", b"###>  on stderr")
+    # ... but the program's last lines, read only after pot wrote the stats, stay its own
+    assert feed(stderr, b"last words\nepair0a: down\n") == (b"last words\nepair0a: down\n", b"")
+    assert feed(stderr, b"unfinished") == (b"", b"")  # held: the line may still be pot's
+    assert stderr.flush() == (b"unfinished", b"")
 
 
 def test_without_a_start_line_every_prefixed_line_is_diverted() -> None:

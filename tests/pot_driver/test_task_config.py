@@ -6,6 +6,7 @@ import pytest
 
 from nomadjail.drivers.registry import validate_job_driver_configs
 from nomadjail.pot_driver import parse_pot_config, register, validate_pot_config
+from nomadjail.pot_driver.resolv_conf import parse_host_resolv_conf
 from nomadjail.pot_driver.task_config import RESERVED_ATTRIBUTES, PathPair, PortMapping
 from nomadjail.structs import DNSConfig, Job, NetworkResource, Port, Resources, Task, TaskGroup
 
@@ -146,3 +147,13 @@ def test_the_groups_dns_block_is_checked_at_submission() -> None:
     job.task_groups[0].networks[0].dns = DNSConfig(servers=["10.0.0.1"], searches=["consul"],
                                                    options=["ndots:2"])
     assert validate_job_driver_configs(job) == []
+
+
+def test_the_hosts_resolv_conf_is_read_as_nomad_reads_it() -> None:
+    host = parse_host_resolv_conf(
+        "nameserver 10.0.0.1\nnameserver 10.0.0.2 # primary\nnameserver fd00::1\n"
+        "nameserver 10.0.0.4\nsearch a.example b.example\ndomain c.example ; old\n"
+        "options ndots:2\n; options ignored\noptions rotate\n")
+    # FreeBSD's resolver uses the first 3 servers; the last search/domain line wins
+    assert host == DNSConfig(servers=["10.0.0.1", "10.0.0.2", "fd00::1"],
+                             searches=["c.example"], options=["ndots:2", "rotate"])

@@ -321,3 +321,19 @@ def test_status_of_a_single_server(server):
     assert member.name == f"{server.config.node_name}.global"
     assert member.status == "alive" and member.tags["role"] == "nomad"
     assert member.to_api()["Tags"]["region"] == "global"
+
+
+def test_ipv6_peers_and_members_are_spelt_as_nomad_does():
+    """Raft addresses are PySyncObj's ``fd00::6:4648``; RPC addresses go out in the
+    network form (``[fd00::6]:4647``), member addresses bare."""
+    from nomadjail.server.config import ServerConfig
+
+    server = Server(ServerConfig(node_name="six", rpc_advertise="[fd00::5]:4647",
+                                 raft_bind=":::4648", raft_advertise="fd00::5:4648",
+                                 raft_peers=["fd00::6:4648", "fd00::7:4648"],
+                                 bootstrap_expect=3, num_schedulers=0))
+    assert server.peers() == ["[fd00::5]:4647", "[fd00::6]:4647", "[fd00::7]:4647"]
+    assert sorted((m.addr, m.port, m.tags["rpc_addr"], m.tags["port"])
+                  for m in server.members()) == [
+        ("fd00::5", 4648, "fd00::5", "4647"), ("fd00::6", 4648, "fd00::6", "4647"),
+        ("fd00::7", 4648, "fd00::7", "4647")]
