@@ -209,13 +209,7 @@ def agent_services(config: AgentConfig) -> list[ServiceRegistration]:
     # brackets for IPv6, as URLs and Go's net.Dial do.
     if c.server.enabled:
         name = settings.server_service_name
-        host, port = c.advertise_host_port("http")
-        services.append(ServiceRegistration(
-            f"_nomad-server-{node}-http", name, host, port,
-            ["http", *potluck_tags("nomadserver", name, node, c.datacenter), *extra],
-            {"Name": "Nomad Server HTTP Check", "Interval": CHECK_INTERVAL,
-             "Timeout": CHECK_TIMEOUT,
-             "HTTP": f"http://{join_host_port(host, port)}/v1/agent/health?type=server"}))
+        services.append(_http_registration(config, "server", name))
         for listener in ("rpc", "serf"):
             host, port = c.advertise_host_port(listener)
             services.append(ServiceRegistration(
@@ -224,15 +218,22 @@ def agent_services(config: AgentConfig) -> list[ServiceRegistration]:
                 {"Name": f"Nomad Server {listener.upper()} Check", "Interval": CHECK_INTERVAL,
                  "Timeout": CHECK_TIMEOUT, "TCP": join_host_port(host, port)}))
     if c.client.enabled:
-        name = settings.client_service_name
-        host, port = c.advertise_host_port("http")
-        services.append(ServiceRegistration(
-            f"_nomad-client-{node}-http", name, host, port,
-            ["http", *potluck_tags("nomadclient", name, node, c.datacenter), *extra],
-            {"Name": "Nomad Client HTTP Check", "Interval": CHECK_INTERVAL,
-             "Timeout": CHECK_TIMEOUT,
-             "HTTP": f"http://{join_host_port(host, port)}/v1/agent/health?type=client"}))
+        services.append(_http_registration(config, "client", settings.client_service_name))
     return services
+
+
+def _http_registration(config: AgentConfig, role: str, name: str) -> ServiceRegistration:
+    """A server's or client's (``role``) http listener as Consul service ``name``, with
+    potluck's tags and Nomad's health check."""
+    node = config.node_name()
+    host, port = config.advertise_host_port("http")
+    return ServiceRegistration(
+        f"_nomad-{role}-{node}-http", name, host, port,
+        ["http", *potluck_tags(f"nomad{role}", name, node, config.datacenter),
+         *config.consul.tags],
+        {"Name": f"Nomad {role.capitalize()} HTTP Check", "Interval": CHECK_INTERVAL,
+         "Timeout": CHECK_TIMEOUT,
+         "HTTP": f"http://{join_host_port(host, port)}/v1/agent/health?type={role}"})
 
 
 def register(api: ConsulAPI, service: ServiceRegistration) -> None:

@@ -7,7 +7,7 @@ objects; these helpers give those answers as :class:`CommandFailed`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from typing import Any, Callable, Mapping
 
 from ..api import ALL_NAMESPACES, ApiClient, ApiError, ApiPermissionDenied
 from ..structs import Allocation, Evaluation
@@ -23,6 +23,27 @@ def sanitize_uuid_prefix(prefix: str) -> str:
     """Drop a trailing odd hex digit: the servers match UUID prefixes byte-wise."""
     length = len(prefix) - prefix.count("-")
     return prefix[:len(prefix) - length % 2]
+
+
+def _uuid_prefix_matches(prefix: str, query: Callable[[str], tuple[list[Any], Any]], *,
+                         query_error: str, not_found: str,
+                         short_error: str = "Identifier must contain at least two characters."
+                         ) -> list[Any]:
+    """The matches (at least one) of an allocation, node or evaluation ID prefix.
+
+    Nomad's answers for a too short prefix, a failed query and no match are
+    raised as CommandFailed; what to say about several matches is the caller's.
+    """
+    if len(prefix) == 1:
+        raise CommandFailed(short_error)
+    prefix = sanitize_uuid_prefix(prefix)
+    try:
+        matches, _ = query(prefix)
+    except ApiError as err:
+        raise CommandFailed(f"{query_error}: {err}") from None
+    if not matches:
+        raise CommandFailed(f'{not_found} "{prefix}" found')
+    return matches
 
 
 def job_id_by_prefix(meta: Meta, client: ApiClient, prefix: str) -> tuple[str, str]:
@@ -55,15 +76,10 @@ def alloc_stub_by_prefix(meta: Meta, client: ApiClient, alloc_id: str, *, verbos
                          short_error: str = "Identifier must contain at least two characters."
                          ) -> dict[str, Any]:
     """The AllocListStub ``alloc_id`` names (raises CommandFailed otherwise)."""
-    if len(alloc_id) == 1:
-        raise CommandFailed(short_error)
-    alloc_id = sanitize_uuid_prefix(alloc_id)
-    try:
-        allocs, _ = client.allocations(alloc_id)
-    except ApiError as err:
-        raise CommandFailed(f"Error querying allocation: {err}") from None
-    if not allocs:
-        raise CommandFailed(f'No allocation(s) with prefix or id "{alloc_id}" found')
+    allocs = _uuid_prefix_matches(
+        alloc_id, client.allocations, short_error=short_error,
+        query_error="Error querying allocation",
+        not_found="No allocation(s) with prefix or id")
     if len(allocs) > 1:
         length = FULL_ID if verbose else SHORT_ID
         table = format_alloc_list_stubs(allocs, verbose=verbose, length=length, now=meta.now())
@@ -79,15 +95,8 @@ def node_stub_by_prefix(client: ApiClient, node_id: str, *, verbose_list: bool,
                         error_prefix: str, not_found: str = "No node(s) with prefix or id"
                         ) -> Mapping[str, Any]:
     """The NodeListStub ``node_id`` names (raises CommandFailed otherwise)."""
-    if len(node_id) == 1:
-        raise CommandFailed("Identifier must contain at least two characters.")
-    node_id = sanitize_uuid_prefix(node_id)
-    try:
-        nodes, _ = client.nodes(node_id)
-    except ApiError as err:
-        raise CommandFailed(f"{error_prefix}: {err}") from None
-    if not nodes:
-        raise CommandFailed(f'{not_found} "{node_id}" found')
+    nodes = _uuid_prefix_matches(node_id, client.nodes, query_error=error_prefix,
+                                 not_found=not_found)
     if len(nodes) > 1:
         raise CommandFailed("Prefix matched multiple nodes\n\n"
                             + format_node_stub_list(nodes, verbose=verbose_list))
@@ -95,15 +104,9 @@ def node_stub_by_prefix(client: ApiClient, node_id: str, *, verbose_list: bool,
 
 
 def eval_by_prefix(client: ApiClient, eval_id: str, *, verbose: bool) -> Evaluation:
-    if len(eval_id) == 1:
-        raise CommandFailed("Identifier must contain at least two characters.")
-    eval_id = sanitize_uuid_prefix(eval_id)
-    try:
-        evals, _ = client.evaluations(eval_id)
-    except ApiError as err:
-        raise CommandFailed(f"Error querying evaluation: {err}") from None
-    if not evals:
-        raise CommandFailed(f'No evaluation(s) with prefix or id "{eval_id}" found')
+    evals = _uuid_prefix_matches(eval_id, client.evaluations,
+                                 query_error="Error querying evaluation",
+                                 not_found="No evaluation(s) with prefix or id")
     if len(evals) > 1:
         raise CommandFailed("Prefix matched multiple evaluations\n\n"
                             + format_eval_list(evals, verbose=verbose))
