@@ -11,13 +11,19 @@ BIN     = $(VENV)/bin
 TEST_DEBS = chromium chromium-driver rsyslog shellcheck
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: run test setup test-deps bench clean
+.PHONY: run test lint setup test-deps bench clean
 
 run: setup
 	$(BIN)/nomadjail agent -dev -import-jobs examples
 
 test: setup test-deps
 	$(BIN)/pytest -n 2 tests
+
+# The gate CI runs before the tests: ruff (style, imports, bug patterns) on the code,
+# tests and benchmarks; mypy on the package (settings in pyproject.toml).
+lint: setup
+	$(BIN)/ruff check nomadjail tests bench
+	$(BIN)/mypy
 
 bench: setup
 	$(BIN)/python bench/run_to_running.py

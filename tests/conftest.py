@@ -8,8 +8,8 @@ them.  Both end the agent and every process it started, by PID.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Callable, Iterator
 
 import pytest
 

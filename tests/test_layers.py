@@ -4,22 +4,25 @@ Each package may import only the packages DESIGN.md lists for it (all of them
 above it in the table); server and client never import each other; nothing in
 the product imports the test helpers; the CLI reaches the agent only from
 ``cli/agent.py`` (the ``agent`` command) and the appliance only from
-``cli/flavour.py`` (``flavour cook``).
+``cli/flavour.py`` (``flavour cook``).  ``helper/`` is the floor: any package may
+use it, and it imports nothing but the standard library.
 """
 
 from __future__ import annotations
 
 import ast
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "nomadjail"
-ORDER = ["structs", "api", "jobspec", "state", "scheduler", "server", "drivers", "pot_driver",
+ORDER = ["helper", "structs", "api", "jobspec", "state", "scheduler", "server", "drivers", "pot_driver",
          "client", "http", "agent", "appliance", "cli"]
 NEVER = {("server", "client"), ("client", "server")}
 # DESIGN.md §3, right column ("imports:"); the agent wires everything.
-ALLOWED = {
+_ALLOWED = {
+    "helper": set(),
     "structs": set(),
     "api": {"structs"},
     "jobspec": {"structs", "api"},
@@ -34,6 +37,8 @@ ALLOWED = {
     "appliance": {"agent", "jobspec", "api", "structs"},
     "cli": {"api", "jobspec", "structs"},
 }
+ALLOWED = {package: allowed | ({"helper"} if package != "helper" else set())
+           for package, allowed in _ALLOWED.items()}
 
 
 def package_of(module: str) -> str | None:
@@ -82,3 +87,22 @@ def test_imports_point_up(path: Path) -> None:
         assert theirs in ORDER, f"{where}: unknown package"
         assert ORDER.index(theirs) < ORDER.index(mine), f"{where}: imports against the layers"
         assert theirs in ALLOWED[mine], f"{where}: {mine} may import only {sorted(ALLOWED[mine])}"
+
+
+HELPERS = sorted((ROOT / "helper").rglob("*.py"))
+
+
+@pytest.mark.parametrize("path", HELPERS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_helpers_use_only_the_standard_library(path: Path) -> None:
+    """The task supervisor imports helper/ and must start with the standard library only."""
+    for node in ast.walk(ast.parse(path.read_text(), str(path))):
+        if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module or ""]
+        else:
+            continue
+        for module in modules:
+            top = module.split(".")[0]
+            assert top == "__future__" or top in sys.stdlib_module_names, (
+                f"{path.relative_to(ROOT)}:{node.lineno} imports {module}")

@@ -29,22 +29,30 @@ import dataclasses
 import logging
 import os
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .. import __version__
 from ..api.rpc_client import HTTPServerRPC
 from ..client.client import Client
 from ..client.config import ClientConfig
 from ..drivers.registry import build_drivers, config_validators
+from ..pot_driver import register as register_pot_driver
 from ..server.config import ServerConfig
 from ..server.raft import RaftError
 from ..server.server import Server
-from ..pot_driver import register as register_pot_driver
 from ..structs import ClientHostVolumeConfig, Unavailable
 from .config import AgentConfig
-from .consul import (ConsulRegistrar, agent_services, client_join_target, consul_client,
-                     describe_addresses, discover_peers, discover_server_peers,
-                     server_join_target)
+from .consul import (
+    ConsulRegistrar,
+    agent_services,
+    client_join_target,
+    consul_client,
+    describe_addresses,
+    discover_peers,
+    discover_server_peers,
+    server_join_target,
+)
 from .import_jobs import ServerJobTarget, import_jobs_when_leader
 from .saved_peers import save_peers, with_saved_peers
 
@@ -94,7 +102,7 @@ class Agent:
                             else None)
         self._consul = (ConsulRegistrar(services, self._consul_api,
                                         address=describe_addresses(config.consul))
-                        if services else None)
+                        if services and self._consul_api is not None else None)
 
     # -- wiring ------------------------------------------------------------------
     def _server_config(self) -> ServerConfig:

@@ -22,8 +22,8 @@ BANNER_WIDTH = 22
 def config_from_flags(flags: dict[str, Any]) -> AgentConfig:
     """Defaults, then -dev, then every -config path, then the other flags (Nomad's order)."""
     config = dev_config() if flags.get("dev") else AgentConfig()
-    for overlay in load_config_paths(flags.get("config_paths") or ()):
-        config = merge(config, overlay)
+    for file_overlay in load_config_paths(flags.get("config_paths") or ()):
+        config = merge(config, file_overlay)
     overlay: dict[str, Any] = {}
     for flag, key in (("data_dir", "data_dir"), ("bind", "bind_addr"), ("node", "name"),
                       ("dc", "datacenter"), ("region", "region"), ("log_level", "log_level"),
@@ -55,7 +55,7 @@ def validate(config: AgentConfig) -> list[str]:
         problems.append(f"bootstrap_expect must be at least 1, got "
                         f"{config.server.bootstrap_expect}")
     ports = (config.ports.http, config.ports.rpc, config.ports.serf)
-    for name, port in zip(("http", "rpc", "serf"), ports):
+    for name, port in zip(("http", "rpc", "serf"), ports, strict=True):
         if not 0 < port < 65536:
             problems.append(f"ports.{name} must be between 1 and 65535, got {port}")
     if len(set(ports)) != 3:
@@ -102,7 +102,8 @@ def _consul_problems(config: AgentConfig) -> list[str]:
     problems = []
     keys = ["consul.address"] + [f"consul.fallback_addresses[{i}]"
                                  for i in range(len(config.consul.fallback_addresses))]
-    for key, address in zip(keys, [config.consul.address, *config.consul.fallback_addresses]):
+    for key, address in zip(keys, [config.consul.address, *config.consul.fallback_addresses],
+                            strict=True):
         try:
             parse_consul_address(address)
         except ValueError as err:

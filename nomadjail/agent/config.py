@@ -43,7 +43,7 @@ BUILT_IN_DRIVERS = ("pot",)
 OPT_IN_DRIVERS = ("raw_exec",)
 
 
-class MergeRule(str, enum.Enum):
+class MergeRule(enum.StrEnum):
     """How a later config file's value combines with an earlier one (see the module
     docstring); a field's rule is in its ``metadata["merge"]``."""
 

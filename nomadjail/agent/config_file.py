@@ -22,9 +22,10 @@ import difflib
 import enum
 import json
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from ..structs import BadRequest, parse_duration
 
@@ -33,7 +34,7 @@ class ConfigError(BadRequest):
     """A config file is malformed; the message starts with ``file:line:col`` or ``file:``."""
 
 
-class Kind(str, enum.Enum):
+class Kind(enum.StrEnum):
     """The type a config key holds (and how a file's value is converted to it)."""
 
     STR = "str"
@@ -338,7 +339,7 @@ def decode(entries: list[Entry], schema: dict[str, Any], overlay: dict,
             if entry.block is None or len(entry.labels) != 1:
                 raise ConfigError(f'{entry.where}: {path}: expected a block with one label, '
                                   f'as in {entry.name} "name" {{ ... }}')
-            settings = {}
+            settings: dict[str, Any] = {}
             for item in entry.block:
                 if item.name not in spec.body:
                     raise _unknown(item, spec.body, f'{entry.name} "{entry.labels[0]}"')
@@ -439,7 +440,7 @@ def _is_editor_temporary(name: str) -> bool:
 
 def load_config_paths(paths: Iterable[str]) -> list[dict[str, Any]]:
     """One overlay per file; a directory contributes its .hcl/.json files in name order."""
-    overlays = []
+    overlays: list[dict[str, Any]] = []
     for path in paths:
         p = Path(path)
         if p.is_dir():

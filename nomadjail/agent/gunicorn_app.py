@@ -15,8 +15,9 @@ import os
 import signal
 import sys
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import falcon.asgi
 from gunicorn.app.base import BaseApplication
@@ -30,7 +31,6 @@ from .agent import Agent
 from .config import AgentConfig
 from .log_setup import setup_agent_logging
 from .processes import end_processes_under
-
 
 log = logging.getLogger("nomadjail.agent")
 

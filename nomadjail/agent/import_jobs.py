@@ -27,12 +27,12 @@ import enum
 import hashlib
 import json
 import logging
-import os
 import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
+from ..helper.atomic_file import write_json_atomically
 from ..jobspec import parse_job
 from ..server.server import Server
 from ..structs import Job, NomadError, Unavailable
@@ -48,7 +48,7 @@ IMPORT_RETRY_DELAY = 1.0
 IMPORT_RETRY_MAX_DELAY = 30.0
 
 
-class ImportStatus(str, enum.Enum):
+class ImportStatus(enum.StrEnum):
     REGISTERED = "registered"
     UNCHANGED = "unchanged"
     FAILED = "failed"
@@ -141,10 +141,7 @@ class ImportRecord:
         self.digests[str(path)] = digest
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            scratch = self.path.with_name(f".{self.path.name}.new")
-            scratch.write_text(json.dumps(self.digests, indent=2, sort_keys=True),
-                               encoding="utf-8")
-            os.replace(scratch, self.path)
+            write_json_atomically(self.path, self.digests, indent=2)
         except OSError as err:
             log.warning("%s: cannot record the import of %s: %s", self.path, path, err)
 

@@ -19,6 +19,7 @@ import json
 import logging
 import os
 
+from ..helper.atomic_file import write_json_atomically
 from .config import AgentConfig
 
 log = logging.getLogger("nomadjail.agent")
@@ -45,15 +46,9 @@ def save_peers(data_dir: str, peers: list[str]) -> None:
     """Remember ``peers``; a failure is logged (the server runs on, but a restart
     would bootstrap through Consul again)."""
     path = peers_path(data_dir)
-    scratch = f"{path}.new"
     try:
         os.makedirs(os.path.dirname(path), exist_ok=True)
-        with open(scratch, "w", encoding="utf-8") as out:
-            json.dump({"Peers": sorted(peers)}, out, indent=2)
-            out.write("\n")
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(scratch, path)
+        write_json_atomically(path, {"Peers": sorted(peers)}, indent=2)
     except OSError as err:
         log.warning("cannot save the raft peers to %s: %s", path, err)
 

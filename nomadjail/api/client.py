@@ -33,13 +33,30 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Iterable, Iterator, Mapping, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 from urllib.parse import quote
 
-from ..structs import (Allocation, BadRequest, Conflict, DecodeError, Deployment, Evaluation,
-                       Job, JobSummary, Node, NodeEligibility, NomadError, NotFound,
-                       PermissionDenied, Unavailable, from_api, parse_duration, to_api)
+from ..structs import (
+    Allocation,
+    BadRequest,
+    Conflict,
+    DecodeError,
+    Deployment,
+    Evaluation,
+    Job,
+    JobSummary,
+    Node,
+    NodeEligibility,
+    NomadError,
+    NotFound,
+    PermissionDenied,
+    Unavailable,
+    from_api,
+    parse_duration,
+    to_api,
+)
 
 T = TypeVar("T")
 

@@ -11,24 +11,24 @@ Node-scoped calls carry the node's SecretID in the ``X-Nomad-Token`` header;
 the server answers 403 if it does not match the registered node.  Errors use
 the public API's status codes and plain-text bodies.
 
-=========================  =====================================  ====================================
-method                     request body                           response body
-=========================  =====================================  ====================================
-Node.Register              {"Node": Node}                          {"HeartbeatTTL": ns, "Index": n,
-                                                                    "LeaderRPCAddr": "ip:4647",
-                                                                    "NumNodes": n,
-                                                                    "Servers": ["ip:4647", ...]}
-Node.UpdateStatus          {"NodeID": id, "Status": "ready"}       same as Node.Register
+=====================  ====================================  ===================================
+method                 request body                          response body
+=====================  ====================================  ===================================
+Node.Register          {"Node": Node}                        {"HeartbeatTTL": ns, "Index": n,
+                                                             "LeaderRPCAddr": "ip:4647",
+                                                             "NumNodes": n,
+                                                             "Servers": ["ip:4647", ...]}
+Node.UpdateStatus      {"NodeID": id, "Status": "ready"}     same as Node.Register
 (heartbeat)
-Node.GetClientAllocs       query: node_id, index, wait              {"Allocs": {alloc ID: AllocModifyIndex},
-                                                                    "Index": n}
-Alloc.GetAllocs            {"NodeID": id, "AllocIDs": [id, ...]}    {"Allocs": [Allocation with Job],
-                                                                    "Index": n}
-Node.UpdateAlloc           {"NodeID": id, "Alloc": [Allocation (ID,  {"Index": n}
-                           ClientStatus, ClientDescription,
-                           TaskStates, DeploymentStatus,
-                           ModifyTime)]}
-=========================  =====================================  ====================================
+Node.GetClientAllocs   query: node_id, index, wait           {"Allocs": {alloc ID:
+                                                             AllocModifyIndex}, "Index": n}
+Alloc.GetAllocs        {"NodeID": id, "AllocIDs": [id, ...]} {"Allocs": [Allocation with Job],
+                                                             "Index": n}
+Node.UpdateAlloc       {"NodeID": id, "Alloc": [Allocation   {"Index": n}
+                       (ID, ClientStatus, ClientDescription,
+                       TaskStates, DeploymentStatus,
+                       ModifyTime)]}
+=====================  ====================================  ===================================
 
 A follower server forwards the same requests, unchanged, to the leader's rpc
 address.  A server that cannot serve a call because there is no leader (or it
@@ -43,9 +43,16 @@ down once, in the vocabulary every layer may use.
 
 from __future__ import annotations
 
-from ..structs.rpc import (AllocGetAllocsRequest, AllocGetAllocsResponse, IndexResponse,
-                           NodeClientAllocsResponse, NodeRegisterRequest, NodeUpdateAllocRequest,
-                           NodeUpdateResponse, NodeUpdateStatusRequest)
+from ..structs.rpc import (
+    AllocGetAllocsRequest,
+    AllocGetAllocsResponse,
+    IndexResponse,
+    NodeClientAllocsResponse,
+    NodeRegisterRequest,
+    NodeUpdateAllocRequest,
+    NodeUpdateResponse,
+    NodeUpdateStatusRequest,
+)
 
 __all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
            "NodeClientAllocsResponse", "NodeRegisterRequest", "NodeUpdateAllocRequest",

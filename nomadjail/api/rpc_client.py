@@ -31,14 +31,27 @@ from __future__ import annotations
 
 import json
 import threading
-from typing import Any, Callable, Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..structs import Allocation, Node, Unavailable, from_api, to_api
 from .client import ApiConnectionError, RequestsTransport, Transport, error_for_status
-from .rpc import (ALLOC_GET_ALLOCS, NODE_GET_CLIENT_ALLOCS, NODE_REGISTER, NODE_UPDATE_ALLOC,
-                  NODE_UPDATE_STATUS, AllocGetAllocsRequest, AllocGetAllocsResponse,
-                  NodeClientAllocsResponse, NodeRegisterRequest, NodeUpdateAllocRequest,
-                  NodeUpdateResponse, NodeUpdateStatusRequest, is_no_leader_error, rpc_path)
+from .rpc import (
+    ALLOC_GET_ALLOCS,
+    NODE_GET_CLIENT_ALLOCS,
+    NODE_REGISTER,
+    NODE_UPDATE_ALLOC,
+    NODE_UPDATE_STATUS,
+    AllocGetAllocsRequest,
+    AllocGetAllocsResponse,
+    NodeClientAllocsResponse,
+    NodeRegisterRequest,
+    NodeUpdateAllocRequest,
+    NodeUpdateResponse,
+    NodeUpdateStatusRequest,
+    is_no_leader_error,
+    rpc_path,
+)
 
 __all__ = ["DEFAULT_TIMEOUT", "HTTPServerRPC", "NoServersError", "NodeUpdateResponse"]
 

@@ -25,8 +25,12 @@ calls ``nomadjail flavour cook`` once, ``rc.d/nomadjail`` runs the agent.
 from __future__ import annotations
 
 from .cook import CookOptions, CookReport, Layout, ServiceAction, cook
-from .environment import (ApplianceSettings, InvalidEnvironment, read_environment,
-                          settings_from_environment)
+from .environment import (
+    ApplianceSettings,
+    InvalidEnvironment,
+    read_environment,
+    settings_from_environment,
+)
 from .render import Ports, render_server_config, templates_dir
 
 __all__ = ["ApplianceSettings", "CookOptions", "CookReport", "InvalidEnvironment", "Layout",

@@ -38,17 +38,23 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Mapping, TextIO
+from typing import TextIO
 
 from ..agent.addresses import url_host
 from ..agent.config_file import load_config_file
 from ..agent.import_jobs import ImportOutcome, ImportStatus, import_jobs
 from ..api.client import ApiClient, ApiError
+from ..helper.atomic_file import write_atomically
 from ..structs import NomadError
-from .environment import ApplianceSettings, InvalidEnvironment, read_environment, \
-    settings_from_environment
+from .environment import (
+    ApplianceSettings,
+    InvalidEnvironment,
+    read_environment,
+    settings_from_environment,
+)
 from .job_target import ApiJobTarget
 from .render import SERVER_CONFIG_NAME, Ports, render_server_config
 from .system import SystemCommandError, SystemTools
@@ -100,7 +106,7 @@ class CookFailed(RuntimeError):
     """A step failed; the message says which and why."""
 
 
-class ServiceAction(str, enum.Enum):
+class ServiceAction(enum.StrEnum):
     """What the cook did to ``service nomadjail`` (the values are the service verbs)."""
 
     NONE = ""  # it ran with this configuration already
@@ -108,7 +114,7 @@ class ServiceAction(str, enum.Enum):
     RESTART = "restart"
 
 
-class Level(str, enum.Enum):
+class Level(enum.StrEnum):
     INFO = "INFO"
     WARNING = "WARNING"
     ERROR = "ERROR"
@@ -273,12 +279,8 @@ def _write_private(path: Path, text: str) -> bool:
             return False
     except FileNotFoundError:
         pass
-    scratch = path.with_name(f".{path.name}.new")
-    fd = os.open(scratch, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as out:
-        out.write(text)
-    os.chmod(scratch, 0o600)
-    os.replace(scratch, path)
+    write_atomically(path, text, mode=0o600)
+    path.chmod(0o600)  # exactly 0600, whatever the umask narrowed
     return True
 
 

@@ -40,9 +40,9 @@ import binascii
 import ipaddress
 import re
 import shlex
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Mapping
 
 from ..agent.addresses import join_host_port, split_host_port
 

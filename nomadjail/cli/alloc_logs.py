@@ -15,12 +15,13 @@ import queue
 import random
 import sys
 import threading
-from typing import Any, BinaryIO, Iterator
+from collections.abc import Iterator
+from typing import Any, BinaryIO
 
 import click
 
 from ..api import ApiClient, ApiError, StreamFrame
-from ..structs import AllocClientStatus, Allocation
+from ..structs import Allocation, AllocClientStatus
 from .flags import nomad_option
 from .lookup import alloc_stub_by_prefix, check_task, job_id_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options

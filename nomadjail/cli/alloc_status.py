@@ -10,8 +10,19 @@ from ..api import ApiClient, ApiError, ApiNotFound
 from ..structs import Allocation, TaskState, format_duration, to_api
 from ..structs.task_events import display_message
 from .flags import nomad_option
-from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_list_with_spaces,
-                     format_task_time, format_time_ns, ibytes, limit, pretty_time_diff, to_json)
+from .format import (
+    FULL_ID,
+    SHORT_ID,
+    format_kv,
+    format_list,
+    format_list_with_spaces,
+    format_task_time,
+    format_time_ns,
+    ibytes,
+    limit,
+    pretty_time_diff,
+    to_json,
+)
 from .lookup import alloc_stub_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .views import format_alloc_metrics

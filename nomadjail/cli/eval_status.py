@@ -9,13 +9,27 @@ import click
 from ..api import ApiError
 from ..structs import Evaluation, to_api
 from .flags import nomad_option
-from .format import (FULL_ID, SHORT_ID, format_kv, format_time_ns, format_time_s, go_quote,
-                     limit, pretty_time_diff, rfc3339_ns, to_json)
+from .format import (
+    FULL_ID,
+    SHORT_ID,
+    format_kv,
+    format_time_ns,
+    format_time_s,
+    go_quote,
+    limit,
+    pretty_time_diff,
+    rfc3339_ns,
+    to_json,
+)
 from .lookup import eval_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .monitor import EvalMonitor
-from .views import (eval_failure_status, format_alloc_list_stubs, format_alloc_metrics,
-                    placement_noun)
+from .views import (
+    eval_failure_status,
+    format_alloc_list_stubs,
+    format_alloc_metrics,
+    placement_noun,
+)
 
 
 @click.command("status", cls=NomadCommand)
@@ -90,8 +104,8 @@ def _format(meta: Meta, evaluation: Evaluation, placed: list[dict[str, Any]], *,
         ui.output(ui.colorize("\n[bold]Failed Placements[reset]"))
         for group in sorted(evaluation.failed_tg_allocs):
             metrics = evaluation.failed_tg_allocs[group]
-            ui.output(f"Task Group {go_quote(group)} (failed to place {metrics.coalesced_failures + 1} "
-                      f"{placement_noun(metrics)}):")
+            ui.output(f"Task Group {go_quote(group)} (failed to place "
+                      f"{metrics.coalesced_failures + 1} {placement_noun(metrics)}):")
             ui.output(ui.colorize(format_alloc_metrics(metrics, prefix="  ")))
         if evaluation.blocked_eval:
             ui.output(f'\nEvaluation "{limit(evaluation.blocked_eval, length)}" waiting for '

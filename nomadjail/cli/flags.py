@@ -7,7 +7,8 @@ the single- and the double-dash spelling, which :func:`nomad_option` does.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import click
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
-from typing import Any, Iterable
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
 
 from ..structs import parse_rfc3339
 
@@ -90,7 +91,7 @@ def format_time_s(seconds: float) -> str:
     """Go's ``2006-01-02T15:04:05Z07:00`` in local time; "" for times before 1970-01-01T00:00:01."""
     if seconds < 1:
         return ""
-    moment = datetime.fromtimestamp(int(seconds), tz=timezone.utc).astimezone()
+    moment = datetime.fromtimestamp(int(seconds), tz=UTC).astimezone()
     offset = moment.utcoffset()
     text = moment.strftime("%Y-%m-%dT%H:%M:%S")
     if not offset:

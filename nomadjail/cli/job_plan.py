@@ -7,7 +7,8 @@ allocations would be created or destroyed, 255 the plan could not be made
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import click
 

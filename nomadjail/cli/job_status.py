@@ -9,12 +9,28 @@ import click
 from ..api import ALL_NAMESPACES, ApiClient, ApiError
 from ..structs import EvalStatus, Evaluation, Job, format_duration, to_api
 from .flags import nomad_option
-from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_time_ns, go_quote, limit,
-                     pretty_time_diff, rfc3339_ns, status_string, to_json)
+from .format import (
+    FULL_ID,
+    SHORT_ID,
+    format_kv,
+    format_list,
+    format_time_ns,
+    go_quote,
+    limit,
+    pretty_time_diff,
+    rfc3339_ns,
+    status_string,
+    to_json,
+)
 from .lookup import job_id_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
-from .views import (create_status_list_output, eval_failure_status, format_alloc_list_stubs,
-                    format_alloc_metrics, format_job_deployment)
+from .views import (
+    create_status_list_output,
+    eval_failure_status,
+    format_alloc_list_stubs,
+    format_alloc_metrics,
+    format_job_deployment,
+)
 
 MAX_FAILED_TASK_GROUPS = 5
 

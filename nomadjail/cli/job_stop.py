@@ -47,8 +47,8 @@ def job_stop(meta: Meta, args: tuple[str, ...], detach: bool, purge: bool, yes: 
     return worst
 
 
-def _stop_one(meta: Meta, client: ApiClient, wanted: str, *, single: bool, detach: bool, purge: bool,
-              yes: bool, length: int) -> int:
+def _stop_one(meta: Meta, client: ApiClient, wanted: str, *, single: bool, detach: bool,
+              purge: bool, yes: bool, length: int) -> int:
     job_id, namespace = job_id_by_prefix(meta, client, wanted)
     if single and wanted != job_id and not yes:
         answer = meta.ui.ask(f'Are you sure you want to stop job "{job_id}"? [y/N]')

@@ -15,7 +15,8 @@ more spaces per level and markers are padded so names line up.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from .format import go_quote
 

@@ -16,9 +16,9 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
-
+from typing import Any
 
 from ..structs import Job, NomadError, from_api
 from .flags import nomad_option

@@ -7,14 +7,19 @@ objects; these helpers give those answers as :class:`CommandFailed`.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Mapping
+from collections.abc import Callable, Mapping
+from typing import Any
 
 from ..api import ALL_NAMESPACES, ApiClient, ApiError, ApiPermissionDenied
 from ..structs import Allocation, Evaluation
 from .format import FULL_ID, SHORT_ID, format_list
 from .meta import CommandFailed, Meta
-from .views import (create_status_list_output, format_alloc_list_stubs, format_eval_list,
-                    format_node_stub_list)
+from .views import (
+    create_status_list_output,
+    format_alloc_list_stubs,
+    format_eval_list,
+    format_node_stub_list,
+)
 
 MAX_PREFIX_RESULTS = 20
 

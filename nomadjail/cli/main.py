@@ -19,8 +19,8 @@ and the exit-code rule).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from importlib import metadata
-from typing import Sequence
 
 import click
 

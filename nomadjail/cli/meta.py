@@ -32,8 +32,9 @@ import functools
 import os
 import sys
 import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Mapping
+from typing import Any
 
 import click
 
@@ -345,7 +346,7 @@ NomadGroup.group_class = NomadGroup
 class RootGroup(NomadGroup):
     """The ``nomadjail`` command: maps every failure to Nomad's exit codes."""
 
-    def main(self, args: Any = None, prog_name: str | None = None,  # type: ignore[override]
+    def main(self, args: Any = None, prog_name: str | None = None,
              complete_var: str | None = None, standalone_mode: bool = True,
              **extra: Any) -> Any:
         code = self.run(args, prog_name=prog_name, complete_var=complete_var, **extra)

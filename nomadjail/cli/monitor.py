@@ -26,16 +26,23 @@ Two departures from Nomad, both so scripts see success when there is one:
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Mapping, Sequence
+from typing import Any
 
 from ..api import ApiClient, ApiError
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Deployment, DeploymentStatus,
-                       EvalStatus, JobType, format_duration)
+from ..structs import (
+    AllocClientStatus,
+    AllocDesiredStatus,
+    Deployment,
+    DeploymentStatus,
+    EvalStatus,
+    JobType,
+    format_duration,
+)
 from .format import FULL_ID, SHORT_ID, format_time_s, go_quote, limit
 from .meta import Meta, PrefixedUi, Ui
-from .views import (format_alloc_list_stubs, format_alloc_metrics, format_deployment,
-                    placement_noun)
+from .views import format_alloc_list_stubs, format_alloc_metrics, format_deployment, placement_noun
 
 EVAL_POLL_WAIT = 1.0
 """Seconds a blocking evaluation read may wait (Nomad polls once a second)."""

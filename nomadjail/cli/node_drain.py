@@ -20,8 +20,15 @@ from typing import Any
 import click
 
 from ..api import ApiClient, ApiError
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, JobType,
-                       NodeEligibility, NodeStatus, parse_duration)
+from ..structs import (
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    JobType,
+    NodeEligibility,
+    NodeStatus,
+    parse_duration,
+)
 from .flags import nomad_option
 from .format import format_time_s
 from .lookup import local_node_id, node_stub_by_prefix

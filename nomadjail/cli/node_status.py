@@ -2,15 +2,27 @@
 
 from __future__ import annotations
 
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 import click
 
 from ..api import ApiClient, ApiError, ApiNotFound
-from ..structs import AllocClientStatus, Allocation, Node, format_duration, to_api
+from ..structs import Allocation, AllocClientStatus, Node, format_duration, to_api
 from .flags import nomad_option
-from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_rfc3339,
-                     format_time_ns, ibytes, limit, pretty_time_diff, rfc3339_ns, to_json)
+from .format import (
+    FULL_ID,
+    SHORT_ID,
+    format_kv,
+    format_list,
+    format_rfc3339,
+    format_time_ns,
+    ibytes,
+    limit,
+    pretty_time_diff,
+    rfc3339_ns,
+    to_json,
+)
 from .lookup import local_node_id, node_stub_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .views import go_bool

@@ -7,11 +7,22 @@ with ``[bold]``-style colour tags left in for :func:`format.colorize`.
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Sequence
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from ..structs import AllocMetric, Deployment, DeploymentState, EvalStatus, Evaluation
-from .format import (FULL_ID, SHORT_ID, format_kv, format_list, format_rfc3339, format_time_ns,
-                     go_quote, limit, pretty_time_diff, status_string)
+from .format import (
+    FULL_ID,
+    SHORT_ID,
+    format_kv,
+    format_list,
+    format_rfc3339,
+    format_time_ns,
+    go_quote,
+    limit,
+    pretty_time_diff,
+    status_string,
+)
 
 
 def format_alloc_list_stubs(stubs: Sequence[Mapping[str, Any]], *, verbose: bool, length: int,

@@ -31,15 +31,29 @@ and never blocks a task runner on a kill.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import threading
 import time
-from typing import Callable, Mapping
+from collections.abc import Callable, Mapping
 
 from ..drivers.base import Driver
-from ..structs import (ZERO_TIME, AllocClientStatus, AllocDeploymentStatus, Allocation,
-                       BadRequest, Node, NomadError, NotFound, TaskEvent, TaskEventType, TaskState,
-                       TaskStateName, now_ns, rfc3339)
+from ..structs import (
+    ZERO_TIME,
+    Allocation,
+    AllocClientStatus,
+    AllocDeploymentStatus,
+    BadRequest,
+    Node,
+    NomadError,
+    NotFound,
+    TaskEvent,
+    TaskEventType,
+    TaskState,
+    TaskStateName,
+    now_ns,
+    rfc3339,
+)
 from . import events
 from .allocdir import AllocDir
 from .config import ClientConfig
@@ -119,7 +133,7 @@ class AllocRunner:
             self.tasks[task.name] = TaskRunner(
                 alloc=alloc, task=task, alloc_dir=self.alloc_dir, driver=driver, node=node,
                 config=config, state_db=state_db, on_state_change=self.task_state_updated,
-                start_gate=lambda name=task.name: self._coordinator.allowed(name),
+                start_gate=functools.partial(self._coordinator.allowed, task.name),
                 servers_contacted=servers_contacted)
 
     # -- read side ---------------------------------------------------------------------

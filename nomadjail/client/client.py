@@ -33,12 +33,25 @@ import os
 import random
 import threading
 import time
-from typing import Mapping
+from collections.abc import Mapping
 
 from ..drivers.base import Driver
-from ..structs import (Allocation, AllocClientStatus, AllocDeploymentStatus, Node, NomadError,
-                       NodeStatus, NotFound, PermissionDenied, TaskState, ZERO_TIME,
-                       generate_uuid, now_ns, rfc3339)
+from ..helper.atomic_file import write_atomically
+from ..structs import (
+    ZERO_TIME,
+    Allocation,
+    AllocClientStatus,
+    AllocDeploymentStatus,
+    Node,
+    NodeStatus,
+    NomadError,
+    NotFound,
+    PermissionDenied,
+    TaskState,
+    generate_uuid,
+    now_ns,
+    rfc3339,
+)
 from .alloc_runner import AllocRunner
 from .config import ClientConfig
 from .fingerprint import apply_driver_info, driver_info, fingerprint_node
@@ -95,12 +108,7 @@ def _read_or_create_id(path: str, given: str | None) -> str:
         if value:
             return value
         value = generate_uuid()
-    tmp = f"{path}.tmp"
-    with open(tmp, "w", encoding="utf-8") as out:
-        out.write(value)
-        out.flush()
-        os.fsync(out.fileno())
-    os.replace(tmp, path)
+    write_atomically(path, value)
     return value
 
 
@@ -513,9 +521,9 @@ class Client:
             if alloc_id not in allocs:
                 self._remove(alloc_id, runner)
         for alloc_id, alloc in pulled.items():
-            runner = existing.get(alloc_id)
-            if runner is not None:
-                runner.update(alloc)
+            current = existing.get(alloc_id)
+            if current is not None:
+                current.update(alloc)
             else:
                 self._add(alloc)
         self._garbage_collect()

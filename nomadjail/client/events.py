@@ -11,6 +11,7 @@ from __future__ import annotations
 from ..structs import TaskEvent, TaskEventType, format_duration, now_ns
 from ..structs.task_events import display_message
 
+
 def new_event(kind: str, *, display: str = "") -> TaskEvent:
     return TaskEvent(type=kind, time=now_ns(), display_message=display)
 

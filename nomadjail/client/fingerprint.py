@@ -14,16 +14,30 @@ from __future__ import annotations
 import platform
 import signal
 import socket
-from typing import Mapping
+from collections.abc import Mapping
 
 import psutil
 
 from ..drivers.base import Driver
-from ..structs import (ClientHostVolumeConfig, DriverInfo, NetworkResource, Node,
-                       NodeCpuResources, NodeDiskResources, NodeMemoryResources, NodeResources,
-                       NodeStatus, now_ns, rfc3339)
-from ..structs.node import (NodeReservedCpuResources, NodeReservedMemoryResources,
-                            NodeReservedNetworkResources, NodeReservedResources)
+from ..structs import (
+    ClientHostVolumeConfig,
+    DriverInfo,
+    NetworkResource,
+    Node,
+    NodeCpuResources,
+    NodeDiskResources,
+    NodeMemoryResources,
+    NodeResources,
+    NodeStatus,
+    now_ns,
+    rfc3339,
+)
+from ..structs.node import (
+    NodeReservedCpuResources,
+    NodeReservedMemoryResources,
+    NodeReservedNetworkResources,
+    NodeReservedResources,
+)
 from .config import ClientConfig
 
 NOMAD_VERSION = "1.9.0"  # the Nomad version whose API and behaviour nomadjail follows

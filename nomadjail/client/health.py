@@ -18,10 +18,20 @@ reported once; a new deployment ID clears it and the watch starts again.
 from __future__ import annotations
 
 import threading
-from typing import Callable
+from collections.abc import Callable
 
-from ..structs import (MINUTE, SECOND, ZERO_TIME, Allocation, AllocClientStatus, JobType,
-                       MigrateStrategy, TaskState, TaskStateName, parse_rfc3339)
+from ..structs import (
+    MINUTE,
+    SECOND,
+    ZERO_TIME,
+    Allocation,
+    AllocClientStatus,
+    JobType,
+    MigrateStrategy,
+    TaskState,
+    TaskStateName,
+    parse_rfc3339,
+)
 from .lifecycle import POSTSTART, POSTSTOP, PRESTART, lifecycle_kind
 from .timers import Timer, Timers
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import threading
 
-from ..structs import Task, TaskState, TaskStateName, ZERO_TIME
+from ..structs import ZERO_TIME, Task, TaskState, TaskStateName
 
 PRESTART, MAIN, POSTSTART, POSTSTOP = "prestart", "", "poststart", "poststop"
 

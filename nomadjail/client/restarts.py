@@ -32,7 +32,7 @@ import enum
 import random
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..drivers.base import ExitResult
 from ..structs import JobType, RestartMode, RestartPolicy, TaskLifecycle, format_duration

@@ -39,12 +39,14 @@ import json
 import os
 import shutil
 import threading
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Iterator, Protocol
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from ..drivers.base import StartRecord, TaskHandle
-from ..structs import AllocDeploymentStatus, Allocation, TaskState, from_api, to_api
+from ..helper.atomic_file import write_json_atomically
+from ..structs import Allocation, AllocDeploymentStatus, TaskState, from_api, to_api
 
 COLLECTED_FILE = "collected.json"
 
@@ -102,24 +104,6 @@ class StateDB(Protocol):
         ...
 
 
-def _write_atomically(path: str, data: Any, *, fsync: bool) -> None:
-    """Replace ``path`` with ``data`` as JSON, whole or not at all; raises OSError."""
-    tmp = f"{path}.{threading.get_ident()}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(data, out, separators=(",", ":"))
-            if fsync:
-                out.flush()
-                os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-
-
 class FileStateDB:
     """JSON files under ``state_dir`` (normally ``<data_dir>/client/state``)."""
 
@@ -161,7 +145,7 @@ class FileStateDB:
         with self._locked(alloc_id):
             if not os.path.isdir(self._alloc_dir(alloc_id)):
                 return
-            _write_atomically(path, data, fsync=self._fsync)
+            write_json_atomically(path, data, fsync=self._fsync)
 
     @staticmethod
     def _read(path: str) -> Any:
@@ -188,7 +172,7 @@ class FileStateDB:
     def put_allocation(self, alloc: Allocation) -> None:
         with self._locked(alloc.id):
             os.makedirs(self._alloc_dir(alloc.id), exist_ok=True)
-            _write_atomically(os.path.join(self._alloc_dir(alloc.id), "alloc.json"),
+            write_json_atomically(os.path.join(self._alloc_dir(alloc.id), "alloc.json"),
                               to_api(alloc), fsync=self._fsync)
 
     def delete_allocation(self, alloc_id: str) -> None:
@@ -224,7 +208,7 @@ class FileStateDB:
 
     def put_collected_allocs(self, alloc_ids: Iterable[str]) -> None:
         with self._lock:
-            _write_atomically(os.path.join(self.state_dir, COLLECTED_FILE),
+            write_json_atomically(os.path.join(self.state_dir, COLLECTED_FILE),
                               sorted(set(alloc_ids)), fsync=self._fsync)
 
 

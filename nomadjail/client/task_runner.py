@@ -41,19 +41,54 @@ from __future__ import annotations
 import logging
 import threading
 import uuid
-from typing import Callable, TypeVar
+from collections.abc import Callable
+from typing import TypeVar
 
-from ..drivers.base import (Capabilities, Driver, DriverError, ExitResult, MountConfig,
-                            StartRecord, TaskConfig, TaskHandle, TaskNotFound, TaskResources,
-                            TaskStats)
-from ..structs import (Allocation, BadRequest, JobType, Node, PortMapping, RestartPolicy, Task,
-                       TaskEvent, TaskEventType, TaskState, TaskStateName, ZERO_TIME,
-                       default_restart_policy, format_duration, now_ns, rfc3339)
+from ..drivers.base import (
+    Capabilities,
+    Driver,
+    DriverError,
+    ExitResult,
+    MountConfig,
+    StartRecord,
+    TaskConfig,
+    TaskHandle,
+    TaskNotFound,
+    TaskResources,
+    TaskStats,
+)
+from ..structs import (
+    ZERO_TIME,
+    Allocation,
+    BadRequest,
+    JobType,
+    Node,
+    PortMapping,
+    RestartPolicy,
+    Task,
+    TaskEvent,
+    TaskEventType,
+    TaskState,
+    TaskStateName,
+    default_restart_policy,
+    format_duration,
+    now_ns,
+    rfc3339,
+)
 from . import events
 from .allocdir import AllocDir
 from .config import ClientConfig
-from .hooks import (ExitedHook, HookContext, HookError, PoststartHook, PrestartHook, StopHook,
-                    TaskHook, UpdateHook, default_task_hooks)
+from .hooks import (
+    ExitedHook,
+    HookContext,
+    HookError,
+    PoststartHook,
+    PrestartHook,
+    StopHook,
+    TaskHook,
+    UpdateHook,
+    default_task_hooks,
+)
 from .restarts import Decision, RestartTracker
 from .state_db import LocalTaskState, StateDB
 from .taskenv import ALLOC_DIR_IN_TASK, LOCAL_DIR_IN_TASK, SECRETS_DIR_IN_TASK, interpolate_dns

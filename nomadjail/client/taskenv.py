@@ -38,8 +38,9 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..drivers.env_keys import clean_env_key
 from ..structs import Allocation, DNSConfig, NetworkResource, Node, Port, PortMapping, Task

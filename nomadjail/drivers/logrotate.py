@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Callable
+from collections.abc import Callable
 
 MB = 1024 * 1024
 # After a storage error, the first retry waits this long; each further failure doubles it.

@@ -35,8 +35,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..structs import parse_duration
-from .base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint, StartRecord,
-                   TaskConfig, TaskHandle, TaskNotFound, TaskStats)
+from .base import (
+    Capabilities,
+    DriverError,
+    ExecResult,
+    ExitResult,
+    Fingerprint,
+    StartRecord,
+    TaskConfig,
+    TaskHandle,
+    TaskNotFound,
+    TaskStats,
+)
 from .logrotate import MB, FileRotator
 
 NAME = "mock_driver"

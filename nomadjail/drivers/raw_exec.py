@@ -45,14 +45,26 @@ import sys
 import threading
 import time
 import weakref
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 import psutil
 
-from .base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint, StartRecord,
-                   TaskConfig, TaskHandle, TaskNotFound, TaskStats, signal_number)
+from .base import (
+    Capabilities,
+    DriverError,
+    ExecResult,
+    ExitResult,
+    Fingerprint,
+    StartRecord,
+    TaskConfig,
+    TaskHandle,
+    TaskNotFound,
+    TaskStats,
+    signal_number,
+)
 from .logrotate import MB
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,8 @@ its ``port_map`` labels against the group's ports).
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
 
 from ..structs import Job, Task, TaskGroup
 from .base import Driver

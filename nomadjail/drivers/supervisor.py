@@ -76,6 +76,7 @@ import sys
 import time
 
 from nomadjail.drivers.logrotate import MB, FileRotator
+from nomadjail.helper.atomic_file import write_json_atomically
 
 READ_SIZE = 64 * 1024
 # After the task exits, keep copying output this long: children it left
@@ -112,23 +113,6 @@ def _report(message: str) -> None:
         sys.stderr.flush()
     except (OSError, ValueError):
         pass
-
-
-def write_json_atomically(path: str, data: dict) -> None:
-    """Write ``data`` so that readers see all of it or nothing (raises OSError)."""
-    tmp = f"{path}.tmp"
-    try:
-        with open(tmp, "w", encoding="utf-8") as out:
-            json.dump(data, out)
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, path)
-    except OSError:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
 
 
 class StatusFile:
@@ -498,6 +482,7 @@ def run(spec: dict) -> int:
         phases = ProgramPhases(start_line=str(divert.get("start_line") or "").encode(),
                                end_witness=str(divert.get("end_witness") or ""))
         diverted = _DivertedLines(str(divert["path"]))
+        assert isinstance(stdout_log, _LogSink) and isinstance(stderr_log, _LogSink)
         stdout_log = _DivertingSink(stdout_log, LineDiverter(
             prefixes, phases=phases, running_lines=running_lines,
             ended_pattern=ended_pattern), diverted)

@@ -16,19 +16,36 @@ import falcon.asgi
 from ..api.rpc import RPC_PREFIX
 from . import errors, rpc
 from .agent_api import AgentAPI
-from .allocations import (AllocationResource, AllocationsResource, AllocationStopResource,
-                          ClientAllocGCResource, ClientAllocRestartResource,
-                          ClientAllocSignalResource, ClientAllocStatsResource)
-from .cluster import (AgentHealthResource, AgentMembersResource, AgentSelfResource,
-                      AgentServersResource, RegionsResource, StatusLeaderResource,
-                      StatusPeersResource)
+from .allocations import (
+    AllocationResource,
+    AllocationsResource,
+    AllocationStopResource,
+    ClientAllocGCResource,
+    ClientAllocRestartResource,
+    ClientAllocSignalResource,
+    ClientAllocStatsResource,
+)
+from .cluster import (
+    AgentHealthResource,
+    AgentMembersResource,
+    AgentSelfResource,
+    AgentServersResource,
+    RegionsResource,
+    StatusLeaderResource,
+    StatusPeersResource,
+)
 from .deployments import DeploymentResource, DeploymentsResource
 from .evaluations import EvaluationAllocationsResource, EvaluationResource, EvaluationsResource
 from .forward import node_auth_valid
 from .jobs import JobPaths, JobsParseResource, JobsResource, ValidateJobResource
 from .logs import LogsResource
-from .nodes import (NodeAllocationsResource, NodeDrainResource, NodeEligibilityResource,
-                    NodeResource, NodesResource)
+from .nodes import (
+    NodeAllocationsResource,
+    NodeDrainResource,
+    NodeEligibilityResource,
+    NodeResource,
+    NodesResource,
+)
 from .resource import Resource
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"

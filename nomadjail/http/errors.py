@@ -9,12 +9,12 @@ package picks a status code.
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 
 import falcon
 import falcon.asgi
 
-from ..structs import (BadRequest, Conflict, NomadError, NotFound, PermissionDenied,
-                       Unavailable)
+from ..structs import BadRequest, Conflict, NomadError, NotFound, PermissionDenied, Unavailable
 
 log = logging.getLogger("nomadjail.http")
 
@@ -71,7 +71,8 @@ async def handle_falcon_error(req: falcon.asgi.Request, resp: falcon.asgi.Respon
     elif isinstance(err, falcon.HTTPMethodNotAllowed):
         message = "Invalid method"
     _plain(resp, int(err.status_code), message)
-    for name, value in (err.headers or {}).items():
+    headers = err.headers or {}
+    for name, value in (headers.items() if isinstance(headers, Mapping) else headers):
         resp.set_header(name, value)
 
 

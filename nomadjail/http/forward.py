@@ -21,8 +21,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import AsyncIterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, AsyncIterator, Mapping
+from typing import Any
 
 import falcon.asgi
 import requests
@@ -49,13 +50,15 @@ async def proxy(req: falcon.asgi.Request, resp: falcon.asgi.Response, address: s
     """
     if was_forwarded(req):
         raise Unavailable(f"cannot serve {req.path} here and it was already forwarded once")
+    raw: bytes | None
     if body is None and req.method in ("POST", "PUT"):
         raw = await req.stream.read()
     else:
         raw = json.dumps(body).encode() if body is not None else None
     send = {FORWARDED_HEADER: "1"}
-    if req.get_header("X-Nomad-Token"):
-        send["X-Nomad-Token"] = req.get_header("X-Nomad-Token")
+    token = req.get_header("X-Nomad-Token")
+    if token:
+        send["X-Nomad-Token"] = token
     send.update(headers or {})
     url = f"http://{address}{req.path}"
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+from itertools import pairwise
 
 import falcon.asgi
 
 from ..jobspec import parse_job
-from ..server.job_diff import diff_jobs
 from ..server import Table
+from ..server.job_diff import diff_jobs
 from ..structs import BadRequest, Job, NotFound, ValidationError, from_api, to_api
 from ..structs.validate import multierror
 from .agent_api import AgentAPI
@@ -145,7 +146,7 @@ class JobVersionsResource(Resource):
         diffs = None
         if bool_param(req, "diffs"):
             # Nomad: Diffs[i] turns version i+1 (older) into version i (newer).
-            diffs = [diff_jobs(older, newer) for newer, older in zip(versions, versions[1:])]
+            diffs = [diff_jobs(older, newer) for newer, older in pairwise(versions)]
         resp.media = {"Versions": [to_api(v) for v in versions], "Diffs": diffs}
 
 

@@ -11,8 +11,9 @@ Every answer carries ``X-Nomad-Index``, ``X-Nomad-KnownLeader`` and
 from __future__ import annotations
 
 import random
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Callable, Iterable, TypeVar
+from typing import TypeVar
 
 import falcon.asgi
 
@@ -99,7 +100,7 @@ def query_options(req: falcon.asgi.Request, region: str = "") -> QueryOptions:
             raise BadRequest("Invalid index")
         opts.min_index = int(index)
     if "stale" in req.params:
-        stale = req.params["stale"]
+        stale = req.get_param("stale") or ""
         if stale == "":
             opts.stale = True
         else:

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import functools
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 import falcon.asgi
 
@@ -18,9 +19,15 @@ from ..api import rpc
 from ..server import Server, Table
 from ..server.heartbeat import NotLeaderForHeartbeats
 from ..structs import BadRequest, Unavailable, from_api, to_api
-from ..structs.rpc import (AllocGetAllocsRequest, AllocGetAllocsResponse, IndexResponse,
-                           NodeClientAllocsResponse, NodeRegisterRequest, NodeUpdateAllocRequest,
-                           NodeUpdateStatusRequest)
+from ..structs.rpc import (
+    AllocGetAllocsRequest,
+    AllocGetAllocsResponse,
+    IndexResponse,
+    NodeClientAllocsResponse,
+    NodeRegisterRequest,
+    NodeUpdateAllocRequest,
+    NodeUpdateStatusRequest,
+)
 from .agent_api import AgentAPI
 from .body import read_object
 from .forward import proxy

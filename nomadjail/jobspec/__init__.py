@@ -32,10 +32,30 @@ Errors::
 
 from __future__ import annotations
 
-from .hcl import (Attribute, Block, BlockSpec, Body, Decoded, EvalContext, JobspecError,
-                  Position, Schema, as_any, as_bool, as_duration, as_integer, as_list, as_map,
-                  as_number, as_string, as_string_list, as_string_map, decode_body, parse_body,
-                  string_map)
+from .hcl import (
+    Attribute,
+    Block,
+    BlockSpec,
+    Body,
+    Decoded,
+    EvalContext,
+    JobspecError,
+    Position,
+    Schema,
+    as_any,
+    as_bool,
+    as_duration,
+    as_integer,
+    as_list,
+    as_map,
+    as_number,
+    as_string,
+    as_string_list,
+    as_string_map,
+    decode_body,
+    parse_body,
+    string_map,
+)
 from .jobfile import parse_job
 
 __all__ = ["Attribute", "Block", "BlockSpec", "Body", "Decoded", "EvalContext", "JobspecError",

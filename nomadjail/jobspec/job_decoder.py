@@ -23,16 +23,44 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..structs import (Affinity, CheckRestart, Constraint, EphemeralDisk, Job, LogConfig,
-                       MigrateStrategy, ReschedulePolicy, RestartPolicy, Service, ServiceCheck,
-                       Task, TaskGroup, TaskLifecycle, UpdateStrategy, VolumeMount, VolumeRequest,
-                       to_api)
+from ..structs import (
+    Affinity,
+    CheckRestart,
+    Constraint,
+    EphemeralDisk,
+    Job,
+    LogConfig,
+    MigrateStrategy,
+    ReschedulePolicy,
+    RestartPolicy,
+    Service,
+    ServiceCheck,
+    Task,
+    TaskGroup,
+    TaskLifecycle,
+    UpdateStrategy,
+    VolumeMount,
+    VolumeRequest,
+    to_api,
+)
 from ..structs.resources import DNSConfig, NetworkResource, Port, Resources
 from .hcl.body import Block, Body
 from .hcl.conversion import STRING, ConversionError, convert, list_of, map_of
 from .hcl.errors import JobspecError, quote
-from .hcl.schema import (BlockSpec, Decoded, Schema, as_bool, as_duration, as_integer, as_string,
-                         as_string_list, as_string_map, check_labels, decode_body, string_map)
+from .hcl.schema import (
+    BlockSpec,
+    Decoded,
+    Schema,
+    as_bool,
+    as_duration,
+    as_integer,
+    as_string,
+    as_string_list,
+    as_string_map,
+    check_labels,
+    decode_body,
+    string_map,
+)
 
 _ONE = BlockSpec()
 _MANY = BlockSpec(repeated=True)

@@ -28,12 +28,19 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .hcl.conversion import (ConversionError, TypeSpec, convert, describe, parse_type, to_bool,
-                             type_of)
+from .hcl.conversion import (
+    ConversionError,
+    TypeSpec,
+    convert,
+    describe,
+    parse_type,
+    to_bool,
+    type_of,
+)
 from .hcl.errors import JobspecError, Position, quote
 from .hcl.evaluate import EvalContext, Scope, evaluate
-from .hcl.syntax import Expression, SyntaxBlock, parse_fragment, parse_syntax
 from .hcl.functions import FUNCTIONS
+from .hcl.syntax import Expression, SyntaxBlock, parse_fragment, parse_syntax
 
 ENV_PREFIX = "NOMAD_VAR_"
 _VALID_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import re
 import signal as signals
-from typing import Mapping, Sequence
+from collections.abc import Mapping, Sequence
 
 # FreeBSD's signal names (``killall -l``), the ones ``pot signal -s`` accepts.
 FREEBSD_SIGNALS = ("HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "EMT", "FPE", "KILL", "BUS",

@@ -80,20 +80,52 @@ from typing import Any
 
 import psutil
 
-from ..drivers.base import (Capabilities, DriverError, ExecResult, ExitResult, Fingerprint,
-                            StartRecord, TaskConfig, TaskHandle, TaskNotFound, TaskStats)
+from ..drivers.base import (
+    Capabilities,
+    DriverError,
+    ExecResult,
+    ExitResult,
+    Fingerprint,
+    StartRecord,
+    TaskConfig,
+    TaskHandle,
+    TaskNotFound,
+    TaskStats,
+)
 from ..drivers.env_keys import clean_env_key
+from ..drivers.raw_exec import (
+    OutputDiversion,
+    RawExecDriver,
+    SupervisedCommand,
+    Supervision,
+    SupervisionPlan,
+)
+from ..helper.atomic_file import write_atomically
 from ..structs import DNSConfig
-from ..drivers.raw_exec import (OutputDiversion, RawExecDriver, SupervisedCommand, Supervision,
-                                SupervisionPlan)
 from . import argv as pot_argv
 from .naming import allocation_tag, invocation_of, pot_name
 from .pot_cli import POT_PATH, PotCLI, pot_environment
-from .pot_output import (ENDED_LINE_PATTERN, MESSAGE_PREFIXES, MessageLevel, PotMessage,
-                         PotOutputError, parse_last_run_exit_code, parse_message, parse_resource_usage,
-                         running_lines, start_line)
-from .resolv_conf import (HOST_RESOLV_CONF, dns_problems, fill_from_host, is_empty, needs_host,
-                          parse_host_resolv_conf, render_resolv_conf)
+from .pot_output import (
+    ENDED_LINE_PATTERN,
+    MESSAGE_PREFIXES,
+    MessageLevel,
+    PotMessage,
+    PotOutputError,
+    parse_last_run_exit_code,
+    parse_message,
+    parse_resource_usage,
+    running_lines,
+    start_line,
+)
+from .resolv_conf import (
+    HOST_RESOLV_CONF,
+    dns_problems,
+    fill_from_host,
+    is_empty,
+    needs_host,
+    parse_host_resolv_conf,
+    render_resolv_conf,
+)
 from .stats import StatsSampler
 from .task_config import PotConfigError, PotTaskConfig, parse_pot_config, validate_pot_config
 
@@ -478,9 +510,7 @@ class PotDriver:
     def _write_file(path: str, text: str, mode: int) -> None:
         try:
             os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                out.write(text)
+            write_atomically(path, text, mode=mode)
         except OSError as err:
             raise DriverError(f"cannot write {path}: {err}", recoverable=True) from err
 

@@ -26,7 +26,8 @@ build it from this block, servers validate every pot task's config (and its
 from __future__ import annotations
 
 import difflib
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from ..drivers.base import Driver
 from ..drivers.registry import register_driver

@@ -17,8 +17,8 @@ from __future__ import annotations
 import logging
 import shlex
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Sequence
 
 from ..drivers.base import DriverError
 from .pot_output import MessageLevel, PotMessage, split_output

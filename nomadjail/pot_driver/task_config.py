@@ -62,8 +62,9 @@ from __future__ import annotations
 import difflib
 import enum
 import ipaddress
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from ..structs import Task, TaskGroup
 from .naming import task_name_problem

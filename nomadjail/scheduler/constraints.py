@@ -12,7 +12,7 @@ as in Nomad.
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 from ..structs import Constraint, Node, version_matches
 

@@ -17,8 +17,13 @@ from __future__ import annotations
 from ..structs import Allocation, Constraint, Job, Node
 from ..structs.gobool import GO_TRUE
 from .asks import GroupAsk
-from .constraints import (DISTINCT_HOSTS, DISTINCT_PROPERTY, ConstraintChecker,
-                          escapes_node_class, resolve_target)
+from .constraints import (
+    DISTINCT_HOSTS,
+    DISTINCT_PROPERTY,
+    ConstraintChecker,
+    escapes_node_class,
+    resolve_target,
+)
 from .context import EvalContext
 
 FILTER_MISSING_DRIVERS = "missing drivers"

@@ -9,7 +9,8 @@ few nodes and leave others free for large asks.
 
 from __future__ import annotations
 
-from typing import NamedTuple, Sequence
+from collections.abc import Sequence
+from typing import NamedTuple
 
 from ..structs import Allocation, Node
 from .ports import MAX_VALID_PORT, node_host_address

@@ -15,17 +15,38 @@ import copy
 import dataclasses
 import random
 
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, AllocatedResources,
-                       AllocatedSharedResources, Deployment, EvalStatus, EvalTrigger, Evaluation,
-                       Node, PlanAnnotations, RescheduleTracker, parse_rfc3339)
+from ..structs import (
+    AllocatedResources,
+    AllocatedSharedResources,
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    Deployment,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Node,
+    PlanAnnotations,
+    RescheduleTracker,
+    parse_rfc3339,
+)
 from .context import EvalContext
-from .descriptions import (BLOCKED_EVAL_FAILED_PLACEMENTS, BLOCKED_EVAL_MAX_PLAN,
-                           LAST_RESCHEDULE_FAILED_TO_PLACE, LAST_RESCHEDULE_SUCCESS)
+from .descriptions import (
+    BLOCKED_EVAL_FAILED_PLACEMENTS,
+    BLOCKED_EVAL_MAX_PLAN,
+    LAST_RESCHEDULE_FAILED_TO_PLACE,
+    LAST_RESCHEDULE_SUCCESS,
+)
 from .in_place import in_place_update
 from .interfaces import Planner, State
 from .names import AllocNameIndex, index_from_name
-from .planning import (PlanningScheduler, job_allocs, mark_stopped_allocs_lost, node_ready,
-                       ready_nodes)
+from .planning import (
+    PlanningScheduler,
+    job_allocs,
+    mark_stopped_allocs_lost,
+    node_ready,
+    ready_nodes,
+)
 from .reconcile import Placement, ReconcileInput, reconcile, tainted_nodes
 from .reschedule import extend_reschedule_tracker
 from .stack import PlacementStack

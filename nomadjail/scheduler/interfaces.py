@@ -10,7 +10,8 @@ seeded ``random.Random``, so the same inputs always give the same plan.
 
 from __future__ import annotations
 
-from typing import Iterator, Protocol
+from collections.abc import Iterator
+from typing import Protocol
 
 from ..structs import Allocation, Deployment, Evaluation, Job, Node, Plan, PlanResult
 

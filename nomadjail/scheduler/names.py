@@ -8,7 +8,7 @@ allocations) and scale-downs remove the highest ones.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..structs import Allocation, alloc_name
 

@@ -76,10 +76,11 @@ def reconcile_nodes(job: Job | None, ready: list[Node], not_ready: set[str],
             elif alloc.desired_transition.migrate:
                 result.migrate.append(slot)
             elif node_id in tainted:
-                node = tainted[node_id]
+                tainted_node = tainted[node_id]
                 if sysbatch and ran_successfully(alloc):
                     result.ignore.append(slot)
-                elif node is None or node.status in (NodeStatus.DOWN, NodeStatus.DISCONNECTED):
+                elif tainted_node is None or tainted_node.status in (NodeStatus.DOWN,
+                                                                     NodeStatus.DISCONNECTED):
                     result.lost.append(slot)
                 else:
                     result.ignore.append(slot)  # draining: the drainer migrates it

@@ -13,11 +13,24 @@ from __future__ import annotations
 import abc
 import dataclasses
 import random
-from typing import Iterable
+from collections.abc import Iterable
 
-from ..structs import (DEFAULT_NODE_POOL, AllocClientStatus, AllocDesiredStatus, Allocation,
-                       AllocMetric, EvalStatus, EvalTrigger, Evaluation, Job, Node, NodeStatus,
-                       Plan, PlanAnnotations, PlanResult)
+from ..structs import (
+    DEFAULT_NODE_POOL,
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    AllocMetric,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Job,
+    Node,
+    NodeStatus,
+    Plan,
+    PlanAnnotations,
+    PlanResult,
+)
 from .constraints import datacenter_matcher
 from .context import EvalContext, random_uuid
 from .descriptions import ALLOC_LOST

@@ -35,16 +35,40 @@ deployment.  Not yet: canaries, auto-revert, disconnected clients.
 from __future__ import annotations
 
 import dataclasses
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, Deployment,
-                       DeploymentState, DeploymentStatus, DeploymentStatusUpdate, DesiredUpdates,
-                       EvalStatus, EvalTrigger, Evaluation, Job, JobType, Node, NodeStatus,
-                       TaskGroup, UpdateStrategy, rfc3339)
-from .descriptions import (ALLOC_LOST, ALLOC_MIGRATING, ALLOC_NOT_NEEDED, ALLOC_RESCHEDULED,
-                           ALLOC_UPDATING, DEPLOYMENT_NEWER_JOB, DEPLOYMENT_RUNNING,
-                           DEPLOYMENT_STOPPED_JOB, DEPLOYMENT_SUCCESSFUL,
-                           RESCHEDULING_FOLLOWUP_EVAL)
+from ..structs import (
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    Deployment,
+    DeploymentState,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    DesiredUpdates,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Job,
+    JobType,
+    Node,
+    NodeStatus,
+    TaskGroup,
+    UpdateStrategy,
+    rfc3339,
+)
+from .descriptions import (
+    ALLOC_LOST,
+    ALLOC_MIGRATING,
+    ALLOC_NOT_NEEDED,
+    ALLOC_RESCHEDULED,
+    ALLOC_UPDATING,
+    DEPLOYMENT_NEWER_JOB,
+    DEPLOYMENT_RUNNING,
+    DEPLOYMENT_STOPPED_JOB,
+    DEPLOYMENT_SUCCESSFUL,
+    RESCHEDULING_FOLLOWUP_EVAL,
+)
 from .names import AllocNameIndex
 from .reschedule import last_reschedule_failed, next_reschedule_time, ran_successfully
 
@@ -142,8 +166,8 @@ class _Reconciler:
         # still name (removed from the job), so the outcome is reproducible.
         matrix: dict[str, AllocSet] = {}
         if job is not None:
-            for group in job.task_groups:
-                matrix[group.name] = {}
+            for task_group in job.task_groups:
+                matrix[task_group.name] = {}
         for alloc in sorted(given.allocs, key=lambda a: (a.task_group, a.id)):
             matrix.setdefault(alloc.task_group, {})[alloc.id] = alloc
         self._cancel_unneeded_deployments()

@@ -11,9 +11,17 @@ count.  Everything here is a pure function of the allocation and ``now``.
 
 from __future__ import annotations
 
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, JobType,
-                       RescheduleEvent, ReschedulePolicy, RescheduleTracker, TaskStateName,
-                       parse_rfc3339)
+from ..structs import (
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    JobType,
+    RescheduleEvent,
+    ReschedulePolicy,
+    RescheduleTracker,
+    TaskStateName,
+    parse_rfc3339,
+)
 from .descriptions import LAST_RESCHEDULE_SUCCESS
 
 # With unlimited rescheduling only the most recent events are carried along.

@@ -27,11 +27,20 @@ from __future__ import annotations
 import dataclasses
 import math
 import random
-from typing import Iterable
+from collections.abc import Iterable
 
-from ..structs import (AllocatedCpuResources, AllocatedMemoryResources, AllocatedTaskResources,
-                       AllocMetric, Job, NetworkResource, Node, NodeScoreMeta, PortMapping,
-                       TaskGroup)
+from ..structs import (
+    AllocatedCpuResources,
+    AllocatedMemoryResources,
+    AllocatedTaskResources,
+    AllocMetric,
+    Job,
+    NetworkResource,
+    Node,
+    NodeScoreMeta,
+    PortMapping,
+    TaskGroup,
+)
 from .asks import GroupAsk, distinct_hosts_enabled, group_ask
 from .constraints import DISTINCT_HOSTS, DISTINCT_PROPERTY, ConstraintChecker
 from .context import EvalContext

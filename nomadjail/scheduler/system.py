@@ -14,17 +14,36 @@ from __future__ import annotations
 
 import random
 
-from ..structs import (AllocClientStatus, AllocDesiredStatus, Allocation, AllocatedResources,
-                       AllocatedSharedResources, AllocMetric, DesiredUpdates, EvalTrigger, Node,
-                       PlanAnnotations)
+from ..structs import (
+    AllocatedResources,
+    AllocatedSharedResources,
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    AllocMetric,
+    DesiredUpdates,
+    EvalTrigger,
+    Node,
+    PlanAnnotations,
+)
 from .context import EvalContext
-from .descriptions import (ALLOC_LOST, ALLOC_NODE_TAINTED, ALLOC_NOT_NEEDED, ALLOC_UPDATING,
-                           BLOCKED_EVAL_FAILED_PLACEMENTS)
+from .descriptions import (
+    ALLOC_LOST,
+    ALLOC_NODE_TAINTED,
+    ALLOC_NOT_NEEDED,
+    ALLOC_UPDATING,
+    BLOCKED_EVAL_FAILED_PLACEMENTS,
+)
 from .in_place import in_place_update
 from .interfaces import Planner, State
 from .node_reconcile import NodeAlloc, latest_terminal_by_node, reconcile_nodes
-from .planning import (SYSTEM_TRIGGERS, PlanningScheduler, job_allocs,
-                       mark_stopped_allocs_lost, ready_nodes)
+from .planning import (
+    SYSTEM_TRIGGERS,
+    PlanningScheduler,
+    job_allocs,
+    mark_stopped_allocs_lost,
+    ready_nodes,
+)
 from .reconcile import UpdateKind, tainted_nodes
 from .stack import PlacementStack
 

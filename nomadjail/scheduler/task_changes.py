@@ -83,7 +83,7 @@ def _resources_changed(old: Resources, new: Resources) -> str | None:
 def _networks_changed(old: list[NetworkResource], new: list[NetworkResource]) -> str | None:
     if len(old) != len(new):
         return "network lengths"
-    for a, b in zip(old, new):
+    for a, b in zip(old, new, strict=True):
         for label, attr in (("network mode", "mode"), ("network mbits", "mbits"),
                             ("network hostname", "hostname"), ("network dns", "dns")):
             if getattr(a, attr) != getattr(b, attr):

@@ -12,7 +12,7 @@ per node in :class:`NodeFacts`.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from ..structs import Allocation, NetworkResource, Node
 from .fit import footprint

@@ -22,8 +22,14 @@ everything else here is its machinery, one concern per module:
 
 from ..state import StateSnapshot, StateStore, Table  # what Server.state hands out
 from .config import ServerConfig
-from .results import (EvalResult, JobPlanResult, JobRegisterResult, Member, MemberStatus,
-                      NodeUpdateResponse)
+from .results import (
+    EvalResult,
+    JobPlanResult,
+    JobRegisterResult,
+    Member,
+    MemberStatus,
+    NodeUpdateResponse,
+)
 from .server import Server
 
 __all__ = ["EvalResult", "JobPlanResult", "JobRegisterResult", "Member", "MemberStatus",

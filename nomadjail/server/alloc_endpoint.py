@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..state import StateStore
-from ..structs import (DEFAULT_PRIORITY, DesiredTransition, Evaluation, EvalStatus, EvalTrigger,
-                       JobType, NotFound, generate_uuid, now_ns)
+from ..structs import (
+    DEFAULT_PRIORITY,
+    DesiredTransition,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    JobType,
+    NotFound,
+    generate_uuid,
+    now_ns,
+)
 from . import messages as m
 from .results import EvalResult
 

@@ -7,8 +7,8 @@ the nanoseconds of the API.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable
 
 from ..structs import Job
 

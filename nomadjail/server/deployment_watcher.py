@@ -30,14 +30,29 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..scheduler.reschedule import reschedule_eligible
 from ..state import StateSnapshot, StateStore, Table
-from ..structs import (DEFAULT_PRIORITY, Allocation, Conflict, Deployment, DeploymentStatus,
-                       DeploymentStatusUpdate, DesiredTransition, Evaluation, EvalStatus,
-                       EvalTrigger, Job, JobType, NotFound, generate_uuid, now_ns,
-                       parse_rfc3339)
+from ..structs import (
+    DEFAULT_PRIORITY,
+    Allocation,
+    Conflict,
+    Deployment,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    DesiredTransition,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Job,
+    JobType,
+    NotFound,
+    generate_uuid,
+    now_ns,
+    parse_rfc3339,
+)
 from . import messages as m
 
 log = logging.getLogger(__name__)

@@ -13,7 +13,8 @@ looks at each draining node and
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..state import StateStore
 from ..structs import SECOND, JobType, NodeEvent, now_ns, parse_rfc3339, rfc3339

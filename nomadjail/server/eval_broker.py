@@ -28,8 +28,8 @@ import heapq
 import itertools
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 from ..structs import Evaluation, generate_uuid, parse_rfc3339
 from .timers import TimerSet

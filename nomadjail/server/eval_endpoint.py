@@ -8,9 +8,10 @@ worker; see :mod:`.worker`.)
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
-from ..structs import Evaluation, EvalStatus, EvalTrigger, generate_uuid, now_ns
+from ..structs import EvalStatus, EvalTrigger, Evaluation, generate_uuid, now_ns
 from . import messages as m
 
 Apply = Callable[[Any], tuple[int, Any]]

@@ -24,11 +24,23 @@ import dataclasses
 import json
 import logging
 import threading
-from typing import Any, Callable, Iterable, Protocol
+from collections.abc import Callable, Iterable
+from typing import Any, Protocol
 
 from ..state import StateStore, append_node_event
-from ..structs import (AllocClientStatus, Allocation, Conflict, Evaluation, Job, NodeEligibility,
-                       NodeStatus, NotFound, PlanResult, from_api, to_api)
+from ..structs import (
+    Allocation,
+    AllocClientStatus,
+    Conflict,
+    Evaluation,
+    Job,
+    NodeEligibility,
+    NodeStatus,
+    NotFound,
+    PlanResult,
+    from_api,
+    to_api,
+)
 from . import messages as m
 from .messages import MsgType
 from .snapshot_codec import decode_tables, encode_tables
@@ -129,21 +141,21 @@ class FSM:
                     log.exception("applying %s at index %d failed", kind.name, index)
                 return index, err
 
-    def _notify(self, action: Callable[[], None]) -> None:
+    def _notify(self, action: Callable[..., None], *args: Any) -> None:
         try:
-            action()
+            action(*args)
         except Exception:  # noqa: BLE001 - a listener bug must not stop the raft log
             log.exception("FSM listener failed")
 
     def _evals_upserted(self, evals: list[Evaluation]) -> None:
         if evals:
-            self._notify(lambda: self.listener.evals_upserted(evals))
+            self._notify(self.listener.evals_upserted, evals)
 
     def _capacity_changed(self, node_ids: Iterable[str], index: int) -> None:
         for node_id in dict.fromkeys(node_ids):
             node = self.store.node_by_id(node_id)
             computed_class = node.computed_class if node else ""
-            self._notify(lambda: self.listener.capacity_changed(computed_class, node_id, index))
+            self._notify(self.listener.capacity_changed, computed_class, node_id, index)
 
     # -- jobs --------------------------------------------------------------------
     def _job_register(self, index: int, request: m.JobRegisterRequest) -> Job:

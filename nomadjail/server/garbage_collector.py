@@ -27,12 +27,23 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, TypeVar
 
 from ..state import StateSnapshot
-from ..structs import (SECOND, AllocClientStatus, AllocDesiredStatus, Allocation, Evaluation,
-                       Job, JobStatus, JobType, NodeStatus, now_ns)
+from ..structs import (
+    SECOND,
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    Evaluation,
+    Job,
+    JobStatus,
+    JobType,
+    NodeStatus,
+    now_ns,
+)
 from . import messages as m
 from .config import ServerConfig
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from typing import Callable, Iterable
+from collections.abc import Callable, Iterable
 
 from ..structs import Unavailable
 from .timers import TimerSet

@@ -9,12 +9,28 @@ through a planner that records instead of committing.
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..state import StateStore
-from ..structs import (DEFAULT_NAMESPACE, DEFAULT_PRIORITY, AllocMetric, Conflict, Evaluation,
-                       EvalStatus, EvalTrigger, Job, JobType, NotFound, Plan, PlanAnnotations,
-                       PlanResult, ValidationError, generate_uuid, now_ns)
+from ..structs import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_PRIORITY,
+    AllocMetric,
+    Conflict,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Job,
+    JobType,
+    NotFound,
+    Plan,
+    PlanAnnotations,
+    PlanResult,
+    ValidationError,
+    generate_uuid,
+    now_ns,
+)
 from . import messages as m
 from .job_diff import annotate_diff, diff_jobs
 from .results import EvalResult, JobPlanResult, JobRegisterResult

@@ -23,7 +23,7 @@ import logging
 import random
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from ..state import StateStore
 from ..structs import EvalStatus, NodeStatus, Unavailable
@@ -43,7 +43,7 @@ DRAIN_INTERVAL = 1.0
 
 
 class LeaderDuties:
-    def __init__(self, *, store: StateStore, barrier: Callable[[], None], broker: EvalBroker,
+    def __init__(self, *, store: StateStore, barrier: Callable[[], object], broker: EvalBroker,
                  blocked: BlockedEvals, plan_queue: PlanQueue, plan_applier: PlanApplier,
                  heartbeats: Heartbeats, evals: EvalEndpoint, drainer: NodeDrainer,
                  deployments: DeploymentWatcher, garbage: GarbageCollector,

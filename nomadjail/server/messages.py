@@ -21,8 +21,19 @@ from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-from ..structs import (Allocation, Deployment, DeploymentStatusUpdate, DesiredTransition,
-                       DrainStrategy, Evaluation, Job, Node, NodeEvent, from_api, to_api)
+from ..structs import (
+    Allocation,
+    Deployment,
+    DeploymentStatusUpdate,
+    DesiredTransition,
+    DrainStrategy,
+    Evaluation,
+    Job,
+    Node,
+    NodeEvent,
+    from_api,
+    to_api,
+)
 from ..structs.codec import field
 
 

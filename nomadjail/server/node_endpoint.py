@@ -19,16 +19,38 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from typing import Any, Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..scheduler.constraints import datacenter_matcher
 from ..scheduler.planning import NODE_POOL_ALL
 from ..state import NODE_EVENT_CLUSTER, StateSnapshot, StateStore
-from ..structs import (DEFAULT_NAMESPACE, DEFAULT_NODE_POOL, DEFAULT_PRIORITY, SECOND, ZERO_TIME,
-                       AllocClientStatus, AllocDesiredStatus, Allocation, BadRequest,
-                       DesiredTransition, DrainStrategy, Evaluation, EvalStatus, EvalTrigger,
-                       JobType, Node, NodeEligibility, NodeEvent, NodeStatus, NotFound,
-                       PermissionDenied, generate_uuid, now_ns, rfc3339)
+from ..structs import (
+    DEFAULT_NAMESPACE,
+    DEFAULT_NODE_POOL,
+    DEFAULT_PRIORITY,
+    SECOND,
+    ZERO_TIME,
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    BadRequest,
+    DesiredTransition,
+    DrainStrategy,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    JobType,
+    Node,
+    NodeEligibility,
+    NodeEvent,
+    NodeStatus,
+    NotFound,
+    PermissionDenied,
+    generate_uuid,
+    now_ns,
+    rfc3339,
+)
 from . import messages as m
 from .heartbeat import Heartbeats, NotLeaderForHeartbeats
 from .results import NodeUpdateResponse
@@ -117,7 +139,7 @@ class NodeEndpoint:
         self.clock = clock
 
     # -- helpers -----------------------------------------------------------------
-    def _response(self, ttl_seconds: float, index: int, evals: list[Evaluation] = (),
+    def _response(self, ttl_seconds: float, index: int, evals: Sequence[Evaluation] = (),
                   node_modify_index: int = 0) -> NodeUpdateResponse:
         return NodeUpdateResponse(
             heartbeat_ttl=int(ttl_seconds * 1e9), index=index,

@@ -27,11 +27,21 @@ import heapq
 import itertools
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..state import StateSnapshot, StateStore, Table
-from ..structs import (AllocClientStatus, Allocation, Node, NodeEligibility, NodeStatus, Plan,
-                       PlanResult, Unavailable, now_ns)
+from ..structs import (
+    Allocation,
+    AllocClientStatus,
+    Node,
+    NodeEligibility,
+    NodeStatus,
+    Plan,
+    PlanResult,
+    Unavailable,
+    now_ns,
+)
 from . import messages as m
 from .messages import MsgType
 

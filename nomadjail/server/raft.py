@@ -53,9 +53,10 @@ import queue
 import socket
 import threading
 import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import pysyncobj.syncobj
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, SyncObjConsumer, replicated
@@ -250,7 +251,7 @@ class Raft:
         self._consumer = _ReplicatedFSM(fsm, bool(self.peer_addrs))
         self._inflight = 0
         self._inflight_lock = threading.Lock()
-        self._waiting: set[Callable[[Any, int | None], None]] = set()
+        self._waiting: set[Callable[[Any, int | OSError | None], None]] = set()
         self._stopping = threading.Event()
         self._tick_thread: threading.Thread | None = None
         self._leadership_events: queue.Queue[bool | None] = queue.Queue()

@@ -34,10 +34,19 @@ import struct
 import threading
 from typing import Any
 
-from pysyncobj.journal import (APP_NAME, APP_VERSION, FIRST_RECORD_OFFSET,
-                               JOURNAL_FORMAT_VERSION, LAST_RECORD_OFFSET_OFFSET, NAME_SIZE,
-                               VERSION_SIZE, Journal)
+from pysyncobj.journal import (
+    APP_NAME,
+    APP_VERSION,
+    FIRST_RECORD_OFFSET,
+    JOURNAL_FORMAT_VERSION,
+    LAST_RECORD_OFFSET_OFFSET,
+    NAME_SIZE,
+    VERSION_SIZE,
+    Journal,
+)
 from pysyncobj.pickle import dumps, loads, to_bytes
+
+from ..helper.atomic_file import write_atomically
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +75,7 @@ class _MetaFile:
             return {}
 
     def store(self, meta: dict[str, Any]) -> None:
-        tmp = self.path + ".tmp"
-        with open(tmp, "wb") as out:
-            out.write(dumps(meta))
-            out.flush()
-            os.fsync(out.fileno())
-        os.replace(tmp, self.path)
+        write_atomically(self.path, dumps(meta))
 
 
 class JournalFullError(OSError):

@@ -25,12 +25,21 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..state import StateStore
+from ..structs import (
+    Allocation,
+    DrainStrategy,
+    EvalStatus,
+    Evaluation,
+    Job,
+    Node,
+    Unavailable,
+    now_ns,
+)
 from ..structs.addresses import join_host_port, split_host_port, split_raft_address
-from ..structs import (Allocation, DrainStrategy, EvalStatus, Evaluation, Job, Node, Unavailable,
-                       now_ns)
 from . import messages as m
 from .alloc_endpoint import AllocEndpoint
 from .blocked_evals import BlockedEvals
@@ -47,8 +56,14 @@ from .leader import LeaderDuties
 from .node_endpoint import NodeEndpoint
 from .plan_apply import PlanApplier, PlanQueue
 from .raft import Raft, check_bindable
-from .results import (EvalResult, JobPlanResult, JobRegisterResult, Member, MemberStatus,
-                      NodeUpdateResponse)
+from .results import (
+    EvalResult,
+    JobPlanResult,
+    JobRegisterResult,
+    Member,
+    MemberStatus,
+    NodeUpdateResponse,
+)
 from .worker import Worker
 
 log = logging.getLogger(__name__)

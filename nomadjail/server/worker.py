@@ -20,10 +20,11 @@ import copy
 import dataclasses
 import logging
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from ..state import StateSnapshot, StateStore
-from ..structs import Evaluation, EvalStatus, JobType, Plan, PlanResult, Unavailable, now_ns
+from ..structs import EvalStatus, Evaluation, JobType, Plan, PlanResult, Unavailable, now_ns
 from . import messages as m
 from .blocked_evals import BlockedEvals
 from .eval_broker import EvalBroker, EvalBrokerError

@@ -21,8 +21,14 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..structs import (Allocation, Deployment, DeploymentStatus, DeploymentStatusUpdate,
-                       parse_rfc3339, rfc3339)
+from ..structs import (
+    Allocation,
+    Deployment,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    parse_rfc3339,
+    rfc3339,
+)
 
 
 def _unset(time_text: str) -> bool:

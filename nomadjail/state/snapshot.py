@@ -11,9 +11,9 @@ read-only (copy before changing, see :mod:`nomadjail.structs`).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Iterator
 
 import immutables
 

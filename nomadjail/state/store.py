@@ -16,15 +16,35 @@ from __future__ import annotations
 
 import dataclasses
 import threading
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Iterable, Iterator
+from typing import Any
 
 import immutables
 
-from ..structs import (SECOND, AllocClientStatus, Allocation, Conflict, Deployment,
-                       DeploymentStatus, DeploymentStatusUpdate, DesiredTransition, Evaluation,
-                       EvalStatus, Job, JobStatus, JobSummary, JobType, Node, NodeEvent,
-                       NodeStatus, NotFound, PlanResult, TaskGroupSummary, rfc3339)
+from ..structs import (
+    SECOND,
+    Allocation,
+    AllocClientStatus,
+    Conflict,
+    Deployment,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    DesiredTransition,
+    EvalStatus,
+    Evaluation,
+    Job,
+    JobStatus,
+    JobSummary,
+    JobType,
+    Node,
+    NodeEvent,
+    NodeStatus,
+    NotFound,
+    PlanResult,
+    TaskGroupSummary,
+    rfc3339,
+)
 from .deployments import account_alloc, with_status
 from .snapshot import JobKey, StateSnapshot, Table, Tables
 from .watch import IndexWatch
@@ -75,7 +95,7 @@ class Txn(StateSnapshot):
         self._touched_jobs: set[JobKey] = set()
         self._eval_deleted_jobs: set[JobKey] = set()
 
-    def _set(self, table: Table, **changes: immutables.Map) -> None:
+    def _set(self, table: Table, **changes: Any) -> None:
         self._t = dataclasses.replace(self._t, **changes)
         self._touched_tables.add(table)
 
@@ -103,8 +123,8 @@ class Txn(StateSnapshot):
             job.submit_time = existing.submit_time
             job.stable = existing.stable
         job.status = self._job_status(job)
-        versions = [v for v in self._t.job_versions.get(key, ()) if v.version != job.version]
-        versions = (job, *versions)[:JOB_TRACKED_VERSIONS]
+        older = [v for v in self._t.job_versions.get(key, ()) if v.version != job.version]
+        versions = (job, *older)[:JOB_TRACKED_VERSIONS]
         self._set(Table.JOBS, jobs=self._t.jobs.set(key, job))
         self._set(Table.JOB_VERSIONS, job_versions=self._t.job_versions.set(key, versions))
         self._touched_jobs.add(key)

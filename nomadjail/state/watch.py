@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Callable
+from collections.abc import Callable
 
 
 class IndexWatch:
@@ -80,7 +80,7 @@ class IndexWatch:
                     return False
                 try:
                     await asyncio.wait_for(event.wait(), remaining)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     return ready()
                 event.clear()
             return True

@@ -12,8 +12,7 @@ import time
 from dataclasses import dataclass
 
 from .codec import field
-from .consts import (TERMINAL_CLIENT_STATUSES, AllocClientStatus, AllocDesiredStatus,
-                     TaskStateName)
+from .consts import TERMINAL_CLIENT_STATUSES, AllocClientStatus, AllocDesiredStatus, TaskStateName
 from .job import Job, TaskGroup
 from .resources import AllocatedResources
 

@@ -22,7 +22,8 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
-from typing import Any, Callable, TypeVar
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from .errors import BadRequest
 
@@ -169,7 +170,7 @@ def _coders(hint: Any) -> tuple[Decoder, Encoder]:
         if encode_value is _identity:
             return decode_dict, dict
         return decode_dict, lambda value: {k: encode_value(v) for k, v in value.items()}
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return (lambda value, path: from_api(hint, value, path)), to_api
     if hint is bool:
         return _decode_bool, _identity

@@ -13,8 +13,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from .codec import field
-from .consts import (ALL_DATACENTERS, DEFAULT_NAMESPACE, DEFAULT_PRIORITY, GLOBAL_REGION,
-                     HOUR, MINUTE, SECOND, JobType, RestartMode)
+from .consts import (
+    ALL_DATACENTERS,
+    DEFAULT_NAMESPACE,
+    DEFAULT_PRIORITY,
+    GLOBAL_REGION,
+    HOUR,
+    MINUTE,
+    SECOND,
+    JobType,
+    RestartMode,
+)
 from .resources import DEFAULT_DISK_MB, NetworkResource, Resources
 
 
@@ -47,7 +56,7 @@ class RestartPolicy:
     def merged_onto(self, base: RestartPolicy) -> RestartPolicy:
         """``base`` with every field this policy sets replaced."""
         return RestartPolicy(*(mine if mine is not None else theirs for mine, theirs in
-                               zip(_values(self), _values(base))))
+                               zip(_values(self), _values(base), strict=True)))
 
 
 def _values(obj: Any) -> list[Any]:
@@ -73,7 +82,7 @@ class ReschedulePolicy:
 
     def merged_onto(self, base: ReschedulePolicy) -> ReschedulePolicy:
         return ReschedulePolicy(*(mine if mine is not None else theirs for mine, theirs in
-                                  zip(_values(self), _values(base))))
+                                  zip(_values(self), _values(base), strict=True)))
 
 
 def default_reschedule_policy(job_type: str) -> ReschedulePolicy | None:
@@ -101,7 +110,7 @@ class UpdateStrategy:
 
     def merged_onto(self, base: UpdateStrategy) -> UpdateStrategy:
         return UpdateStrategy(*(mine if mine is not None else theirs for mine, theirs in
-                                zip(_values(self), _values(base))))
+                                zip(_values(self), _values(base), strict=True)))
 
 
 def default_update_strategy() -> UpdateStrategy:

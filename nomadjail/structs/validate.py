@@ -8,10 +8,10 @@ recognise them.  Validation runs on a canonicalized job.
 from __future__ import annotations
 
 import re
-from typing import Iterable
+from collections.abc import Iterable
 
-from .errors import BadRequest
 from .consts import MAX_PRIORITY, MIN_PRIORITY, JobType, RestartMode
+from .errors import BadRequest
 from .job import Constraint, Job, ReschedulePolicy, RestartPolicy, Task, TaskGroup
 from .resources import NetworkResource
 
@@ -162,7 +162,8 @@ def task_errors(task: Task, group: TaskGroup) -> Iterable[str]:
         if (task.log_config.max_files or 0) < 1:
             yield f"must have at least one number of files; got {task.log_config.max_files}"
         if (task.log_config.max_file_size_mb or 0) < 1:
-            yield f"max size of log files must be 1MB or more; got {task.log_config.max_file_size_mb}"
+            yield ("max size of log files must be 1MB or more; got "
+                   f"{task.log_config.max_file_size_mb}")
     for i, constraint in enumerate(task.constraints, 1):
         for err in constraint_errors(constraint):
             yield f"Constraint {i} validation failed: {err}"

@@ -8,7 +8,8 @@ Operators: ``=`` ``!=`` ``>`` ``<`` ``>=`` ``<=`` and ``~>`` (pessimistic).
 from __future__ import annotations
 
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import NamedTuple
 
 _VERSION = re.compile(r"^v?(\d+(?:\.\d+)*)(?:-([0-9A-Za-z\-~]+(?:\.[0-9A-Za-z\-~]+)*))?"
                       r"(?:\+([0-9A-Za-z\-~]+(?:\.[0-9A-Za-z\-~]+)*))?$")

@@ -81,7 +81,7 @@ class AgentProcess:
             if wait_client and self.server:
                 wait_for(self._node_ready, timeout=timeout, interval=0.05,
                          message=f"the client of {self.address} to be ready")
-        except Exception:
+        except Exception:  # noqa: BLE001 - any failure to start is reported with the agent's log
             tail = "\n".join(self.log().splitlines()[-40:])
             self.stop()
             raise AssertionError(f"agent did not start; last log lines:\n{tail}") from None
@@ -175,5 +175,7 @@ def wait_alloc_status(agent: AgentProcess, alloc_id: str, status: str,
         alloc = agent.json(f"/v1/allocation/{alloc_id}")
         return alloc if alloc["ClientStatus"] == status else None
 
-    return wait_for(check, timeout=timeout, message=f"alloc {alloc_id[:8]} to be {status}")
+    alloc = wait_for(check, timeout=timeout, message=f"alloc {alloc_id[:8]} to be {status}")
+    assert alloc is not None  # wait_for returns only a truthy value
+    return alloc
 

@@ -9,8 +9,9 @@ can check what was asked, and where.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 
 from ..api import ApiResponse, Transport
 

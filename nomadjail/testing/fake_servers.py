@@ -15,8 +15,17 @@ import threading
 from ..api.rpc import NodeUpdateResponse
 from ..api.rpc_client import NoServersError
 from ..client.client import Client
-from ..structs import (SECOND, AllocDesiredStatus, Allocation, Job, Node, NotFound,
-                       RestartPolicy, TaskState, default_restart_policy)
+from ..structs import (
+    SECOND,
+    Allocation,
+    AllocDesiredStatus,
+    Job,
+    Node,
+    NotFound,
+    RestartPolicy,
+    TaskState,
+    default_restart_policy,
+)
 from .mock import mock_alloc, mock_job, mock_node
 from .waiting import wait_for
 

@@ -7,12 +7,36 @@ it (``mock_job(count=3)``).
 
 from __future__ import annotations
 
-from ..structs import (AllocatedCpuResources, AllocatedMemoryResources, AllocatedResources,
-                       AllocatedSharedResources, AllocatedTaskResources, AllocClientStatus,
-                       Allocation, DriverInfo, Evaluation, EvalStatus, EvalTrigger, Job,
-                       JobType, NetworkResource, Node, NodeCpuResources, NodeMemoryResources,
-                       NodeResources, NodeStatus, Port, Resources, Task, TaskGroup,
-                       alloc_name, generate_uuid, now_ns)
+from typing import Any
+
+from ..structs import (
+    AllocatedCpuResources,
+    AllocatedMemoryResources,
+    AllocatedResources,
+    AllocatedSharedResources,
+    AllocatedTaskResources,
+    Allocation,
+    AllocClientStatus,
+    DriverInfo,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Job,
+    JobType,
+    NetworkResource,
+    Node,
+    NodeCpuResources,
+    NodeMemoryResources,
+    NodeResources,
+    NodeStatus,
+    Port,
+    Resources,
+    Task,
+    TaskGroup,
+    alloc_name,
+    generate_uuid,
+    now_ns,
+)
 from ..structs.node import NodeDiskResources
 
 
@@ -82,12 +106,12 @@ def mock_job(*, job_id: str = "", count: int = 10, job_type: str = JobType.SERVI
     return job
 
 
-def mock_batch_job(**kwargs) -> Job:
+def mock_batch_job(**kwargs: Any) -> Job:
     kwargs.setdefault("job_id", f"mock-batch-{generate_uuid()[:8]}")
     return mock_job(job_type=JobType.BATCH, **kwargs)
 
 
-def mock_system_job(**kwargs) -> Job:
+def mock_system_job(**kwargs: Any) -> Job:
     kwargs.setdefault("job_id", f"mock-system-{generate_uuid()[:8]}")
     kwargs.setdefault("count", 1)
     return mock_job(job_type=JobType.SYSTEM, **kwargs)

@@ -19,14 +19,27 @@ from __future__ import annotations
 
 import dataclasses
 import random
-from typing import Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from ..scheduler import allocs_fit, new_scheduler
 from ..scheduler.interfaces import State
 from ..state import StateSnapshot, StateStore
-from ..structs import (AllocClientStatus, AllocDeploymentStatus, Allocation, EvalStatus,
-                       EvalTrigger, Evaluation, Job, Node, NodeStatus, Plan, PlanResult, now_ns,
-                       rfc3339)
+from ..structs import (
+    Allocation,
+    AllocClientStatus,
+    AllocDeploymentStatus,
+    EvalStatus,
+    EvalTrigger,
+    Evaluation,
+    Job,
+    Node,
+    NodeStatus,
+    Plan,
+    PlanResult,
+    now_ns,
+    rfc3339,
+)
 from .mock import mock_eval
 
 
@@ -175,7 +188,7 @@ class Harness:
         return [a for a in self.store.allocs_by_job(job.namespace or "default", job.id)
                 if not a.server_terminal()]
 
-    def set_client_status(self, allocs: Iterable[Allocation], status: str, **fields: object
+    def set_client_status(self, allocs: Iterable[Allocation], status: str, **fields: Any
                           ) -> None:
         """Report ``status`` for ``allocs`` as their client would."""
         self.update_allocs_from_client(dataclasses.replace(a, client_status=status, **fields)

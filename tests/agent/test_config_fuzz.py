@@ -9,7 +9,6 @@ from hypothesis import strategies as st
 
 from nomadjail.agent.config_file import ConfigError, load_config_file
 
-
 SEED_HCL = '''name = "n"
 ports {
   http = 4646

@@ -6,7 +6,7 @@ import random
 
 import psutil
 
-from nomadjail.structs import (SECOND, Job, Resources, Task, TaskGroup, to_api)
+from nomadjail.structs import SECOND, Job, Resources, Task, TaskGroup, to_api
 from nomadjail.testing import wait_for
 from nomadjail.testing.processes import processes_under
 

@@ -3,7 +3,7 @@ where it listens (``bind_addr = "0.0.0.0"`` is the usual server config)."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import pytest
 

@@ -5,15 +5,24 @@ from __future__ import annotations
 import base64
 import json
 import threading
+from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Iterator
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from nomadjail.api import (ApiBadRequest, ApiClient, ApiConflict, ApiConnectionError, ApiError,
-                           ApiNotFound, ApiPermissionDenied, ApiUnavailable, QueryMeta,
-                           RequestsTransport)
+from nomadjail.api import (
+    ApiBadRequest,
+    ApiClient,
+    ApiConflict,
+    ApiConnectionError,
+    ApiError,
+    ApiNotFound,
+    ApiPermissionDenied,
+    ApiUnavailable,
+    QueryMeta,
+    RequestsTransport,
+)
 from nomadjail.structs import Allocation, BadRequest, NotFound, to_api
 from nomadjail.testing import free_port, mock_alloc, mock_eval, mock_job, mock_node
 

@@ -10,8 +10,13 @@ import pytest
 import requests
 
 from nomadjail.agent.config import AgentConfig
-from nomadjail.agent.consul import (ConsulRegistrar, agent_services, auto_join_target,
-                                    consul_client, discover_peers)
+from nomadjail.agent.consul import (
+    ConsulRegistrar,
+    agent_services,
+    auto_join_target,
+    consul_client,
+    discover_peers,
+)
 from nomadjail.testing import free_port, make_agent, wait_for
 
 from .consul_double import ConsulDouble

@@ -274,7 +274,7 @@ def test_three_cooks_form_a_cluster_through_consul_and_the_agents_import_the_job
     (jobs / "b-broken.nomad").write_text('job "broken" {\n  group "g" {\n    count = \n')
     (jobs / "c-worker.nomad").write_text(GOOD_JOB.format(name="worker"))
 
-    for jail, ip, ports in jails:
+    for jail, _ip, ports in jails:
         result = run_cook(jail, ports, wait=30)
         assert result.returncode == 0, result.stderr
         assert (jail.root / "usr/local/etc/pot-is-seasoned").exists()

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from nomadjail.appliance.environment import (DEFAULT_GOSSIP_KEY, InvalidEnvironment,
-                                             parse_environment_file, read_environment,
-                                             settings_from_environment)
+from nomadjail.appliance.environment import (
+    DEFAULT_GOSSIP_KEY,
+    InvalidEnvironment,
+    parse_environment_file,
+    read_environment,
+    settings_from_environment,
+)
 
 GOOD = {"NODENAME": "server1", "DATACENTER": "dc1", "IP": "10.0.0.5",
         "CONSULSERVERS": "10.0.0.2"}

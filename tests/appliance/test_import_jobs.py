@@ -10,8 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from nomadjail.agent.import_jobs import (ImportStatus, ServerJobTarget, import_jobs,
-                                         import_jobs_when_leader)
+from nomadjail.agent.import_jobs import (
+    ImportStatus,
+    ServerJobTarget,
+    import_jobs,
+    import_jobs_when_leader,
+)
 from nomadjail.server.config import ServerConfig
 from nomadjail.server.server import Server
 from nomadjail.structs import Unavailable

@@ -37,7 +37,7 @@ load_rc_config() { . "$FAKE_RC_CONF"; }
 run_rc_command() {
 	case "$1" in
 	start) echo "precmd=$start_precmd"; echo "env=${nomadjail_env}";
-	       echo "user=${nomadjail_user}"; echo "$command $command_args" ;;
+		echo "user=${nomadjail_user}"; echo "$command $command_args" ;;
 	rcvar) echo "$rcvar" ;;
 	esac
 }

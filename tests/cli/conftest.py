@@ -9,8 +9,8 @@ UTC and the clock is frozen at ``NOW`` so "2m ago" is predictable.
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Iterable
 
 import pytest
 from click.testing import CliRunner, Result

@@ -8,8 +8,17 @@ import json
 import pytest
 
 from nomadjail.http.stubs import alloc_stub
-from nomadjail.structs import (AllocMetric, Evaluation, NetworkResource, Port, Task, TaskEvent,
-                               TaskState, rfc3339, to_api)
+from nomadjail.structs import (
+    AllocMetric,
+    Evaluation,
+    NetworkResource,
+    Port,
+    Task,
+    TaskEvent,
+    TaskState,
+    rfc3339,
+    to_api,
+)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 
 NOW = 1_700_000_000

@@ -11,7 +11,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-
 from nomadjail.testing import AgentProcess, wait_alloc_status, wait_for
 
 COMMAND_TIMEOUT = 120  # seconds; a hung command fails the test instead of hanging the suite

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from nomadjail.cli.format import (colorize, columnize, format_kv, format_list, format_time_s,
-                                  go_quote, ibytes, pretty_time_diff)
+from nomadjail.cli.format import (
+    colorize,
+    columnize,
+    format_kv,
+    format_list,
+    format_time_s,
+    go_quote,
+    ibytes,
+    pretty_time_diff,
+)
 
 NOW = 1_700_000_000.0
 

@@ -7,8 +7,7 @@ import json
 import pytest
 
 from nomadjail.http.stubs import alloc_stub, job_stub
-from nomadjail.structs import (Deployment, DeploymentState, JobSummary, TaskGroupSummary,
-                               to_api)
+from nomadjail.structs import Deployment, DeploymentState, JobSummary, TaskGroupSummary, to_api
 from nomadjail.testing import mock_alloc, mock_eval, mock_job, mock_node
 
 NOW = 1_700_000_000  # the clock the `run` fixture freezes (2023-11-14T22:13:20Z)

@@ -7,8 +7,14 @@ import json
 import pytest
 
 from nomadjail.http.stubs import node_stub
-from nomadjail.structs import (AllocMetric, DesiredTransition, DrainStrategy, Evaluation,
-                               NodeEvent, to_api)
+from nomadjail.structs import (
+    AllocMetric,
+    DesiredTransition,
+    DrainStrategy,
+    Evaluation,
+    NodeEvent,
+    to_api,
+)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 
 NOW = 1_700_000_000

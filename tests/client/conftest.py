@@ -6,7 +6,7 @@ ServerRPC protocol; the job and allocation builders live there too.
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 

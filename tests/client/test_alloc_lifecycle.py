@@ -9,8 +9,17 @@ import psutil
 import pytest
 
 from nomadjail.client.restarts import REASON_DELAY
-from nomadjail.structs import (SECOND, AllocDeploymentStatus, BadRequest, NotFound, Task,
-                               TaskEventType, TaskLifecycle, UpdateStrategy, parse_rfc3339)
+from nomadjail.structs import (
+    SECOND,
+    AllocDeploymentStatus,
+    BadRequest,
+    NotFound,
+    Task,
+    TaskEventType,
+    TaskLifecycle,
+    UpdateStrategy,
+    parse_rfc3339,
+)
 from nomadjail.testing import wait_for
 from nomadjail.testing.fake_servers import alloc_for, one_task_job, wait_client_status
 

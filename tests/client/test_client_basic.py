@@ -7,8 +7,13 @@ from pathlib import Path
 
 from nomadjail.drivers.base import TaskConfig, TaskHandle
 from nomadjail.drivers.mock import MockDriver
-from nomadjail.structs import (AllocClientStatus, DNSConfig, NetworkResource, NodeStatus,
-                               TaskEventType)
+from nomadjail.structs import (
+    AllocClientStatus,
+    DNSConfig,
+    NetworkResource,
+    NodeStatus,
+    TaskEventType,
+)
 from nomadjail.testing import wait_for
 from nomadjail.testing.fake_servers import alloc_for, one_task_job, wait_client_status
 

@@ -6,10 +6,15 @@ import random
 
 import pytest
 
+from nomadjail.client.restarts import (
+    REASON_DELAY,
+    REASON_NO_RESTARTS_ALLOWED,
+    REASON_UNRECOVERABLE_ERROR,
+    REASON_WITHIN_POLICY,
+    Decision,
+    RestartTracker,
+)
 from nomadjail.drivers.base import DriverError, ExitResult
-from nomadjail.client.restarts import (REASON_DELAY, REASON_NO_RESTARTS_ALLOWED,
-                                       REASON_UNRECOVERABLE_ERROR, REASON_WITHIN_POLICY,
-                                       Decision, RestartTracker)
 from nomadjail.structs import SECOND, RestartPolicy, TaskLifecycle
 
 

@@ -5,11 +5,18 @@ from __future__ import annotations
 import pytest
 
 from nomadjail.client.allocdir import AllocDir
-from nomadjail.client.taskenv import (build_task_env, clean_env_key, format_core_set,
-                                      replace_refs)
-from nomadjail.structs import (AllocatedCpuResources, AllocatedMemoryResources,
-                               AllocatedResources, AllocatedSharedResources,
-                               AllocatedTaskResources, NetworkResource, Port, PortMapping, Task)
+from nomadjail.client.taskenv import build_task_env, clean_env_key, format_core_set, replace_refs
+from nomadjail.structs import (
+    AllocatedCpuResources,
+    AllocatedMemoryResources,
+    AllocatedResources,
+    AllocatedSharedResources,
+    AllocatedTaskResources,
+    NetworkResource,
+    Port,
+    PortMapping,
+    Task,
+)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 
 

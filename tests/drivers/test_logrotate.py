@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
@@ -113,7 +114,7 @@ def test_the_retry_delay_doubles_while_the_file_stays_unusable(tmp_path):
         rotator.write(b"x\n")
         if rotator.last_error is not before:  # it tried (and failed) to open the file again
             opened_at.append(clock.now)
-    gaps = [b - a for a, b in zip(opened_at, opened_at[1:])]
+    gaps = [b - a for a, b in pairwise(opened_at)]
     assert gaps[:4] == pytest.approx([0.2, 0.4, 0.8, 1.6], abs=0.02)
     assert rotator.dropped_bytes == 1400
     rotator.close()

@@ -10,8 +10,13 @@ from pathlib import Path
 import pytest
 
 from nomadjail.drivers.base import DriverError, TaskNotFound
-from nomadjail.drivers.raw_exec import (OutputDiversion, RawExecDriver, SupervisedCommand,
-                                        Supervision, SupervisionPlan)
+from nomadjail.drivers.raw_exec import (
+    OutputDiversion,
+    RawExecDriver,
+    SupervisedCommand,
+    Supervision,
+    SupervisionPlan,
+)
 from nomadjail.testing import wait_for
 
 SH = "/bin/sh"

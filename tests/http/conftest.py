@@ -7,7 +7,7 @@ registered through the server's RPC facade, as a client would.
 
 from __future__ import annotations
 
-from typing import Iterator
+from collections.abc import Iterator
 
 import falcon.testing
 import pytest

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import falcon.testing
 
-from nomadjail.testing import mock_job, wait_for
 from nomadjail.structs import to_api
+from nomadjail.testing import mock_job, wait_for
 
 # Field sets of Nomad's list stubs (nomad/structs: JobListStub, AllocListStub, NodeListStub).
 JOB_STUB = {"ID", "ParentID", "Name", "Namespace", "Datacenters", "NodePool", "Multiregion",

@@ -4,8 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from nomadjail.structs import (SECOND, Job, NetworkResource, Port, ReschedulePolicy, Resources,
-                               RestartPolicy, Task, TaskGroup, to_api)
+from nomadjail.structs import (
+    SECOND,
+    Job,
+    NetworkResource,
+    Port,
+    ReschedulePolicy,
+    Resources,
+    RestartPolicy,
+    Task,
+    TaskGroup,
+    to_api,
+)
 
 
 def shell_job(job_id: str, script: str, *, count: int = 1, job_type: str = "service",

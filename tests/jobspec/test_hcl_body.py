@@ -4,9 +4,22 @@ from __future__ import annotations
 
 import pytest
 
-from nomadjail.jobspec import (Attribute, BlockSpec, EvalContext, JobspecError, Position, Schema,
-                               as_bool, as_duration, as_integer, as_string, as_string_list,
-                               decode_body, parse_body, string_map)
+from nomadjail.jobspec import (
+    Attribute,
+    BlockSpec,
+    EvalContext,
+    JobspecError,
+    Position,
+    Schema,
+    as_bool,
+    as_duration,
+    as_integer,
+    as_string,
+    as_string_list,
+    decode_body,
+    parse_body,
+    string_map,
+)
 
 AGENT_CONFIG = '''# an agent config
 data_dir  = "/var/tmp/nomadjail"

@@ -8,11 +8,30 @@ from pathlib import Path
 import pytest
 
 from nomadjail.jobspec import JobspecError, parse_job
-from nomadjail.structs import (HOUR, MINUTE, SECOND, Affinity, CheckRestart, Constraint,
-                               EphemeralDisk, Job, LogConfig, MigrateStrategy, ReschedulePolicy,
-                               RestartPolicy, Service, ServiceCheck, Task, TaskGroup,
-                               TaskLifecycle, UpdateStrategy, VolumeMount, VolumeRequest, from_api,
-                               to_api)
+from nomadjail.structs import (
+    HOUR,
+    MINUTE,
+    SECOND,
+    Affinity,
+    CheckRestart,
+    Constraint,
+    EphemeralDisk,
+    Job,
+    LogConfig,
+    MigrateStrategy,
+    ReschedulePolicy,
+    RestartPolicy,
+    Service,
+    ServiceCheck,
+    Task,
+    TaskGroup,
+    TaskLifecycle,
+    UpdateStrategy,
+    VolumeMount,
+    VolumeRequest,
+    from_api,
+    to_api,
+)
 from nomadjail.structs.resources import DNSConfig, NetworkResource, Port, Resources
 
 FIXTURES = Path(__file__).parent / "fixtures"

@@ -15,10 +15,17 @@ from pathlib import Path
 import psutil
 import pytest
 
-from nomadjail.drivers.base import (DriverError, MountConfig, PortMapping, StartRecord,
-                                    TaskHandle, TaskNotFound, TaskResources)
-from nomadjail.structs import DNSConfig
+from nomadjail.drivers.base import (
+    DriverError,
+    MountConfig,
+    PortMapping,
+    StartRecord,
+    TaskHandle,
+    TaskNotFound,
+    TaskResources,
+)
 from nomadjail.pot_driver import PotDriver, PotDriverSettings
+from nomadjail.structs import DNSConfig
 from nomadjail.testing import wait_for
 
 from .conftest import pot_task_config

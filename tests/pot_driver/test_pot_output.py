@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from nomadjail.drivers.supervisor import LineDiverter, Phase, ProgramPhases
-from nomadjail.pot_driver.pot_output import (ENDED_LINE_PATTERN, MESSAGE_PREFIXES,
-                                             MessageLevel, PotOutputError,
-                                             parse_last_run_exit_code, parse_message,
-                                             parse_resource_usage, running_lines, split_output,
-                                             start_line)
+from nomadjail.pot_driver.pot_output import (
+    ENDED_LINE_PATTERN,
+    MESSAGE_PREFIXES,
+    MessageLevel,
+    PotOutputError,
+    ResourceUsage,
+    parse_last_run_exit_code,
+    parse_message,
+    parse_resource_usage,
+    running_lines,
+    split_output,
+    start_line,
+)
 from nomadjail.pot_driver.stats import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, StatsSampler
-from nomadjail.pot_driver.pot_output import ResourceUsage
 
 GET_RSS = ('{ "ResourceUsage": { "MemoryStats": { "RSS" : 1048576, "Swap" : 0 }, '
            '"CpuStats": { "TotalTicks": %s, "Percent": %s } } } ')
@@ -123,7 +132,7 @@ def test_failed_samples_back_off_and_never_stop() -> None:
         clock.now += 0.5
         if stats.rss_bytes == 9:
             break
-    gaps = [b - a for a, b in zip(attempts, attempts[1:])]
+    gaps = [b - a for a, b in pairwise(attempts)]
     assert gaps[0] == pytest.approx(FIRST_RETRY_DELAY)
     assert gaps == sorted(gaps) and max(gaps) <= MAX_RETRY_DELAY
     assert stats.rss_bytes == 9 and sampler.failures == 0
@@ -163,8 +172,8 @@ def test_pots_lines_are_diverted_only_before_and_after_the_program(tmp_path,
     assert feed(stdout, prestart + b"pre-start output\n===>  Starting the pot p1\n") == (
         b"pre-start output\n", prestart + b"===>  Starting the pot p1\n")
     assert phases.phase is Phase.RUNNING
-    notice = ("p1: created\n===>  memory constraint cannot be applies because rctl is not "
-              "enabled - ignoring\n").encode()
+    notice = (b"p1: created\n===>  memory constraint cannot be applies because rctl is not "
+              b"enabled - ignoring\n")
     program = (b"===> app line\n###> app error\n=====> app debug\n===>  Starting the pot p1\n"
                b"p1: created later\np1: create\n")
     assert feed(stdout, notice + program) == (program, notice)

@@ -24,7 +24,7 @@ from nomadjail.http.stubs import alloc_stub
 from nomadjail.pot_driver import PotDriver, register, settings_from_plugin_config
 from nomadjail.scheduler.asks import group_ask
 from nomadjail.scheduler.feasibility import has_host_volumes
-from nomadjail.structs import (ClientHostVolumeConfig, VolumeMount, VolumeRequest, to_api)
+from nomadjail.structs import ClientHostVolumeConfig, VolumeMount, VolumeRequest, to_api
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 from nomadjail.testing.fake_nomad import FakeNomad
 

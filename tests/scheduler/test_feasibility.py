@@ -6,8 +6,17 @@ from __future__ import annotations
 import pytest
 
 from nomadjail.scheduler.constraints import ConstraintChecker, datacenter_matcher
-from nomadjail.structs import (Constraint, DriverInfo, EvalStatus, Job, NetworkResource,
-                               NodeEligibility, NodeStatus, Port, Resources)
+from nomadjail.structs import (
+    Constraint,
+    DriverInfo,
+    EvalStatus,
+    Job,
+    NetworkResource,
+    NodeEligibility,
+    NodeStatus,
+    Port,
+    Resources,
+)
 from nomadjail.testing import mock_job, mock_node
 from nomadjail.testing.scheduler_harness import Harness
 

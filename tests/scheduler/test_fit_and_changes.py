@@ -9,8 +9,14 @@ import pytest
 from nomadjail.scheduler import allocs_fit
 from nomadjail.scheduler.names import AllocNameIndex
 from nomadjail.scheduler.task_changes import destructive_change
-from nomadjail.structs import (AllocClientStatus, Allocation, NetworkResource, Port,
-                               PortMapping, SECOND)
+from nomadjail.structs import (
+    SECOND,
+    Allocation,
+    AllocClientStatus,
+    NetworkResource,
+    Port,
+    PortMapping,
+)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 
 

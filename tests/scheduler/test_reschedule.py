@@ -4,10 +4,21 @@ from __future__ import annotations
 
 import dataclasses
 
-from nomadjail.structs import (AllocClientStatus, Allocation, EvalStatus, EvalTrigger, Job,
-                               RescheduleEvent, RescheduleTracker, SECOND,
-                               TaskState, TaskStateName, parse_rfc3339, rfc3339)
 from nomadjail.scheduler.reschedule import next_delay, next_reschedule_time
+from nomadjail.structs import (
+    SECOND,
+    Allocation,
+    AllocClientStatus,
+    EvalStatus,
+    EvalTrigger,
+    Job,
+    RescheduleEvent,
+    RescheduleTracker,
+    TaskState,
+    TaskStateName,
+    parse_rfc3339,
+    rfc3339,
+)
 from nomadjail.testing import mock_alloc, mock_batch_job, mock_job, mock_node
 from nomadjail.testing.scheduler_harness import Harness
 

@@ -4,9 +4,17 @@ from __future__ import annotations
 
 import random
 
-from nomadjail.structs import (AllocClientStatus, AllocDesiredStatus, DeploymentStatus,
-                               EvalStatus, EvalTrigger, NetworkResource, Port, to_api)
 from nomadjail.state import StateStore
+from nomadjail.structs import (
+    AllocClientStatus,
+    AllocDesiredStatus,
+    DeploymentStatus,
+    EvalStatus,
+    EvalTrigger,
+    NetworkResource,
+    Port,
+    to_api,
+)
 from nomadjail.testing import mock_eval, mock_job, mock_node
 from nomadjail.testing.scheduler_harness import Harness
 

@@ -5,9 +5,19 @@ from __future__ import annotations
 import dataclasses
 
 from nomadjail.state import StateStore
-from nomadjail.structs import (AllocClientStatus, AllocDesiredStatus, DeploymentStatus,
-                               DeploymentStatusUpdate, DesiredTransition, DrainStrategy,
-                               EvalStatus, EvalTrigger, Job, NodeStatus, SECOND)
+from nomadjail.structs import (
+    SECOND,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    DesiredTransition,
+    DrainStrategy,
+    EvalStatus,
+    EvalTrigger,
+    Job,
+    NodeStatus,
+)
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 from nomadjail.testing.scheduler_harness import Harness
 

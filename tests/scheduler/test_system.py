@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
-from nomadjail.structs import (AllocClientStatus, Constraint, DriverInfo, EvalStatus,
-                               EvalTrigger, Job, JobType, NodeStatus, SECOND, TaskState,
-                               TaskStateName)
+from nomadjail.structs import (
+    SECOND,
+    AllocClientStatus,
+    Constraint,
+    DriverInfo,
+    EvalStatus,
+    EvalTrigger,
+    Job,
+    JobType,
+    NodeStatus,
+    TaskState,
+    TaskStateName,
+)
 from nomadjail.testing import mock_node, mock_system_job
 from nomadjail.testing.scheduler_harness import Harness
 

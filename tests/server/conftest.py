@@ -4,15 +4,26 @@ small fake scheduler that makes the machinery's behaviour easy to predict."""
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 from nomadjail.server import Server, ServerConfig
-from nomadjail.structs import (AllocatedCpuResources, AllocatedMemoryResources,
-                               AllocatedResources, AllocatedTaskResources, Allocation,
-                               AllocMetric, EvalStatus, Evaluation, Node, Plan, alloc_name,
-                               generate_uuid)
+from nomadjail.structs import (
+    AllocatedCpuResources,
+    AllocatedMemoryResources,
+    AllocatedResources,
+    AllocatedTaskResources,
+    Allocation,
+    AllocMetric,
+    EvalStatus,
+    Evaluation,
+    Node,
+    Plan,
+    alloc_name,
+    generate_uuid,
+)
 from nomadjail.testing import free_port
 
 
@@ -20,8 +31,8 @@ class FakeScheduler:
     """Places each group's missing allocations on ready nodes, round-robin;
     stops every allocation of a stopped or purged job, and those on down nodes
     (as lost) or marked for migration; when there is no ready node, or the
-    plan applier rejects a placement, creates a blocked eval.  Deterministic, and nothing like the real
-    one -- it exists to exercise the server's machinery."""
+    plan applier rejects a placement, creates a blocked eval.  Deterministic, and nothing
+    like the real one -- it exists to exercise the server's machinery."""
 
     calls: list[str] = []
     fail_with: Exception | None = None  # set to make every process() raise

@@ -7,8 +7,15 @@ import threading
 import pytest
 
 from nomadjail.server import Server
-from nomadjail.structs import (AllocDeploymentStatus, Allocation, EvalStatus, NodeStatus, now_ns,
-                               parse_rfc3339, rfc3339)
+from nomadjail.structs import (
+    Allocation,
+    AllocDeploymentStatus,
+    EvalStatus,
+    NodeStatus,
+    now_ns,
+    parse_rfc3339,
+    rfc3339,
+)
 from nomadjail.testing import mock_job, mock_node, mock_system_job, wait_for
 
 

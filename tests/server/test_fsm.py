@@ -10,9 +10,17 @@ from nomadjail.server import messages as m
 from nomadjail.server.fsm import FSM, MsgType
 from nomadjail.server.snapshot_codec import SnapshotError
 from nomadjail.state import StateStore, Table
-from nomadjail.structs import (AllocClientStatus, Allocation, Conflict, Deployment,
-                               DeploymentStatus, DeploymentStatusUpdate, DesiredTransition,
-                               EvalStatus, NotFound)
+from nomadjail.structs import (
+    Allocation,
+    AllocClientStatus,
+    Conflict,
+    Deployment,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    DesiredTransition,
+    EvalStatus,
+    NotFound,
+)
 from nomadjail.testing import mock_alloc, mock_eval, mock_job, mock_node
 
 

@@ -9,9 +9,20 @@ import pytest
 from nomadjail.server import Server, ServerConfig
 from nomadjail.server.garbage_collector import GCThresholds, alloc_collectable, find_garbage
 from nomadjail.state import StateStore
-from nomadjail.structs import (SECOND, AllocClientStatus, AllocDesiredStatus, Allocation,
-                               Deployment, DeploymentStatus, EvalStatus, Job,
-                               NodeStatus, RescheduleEvent, RescheduleTracker, generate_uuid)
+from nomadjail.structs import (
+    SECOND,
+    Allocation,
+    AllocClientStatus,
+    AllocDesiredStatus,
+    Deployment,
+    DeploymentStatus,
+    EvalStatus,
+    Job,
+    NodeStatus,
+    RescheduleEvent,
+    RescheduleTracker,
+    generate_uuid,
+)
 from nomadjail.testing import mock_alloc, mock_batch_job, mock_eval, mock_job, mock_node, wait_for
 
 HOUR = 3600 * SECOND

@@ -10,8 +10,8 @@ import pytest
 
 from nomadjail.server import Server, ServerConfig
 from nomadjail.server import messages as m
-from nomadjail.server.fsm import FSM, MsgType
 from nomadjail.server import raft as raft_module
+from nomadjail.server.fsm import FSM, MsgType
 from nomadjail.server.raft import Raft, RaftError
 from nomadjail.state import StateStore
 from nomadjail.structs import EvalStatus, NotFound, Unavailable
@@ -183,7 +183,7 @@ def test_servers_sharing_the_encrypt_key_form_a_cluster_and_others_cannot_join()
     binds = [f"127.0.0.1:{free_port()}" for _ in range(3)]
     keys = [key, key, gossip_key()]
     nodes = [Raft(FSM(StateStore()), bind=bind, peers=[b for b in binds if b != bind],
-                  password=secret) for bind, secret in zip(binds, keys)]
+                  password=secret) for bind, secret in zip(binds, keys, strict=True)]
     for node in nodes:
         node.start()
     try:

@@ -8,12 +8,27 @@ import dataclasses
 import pytest
 
 from nomadjail.server import Server
-from nomadjail.server.deployment_watcher import (DEPLOYMENT_PROGRESS_DEADLINE,
-                                                 DEPLOYMENT_UNHEALTHY, assess, progress_cutoff)
-from nomadjail.structs import (SECOND, AllocDeploymentStatus, Allocation, Deployment,
-                               DeploymentState, DesiredTransition, Job, Node,
-                               UpdateStrategy, generate_uuid, now_ns, parse_rfc3339,
-                               rfc3339)
+from nomadjail.server.deployment_watcher import (
+    DEPLOYMENT_PROGRESS_DEADLINE,
+    DEPLOYMENT_UNHEALTHY,
+    assess,
+    progress_cutoff,
+)
+from nomadjail.structs import (
+    SECOND,
+    Allocation,
+    AllocDeploymentStatus,
+    Deployment,
+    DeploymentState,
+    DesiredTransition,
+    Job,
+    Node,
+    UpdateStrategy,
+    generate_uuid,
+    now_ns,
+    parse_rfc3339,
+    rfc3339,
+)
 from nomadjail.testing import mock_alloc, mock_job, mock_node, wait_for
 
 T0 = 1_700_000_000 * SECOND

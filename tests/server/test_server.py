@@ -7,8 +7,17 @@ import dataclasses
 import pytest
 
 from nomadjail.server import Server
-from nomadjail.structs import (Allocation, BadRequest, Conflict, DrainStrategy, EvalStatus,
-                               NotFound, PermissionDenied, ValidationError, to_api)
+from nomadjail.structs import (
+    Allocation,
+    BadRequest,
+    Conflict,
+    DrainStrategy,
+    EvalStatus,
+    NotFound,
+    PermissionDenied,
+    ValidationError,
+    to_api,
+)
 from nomadjail.testing import mock_job, mock_node, wait_for
 
 

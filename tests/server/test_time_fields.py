@@ -10,14 +10,29 @@ from __future__ import annotations
 import dataclasses
 import re
 import typing
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import pytest
 
 from nomadjail.server import Server
-from nomadjail.structs import (SECOND, ZERO_TIME, AllocDeploymentStatus, Allocation,
-                               Deployment, DrainStrategy, Evaluation, Node, TaskState,
-                               TaskStateName, api_key, now_ns, parse_rfc3339, rfc3339, to_api)
+from nomadjail.structs import (
+    SECOND,
+    ZERO_TIME,
+    Allocation,
+    AllocDeploymentStatus,
+    Deployment,
+    DrainStrategy,
+    Evaluation,
+    Node,
+    TaskState,
+    TaskStateName,
+    api_key,
+    now_ns,
+    parse_rfc3339,
+    rfc3339,
+    to_api,
+)
 from nomadjail.testing import mock_job, mock_node, wait_for
 
 RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})")
@@ -36,7 +51,7 @@ def time_fields(obj: Any, api: Any, path: str) -> Iterator[tuple[str, Any]]:
             elif value is not None:
                 yield from time_fields(value, encoded, f"{path}.{key}")
     elif isinstance(obj, list):
-        for i, (item, encoded) in enumerate(zip(obj, api)):
+        for i, (item, encoded) in enumerate(zip(obj, api, strict=True)):
             yield from time_fields(item, encoded, f"{path}[{i}]")
     elif isinstance(obj, dict):
         for k, item in obj.items():

@@ -9,11 +9,26 @@ import dataclasses
 import pytest
 
 from nomadjail.state import StateStore
-from nomadjail.structs import (SECOND, AllocClientStatus, AllocDeploymentStatus, AllocMetric,
-                               AllocDesiredStatus, Conflict, Deployment, DeploymentState,
-                               DeploymentStatus, DeploymentStatusUpdate, EvalStatus, Job,
-                               NodeStatus, NotFound, PlanResult, generate_uuid, parse_rfc3339,
-                               rfc3339)
+from nomadjail.structs import (
+    SECOND,
+    AllocClientStatus,
+    AllocDeploymentStatus,
+    AllocDesiredStatus,
+    AllocMetric,
+    Conflict,
+    Deployment,
+    DeploymentState,
+    DeploymentStatus,
+    DeploymentStatusUpdate,
+    EvalStatus,
+    Job,
+    NodeStatus,
+    NotFound,
+    PlanResult,
+    generate_uuid,
+    parse_rfc3339,
+    rfc3339,
+)
 from nomadjail.testing import mock_alloc, mock_eval, mock_job, mock_node
 
 T0 = 1_700_000_000 * SECOND

@@ -4,8 +4,17 @@ import json
 
 import pytest
 
-from nomadjail.structs import (DecodeError, Job, Node, Task, TaskGroup, format_duration,
-                               from_api, parse_duration, to_api)
+from nomadjail.structs import (
+    DecodeError,
+    Job,
+    Node,
+    Task,
+    TaskGroup,
+    format_duration,
+    from_api,
+    parse_duration,
+    to_api,
+)
 from nomadjail.testing import mock_job, mock_node
 
 

@@ -2,8 +2,16 @@
 
 import pytest
 
-from nomadjail.structs import (Constraint, Job, ReschedulePolicy, Resources, Task, TaskGroup,
-                               ValidationError, version_matches)
+from nomadjail.structs import (
+    Constraint,
+    Job,
+    ReschedulePolicy,
+    Resources,
+    Task,
+    TaskGroup,
+    ValidationError,
+    version_matches,
+)
 from nomadjail.structs.resources import NetworkResource, Port
 
 
@@ -30,7 +38,8 @@ def test_every_error_is_reported_with_its_location():
     errors = errors_of(job)
     assert any("Job ID 'has space'" in e for e in errors)
     assert any(e.startswith("Task group web validation failed: Task group count") for e in errors)
-    assert "Task group web validation failed: Task t validation failed: Missing task driver" in errors
+    assert ("Task group web validation failed: Task t validation failed: Missing task driver"
+            in errors)
     assert any("Minimum MemoryMB value is 10; got 1" in e for e in errors)
 
 

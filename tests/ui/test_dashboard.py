@@ -11,8 +11,16 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.remote.webelement import WebElement
 from selenium.webdriver.support.ui import WebDriverWait
 
-from nomadjail.structs import (AllocClientStatus, Allocation, Job, Node, TaskEvent, TaskState,
-                               now_ns, rfc3339)
+from nomadjail.structs import (
+    Allocation,
+    AllocClientStatus,
+    Job,
+    Node,
+    TaskEvent,
+    TaskState,
+    now_ns,
+    rfc3339,
+)
 from nomadjail.testing import mock_alloc, mock_batch_job, mock_eval, mock_job, mock_node
 
 if TYPE_CHECKING:  # fixtures come from conftest.py; never import it at run time
@@ -34,7 +42,8 @@ def wait_until(browser: WebDriver, condition, message: str):
 
 def row_texts(browser: WebDriver, row_test: str) -> dict[str, str]:
     """data-id -> visible text of every row with data-test=row_test."""
-    return {row.get_attribute("data-id"): row.text for row in css(browser, f'[data-test="{row_test}"]')}
+    rows = css(browser, f'[data-test="{row_test}"]')
+    return {row.get_attribute("data-id"): row.text for row in rows}
 
 
 def open_page(browser: WebDriver, dashboard: Dashboard, hash_route: str) -> None:
@@ -254,8 +263,9 @@ def test_job_page_follows_a_new_version_without_reloading(
 def test_unknown_job_shows_the_api_404_message_until_it_exists(
         browser: WebDriver, dashboard: Dashboard, node: Node) -> None:
     open_page(browser, dashboard, "#/jobs/arrives-later")
-    error = wait_until(browser, lambda b: css(b, '[data-test="job-overview"] [data-test="error"]')[0],
-                       "the error box")
+    error = wait_until(
+        browser, lambda b: css(b, '[data-test="job-overview"] [data-test="error"]')[0],
+        "the error box")
     assert error.text == "404 Not Found: job not found"
     assert len(css(browser, '[data-test="error"]')) == 1  # said once, not per section
     assert not css(browser, '[data-test="allocations-table"]')[0].is_displayed()
@@ -274,8 +284,8 @@ def test_job_ids_with_slashes_and_spaces_link_to_their_page(
     odd_id = "web app #1?x=<y>&z"
     set_up_job(dashboard, mock_job(job_id=odd_id, count=1), node, [AllocClientStatus.RUNNING])
     open_page(browser, dashboard, "#/jobs")
-    wait_until(browser, lambda b: b.find_element(
-        By.XPATH, f'//a[@data-test="job-link" and text()="{odd_id}"]'), "the odd job's link").click()
+    link = f'//a[@data-test="job-link" and text()="{odd_id}"]'
+    wait_until(browser, lambda b: b.find_element(By.XPATH, link), "the odd job's link").click()
     title = wait_until(browser, lambda b: (t := css(b, '[data-test="job-title"]')[0].text)
                        .endswith("running") and t, "the odd job's page")
     assert title == f"{odd_id} running"

@@ -8,8 +8,8 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -46,7 +46,8 @@ def example_job(browser: WebDriver, dev_agent: AgentProcess) -> Iterator[None]:
 def test_job_run_then_the_dashboard_shows_the_job_its_allocation_and_logs(
         browser: WebDriver, dev_agent: AgentProcess, example_job: None) -> None:
     browser.get(dev_agent.address + "/")
-    wait_until(browser, lambda b: b.find_elements(By.CSS_SELECTOR, '[data-test="jobs"] .content > *'),
+    wait_until(browser,
+               lambda b: b.find_elements(By.CSS_SELECTOR, '[data-test="jobs"] .content > *'),
                "the jobs page to load")
 
     run = nomadjail(dev_agent, "job", "run", "-detach", str(EXAMPLE_JOB))

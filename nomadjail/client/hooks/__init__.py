@@ -3,8 +3,16 @@
 See :mod:`nomadjail.client.hooks.base` for the phases and their contract.
 """
 
-from .base import (ExitedHook, HookContext, HookError, PoststartHook, PrestartHook, StopHook,
-                   TaskHook, UpdateHook)
+from .base import (
+    ExitedHook,
+    HookContext,
+    HookError,
+    PoststartHook,
+    PrestartHook,
+    StopHook,
+    TaskHook,
+    UpdateHook,
+)
 from .env import EnvHook
 from .logs import LogsHook
 from .task_dir import TaskDirHook

@@ -20,8 +20,9 @@ already done) in ``ctx.hook_state[hook.name]``, which the runner persists.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from ...drivers.base import Capabilities, Driver, ExitResult, MountConfig, TaskHandle
 from ...structs import Allocation, Node, Task, TaskEvent

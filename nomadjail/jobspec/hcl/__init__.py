@@ -25,9 +25,26 @@ from .conversion import ConversionError, TypeSpec, convert, describe, parse_type
 from .errors import JobspecError, Position
 from .evaluate import EvalContext, Scope, evaluate
 from .functions import FUNCTIONS, Function
-from .schema import (BlockSpec, Decoded, Schema, as_any, as_bool, as_duration, as_integer,
-                     as_list, as_map, as_number, as_string, as_string_list, as_string_map,
-                     check_labels, check_names, convert_attribute, decode_body, string_map)
+from .schema import (
+    BlockSpec,
+    Decoded,
+    Schema,
+    as_any,
+    as_bool,
+    as_duration,
+    as_integer,
+    as_list,
+    as_map,
+    as_number,
+    as_string,
+    as_string_list,
+    as_string_map,
+    check_labels,
+    check_names,
+    convert_attribute,
+    decode_body,
+    string_map,
+)
 from .syntax import Expression, SyntaxBlock, SyntaxBody, parse_fragment, parse_syntax
 
 __all__ = [

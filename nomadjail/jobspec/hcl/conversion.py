@@ -181,7 +181,7 @@ def convert(value: Any, spec: TypeSpec) -> Any:
             assert spec.element is not None
             specs = [spec.element] * len(value)
         items = []
-        for index, (item, item_spec) in enumerate(zip(value, specs)):
+        for index, (item, item_spec) in enumerate(zip(value, specs, strict=True)):
             try:
                 items.append(convert(item, item_spec))
             except ConversionError as err:
@@ -261,7 +261,8 @@ def equal(left: Any, right: Any) -> bool:
     if isinstance(left, str) or isinstance(right, str):
         return isinstance(left, str) and isinstance(right, str) and left == right
     if isinstance(left, list) and isinstance(right, list):
-        return len(left) == len(right) and all(equal(a, b) for a, b in zip(left, right))
+        return len(left) == len(right) and all(
+            equal(a, b) for a, b in zip(left, right, strict=True))
     if isinstance(left, Mapping) and isinstance(right, Mapping):
         return (set(left) == set(right)) and all(equal(left[k], right[k]) for k in left)
     return False

@@ -43,7 +43,8 @@ class JobspecError(BadRequest):
         self.line = pos.line
         self.column = pos.column
 
-    def __reduce__(self):  # keep the error picklable (it crosses thread/process pools)
+    # Keep the error picklable: it crosses thread and process pools.
+    def __reduce__(self) -> tuple[type, tuple[str, Position]]:
         return (type(self), (self.message, self.pos))
 
 

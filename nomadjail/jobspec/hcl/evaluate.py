@@ -19,18 +19,36 @@ from __future__ import annotations
 
 import difflib
 import math
-from collections.abc import Mapping
-from typing import Any, Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from typing import Any
 
 from lark import Token, Tree
 
-from .conversion import (ConversionError, describe, equal, is_number, normalize_number,
-                         number_from_text, plain, to_bool, to_number, to_string, convert)
+from .conversion import (
+    ConversionError,
+    convert,
+    describe,
+    equal,
+    is_number,
+    normalize_number,
+    number_from_text,
+    plain,
+    to_bool,
+    to_number,
+    to_string,
+)
 from .errors import JobspecError, Position, quote
 from .functions import FILESYSTEM_FUNCTIONS, FUNCTIONS, Function, FunctionError
 from .syntax import Expression, has_token, name_of, plain_string, span_of, subtrees, unwrap
-from .templates import ForNode, IfNode, Interpolation, Literal, TemplateNode, heredoc_template, \
-    quoted_template
+from .templates import (
+    ForNode,
+    IfNode,
+    Interpolation,
+    Literal,
+    TemplateNode,
+    heredoc_template,
+    quoted_template,
+)
 
 
 class Scope(Mapping[str, Any]):
@@ -44,13 +62,13 @@ class Scope(Mapping[str, Any]):
     def __init__(self, what: str, values: Mapping[str, Any] | None = None,
                  lazy: Mapping[str, Callable[[], Any]] | None = None, hint: str = ""):
         self.what = what
-        self.values: dict[str, Any] = dict(values or {})
+        self.known: dict[str, Any] = dict(values or {})
         self.lazy: dict[str, Callable[[], Any]] = dict(lazy or {})
         self.hint = hint
 
     def resolve(self, name: str, pos: Position) -> Any:
-        if name in self.values:
-            return self.values[name]
+        if name in self.known:
+            return self.known[name]
         compute = self.lazy.get(name)
         if compute is None:
             message = f"there is no {self.what} named {quote(name)}"
@@ -61,20 +79,20 @@ class Scope(Mapping[str, Any]):
                 message += "; " + self.hint.replace("{name}", name)
             raise JobspecError(message, pos)
         value = compute()
-        self.values[name] = value
+        self.known[name] = value
         self.lazy.pop(name, None)
         return value
 
     def __getitem__(self, name: str) -> Any:
-        if name not in self.values and name not in self.lazy:
+        if name not in self.known and name not in self.lazy:
             raise KeyError(name)
         return self.resolve(name, Position("", 1, 1))
 
     def __iter__(self) -> Iterator[str]:
-        return iter([*self.values, *(n for n in self.lazy if n not in self.values)])
+        return iter([*self.known, *(n for n in self.lazy if n not in self.known)])
 
     def __len__(self) -> int:
-        return len(set(self.values) | set(self.lazy))
+        return len(set(self.known) | set(self.lazy))
 
     def materialize(self) -> dict[str, Any]:
         return {name: self[name] for name in list(self)}
@@ -169,7 +187,9 @@ class _Evaluator:
         return self.template(quoted_template(node, self.expr), scope)
 
     def _heredoc_template(self, node: Tree, scope: dict[str, Any]) -> Any:
-        return self.template(heredoc_template(node.children[0], self.expr), scope)
+        token = node.children[0]
+        assert isinstance(token, Token)  # the grammar's heredoc rule holds one token
+        return self.template(heredoc_template(token, self.expr), scope)
 
     _heredoc_template_trim = _heredoc_template
 
@@ -348,7 +368,7 @@ class _Evaluator:
                 and self.static_steps(steps) == len(steps))
 
     def apply_steps(self, value: Any, steps: list[Tree], scope: dict[str, Any]) -> Any:
-        for index, step in enumerate(steps):
+        for step in steps:
             kind = step.data
             if kind == "get_attr":
                 name_node = subtrees(step)[0]

@@ -21,13 +21,28 @@ import math
 import re
 import urllib.parse
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
-from .conversion import (ANY, BOOL, NUMBER, STRING, ConversionError, TypeSpec, convert, describe,
-                         distinct, equal, is_number, list_of, map_of, normalize_number,
-                         number_from_text, to_string)
+from .conversion import (
+    ANY,
+    BOOL,
+    NUMBER,
+    STRING,
+    ConversionError,
+    TypeSpec,
+    convert,
+    describe,
+    distinct,
+    equal,
+    is_number,
+    list_of,
+    map_of,
+    normalize_number,
+    number_from_text,
+    to_string,
+)
 from .printf import FormatError, format_values, go_json
 
 
@@ -329,6 +344,9 @@ def _merge(*maps: dict[str, Any] | None) -> dict[str, Any]:
 
 @_register("range", var_param=Param("params", NUMBER))
 def _range(*params: int | float) -> list[int | float]:
+    start: int | float
+    end: int | float
+    step: int | float
     if len(params) == 1:
         start, end, step = 0, params[0], (-1 if params[0] < 0 else 1)
     elif len(params) == 2:
@@ -411,7 +429,7 @@ def _zipmap(keys: list[str], values: list[Any]) -> dict[str, Any]:
     if len(keys) != len(values):
         raise FunctionError(f"number of keys ({len(keys)}) does not match number of values "
                             f"({len(values)})")
-    return dict(zip(keys, values))
+    return dict(zip(keys, values, strict=True))
 
 
 @_register("chunklist", Param("list", LIST), Param("size", NUMBER))

@@ -10,8 +10,9 @@ argument index ``%[2]s`` are accepted.  Every argument must be used.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from decimal import Decimal
-from typing import Any, Callable
+from typing import Any
 
 from .conversion import ConversionError, describe, format_number, to_bool, to_number, to_string
 

@@ -22,14 +22,24 @@ speak the same error sentences::
 from __future__ import annotations
 
 import difflib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Callable, Protocol
+from typing import Any, Protocol
 
 from ...structs import parse_duration
 from .body import Attribute, Block, Body
-from .conversion import (ANY, BOOL, NUMBER, STRING, ConversionError, convert, describe, list_of,
-                         map_of, to_number)
+from .conversion import (
+    ANY,
+    BOOL,
+    NUMBER,
+    STRING,
+    ConversionError,
+    convert,
+    describe,
+    list_of,
+    map_of,
+    to_number,
+)
 from .errors import JobspecError, Position, quote
 
 Converter = Callable[[Any], Any]

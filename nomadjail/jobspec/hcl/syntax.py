@@ -19,8 +19,8 @@ Guarantees:
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator
 
 import hcl2
 from lark import Token, Tree

@@ -16,13 +16,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Union
 
 from lark import Token, Tree
 
 from .errors import JobspecError, Position
-from .syntax import (UNTERMINATED_STRING, Expression, find_closing_brace, parse_fragment,
-                     subtrees, unescape)
+from .syntax import (
+    UNTERMINATED_STRING,
+    Expression,
+    find_closing_brace,
+    parse_fragment,
+    subtrees,
+    unescape,
+)
 
 
 @dataclass(slots=True)
@@ -55,7 +60,7 @@ class ForNode:
     body: list[TemplateNode] = field(default_factory=list)
 
 
-TemplateNode = Union[Literal, Interpolation, IfNode, ForNode]
+TemplateNode = Literal | Interpolation | IfNode | ForNode
 
 
 @dataclass(slots=True)
@@ -69,7 +74,7 @@ class _Directive:
     strip_after: bool = False
 
 
-_Part = Union[Literal, Interpolation, _Directive]
+_Part = Literal | Interpolation | _Directive
 
 
 # -- quoted strings ----------------------------------------------------------------------
