@@ -44,6 +44,10 @@ class ApiResponse:
     headers: Mapping[str, str]
     body: bytes | Iterable[bytes]
 
+    def read(self) -> bytes:
+        """The whole body; a streamed one is read to its end (error bodies are short)."""
+        return self.body if isinstance(self.body, bytes) else b"".join(self.body)
+
 
 class Transport(Protocol):
     """Carries one request to the server and brings back its answer.

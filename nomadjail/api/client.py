@@ -149,13 +149,13 @@ class ApiClient:
         response = self.transport.request(method, path, params, body, self._headers(),
                                           stream=stream)
         if response.status >= 400 or response.status < 200:
-            raw = response.body if isinstance(response.body, bytes) else b"".join(response.body)
-            raise error_for_status(response.status, raw.decode("utf-8", "replace").strip())
+            text = response.read().decode("utf-8", "replace").strip()
+            raise error_for_status(response.status, text)
         return response
 
     @staticmethod
     def _json(response: ApiResponse) -> Any:
-        raw = response.body if isinstance(response.body, bytes) else b"".join(response.body)
+        raw = response.read()
         if not raw.strip():
             return None
         try:

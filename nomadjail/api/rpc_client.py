@@ -164,7 +164,7 @@ class HTTPServerRPC:
                 failures.append(f"{server}: {err.reason}")
                 self._forget_leader(server)
                 continue
-            raw = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)
+            raw = resp.read()
             text = raw.decode("utf-8", "replace").strip()
             if resp.status in _FAILOVER_STATUSES or is_no_leader_error(resp.status, text):
                 failures.append(f"{server}: HTTP {resp.status}: {text}")
