@@ -1,4 +1,4 @@
-"""A small client for Nomad's public HTTP API.
+"""The client for Nomad's public HTTP API: :class:`ApiClient`.
 
 Used by the CLI, the tests and any Python tool that talks to a nomadjail (or
 Nomad) cluster.  Method names follow Nomad's Go ``api`` package in snake
@@ -11,37 +11,27 @@ Reads return ``(value, QueryMeta)``; passing ``index=`` (and optionally
 server's index moves past ``index`` or the wait runs out.  Writes return
 ``(response, WriteMeta)``.
 
-Every request goes through a :class:`Transport`, so the same client runs
-against a real socket (:class:`RequestsTransport`, the default) or a fake in
-tests.
+Every request goes through a :class:`~nomadjail.api.Transport`, so the same
+client runs against a real socket (:class:`~nomadjail.api.RequestsTransport`,
+the default) or a fake in tests.  Errors are the tree drawn in
+``api/_errors.py``.
 
-Errors (all are :class:`nomadjail.structs.NomadError`)::
-
-    ApiError                    the server answered with an error status
-    ├── ApiBadRequest           400  (also a structs.BadRequest)
-    ├── ApiPermissionDenied     403  (also a structs.PermissionDenied)
-    ├── ApiNotFound             404  (also a structs.NotFound)
-    ├── ApiConflict             409  (also a structs.Conflict)
-    ├── ApiUnavailable          500 and other 5xx (also a structs.Unavailable)
-    └── ApiConnectionError      no HTTP answer at all: refused, timed out, bad URL
-
-``str(err)`` reads like the Go client's: ``Unexpected response code: 404
-(job not found)``; ``err.message`` is the server's plain-text body alone.
+Import these names from :mod:`nomadjail.api`.  This module re-exports the
+transport, error, metadata and stream names it defined before they moved to
+the package's private modules, so ``from nomadjail.api.client import …`` keeps
+working for the callers that still use it.
 """
 
 from __future__ import annotations
 
-import base64
 import json
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import KW_ONLY, dataclass, field
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 from urllib.parse import quote
 
 from ..structs import (
     Allocation,
-    BadRequest,
-    Conflict,
     DecodeError,
     Deployment,
     Evaluation,
@@ -49,25 +39,36 @@ from ..structs import (
     JobSummary,
     Node,
     NodeEligibility,
-    NomadError,
-    NotFound,
-    PermissionDenied,
-    Unavailable,
     from_api,
-    parse_duration,
     to_api,
+)
+from ._errors import (
+    ApiBadRequest,
+    ApiConflict,
+    ApiConnectionError,
+    ApiError,
+    ApiNotFound,
+    ApiPermissionDenied,
+    ApiUnavailable,
+    error_for_status,
+)
+from ._meta import QueryMeta, WriteMeta, query_meta, write_meta
+from ._streams import StreamFrame, decode_frames, plain_frames
+from ._transport import (
+    DEFAULT_ADDRESS,
+    DEFAULT_TIMEOUT,
+    ApiResponse,
+    RequestsTransport,
+    Transport,
 )
 
 T = TypeVar("T")
 
-DEFAULT_ADDRESS = "http://127.0.0.1:4646"
-DEFAULT_TIMEOUT = 30.0
-"""Seconds to wait for an ordinary answer; blocking queries add their wait to it."""
-DEFAULT_BLOCKING_WAIT = 300.0
-"""Nomad's server-side default wait for a blocking query without ``wait``."""
-
 ALL_NAMESPACES = "*"
+"""The ``namespace`` that lists across every namespace (``-namespace '*'``)."""
 
+# The names this module exported before the split; callers outside nomadjail/api
+# import some of them from here (prefer nomadjail.api).
 __all__ = [
     "DEFAULT_ADDRESS", "DEFAULT_TIMEOUT", "ALL_NAMESPACES", "ApiClient", "ApiResponse",
     "Transport", "RequestsTransport", "QueryMeta", "WriteMeta", "StreamFrame", "ApiError",
@@ -76,257 +77,7 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- errors
-
-
-class ApiError(NomadError):
-    """The server answered a request with an error status."""
-
-    def __init__(self, status: int, message: str):
-        self.status = status
-        self.message = message
-        super().__init__(self._describe())
-
-    def _describe(self) -> str:
-        text = "Unexpected response code"
-        if self.status or self.message:
-            text += ": "
-        if self.status:
-            text += str(self.status) + (" " if self.message else "")
-        if self.message:
-            text += f"({self.message})"
-        return text
-
-
-class ApiBadRequest(ApiError, BadRequest):
-    pass
-
-
-class ApiPermissionDenied(ApiError, PermissionDenied):
-    pass
-
-
-class ApiNotFound(ApiError, NotFound):
-    pass
-
-
-class ApiConflict(ApiError, Conflict):
-    pass
-
-
-class ApiUnavailable(ApiError, Unavailable):
-    pass
-
-
-class ApiConnectionError(ApiError):
-    """No HTTP answer: the address is wrong, nothing listens, or it timed out."""
-
-    def __init__(self, method: str, url: str, reason: str):
-        self.method = method
-        self.url = url
-        self.reason = reason
-        super().__init__(0, reason)
-
-    def _describe(self) -> str:
-        return f'{self.method.capitalize()} "{self.url}": {self.reason}'
-
-
-_ERRORS_BY_STATUS: dict[int, type[ApiError]] = {
-    400: ApiBadRequest,
-    403: ApiPermissionDenied,
-    404: ApiNotFound,
-    409: ApiConflict,
-}
-
-
-def error_for_status(status: int, message: str) -> ApiError:
-    """The ApiError subclass Nomad's status code stands for."""
-    if status in _ERRORS_BY_STATUS:
-        return _ERRORS_BY_STATUS[status](status, message)
-    if status >= 500:
-        return ApiUnavailable(status, message)
-    return ApiError(status, message)
-
-
-# --------------------------------------------------------------------------- transport
-
-
-@dataclass(frozen=True, slots=True)
-class ApiResponse:
-    """One HTTP answer.
-
-    ``body`` is the whole body as bytes, or, for a request made with
-    ``stream=True``, an iterable of byte chunks that ends with the response;
-    closing it (if it has ``close``) abandons the stream.
-    """
-
-    status: int
-    headers: Mapping[str, str]
-    body: bytes | Iterable[bytes]
-
-
-class Transport(Protocol):
-    """Carries one request to the server and brings back its answer.
-
-    ``path`` starts with ``/v1/``; ``params`` are the query parameters;
-    ``json_body`` (if not None) is sent as JSON.  Raises
-    :class:`ApiConnectionError` when no answer arrives; an error status is
-    an answer, not an exception.
-    """
-
-    def request(self, method: str, path: str, params: Mapping[str, str] | None,
-                json_body: Any, headers: Mapping[str, str],
-                stream: bool = False) -> ApiResponse: ...
-
-
-class RequestsTransport:
-    """The real transport: HTTP(S) with ``requests`` and one pooled session.
-
-    A blocking query may legitimately take its whole ``wait`` (and Nomad adds
-    up to 1/16 jitter), so the read timeout grows with it; streams (log
-    follow) have no read timeout at all.
-    """
-
-    def __init__(self, address: str = DEFAULT_ADDRESS, *, timeout: float = DEFAULT_TIMEOUT):
-        import requests  # imported here: the CLI's --help should not pay for it
-
-        self.address = address.rstrip("/")
-        self.timeout = timeout
-        self._requests = requests
-        self._session = requests.Session()
-
-    def _read_timeout(self, params: Mapping[str, str] | None, stream: bool) -> float | None:
-        if stream:
-            return None
-        params = params or {}
-        if "index" not in params:
-            return self.timeout
-        wait = DEFAULT_BLOCKING_WAIT
-        if params.get("wait"):
-            try:
-                wait = parse_duration(params["wait"]) / 1e9
-            except ValueError:
-                pass
-        return self.timeout + wait * 17 / 16
-
-    def request(self, method: str, path: str, params: Mapping[str, str] | None,
-                json_body: Any, headers: Mapping[str, str],
-                stream: bool = False) -> ApiResponse:
-        url = self.address + path
-        if "://" not in self.address:
-            raise ApiConnectionError(method, url, f"invalid address {self.address!r}: it needs "
-                                     "a scheme, as in http://127.0.0.1:4646")
-        data = None
-        send_headers = dict(headers)
-        if json_body is not None:
-            data = json.dumps(json_body).encode()
-            send_headers["Content-Type"] = "application/json"
-        try:
-            response = self._session.request(
-                method, url, params=dict(params or {}), data=data, headers=send_headers,
-                stream=stream, timeout=(self.timeout, self._read_timeout(params, stream)))
-        except (self._requests.exceptions.InvalidURL,
-                self._requests.exceptions.InvalidSchema) as err:
-            raise ApiConnectionError(method, url, f"invalid address: {err}") from None
-        except self._requests.exceptions.RequestException as err:
-            raise ApiConnectionError(method, url, _connection_reason(err)) from None
-        if not stream:
-            return ApiResponse(response.status_code, dict(response.headers), response.content)
-        return ApiResponse(response.status_code, dict(response.headers),
-                           _ClosingChunks(response))
-
-    def close(self) -> None:
-        self._session.close()
-
-
-def _connection_reason(err: Exception) -> str:
-    text = str(err)
-    if "Connection refused" in text or "ConnectionRefused" in text:
-        return "connect: connection refused"
-    if "timed out" in text.lower():
-        return "i/o timeout"
-    if "Name or service not known" in text or "nodename nor servname" in text:
-        return "no such host"
-    return text
-
-
-class _ClosingChunks:
-    """Body chunks of a streamed response; ``close()`` hangs up the connection."""
-
-    def __init__(self, response: Any):
-        self._response = response
-
-    def __iter__(self) -> Iterator[bytes]:
-        try:
-            for chunk in self._response.iter_content(chunk_size=None):
-                if chunk:
-                    yield chunk
-        except Exception as err:  # noqa: BLE001 - a dropped stream is an API failure
-            if self._response.raw is not None and self._response.raw.closed:
-                return
-            raise ApiConnectionError("GET", self._response.url, str(err)) from None
-        finally:
-            self._response.close()
-
-    def close(self) -> None:
-        self._response.close()
-
-
-# --------------------------------------------------------------------------- metadata
-
-
-@dataclass(frozen=True, slots=True)
-class QueryMeta:
-    """What a read's headers say about the answer.
-
-    ``last_index`` is the index to pass back as ``index=`` to block for the
-    next change; ``last_contact`` is how long ago (ns) the answering server
-    last heard from the leader.
-    """
-
-    last_index: int = 0
-    known_leader: bool = False
-    last_contact: int = 0  # ns
-    next_token: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class WriteMeta:
-    last_index: int = 0
-
-
-@dataclass(frozen=True, slots=True)
-class StreamFrame:
-    """One frame of a streamed file (``/v1/client/fs/logs``): raw bytes and where they are."""
-
-    data: bytes = b""
-    offset: int = 0
-    file: str = ""
-    file_event: str = ""
-
-    def is_heartbeat(self) -> bool:
-        return not self.data and not self.file_event and not self.file and not self.offset
-
-
-def _header(headers: Mapping[str, str], name: str) -> str:
-    wanted = name.lower()
-    for key, value in headers.items():
-        if key.lower() == wanted:
-            return value
-    return ""
-
-
-def _query_meta(headers: Mapping[str, str]) -> QueryMeta:
-    def as_int(text: str) -> int:
-        try:
-            return int(text)
-        except ValueError:
-            return 0
-
-    return QueryMeta(last_index=as_int(_header(headers, "X-Nomad-Index")),
-                     known_leader=_header(headers, "X-Nomad-KnownLeader") == "true",
-                     last_contact=as_int(_header(headers, "X-Nomad-LastContact")) * 1_000_000,
-                     next_token=_header(headers, "X-Nomad-NextToken"))
+# --------------------------------------------------------------------------- decoding
 
 
 def _decode(cls: type[T], data: Any) -> T:
@@ -398,13 +149,13 @@ class ApiClient:
         response = self.transport.request(method, path, params, body, self._headers(),
                                           stream=stream)
         if response.status >= 400 or response.status < 200:
-            raw = response.body if isinstance(response.body, bytes) else b"".join(response.body)
-            raise error_for_status(response.status, raw.decode("utf-8", "replace").strip())
+            text = response.read().decode("utf-8", "replace").strip()
+            raise error_for_status(response.status, text)
         return response
 
     @staticmethod
     def _json(response: ApiResponse) -> Any:
-        raw = response.body if isinstance(response.body, bytes) else b"".join(response.body)
+        raw = response.read()
         if not raw.strip():
             return None
         try:
@@ -430,14 +181,14 @@ class ApiClient:
         if prefix:
             merged["prefix"] = prefix
         response = self._send("GET", path, self._params(merged, namespace, region), None)
-        return self._json(response), _query_meta(response.headers)
+        return self._json(response), query_meta(response.headers)
 
     def write(self, method: str, path: str, body: Any = None,
               params: Mapping[str, Any] | None = None, *, namespace: str | None = None,
               region: str | None = None) -> tuple[Any, WriteMeta]:
         """PUT/POST/DELETE ``path``: the decoded JSON answer and its WriteMeta."""
         response = self._send(method, path, self._params(params, namespace, region), body)
-        return self._json(response), WriteMeta(_query_meta(response.headers).last_index)
+        return self._json(response), write_meta(response.headers)
 
     # ----------------------------------------------------------------- jobs
 
@@ -611,12 +362,7 @@ class ApiClient:
         response = self._send("GET", path, params, None, stream=True)
         chunks = [response.body] if isinstance(response.body, bytes) else response.body
         try:
-            if plain:
-                for chunk in chunks:
-                    if chunk:
-                        yield StreamFrame(data=chunk)
-            else:
-                yield from _decode_frames(chunks)
+            yield from (plain_frames(chunks) if plain else decode_frames(chunks))
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:
@@ -701,48 +447,3 @@ class ApiClient:
     def regions(self) -> list[str]:
         data, _ = self.query("/v1/regions")
         return sorted(data or [])
-
-
-def _decode_frames(chunks: Iterable[bytes]) -> Iterator[StreamFrame]:
-    """Frames from a body of JSON objects written back to back (whitespace allowed)."""
-    decoder = json.JSONDecoder()
-    buffer = ""
-    pending = b""
-    for chunk in chunks:
-        pending += chunk
-        try:
-            text = pending.decode("utf-8")
-            pending = b""
-        except UnicodeDecodeError as err:  # a multi-byte character split between chunks
-            text = pending[:err.start].decode("utf-8")
-            pending = pending[err.start:]
-        buffer += text
-        while True:
-            stripped = buffer.lstrip()
-            if not stripped:
-                buffer = ""
-                break
-            try:
-                obj, end = decoder.raw_decode(stripped)
-            except ValueError:
-                buffer = stripped
-                break  # an incomplete object: wait for more bytes
-            buffer = stripped[end:]
-            frame = _frame(obj)
-            if frame is not None and not frame.is_heartbeat():
-                yield frame
-    if buffer.strip():
-        raise ApiError(200, f"failed to decode log endpoint response as JSON: {buffer[:80]!r}")
-
-
-def _frame(obj: Any) -> StreamFrame | None:
-    if not isinstance(obj, dict):
-        return None
-    data = obj.get("Data") or ""
-    try:
-        raw = base64.b64decode(data) if data else b""
-    except ValueError:
-        raise ApiError(200, f"log frame Data is not base64: {str(data)[:40]!r}") from None
-    return StreamFrame(data=raw, offset=int(obj.get("Offset") or 0), file=obj.get("File") or "",
-                       file_event=obj.get("FileEvent") or "")
-

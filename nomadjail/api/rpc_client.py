@@ -2,8 +2,8 @@
 
 :class:`HTTPServerRPC` is what a client agent uses to talk to its servers.  It
 satisfies ``nomadjail.client.rpc.ServerRPC``.  Every request goes through a
-:class:`~nomadjail.api.client.Transport` (one per server address and thread,
-built by ``transport_factory``; :class:`~nomadjail.api.client.RequestsTransport`
+:class:`~nomadjail.api.Transport` (one per server address and thread,
+built by ``transport_factory``; :class:`~nomadjail.api.RequestsTransport`
 by default), so tests can run it against fakes or an in-process app.
 
 * **Failover.** Calls go to the preferred server: the leader the last
@@ -16,8 +16,8 @@ by default), so tests can run it against fakes or an in-process app.
 * **Authentication.** Node-scoped calls carry ``X-Nomad-Token`` = the node's
   SecretID, learnt from the last ``register(node)`` (a client always registers
   before anything else, also after a restart).
-* **Errors.** Answers map to the API's errors (:func:`~nomadjail.api.client.
-  error_for_status`), which are also the :mod:`nomadjail.structs` errors:
+* **Errors.** Answers map to the API's errors (:func:`~nomadjail.api.error_for_status`),
+  which are also the :mod:`nomadjail.structs` errors:
   400 BadRequest, 403 PermissionDenied, 404 NotFound, 409 Conflict, 5xx
   Unavailable; the plain-text body is the message.
 * **Blocking queries.** ``get_client_allocs(node_id, index, wait)`` sends
@@ -35,7 +35,8 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from ..structs import Allocation, Node, Unavailable, from_api, to_api
-from .client import ApiConnectionError, RequestsTransport, Transport, error_for_status
+from ._errors import ApiConnectionError, error_for_status
+from ._transport import RequestsTransport, Transport
 from .rpc import (
     ALLOC_GET_ALLOCS,
     NODE_GET_CLIENT_ALLOCS,
@@ -163,7 +164,7 @@ class HTTPServerRPC:
                 failures.append(f"{server}: {err.reason}")
                 self._forget_leader(server)
                 continue
-            raw = resp.body if isinstance(resp.body, bytes) else b"".join(resp.body)
+            raw = resp.read()
             text = raw.decode("utf-8", "replace").strip()
             if resp.status in _FAILOVER_STATUSES or is_no_leader_error(resp.status, text):
                 failures.append(f"{server}: HTTP {resp.status}: {text}")
