@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Callable, Iterable
+from enum import StrEnum
 
 from ..structs import (
     Allocation,
@@ -80,14 +81,16 @@ RESCHEDULE_WINDOW = 1_000_000_000
 AllocSet = dict[str, Allocation]  # alloc ID -> allocation
 
 
-class UpdateKind:
-    IGNORE = "ignore"
-    IN_PLACE = "in-place"
-    DESTRUCTIVE = "destructive"
+class UpdateKind(StrEnum):
+    """What a new job version means for an existing allocation (``update_fn``)."""
+
+    IGNORE = "ignore"  # nothing to change, or finished work
+    IN_PLACE = "in-place"  # the client updates it where it runs
+    DESTRUCTIVE = "destructive"  # stop it and place a replacement
 
 
 # (existing allocation, new job, new group) -> (kind, the updated copy for in-place)
-UpdateFn = Callable[[Allocation, Job, TaskGroup], tuple[str, Allocation | None]]
+UpdateFn = Callable[[Allocation, Job, TaskGroup], tuple[UpdateKind, Allocation | None]]
 
 
 @dataclasses.dataclass(slots=True)
