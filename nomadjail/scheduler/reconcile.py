@@ -35,13 +35,12 @@ deployment.  Not yet: canaries, auto-revert, disconnected clients.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from enum import StrEnum
 
 from ..structs import (
     Allocation,
     AllocClientStatus,
-    AllocDesiredStatus,
     Deployment,
     DeploymentState,
     DeploymentStatus,
@@ -53,10 +52,19 @@ from ..structs import (
     Job,
     JobType,
     Node,
-    NodeStatus,
     TaskGroup,
     UpdateStrategy,
     rfc3339,
+)
+from .alloc_sets import (
+    AllocSet,
+    DelayedReschedule,
+    alloc_matrix,
+    filter_by_rescheduleable,
+    filter_by_tainted,
+    filter_by_terminal,
+    filter_old_terminal_allocs,
+    filter_server_terminal_allocs,
 )
 from .descriptions import (
     ALLOC_LOST,
@@ -71,15 +79,9 @@ from .descriptions import (
     RESCHEDULING_FOLLOWUP_EVAL,
 )
 from .names import AllocNameIndex
-from .reschedule import last_reschedule_failed, next_reschedule_time, ran_successfully
 
 # Failed allocations due within this window of each other share a follow-up eval.
 BATCHED_FAILED_ALLOC_WINDOW = 5_000_000_000
-# A reschedule due within this long of now happens now (absorbs clock drift).
-RESCHEDULE_WINDOW = 1_000_000_000
-
-AllocSet = dict[str, Allocation]  # alloc ID -> allocation
-
 
 class UpdateKind(StrEnum):
     """What a new job version means for an existing allocation (``update_fn``)."""
@@ -165,18 +167,11 @@ class _Reconciler:
     # -- entry --------------------------------------------------------------------
     def compute(self) -> ReconcileResult:
         given, job, result = self.given, self.job, self.result
-        # The job's groups in their order first, then groups only allocations
-        # still name (removed from the job), so the outcome is reproducible.
-        matrix: dict[str, AllocSet] = {}
-        if job is not None:
-            for task_group in job.task_groups:
-                matrix[task_group.name] = {}
-        for alloc in sorted(given.allocs, key=lambda a: (a.task_group, a.id)):
-            matrix.setdefault(alloc.task_group, {})[alloc.id] = alloc
+        matrix = alloc_matrix(job, given.allocs)
         self._cancel_unneeded_deployments()
         if job is None or job.stop:
             for group, allocs in matrix.items():
-                live = {i: a for i, a in allocs.items() if not a.terminal_status()}
+                live = filter_by_terminal(allocs)
                 result.desired_tg_updates[group] = DesiredUpdates(stop=len(live))
                 result.stop.extend(self._stop_all(live))
             return result
@@ -230,7 +225,7 @@ class _Reconciler:
         assert job is not None
         desired = result.desired_tg_updates[group_name] = DesiredUpdates()
         group = job.lookup_task_group(group_name)
-        all_allocs = self._without_server_terminal(all_allocs)
+        all_allocs = filter_server_terminal_allocs(all_allocs)
         if group is None or not group.count:
             desired.stop = len(all_allocs)
             result.stop.extend(self._stop_all(all_allocs))
@@ -239,9 +234,9 @@ class _Reconciler:
 
         dstate, existing_deployment = self._deployment_state(group)
         if given.batch:
-            all_allocs, ignored = self._drop_old_terminal(all_allocs)
+            all_allocs, ignored = filter_old_terminal_allocs(all_allocs, job)
             desired.ignore += len(ignored)
-        untainted, migrate, lost, ignored = self._classify(all_allocs)
+        untainted, migrate, lost, ignored = filter_by_tainted(all_allocs, given.tainted_nodes)
         desired.ignore += len(ignored)
 
         untainted, reschedule_now, reschedule_later = self._by_reschedulability(untainted)
@@ -350,119 +345,21 @@ class _Reconciler:
                 limit -= 1
         return max(limit, 0)
 
-    # -- classification -----------------------------------------------------------
-    def _without_server_terminal(self, allocs: AllocSet) -> AllocSet:
-        """Drop allocations the server already stopped -- except batch ones not
-        marked for rescheduling, which still count (finished work stays done)."""
-        kept: AllocSet = {}
-        for alloc_id, alloc in allocs.items():
-            job_type = alloc.job.type if alloc.job is not None else None
-            if not alloc.server_terminal() or (job_type == JobType.BATCH
-                                               and not alloc.desired_transition.reschedule):
-                kept[alloc_id] = alloc
-        return kept
-
-    def _drop_old_terminal(self, allocs: AllocSet) -> tuple[AllocSet, AllocSet]:
-        """Batch: finished allocations of older job versions are history."""
-        job = self.job
-        assert job is not None
-        keep: AllocSet = {}
-        ignore: AllocSet = {}
-        for alloc_id, alloc in allocs.items():
-            old_job = alloc.job
-            older = old_job is not None and (old_job.version < job.version
-                                             or old_job.create_index < job.create_index)
-            (ignore if older and alloc.terminal_status() else keep)[alloc_id] = alloc
-        return keep, ignore
-
-    def _classify(self, allocs: AllocSet) -> tuple[AllocSet, AllocSet, AllocSet, AllocSet]:
-        """(untainted, migrate, lost, ignore) by the allocation's state and its node's."""
-        tainted = self.given.tainted_nodes
-        untainted: AllocSet = {}
-        migrate: AllocSet = {}
-        lost: AllocSet = {}
-        ignore: AllocSet = {}
-        for alloc_id, alloc in allocs.items():
-            if alloc.terminal_status():
-                (ignore if alloc.server_terminal() else untainted)[alloc_id] = alloc
-                continue
-            node_tainted = alloc.node_id in tainted
-            node = tainted.get(alloc.node_id)
-            if node is not None and node.status == NodeStatus.DISCONNECTED:
-                lost[alloc_id] = alloc  # no disconnect block support yet: lost at once
-            elif alloc.desired_transition.migrate:
-                migrate[alloc_id] = alloc
-            elif not node_tainted or (node is not None and node.status == NodeStatus.READY):
-                untainted[alloc_id] = alloc
-            elif node is None or node.terminal_status():
-                lost[alloc_id] = alloc
-            else:
-                untainted[alloc_id] = alloc
-        return untainted, migrate, lost, ignore
-
     def _stop_all(self, allocs: AllocSet) -> list[Stop]:
-        untainted, migrate, lost, _ = self._classify(allocs)
+        untainted, migrate, lost, _ = filter_by_tainted(allocs, self.given.tainted_nodes)
         stops = [Stop(a, ALLOC_NOT_NEEDED) for a in (*untainted.values(), *migrate.values())]
         stops.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in lost.values())
         return stops
 
     # -- rescheduling -------------------------------------------------------------
     def _by_reschedulability(self, allocs: AllocSet
-                             ) -> tuple[AllocSet, AllocSet, list[tuple[Allocation, int]]]:
+                             ) -> tuple[AllocSet, AllocSet, list[DelayedReschedule]]:
         """(untainted, reschedule now, reschedule later with the time)."""
         given = self.given
-        untainted: AllocSet = {}
-        now_set: AllocSet = {}
-        later: list[tuple[Allocation, int]] = []
-        for alloc_id, alloc in allocs.items():
-            if alloc.next_allocation and alloc.terminal_status():
-                continue  # already replaced
-            is_untainted, ignore = self._should_filter(alloc)
-            if is_untainted:
-                untainted[alloc_id] = alloc
-                continue
-            if ignore:
-                continue
-            deployment = self.deployment
-            if (deployment is not None and alloc.deployment_id == deployment.id
-                    and deployment.active() and not alloc.desired_transition.reschedule):
-                # A failure inside a running rollout waits for the deployment
-                # watcher: it either allows the replacement or fails the rollout.
-                untainted[alloc_id] = alloc
-                continue
-            when, eligible = next_reschedule_time(alloc)
-            force = bool(alloc.desired_transition.force_reschedule) and alloc.client_terminal()
-            if force or (eligible and (alloc.followup_eval_id == given.eval_id
-                                       or when - given.now <= RESCHEDULE_WINDOW)):
-                now_set[alloc_id] = alloc
-                continue
-            untainted[alloc_id] = alloc
-            if eligible and not alloc.followup_eval_id:
-                later.append((alloc, when))
-        return untainted, now_set, later
+        return filter_by_rescheduleable(allocs, batch=given.batch, now=given.now,
+                                        eval_id=given.eval_id, deployment=self.deployment)
 
-    def _should_filter(self, alloc: Allocation) -> tuple[bool, bool]:
-        """(counts toward the group as it is, ignore it altogether)."""
-        if self.given.batch:
-            if alloc.desired_transition.reschedule:
-                return False, False
-            if alloc.server_terminal():
-                stopped = alloc.desired_status == AllocDesiredStatus.STOP
-                if stopped and ran_successfully(alloc):
-                    return True, False
-                if stopped and last_reschedule_failed(alloc):
-                    return False, False
-                return False, True
-            if alloc.client_status == AllocClientStatus.FAILED:
-                return False, False
-            return True, False
-        if alloc.server_terminal():
-            return False, not last_reschedule_failed(alloc)
-        if alloc.client_status in (AllocClientStatus.COMPLETE, AllocClientStatus.LOST):
-            return False, True  # a service must keep running: replace, don't count
-        return False, False
-
-    def _reschedule_later(self, later: list[tuple[Allocation, int]], all_allocs: AllocSet,
+    def _reschedule_later(self, later: list[DelayedReschedule], all_allocs: AllocSet,
                           migrate: AllocSet, group_name: str) -> None:
         """One follow-up eval per 5 s batch of failures; each failed allocation
         records it so later evals do not create another."""
@@ -611,20 +508,3 @@ def reconcile(given: ReconcileInput) -> ReconcileResult:
     """What to stop, update and place for ``given.job`` (see the module doc)."""
     return _Reconciler(given).compute()
 
-
-def tainted_nodes(nodes_by_id: Callable[[str], Node | None], allocs: Iterable[Allocation]
-                  ) -> dict[str, Node | None]:
-    """Nodes of ``allocs`` that are gone (None), down, disconnected or draining."""
-    tainted: dict[str, Node | None] = {}
-    seen: set[str] = set()
-    for alloc in allocs:
-        if alloc.node_id in seen:
-            continue
-        seen.add(alloc.node_id)
-        node = nodes_by_id(alloc.node_id)
-        if node is None:
-            tainted[alloc.node_id] = None
-        elif (node.status in (NodeStatus.DOWN, NodeStatus.DISCONNECTED)
-              or node.drain_strategy is not None or node.drain):
-            tainted[alloc.node_id] = node
-    return tainted
