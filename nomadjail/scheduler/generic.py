@@ -30,6 +30,7 @@ from ..structs import (
     RescheduleTracker,
     parse_rfc3339,
 )
+from .alloc_sets import tainted_nodes
 from .context import EvalContext
 from .descriptions import (
     BLOCKED_EVAL_FAILED_PLACEMENTS,
@@ -47,7 +48,7 @@ from .planning import (
     node_ready,
     ready_nodes,
 )
-from .reconcile import Placement, ReconcileInput, reconcile, tainted_nodes
+from .reconcile import Placement, ReconcileInput, reconcile
 from .reschedule import extend_reschedule_tracker
 from .stack import PlacementStack
 

@@ -24,7 +24,7 @@ NODE_POOL_ALL = "all"
 
 def in_place_update(ctx: EvalContext, stack: PlacementStack, eval_id: str,
                     existing: Allocation, job: Job, group: TaskGroup
-                    ) -> tuple[str, Allocation | None]:
+                    ) -> tuple[UpdateKind, Allocation | None]:
     """(UpdateKind, the updated copy when the kind is in-place)."""
     old_job = existing.job
     if old_job is not None and old_job.job_modify_index == job.job_modify_index:

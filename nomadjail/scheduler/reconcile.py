@@ -6,17 +6,22 @@ which to update in place, which to replace (destructive update, lost node,
 drain, failure) and which names still need a placement.  It decides nothing
 about nodes -- that is the placement stack's job -- except through the
 ``update_fn`` callback, which asks whether an allocation can take a new job
-version where it is.
+version where it is.  The questions asked of a set of allocations (is it
+live, where is its node, may it be rescheduled) are the pure filters of
+``alloc_sets.py``.
 
-The steps per group follow Nomad's ``computeGroup``::
+The steps per group follow Nomad's ``computeGroup``, one method each::
 
     allocations --classify--> untainted | migrate | lost | ignore
     untainted --reschedule policy--> untainted | reschedule now | later (follow-up eval)
-    too many?  --> stop the highest indexes
-    job changed? --update_fn--> ignore | in place | destructive (stop + place)
-    too few?   --> place missing names (lowest free index first), replacements
-                   for rescheduled, lost and migrating allocations
-    rolling?   --> at most ``update.max_parallel`` destructive updates at a time
+    too many?  --> stop the highest indexes                      (_compute_stop)
+    job changed? --update_fn--> ignore | in place | destructive  (_compute_updates)
+    too few?   --> missing names (lowest free index first), replacements
+                   for rescheduled and lost allocations          (_compute_placements)
+    rolling?   --> how many may be replaced now                  (_compute_limit)
+    place      --> the replacements the deployment allows now    (_compute_replacements)
+    destructive --> stop + place, as far as the room goes        (_compute_destructive_updates)
+    migrate    --> stop + place every draining allocation        (_compute_migrations)
 
 Rolling updates (Nomad's computeUnderProvisionedBy): while a group's update
 has a ``max_parallel`` and something must be replaced, each evaluation may
@@ -35,12 +40,12 @@ deployment.  Not yet: canaries, auto-revert, disconnected clients.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
+from enum import StrEnum
 
 from ..structs import (
     Allocation,
     AllocClientStatus,
-    AllocDesiredStatus,
     Deployment,
     DeploymentState,
     DeploymentStatus,
@@ -52,10 +57,25 @@ from ..structs import (
     Job,
     JobType,
     Node,
-    NodeStatus,
     TaskGroup,
     UpdateStrategy,
     rfc3339,
+)
+from .alloc_sets import (
+    AllocSet,
+    DelayedReschedule,
+    ReschedulableSplit,
+    alloc_ids,
+    alloc_matrix,
+    difference,
+    filter_by_deployment,
+    filter_by_rescheduleable,
+    filter_by_tainted,
+    filter_by_terminal,
+    filter_old_terminal_allocs,
+    filter_server_terminal_allocs,
+    highest_first,
+    name_order,
 )
 from .descriptions import (
     ALLOC_LOST,
@@ -70,24 +90,21 @@ from .descriptions import (
     RESCHEDULING_FOLLOWUP_EVAL,
 )
 from .names import AllocNameIndex
-from .reschedule import last_reschedule_failed, next_reschedule_time, ran_successfully
 
 # Failed allocations due within this window of each other share a follow-up eval.
 BATCHED_FAILED_ALLOC_WINDOW = 5_000_000_000
-# A reschedule due within this long of now happens now (absorbs clock drift).
-RESCHEDULE_WINDOW = 1_000_000_000
-
-AllocSet = dict[str, Allocation]  # alloc ID -> allocation
 
 
-class UpdateKind:
-    IGNORE = "ignore"
-    IN_PLACE = "in-place"
-    DESTRUCTIVE = "destructive"
+class UpdateKind(StrEnum):
+    """What a new job version means for an existing allocation (``update_fn``)."""
+
+    IGNORE = "ignore"  # nothing to change, or finished work
+    IN_PLACE = "in-place"  # the client updates it where it runs
+    DESTRUCTIVE = "destructive"  # stop it and place a replacement
 
 
 # (existing allocation, new job, new group) -> (kind, the updated copy for in-place)
-UpdateFn = Callable[[Allocation, Job, TaskGroup], tuple[str, Allocation | None]]
+UpdateFn = Callable[[Allocation, Job, TaskGroup], tuple[UpdateKind, Allocation | None]]
 
 
 @dataclasses.dataclass(slots=True)
@@ -145,6 +162,26 @@ class ReconcileInput:
     new_id: Callable[[], str]
 
 
+@dataclasses.dataclass(slots=True)
+class _GroupAllocs:
+    """Where one group's allocations stand after classification.
+
+    ``_compute_stop`` takes the allocations it stops out of ``untainted`` and
+    ``migrate``; every later step sees what remains."""
+
+    all_allocs: AllocSet  # considered at all (server-stopped and batch history left out)
+    untainted: AllocSet  # count toward the group where they are
+    migrate: AllocSet  # on a draining node: stop and place elsewhere
+    lost: AllocSet  # on a node that is gone, down or disconnected
+    reschedule_now: AllocSet  # failed: replace in this evaluation
+    reschedule_later: list[DelayedReschedule]  # failed: replace at a known time
+
+    def named(self) -> list[Allocation]:
+        """The allocations whose names (indexes) are taken."""
+        return [*self.untainted.values(), *self.migrate.values(),
+                *self.reschedule_now.values(), *self.lost.values()]
+
+
 def _update_strategy_empty(strategy: UpdateStrategy | None) -> bool:
     return strategy is None or not strategy.max_parallel
 
@@ -162,18 +199,11 @@ class _Reconciler:
     # -- entry --------------------------------------------------------------------
     def compute(self) -> ReconcileResult:
         given, job, result = self.given, self.job, self.result
-        # The job's groups in their order first, then groups only allocations
-        # still name (removed from the job), so the outcome is reproducible.
-        matrix: dict[str, AllocSet] = {}
-        if job is not None:
-            for task_group in job.task_groups:
-                matrix[task_group.name] = {}
-        for alloc in sorted(given.allocs, key=lambda a: (a.task_group, a.id)):
-            matrix.setdefault(alloc.task_group, {})[alloc.id] = alloc
+        matrix = alloc_matrix(job, given.allocs)
         self._cancel_unneeded_deployments()
         if job is None or job.stop:
             for group, allocs in matrix.items():
-                live = {i: a for i, a in allocs.items() if not a.terminal_status()}
+                live = filter_by_terminal(allocs)
                 result.desired_tg_updates[group] = DesiredUpdates(stop=len(live))
                 result.stop.extend(self._stop_all(live))
             return result
@@ -221,13 +251,15 @@ class _Reconciler:
 
     # -- one task group -----------------------------------------------------------
     def _compute_group(self, group_name: str, all_allocs: AllocSet) -> bool:
-        """Reconcile one group; True when its deployment has nothing left to do."""
-        given, result = self.given, self.result
-        job = self.job
+        """Reconcile one group; True when its deployment has nothing left to do.
+
+        The steps run in the order of the module doc; each reads what the
+        ones before it decided."""
+        job, result = self.job, self.result
         assert job is not None
         desired = result.desired_tg_updates[group_name] = DesiredUpdates()
         group = job.lookup_task_group(group_name)
-        all_allocs = self._without_server_terminal(all_allocs)
+        all_allocs = filter_server_terminal_allocs(all_allocs)
         if group is None or not group.count:
             desired.stop = len(all_allocs)
             result.stop.extend(self._stop_all(all_allocs))
@@ -235,237 +267,67 @@ class _Reconciler:
         count = group.count
 
         dstate, existing_deployment = self._deployment_state(group)
-        if given.batch:
-            all_allocs, ignored = self._drop_old_terminal(all_allocs)
-            desired.ignore += len(ignored)
-        untainted, migrate, lost, ignored = self._classify(all_allocs)
-        desired.ignore += len(ignored)
-
-        untainted, reschedule_now, reschedule_later = self._by_reschedulability(untainted)
-        _, migrate_now, migrate_later = self._by_reschedulability(migrate)
-        reschedule_now.update(migrate_now)
-        reschedule_later.extend(migrate_later)
-        if reschedule_later:
-            self._reschedule_later(reschedule_later, all_allocs, migrate, group_name)
-
-        names = AllocNameIndex(given.job_id, group_name, count,
-                               [*untainted.values(), *migrate.values(),
-                                *reschedule_now.values(), *lost.values()])
+        allocs = self._classify(all_allocs, desired)
+        if allocs.reschedule_later:
+            self._reschedule_later(group_name, allocs)
+        names = AllocNameIndex(self.given.job_id, group_name, count, allocs.named())
         result.name_indexes[group_name] = names
 
-        untainted = self._compute_stop(group, names, untainted, migrate, lost, desired)
-        in_place, destructive = self._compute_updates(untainted, group, desired)
+        self._compute_stop(group, names, allocs, desired)
+        in_place, destructive = self._compute_updates(group, allocs.untainted, desired)
+        place = self._compute_placements(group, names, allocs)
         if not existing_deployment:
-            dstate.desired_total += len(destructive) + len(in_place)
-        limit = self._compute_limit(group, untainted, destructive, migrate)
+            dstate.desired_total += len(destructive) + len(in_place) + len(place)
 
-        place = self._placements(group, names, untainted, migrate, reschedule_now, lost)
-        if not existing_deployment:
-            dstate.desired_total += len(place)
-
-        place_ready = not self.deployment_paused and not self.deployment_failed
-        failed = {i: a for i, a in reschedule_now.items() if i not in migrate}
-        group_place: list[Placement] = []
-        if place_ready:
-            desired.place += len(place)
-            group_place.extend(place)
-            for alloc in failed.values():
-                result.stop.append(Stop(alloc, ALLOC_RESCHEDULED))
-            desired.stop += len(failed)
-            # Placements use up the rollout's room first; then the destructive
-            # updates, lowest index first, as far as the room goes.
-            limit -= min(len(place), limit)
-            replace_now = min(len(destructive), limit)
-            desired.destructive_update += replace_now
-            desired.ignore += len(destructive) - replace_now
-            for alloc in sorted(destructive.values(), key=lambda a: a.index)[:replace_now]:
-                result.destructive.append(Placement(
-                    name=alloc.name, group=group, previous=alloc, stop_previous=True,
-                    stop_description=ALLOC_UPDATING))
-        else:
-            # Paused or failed deployment: only replace what was lost, or what
-            # failed outside the failed rollout.
-            for placement in place:
-                previous = placement.previous
-                part_of_failed = (self.deployment_failed and previous is not None
-                                  and self.deployment is not None
-                                  and previous.deployment_id == self.deployment.id)
-                if placement.lost or (placement.reschedule and not part_of_failed):
-                    group_place.append(placement)
-                    desired.place += 1
-                    if placement.reschedule and previous is not None:
-                        result.stop.append(Stop(previous, ALLOC_RESCHEDULED))
-                        desired.stop += 1
-            desired.ignore += len(destructive)
-
-        desired.migrate += len(migrate)
-        for alloc in sorted(migrate.values(), key=lambda a: a.index):
-            result.stop.append(Stop(alloc, ALLOC_MIGRATING))
-            if alloc.id in reschedule_now or (
-                    alloc.job is not None and alloc.job.type == JobType.BATCH
-                    and alloc.desired_transition.reschedule):
-                continue  # the reschedule logic places it
-            group_place.append(Placement(name=alloc.name, group=group, previous=alloc))
+        limit = self._compute_limit(group, allocs, destructive)
+        group_place, limit = self._compute_replacements(place, allocs, limit, desired)
+        self._compute_destructive_updates(group, destructive, limit, desired)
+        group_place.extend(self._compute_migrations(group, allocs, desired))
         if len(group_place) > count:
             group_place = group_place[:count]
             desired.place = count
         result.place.extend(group_place)
 
-        self._create_deployment(group, dstate, existing_deployment, all_allocs,
+        self._create_deployment(group, dstate, existing_deployment, allocs.all_allocs,
                                 bool(destructive) or bool(in_place))
-        complete = not (destructive or in_place or group_place or migrate or reschedule_now
-                        or reschedule_later)
-        if not complete or self.deployment is None:
-            return False
-        state = self.deployment.task_groups.get(group_name)
-        return state is None or state.healthy_allocs >= state.desired_total
+        busy = bool(destructive or in_place or group_place or allocs.migrate
+                    or allocs.reschedule_now or allocs.reschedule_later)
+        return not busy and self._deployment_complete(group_name)
 
-    def _compute_limit(self, group: TaskGroup, untainted: AllocSet, destructive: AllocSet,
-                       migrate: AllocSet) -> int:
-        """How many allocations this evaluation may replace (Nomad's
-        computeUnderProvisionedBy): the group's count when nothing rolls,
-        ``max_parallel`` minus the current deployment's allocations that are not
-        healthy yet, nothing while one is unhealthy or the deployment is paused
-        or failed."""
-        count = group.count or 0
-        if _update_strategy_empty(group.update) or not (destructive or migrate):
-            return count
-        assert group.update is not None and group.update.max_parallel is not None
-        max_parallel = group.update.max_parallel
-        if self.deployment is None:
-            return max_parallel
-        if self.deployment_paused or self.deployment_failed:
-            return 0
-        limit = max_parallel
-        for alloc in untainted.values():
-            if alloc.deployment_id != self.deployment.id:
-                continue
-            health = alloc.deployment_status.healthy if alloc.deployment_status else None
-            if health is False:
-                return 0  # an unhealthy allocation halts the rollout
-            if health is None:
-                limit -= 1
-        return max(limit, 0)
-
-    # -- classification -----------------------------------------------------------
-    def _without_server_terminal(self, allocs: AllocSet) -> AllocSet:
-        """Drop allocations the server already stopped -- except batch ones not
-        marked for rescheduling, which still count (finished work stays done)."""
-        kept: AllocSet = {}
-        for alloc_id, alloc in allocs.items():
-            job_type = alloc.job.type if alloc.job is not None else None
-            if not alloc.server_terminal() or (job_type == JobType.BATCH
-                                               and not alloc.desired_transition.reschedule):
-                kept[alloc_id] = alloc
-        return kept
-
-    def _drop_old_terminal(self, allocs: AllocSet) -> tuple[AllocSet, AllocSet]:
-        """Batch: finished allocations of older job versions are history."""
-        job = self.job
+    def _classify(self, all_allocs: AllocSet, desired: DesiredUpdates) -> _GroupAllocs:
+        """Sort the group's allocations by their node and the reschedule policy."""
+        given, job = self.given, self.job
         assert job is not None
-        keep: AllocSet = {}
-        ignore: AllocSet = {}
-        for alloc_id, alloc in allocs.items():
-            old_job = alloc.job
-            older = old_job is not None and (old_job.version < job.version
-                                             or old_job.create_index < job.create_index)
-            (ignore if older and alloc.terminal_status() else keep)[alloc_id] = alloc
-        return keep, ignore
+        if given.batch:
+            all_allocs, history = filter_old_terminal_allocs(all_allocs, job)
+            desired.ignore += len(history)
+        by_node = filter_by_tainted(all_allocs, given.tainted_nodes)
+        desired.ignore += len(by_node.ignore)
 
-    def _classify(self, allocs: AllocSet) -> tuple[AllocSet, AllocSet, AllocSet, AllocSet]:
-        """(untainted, migrate, lost, ignore) by the allocation's state and its node's."""
-        tainted = self.given.tainted_nodes
-        untainted: AllocSet = {}
-        migrate: AllocSet = {}
-        lost: AllocSet = {}
-        ignore: AllocSet = {}
-        for alloc_id, alloc in allocs.items():
-            if alloc.terminal_status():
-                (ignore if alloc.server_terminal() else untainted)[alloc_id] = alloc
-                continue
-            node_tainted = alloc.node_id in tainted
-            node = tainted.get(alloc.node_id)
-            if node is not None and node.status == NodeStatus.DISCONNECTED:
-                lost[alloc_id] = alloc  # no disconnect block support yet: lost at once
-            elif alloc.desired_transition.migrate:
-                migrate[alloc_id] = alloc
-            elif not node_tainted or (node is not None and node.status == NodeStatus.READY):
-                untainted[alloc_id] = alloc
-            elif node is None or node.terminal_status():
-                lost[alloc_id] = alloc
-            else:
-                untainted[alloc_id] = alloc
-        return untainted, migrate, lost, ignore
+        def by_policy(allocs: AllocSet) -> ReschedulableSplit:
+            return filter_by_rescheduleable(allocs, batch=given.batch, now=given.now,
+                                            eval_id=given.eval_id, deployment=self.deployment)
+
+        staying, migrating = by_policy(by_node.untainted), by_policy(by_node.migrate)
+        return _GroupAllocs(
+            all_allocs=all_allocs, untainted=staying.untainted, migrate=by_node.migrate,
+            lost=by_node.lost, reschedule_now={**staying.now, **migrating.now},
+            reschedule_later=[*staying.later, *migrating.later])
 
     def _stop_all(self, allocs: AllocSet) -> list[Stop]:
-        untainted, migrate, lost, _ = self._classify(allocs)
-        stops = [Stop(a, ALLOC_NOT_NEEDED) for a in (*untainted.values(), *migrate.values())]
-        stops.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in lost.values())
+        split = filter_by_tainted(allocs, self.given.tainted_nodes)
+        stops = [Stop(a, ALLOC_NOT_NEEDED)
+                 for a in (*split.untainted.values(), *split.migrate.values())]
+        stops.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in split.lost.values())
         return stops
 
     # -- rescheduling -------------------------------------------------------------
-    def _by_reschedulability(self, allocs: AllocSet
-                             ) -> tuple[AllocSet, AllocSet, list[tuple[Allocation, int]]]:
-        """(untainted, reschedule now, reschedule later with the time)."""
-        given = self.given
-        untainted: AllocSet = {}
-        now_set: AllocSet = {}
-        later: list[tuple[Allocation, int]] = []
-        for alloc_id, alloc in allocs.items():
-            if alloc.next_allocation and alloc.terminal_status():
-                continue  # already replaced
-            is_untainted, ignore = self._should_filter(alloc)
-            if is_untainted:
-                untainted[alloc_id] = alloc
-                continue
-            if ignore:
-                continue
-            deployment = self.deployment
-            if (deployment is not None and alloc.deployment_id == deployment.id
-                    and deployment.active() and not alloc.desired_transition.reschedule):
-                # A failure inside a running rollout waits for the deployment
-                # watcher: it either allows the replacement or fails the rollout.
-                untainted[alloc_id] = alloc
-                continue
-            when, eligible = next_reschedule_time(alloc)
-            force = bool(alloc.desired_transition.force_reschedule) and alloc.client_terminal()
-            if force or (eligible and (alloc.followup_eval_id == given.eval_id
-                                       or when - given.now <= RESCHEDULE_WINDOW)):
-                now_set[alloc_id] = alloc
-                continue
-            untainted[alloc_id] = alloc
-            if eligible and not alloc.followup_eval_id:
-                later.append((alloc, when))
-        return untainted, now_set, later
-
-    def _should_filter(self, alloc: Allocation) -> tuple[bool, bool]:
-        """(counts toward the group as it is, ignore it altogether)."""
-        if self.given.batch:
-            if alloc.desired_transition.reschedule:
-                return False, False
-            if alloc.server_terminal():
-                stopped = alloc.desired_status == AllocDesiredStatus.STOP
-                if stopped and ran_successfully(alloc):
-                    return True, False
-                if stopped and last_reschedule_failed(alloc):
-                    return False, False
-                return False, True
-            if alloc.client_status == AllocClientStatus.FAILED:
-                return False, False
-            return True, False
-        if alloc.server_terminal():
-            return False, not last_reschedule_failed(alloc)
-        if alloc.client_status in (AllocClientStatus.COMPLETE, AllocClientStatus.LOST):
-            return False, True  # a service must keep running: replace, don't count
-        return False, False
-
-    def _reschedule_later(self, later: list[tuple[Allocation, int]], all_allocs: AllocSet,
-                          migrate: AllocSet, group_name: str) -> None:
+    def _reschedule_later(self, group_name: str, allocs: _GroupAllocs) -> None:
         """One follow-up eval per 5 s batch of failures; each failed allocation
         records it so later evals do not create another."""
         given, job, result = self.given, self.job, self.result
         assert job is not None
-        later.sort(key=lambda item: item[1])
+        later = sorted(allocs.reschedule_later, key=lambda delayed: delayed.reschedule_time)
         eval_for: dict[str, str] = {}
         batch_start = -1
         current: Evaluation | None = None
@@ -481,61 +343,45 @@ class _Reconciler:
                 result.followup_evals.append(current)
             eval_for[alloc.id] = current.id
         for alloc, _ in later:
-            if alloc.id in migrate:
+            if alloc.id in allocs.migrate:
                 continue  # its stop carries nothing to update
-            existing = all_allocs.get(alloc.id, alloc)
+            existing = allocs.all_allocs.get(alloc.id, alloc)
             result.attribute_updates.append(
                 dataclasses.replace(existing, followup_eval_id=eval_for[alloc.id]))
-        desired = result.desired_tg_updates[group_name]
-        desired.reschedule_later = len(later)
+        result.desired_tg_updates[group_name].reschedule_later = len(later)
 
-    # -- stops, updates, placements -----------------------------------------------
-    def _compute_stop(self, group: TaskGroup, names: AllocNameIndex, untainted: AllocSet,
-                      migrate: AllocSet, lost: AllocSet, desired: DesiredUpdates) -> AllocSet:
-        """Stop lost allocations and, on scale-down, the highest indexes.
-        Returns what remains untainted."""
-        result = self.result
-        stopped: set[str] = set(lost)
-        for alloc in lost.values():
-            result.stop.append(Stop(alloc, ALLOC_LOST, AllocClientStatus.LOST))
-        remove = len(untainted) + len(migrate) - (group.count or 0)
+    # -- stops and updates --------------------------------------------------------
+    def _compute_stop(self, group: TaskGroup, names: AllocNameIndex, allocs: _GroupAllocs,
+                      desired: DesiredUpdates) -> None:
+        """Stop lost allocations and, on scale-down, the highest indexes --
+        migrating ones first, they would move anyway.  Takes the stopped ones
+        out of ``allocs``."""
+        count = group.count or 0
+        stops = [Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in allocs.lost.values()]
+        remove = len(allocs.untainted) + len(allocs.migrate) - count
+        if remove > 0 and allocs.migrate:
+            highest = AllocNameIndex(self.given.job_id, group.name, count,
+                                     allocs.migrate.values()).highest(remove)
+            migrating = highest_first(allocs.migrate, remove, among=highest)
+            for alloc in migrating:
+                names.unset_index(alloc.index)
+            allocs.migrate = difference(allocs.migrate, alloc_ids(migrating))
+            stops.extend(Stop(a, ALLOC_NOT_NEEDED) for a in migrating)
+            remove -= len(migrating)
         if remove > 0:
-            working = {i: a for i, a in untainted.items() if not a.server_terminal()}
-            if migrate:
-                migrating_names = AllocNameIndex(self.given.job_id, group.name, group.count or 0,
-                                                 migrate.values()).highest(remove)
-                for alloc_id, alloc in sorted(migrate.items(), key=lambda kv: -kv[1].index):
-                    if remove <= 0:
-                        break
-                    if alloc.name in migrating_names:
-                        result.stop.append(Stop(alloc, ALLOC_NOT_NEEDED))
-                        del migrate[alloc_id]
-                        stopped.add(alloc_id)
-                        names.unset_index(alloc.index)
-                        remove -= 1
-            if remove > 0:
-                remove_names = names.highest(remove)
-                ordered = sorted(working.items(), key=lambda kv: -kv[1].index)
-                for alloc_id, alloc in ordered:
-                    if remove <= 0:
-                        break
-                    if alloc.name in remove_names:
-                        result.stop.append(Stop(alloc, ALLOC_NOT_NEEDED))
-                        stopped.add(alloc_id)
-                        del working[alloc_id]
-                        remove -= 1
-                # Duplicate names can leave some to remove.
-                for alloc_id, alloc in sorted(working.items(), key=lambda kv: -kv[1].index):
-                    if remove <= 0:
-                        break
-                    result.stop.append(Stop(alloc, ALLOC_NOT_NEEDED))
-                    stopped.add(alloc_id)
-                    remove -= 1
-        desired.stop += len(stopped)
-        return {i: a for i, a in untainted.items() if i not in stopped}
+            working = {i: a for i, a in allocs.untainted.items() if not a.server_terminal()}
+            surplus = highest_first(working, remove, among=names.highest(remove))
+            # Duplicate names can leave some to remove.
+            surplus += highest_first(difference(working, alloc_ids(surplus)), remove - len(surplus))
+            allocs.untainted = difference(allocs.untainted, alloc_ids(surplus))
+            stops.extend(Stop(a, ALLOC_NOT_NEEDED) for a in surplus)
+        self.result.stop.extend(stops)
+        desired.stop += len(stops)
 
-    def _compute_updates(self, untainted: AllocSet, group: TaskGroup, desired: DesiredUpdates
+    def _compute_updates(self, group: TaskGroup, untainted: AllocSet, desired: DesiredUpdates
                          ) -> tuple[AllocSet, AllocSet]:
+        """(updated in place, to replace) by asking ``update_fn`` about each
+        allocation; the in-place ones go into the result at once."""
         job = self.job
         assert job is not None
         in_place: AllocSet = {}
@@ -552,19 +398,105 @@ class _Reconciler:
         desired.in_place_update += len(in_place)
         return in_place, destructive
 
-    def _placements(self, group: TaskGroup, names: AllocNameIndex, untainted: AllocSet,
-                    migrate: AllocSet, reschedule: AllocSet, lost: AllocSet) -> list[Placement]:
+    # -- placements -----------------------------------------------------------------
+    def _compute_placements(self, group: TaskGroup, names: AllocNameIndex,
+                            allocs: _GroupAllocs) -> list[Placement]:
+        """What the group lacks: replacements for failed allocations, then for
+        lost ones, then new names -- up to ``count``."""
         count = group.count or 0
         place = [Placement(name=a.name, group=group, previous=a, reschedule=True)
-                 for a in sorted(reschedule.values(), key=lambda a: a.index)]
-        existing = len(untainted) + len(migrate) + len(reschedule)
-        for alloc in sorted(lost.values(), key=lambda a: a.index):
+                 for a in name_order(allocs.reschedule_now)]
+        existing = len(allocs.untainted) + len(allocs.migrate) + len(allocs.reschedule_now)
+        for alloc in name_order(allocs.lost):
             if existing >= count:
                 break
             existing += 1
             place.append(Placement(name=alloc.name, group=group, previous=alloc, lost=True))
         if existing < count:
             place.extend(Placement(name=name, group=group) for name in names.next(count - existing))
+        return place
+
+    def _compute_limit(self, group: TaskGroup, allocs: _GroupAllocs, destructive: AllocSet
+                       ) -> int:
+        """How many allocations this evaluation may replace (Nomad's
+        computeUnderProvisionedBy): the group's count when nothing rolls,
+        ``max_parallel`` minus the current deployment's allocations that are not
+        healthy yet, nothing while one is unhealthy or the deployment is paused
+        or failed."""
+        count = group.count or 0
+        if _update_strategy_empty(group.update) or not (destructive or allocs.migrate):
+            return count
+        assert group.update is not None and group.update.max_parallel is not None
+        max_parallel = group.update.max_parallel
+        if self.deployment is None:
+            return max_parallel
+        if self.deployment_paused or self.deployment_failed:
+            return 0
+        in_rollout, _ = filter_by_deployment(allocs.untainted, self.deployment.id)
+        limit = max_parallel
+        for alloc in in_rollout.values():
+            health = alloc.deployment_status.healthy if alloc.deployment_status else None
+            if health is False:
+                return 0  # an unhealthy allocation halts the rollout
+            if health is None:
+                limit -= 1
+        return max(limit, 0)
+
+    def _compute_replacements(self, place: list[Placement], allocs: _GroupAllocs, limit: int,
+                              desired: DesiredUpdates) -> tuple[list[Placement], int]:
+        """(the placements to make now, the room ``limit`` leaves for destructive
+        updates).
+
+        Normally every placement, and each rescheduled allocation is stopped;
+        placements use up the rollout's room first.  A paused or failed
+        deployment places only what was lost, or what failed outside the failed
+        rollout, and leaves no room for destructive updates."""
+        result = self.result
+        if not self.deployment_paused and not self.deployment_failed:
+            desired.place += len(place)
+            failed = difference(allocs.reschedule_now, allocs.migrate)
+            result.stop.extend(Stop(alloc, ALLOC_RESCHEDULED) for alloc in failed.values())
+            desired.stop += len(failed)
+            return list(place), limit - min(len(place), limit)
+        kept: list[Placement] = []
+        for placement in place:
+            previous = placement.previous
+            part_of_failed = (self.deployment_failed and previous is not None
+                              and self.deployment is not None
+                              and previous.deployment_id == self.deployment.id)
+            if placement.lost or (placement.reschedule and not part_of_failed):
+                kept.append(placement)
+                desired.place += 1
+                if placement.reschedule and previous is not None:
+                    result.stop.append(Stop(previous, ALLOC_RESCHEDULED))
+                    desired.stop += 1
+        return kept, 0
+
+    def _compute_destructive_updates(self, group: TaskGroup, destructive: AllocSet, limit: int,
+                                     desired: DesiredUpdates) -> None:
+        """Replace up to ``limit`` allocations, lowest index first (each is
+        stopped only if its replacement finds a node); the rest wait."""
+        replace_now = min(len(destructive), limit)
+        desired.destructive_update += replace_now
+        desired.ignore += len(destructive) - replace_now
+        for alloc in name_order(destructive)[:replace_now]:
+            self.result.destructive.append(Placement(
+                name=alloc.name, group=group, previous=alloc, stop_previous=True,
+                stop_description=ALLOC_UPDATING))
+
+    def _compute_migrations(self, group: TaskGroup, allocs: _GroupAllocs,
+                            desired: DesiredUpdates) -> list[Placement]:
+        """Stop every migrating allocation; returns their replacements, except
+        for those the reschedule logic already places."""
+        desired.migrate += len(allocs.migrate)
+        place: list[Placement] = []
+        for alloc in name_order(allocs.migrate):
+            self.result.stop.append(Stop(alloc, ALLOC_MIGRATING))
+            if alloc.id in allocs.reschedule_now or (
+                    alloc.job is not None and alloc.job.type == JobType.BATCH
+                    and alloc.desired_transition.reschedule):
+                continue  # the reschedule logic places it
+            place.append(Placement(name=alloc.name, group=group, previous=alloc))
         return place
 
     # -- deployments --------------------------------------------------------------
@@ -603,25 +535,15 @@ class _Reconciler:
             self.result.deployment = self.deployment
         self.deployment.task_groups[group.name] = state
 
+    def _deployment_complete(self, group_name: str) -> bool:
+        """The current deployment has every allocation of the group healthy
+        (False without a deployment: there is nothing to complete)."""
+        if self.deployment is None:
+            return False
+        state = self.deployment.task_groups.get(group_name)
+        return state is None or state.healthy_allocs >= state.desired_total
+
 
 def reconcile(given: ReconcileInput) -> ReconcileResult:
     """What to stop, update and place for ``given.job`` (see the module doc)."""
     return _Reconciler(given).compute()
-
-
-def tainted_nodes(nodes_by_id: Callable[[str], Node | None], allocs: Iterable[Allocation]
-                  ) -> dict[str, Node | None]:
-    """Nodes of ``allocs`` that are gone (None), down, disconnected or draining."""
-    tainted: dict[str, Node | None] = {}
-    seen: set[str] = set()
-    for alloc in allocs:
-        if alloc.node_id in seen:
-            continue
-        seen.add(alloc.node_id)
-        node = nodes_by_id(alloc.node_id)
-        if node is None:
-            tainted[alloc.node_id] = None
-        elif (node.status in (NodeStatus.DOWN, NodeStatus.DISCONNECTED)
-              or node.drain_strategy is not None or node.drain):
-            tainted[alloc.node_id] = node
-    return tainted

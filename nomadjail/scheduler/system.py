@@ -26,6 +26,7 @@ from ..structs import (
     Node,
     PlanAnnotations,
 )
+from .alloc_sets import tainted_nodes
 from .context import EvalContext
 from .descriptions import (
     ALLOC_LOST,
@@ -44,7 +45,7 @@ from .planning import (
     mark_stopped_allocs_lost,
     ready_nodes,
 )
-from .reconcile import UpdateKind, tainted_nodes
+from .reconcile import UpdateKind
 from .stack import PlacementStack
 
 MAX_SYSTEM_ATTEMPTS = 5
