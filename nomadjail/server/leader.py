@@ -47,7 +47,7 @@ class LeaderDuties:
                  blocked: BlockedEvals, plan_queue: PlanQueue, plan_applier: PlanApplier,
                  heartbeats: Heartbeats, evals: EvalEndpoint, drainer: NodeDrainer,
                  deployments: DeploymentWatcher, garbage: GarbageCollector,
-                 failed_followup_delay: float = 60.0, failed_followup_jitter: float = 300.0,
+                 failed_followup_delay: float, failed_followup_jitter: float,
                  rng: random.Random | None = None):
         self.store = store
         self.barrier = barrier
