@@ -26,8 +26,8 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
-MINUTE = 60.0
-HOUR = 60 * MINUTE
+_MINUTE = 60.0  # seconds (not the nanoseconds of nomadjail.structs.MINUTE)
+_HOUR = 60 * _MINUTE
 
 
 @dataclass(slots=True, kw_only=True)
@@ -36,12 +36,12 @@ class ServerTunables:
 
     # Garbage collection: how often the leader collects (Nomad's job_gc_interval),
     # and how long an object must have been finished before it goes.
-    gc_interval: float = 5 * MINUTE
-    eval_gc_threshold: float = HOUR
-    batch_eval_gc_threshold: float = 24 * HOUR
-    job_gc_threshold: float = 4 * HOUR
-    deployment_gc_threshold: float = HOUR
-    node_gc_threshold: float = 24 * HOUR
+    gc_interval: float = 5 * _MINUTE
+    eval_gc_threshold: float = _HOUR
+    batch_eval_gc_threshold: float = 24 * _HOUR
+    job_gc_threshold: float = 4 * _HOUR
+    deployment_gc_threshold: float = _HOUR
+    node_gc_threshold: float = 24 * _HOUR
     # Client heartbeats: the TTL handed out never drops below min_heartbeat_ttl and
     # grows so the leader sees at most max_heartbeats_per_second; a node is down
     # heartbeat_grace after its TTL ran out.

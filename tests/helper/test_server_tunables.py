@@ -6,7 +6,7 @@ from __future__ import annotations
 import dataclasses
 
 from nomadjail.agent.config import ServerSettings
-from nomadjail.helper.server_tunables import HOUR, MINUTE, ServerTunables
+from nomadjail.helper.server_tunables import ServerTunables
 from nomadjail.server import ServerConfig
 
 TUNABLES = [f.name for f in dataclasses.fields(ServerTunables)]
@@ -16,7 +16,7 @@ def test_the_defaults_are_nomads() -> None:
     t = ServerTunables()
     assert (t.gc_interval, t.eval_gc_threshold, t.batch_eval_gc_threshold, t.job_gc_threshold,
             t.deployment_gc_threshold, t.node_gc_threshold) == (
-        5 * MINUTE, HOUR, 24 * HOUR, 4 * HOUR, HOUR, 24 * HOUR)
+        300.0, 3600.0, 86400.0, 14400.0, 3600.0, 86400.0)
     assert (t.min_heartbeat_ttl, t.heartbeat_grace, t.max_heartbeats_per_second) == (
         10.0, 10.0, 50.0)
 
