@@ -108,6 +108,8 @@ class Agent:
     def _server_config(self) -> ServerConfig:
         c = self.config
         return ServerConfig(
+            # The GC and heartbeat settings of the server block, embedded in both.
+            **c.server.tunables(),
             node_name=self.node_name,
             region=c.region,
             datacenter=c.datacenter,
@@ -119,17 +121,8 @@ class Agent:
             bootstrap_expect=c.server.bootstrap_expect,
             raft_multiplier=c.server.raft_multiplier,
             num_schedulers=c.server.num_schedulers or (os.cpu_count() or 1),
-            min_heartbeat_ttl=c.server.min_heartbeat_ttl,
-            heartbeat_grace=c.server.heartbeat_grace,
-            max_heartbeats_per_second=c.server.max_heartbeats_per_second,
             encrypt=c.server.encrypt or None,
             job_validators=config_validators(),
-            gc_interval=c.server.gc_interval,
-            eval_gc_threshold=c.server.eval_gc_threshold,
-            batch_eval_gc_threshold=c.server.batch_eval_gc_threshold,
-            job_gc_threshold=c.server.job_gc_threshold,
-            deployment_gc_threshold=c.server.deployment_gc_threshold,
-            node_gc_threshold=c.server.node_gc_threshold,
         )
 
     def _build_client(self) -> Client:

@@ -30,6 +30,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..helper.server_tunables import ServerTunables
 from .addresses import join_host_port, raft_address, split_host_port
 
 DEFAULT_HTTP_PORT = 4646
@@ -77,25 +78,20 @@ class Addresses:
 
 
 @dataclass(slots=True)
-class ServerSettings:
+class ServerSettings(ServerTunables):
+    """Nomad's ``server { ... }`` block.  The garbage collection and heartbeat keys
+    (``job_gc_interval``, ``*_gc_threshold``, ``heartbeat_grace`` ...) and their
+    defaults come embedded from :class:`~nomadjail.helper.server_tunables.ServerTunables`,
+    which the server's own config embeds too."""
+
     enabled: bool = field(default=False, metadata=_rule(MergeRule.TRUE_WINS))
     bootstrap_expect: int = 1
     num_schedulers: int = 0  # 0 = one per core
-    heartbeat_grace: float = 10.0  # seconds
-    min_heartbeat_ttl: float = 10.0
-    max_heartbeats_per_second: float = 50.0
     raft_multiplier: int = 1
     encrypt: str = ""
     # server_join { retry_join = [...] }: other servers' raft addresses (port 4648 if none)
     server_join: list[str] = field(default_factory=list,
                                    metadata=_rule(MergeRule.REPLACE_UNLESS_EMPTY))
-    # Garbage collection, seconds (Nomad's job_gc_interval and *_gc_threshold keys).
-    gc_interval: float = 300.0
-    eval_gc_threshold: float = 3600.0
-    batch_eval_gc_threshold: float = 24 * 3600.0
-    job_gc_threshold: float = 4 * 3600.0
-    deployment_gc_threshold: float = 3600.0
-    node_gc_threshold: float = 24 * 3600.0
 
 
 @dataclass(slots=True)

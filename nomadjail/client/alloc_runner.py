@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Mapping
 
 from ..drivers.base import Driver
+from ..helper.timers import Timers
 from ..structs import (
     ZERO_TIME,
     Allocation,
@@ -61,7 +62,6 @@ from .health import AllocHealthWatcher
 from .lifecycle import TaskCoordinator
 from .state_db import StateDB
 from .task_runner import TaskNotRunning, TaskRunner
-from .timers import Timers
 
 log = logging.getLogger(__name__)
 

@@ -37,6 +37,7 @@ from collections.abc import Mapping
 
 from ..drivers.base import Driver
 from ..helper.atomic_file import write_atomically
+from ..helper.timers import Timers
 from ..structs import (
     ZERO_TIME,
     Allocation,
@@ -57,7 +58,6 @@ from .config import ClientConfig
 from .fingerprint import apply_driver_info, driver_info, fingerprint_node
 from .rpc import NoServersError, ServerRPC
 from .state_db import FileStateDB, StateDB
-from .timers import Timers
 
 log = logging.getLogger(__name__)
 
@@ -153,7 +153,7 @@ class Client:
         # again while the servers still list them; persisted, so a restart does not either.
         self._collected: set[str] = set()
         self._pending = PendingUpdates()
-        self._timers = Timers()
+        self._timers = Timers("client")
         self._stop = threading.Event()
         self._wake_node_loop = threading.Event()
         self._registered = threading.Event()

@@ -20,6 +20,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 
+from ..helper.timers import Timer, Timers
 from ..structs import (
     MINUTE,
     SECOND,
@@ -33,7 +34,6 @@ from ..structs import (
     parse_rfc3339,
 )
 from .lifecycle import POSTSTART, POSTSTOP, PRESTART, lifecycle_kind
-from .timers import Timer, Timers
 
 
 def health_params(alloc: Allocation) -> tuple[float, float] | None:

@@ -2,7 +2,11 @@
 
 The agent fills this from its config file and flags (``server { ... }`` block,
 ``-dev``); defaults are Nomad's.  Durations are seconds here (floats), not
-the nanoseconds of the API.
+the nanoseconds of the API.  Every default is written once: the garbage
+collection and heartbeat tunables, which the agent's config file sets too,
+come embedded from :class:`~nomadjail.helper.server_tunables.ServerTunables`;
+the eval broker's are the constants of :mod:`.eval_broker`, whose constructor
+defaults they are.
 """
 
 from __future__ import annotations
@@ -10,14 +14,21 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from ..helper.server_tunables import ServerTunables
 from ..structs import Job
+from .eval_broker import (
+    DEFAULT_DELIVERY_LIMIT,
+    DEFAULT_INITIAL_NACK_DELAY,
+    DEFAULT_NACK_TIMEOUT,
+    DEFAULT_SUBSEQUENT_NACK_DELAY,
+)
 
 # The Nomad version this server speaks (reported in `server members` and to clients).
 NOMAD_COMPAT_VERSION = "1.9.0"
 
 
 @dataclass
-class ServerConfig:
+class ServerConfig(ServerTunables):
     node_name: str
     region: str = "global"
     datacenter: str = "dc1"
@@ -30,26 +41,16 @@ class ServerConfig:
     bootstrap_expect: int = 1
     raft_multiplier: int = 1
     num_schedulers: int = 2
-    min_heartbeat_ttl: float = 10.0        # seconds
-    heartbeat_grace: float = 10.0
-    max_heartbeats_per_second: float = 50.0
-    failover_heartbeat_ttl: float = 300.0
+    failover_heartbeat_ttl: float = 300.0  # every node's TTL when a new leader takes over
     encrypt: str | None = None             # gossip key (base64); also encrypts raft traffic
     job_validators: list[Callable[[Job], list[str]]] = field(default_factory=list)
     # Eval broker (Nomad's defaults; tests shrink them).
-    eval_nack_timeout: float = 60.0
-    eval_delivery_limit: int = 3
-    eval_initial_nack_delay: float = 1.0
-    eval_subsequent_nack_delay: float = 20.0
-    # A failed eval's follow-up waits this long plus up to failed_followup_jitter.
+    eval_nack_timeout: float = DEFAULT_NACK_TIMEOUT
+    eval_delivery_limit: int = DEFAULT_DELIVERY_LIMIT
+    eval_initial_nack_delay: float = DEFAULT_INITIAL_NACK_DELAY
+    eval_subsequent_nack_delay: float = DEFAULT_SUBSEQUENT_NACK_DELAY
+    # A failed eval's follow-up waits this long plus up to failed_followup_jitter
+    # (Nomad's EvalFailedFollowupBaselineDelay and EvalFailedFollowupDelayRange).
     failed_followup_delay: float = 60.0
     failed_followup_jitter: float = 300.0
-    # Garbage collection (Nomad's defaults): how often the leader collects, and
-    # how old finished objects must be before they go.
-    gc_interval: float = 300.0
-    eval_gc_threshold: float = 3600.0
-    batch_eval_gc_threshold: float = 24 * 3600.0
-    job_gc_threshold: float = 4 * 3600.0
-    deployment_gc_threshold: float = 3600.0
-    node_gc_threshold: float = 24 * 3600.0
     build: str = NOMAD_COMPAT_VERSION

@@ -31,8 +31,8 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+from ..helper.timers import Timers
 from ..structs import Evaluation, generate_uuid, parse_rfc3339
-from .timers import TimerSet
 
 FAILED_QUEUE = "_failed"
 
@@ -87,7 +87,7 @@ class EvalBroker:
         self._enabled = False
         self._closed = False
         self._seq = itertools.count()
-        self._timers = TimerSet("eval-broker")
+        self._timers = Timers("eval-broker")
         self._reset_locked()
 
     def _reset_locked(self) -> None:

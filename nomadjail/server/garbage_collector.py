@@ -4,8 +4,8 @@ Finished objects pile up -- evaluations, allocations, stopped jobs,
 deployments, nodes that went down for good -- and every client keeps being
 sent allocations that ended long ago.  Every ``gc_interval`` the leader looks
 at one snapshot and removes, through raft, what has been finished for longer
-than its threshold (Nomad's defaults: evals 1 h, batch evals 24 h, jobs 4 h,
-deployments 1 h, nodes 24 h):
+than its threshold (the defaults, Nomad's, are in
+:class:`~nomadjail.helper.server_tunables.ServerTunables`):
 
 * **evaluations** that are terminal and old, with their allocations once all
   of those are collectable.  An allocation is collectable when it is
@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+from ..helper.server_tunables import ServerTunables
 from ..state import StateSnapshot
 from ..structs import (
     SECOND,
@@ -45,7 +46,6 @@ from ..structs import (
     now_ns,
 )
 from . import messages as m
-from .config import ServerConfig
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,8 @@ class GCThresholds:
     node: int
 
     @classmethod
-    def from_config(cls, config: ServerConfig) -> GCThresholds:
+    def from_config(cls, config: ServerTunables) -> GCThresholds:
+        """From the config's seconds (``ServerConfig`` embeds the tunables)."""
         return cls(eval=int(config.eval_gc_threshold * SECOND),
                    batch_eval=int(config.batch_eval_gc_threshold * SECOND),
                    job=int(config.job_gc_threshold * SECOND),

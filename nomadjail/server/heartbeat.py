@@ -21,8 +21,8 @@ import random
 import threading
 from collections.abc import Callable, Iterable
 
+from ..helper.timers import Timers
 from ..structs import Unavailable
-from .timers import TimerSet
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +52,7 @@ class Heartbeats:
         self.failover_ttl = failover_ttl
         self._on_expire = on_expire
         self._rng = rng or random.Random()
-        self._timers = TimerSet("heartbeats")
+        self._timers = Timers("heartbeats")
         self._lock = threading.Lock()
         self._enabled = False
 

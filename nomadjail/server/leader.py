@@ -27,6 +27,7 @@ from collections.abc import Callable
 
 from ..state import StateStore
 from ..structs import EvalStatus, NodeStatus, Unavailable
+from .background_loop import BackgroundLoop
 from .blocked_evals import BlockedEvals
 from .deployment_watcher import DeploymentWatcher
 from .drainer import NodeDrainer
@@ -47,7 +48,7 @@ class LeaderDuties:
                  blocked: BlockedEvals, plan_queue: PlanQueue, plan_applier: PlanApplier,
                  heartbeats: Heartbeats, evals: EvalEndpoint, drainer: NodeDrainer,
                  deployments: DeploymentWatcher, garbage: GarbageCollector,
-                 failed_followup_delay: float = 60.0, failed_followup_jitter: float = 300.0,
+                 failed_followup_delay: float, failed_followup_jitter: float,
                  rng: random.Random | None = None):
         self.store = store
         self.barrier = barrier
@@ -65,9 +66,10 @@ class LeaderDuties:
         self._rng = rng or random.Random()
         self._lock = threading.Lock()
         self._established = threading.Event()
-        self._stop = threading.Event()
         self._closing = threading.Event()  # set once, on server shutdown
-        self._thread: threading.Thread | None = None
+        self._housekeeping = BackgroundLoop("leader-housekeeping", self._housekeeping_round,
+                                            interval=HOUSEKEEPING_INTERVAL)
+        self._next_drain = 0.0  # monotonic time of the drainer's next tick
 
     @property
     def established(self) -> bool:
@@ -108,10 +110,8 @@ class LeaderDuties:
         self.heartbeats.set_enabled(True)
         self.heartbeats.reset_all(n.id for n in self.store.nodes()
                                   if n.status != NodeStatus.DOWN)
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._housekeeping, name="leader-housekeeping",
-                                        daemon=True)
-        self._thread.start()
+        self._next_drain = 0.0
+        self._housekeeping.start()
         self._established.set()
         log.info("leadership established")
 
@@ -125,10 +125,7 @@ class LeaderDuties:
     def _revoke_locked(self) -> None:
         was = self._established.is_set()
         self._established.clear()
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=10)
+        self._housekeeping.stop()
         self.plan_queue.set_enabled(False)
         self.plan_applier.stop()
         self.broker.set_enabled(False)
@@ -143,25 +140,24 @@ class LeaderDuties:
             self._revoke_locked()
 
     # -- housekeeping ------------------------------------------------------------
-    def _housekeeping(self) -> None:
-        next_drain = 0.0
-        while not self._stop.is_set():
-            try:
-                self._reap_failed()
-                self._cancel_redundant()
-                self.deployments.tick()
-                if time.monotonic() >= next_drain:
-                    next_drain = time.monotonic() + DRAIN_INTERVAL
-                    self.drainer.tick()
-                self.garbage.tick()
-            except Unavailable as err:
-                log.info("leader housekeeping: %s", err)
-            except Exception:  # noqa: BLE001 - keep the leader's loop alive
-                log.exception("leader housekeeping failed")
-            self._stop.wait(HOUSEKEEPING_INTERVAL)
+    def _housekeeping_round(self) -> None:
+        """One round, every HOUSEKEEPING_INTERVAL while leader; the drainer every
+        DRAIN_INTERVAL."""
+        try:
+            self._reap_failed()
+            self._cancel_redundant()
+            self.deployments.tick()
+            if time.monotonic() >= self._next_drain:
+                self._next_drain = time.monotonic() + DRAIN_INTERVAL
+                self.drainer.tick()
+            self.garbage.tick()
+        except Unavailable as err:
+            log.info("leader housekeeping: %s", err)
+        except Exception:  # noqa: BLE001 - keep the leader's loop alive
+            log.exception("leader housekeeping failed")
 
     def _reap_failed(self) -> None:
-        while not self._stop.is_set():
+        while not self._housekeeping.stopping:
             got = self.broker.dequeue([FAILED_QUEUE], timeout=0)
             if got is None:
                 return

@@ -43,6 +43,7 @@ from ..structs import (
     now_ns,
 )
 from . import messages as m
+from .background_loop import BackgroundLoop
 from .messages import MsgType
 
 log = logging.getLogger(__name__)
@@ -216,33 +217,25 @@ class PlanApplier:
         self.raft_apply = raft_apply
         self.allocs_fit = allocs_fit
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop("plan-applier", self._step)
 
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name="plan-applier", daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def stop(self) -> None:
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=10)
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            pending = self.queue.dequeue(timeout=0.2)
-            if pending is None:
-                continue
-            try:
-                pending.respond(self.apply(pending.plan))
-            except Exception as err:  # noqa: BLE001 - the worker gets the error
-                if not isinstance(err, Unavailable):
-                    log.exception("applying the plan of eval %s failed", pending.plan.eval_id)
-                pending.respond(None, err)
+    def _step(self) -> None:
+        """Apply the next plan, if one comes within 0.2 s, and answer its worker."""
+        pending = self.queue.dequeue(timeout=0.2)
+        if pending is None:
+            return
+        try:
+            pending.respond(self.apply(pending.plan))
+        except Exception as err:  # noqa: BLE001 - the worker gets the error
+            if not isinstance(err, Unavailable):
+                log.exception("applying the plan of eval %s failed", pending.plan.eval_id)
+            pending.respond(None, err)
 
     def apply(self, plan: Plan) -> PlanResult:
         """Evaluate ``plan`` against the newest state and commit what fits."""

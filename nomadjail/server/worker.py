@@ -19,13 +19,13 @@ from __future__ import annotations
 import copy
 import dataclasses
 import logging
-import threading
 from collections.abc import Callable
 from typing import Any
 
 from ..state import StateSnapshot, StateStore
 from ..structs import EvalStatus, Evaluation, JobType, Plan, PlanResult, Unavailable, now_ns
 from . import messages as m
+from .background_loop import BackgroundLoop
 from .blocked_evals import BlockedEvals
 from .eval_broker import EvalBroker, EvalBrokerError
 from .messages import MsgType
@@ -63,8 +63,7 @@ class Worker:
         self.state_wait_timeout = state_wait_timeout
         self.plan_timeout = plan_timeout
         self.clock = clock
-        self._stop = threading.Event()
-        self._thread: threading.Thread | None = None
+        self._loop = BackgroundLoop(f"worker-{name}", self._step)
         # The delivery being processed (one at a time per worker).
         self._eval: Evaluation | None = None
         self._token = ""
@@ -72,34 +71,26 @@ class Worker:
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:
-        if self._thread is not None:
-            return
-        self._stop.clear()
-        self._thread = threading.Thread(target=self._run, name=f"worker-{self.name}",
-                                        daemon=True)
-        self._thread.start()
+        self._loop.start()
 
     def signal_stop(self) -> None:
         """Ask the loop to end after the current eval (see :meth:`stop`)."""
-        self._stop.set()
+        self._loop.signal_stop()
 
     def stop(self) -> None:
         """Stop and wait for the thread to end."""
-        self._stop.set()
-        thread, self._thread = self._thread, None
-        if thread is not None:
-            thread.join(timeout=10)
+        self._loop.stop()
 
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            got = self.broker.dequeue(self.schedulers, self.dequeue_timeout)
-            if got is None:
-                continue
-            ev, token = got
-            try:
-                self.process(ev, token)
-            except Exception:  # noqa: BLE001 - never let the worker die
-                log.exception("worker %s: processing eval %s failed", self.name, ev.id)
+    def _step(self) -> None:
+        """Process the next eval, if one comes within ``dequeue_timeout``."""
+        got = self.broker.dequeue(self.schedulers, self.dequeue_timeout)
+        if got is None:
+            return
+        ev, token = got
+        try:
+            self.process(ev, token)
+        except Exception:  # noqa: BLE001 - never let the worker die
+            log.exception("worker %s: processing eval %s failed", self.name, ev.id)
 
     # -- one evaluation ----------------------------------------------------------
     def process(self, ev: Evaluation, token: str) -> bool:

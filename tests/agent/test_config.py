@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+from nomadjail.agent.agent import Agent
 from nomadjail.agent.command import config_from_flags
 from nomadjail.agent.config import AgentConfig, merge
 from nomadjail.agent.config_file import ConfigError, load_config_file, load_config_paths
+from nomadjail.helper.server_tunables import ServerTunables
 
 EVERY_KEY_HCL = '''
 name        = "node-a"
@@ -410,3 +415,23 @@ def test_one_bad_file_loads_nothing(tmp_path):
     bad = write(tmp_path, "b.hcl", 'regoin = "eu"\n')
     with pytest.raises(ConfigError, match="b.hcl:1:1"):
         configured(good, bad)
+
+
+def test_every_tunable_of_the_server_block_reaches_the_server() -> None:
+    config = AgentConfig()
+    values = {f.name: float(n + 1) for n, f in enumerate(dataclasses.fields(ServerTunables))}
+    config.server = dataclasses.replace(config.server, enabled=True, **values)
+    agent = type("A", (), {"config": config, "node_name": "n"})()
+    assert Agent._server_config(agent).tunables() == values
+
+
+def test_importing_the_agent_config_loads_neither_server_nor_client() -> None:
+    """The reason the tunables live in helper/: nomadjail.server's __init__ loads the
+    whole server (and doubled the import time of the agent config once)."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, nomadjail.agent.config; "
+         "print(' '.join(sorted(m for m in sys.modules if m.startswith('nomadjail'))))"],
+        check=True, capture_output=True, text=True).stdout.split()
+    assert "nomadjail.helper.server_tunables" in loaded
+    packages = {m.split(".")[1] for m in loaded if "." in m}
+    assert not packages & {"server", "client", "http"}, sorted(packages)
