@@ -25,6 +25,7 @@ from .alloc import (
     rfc3339,
 )
 from .codec import DecodeError, api_key, from_api, to_api
+from .constraint import Affinity, Constraint
 from .consts import (
     ALL_DATACENTERS,
     DEFAULT_NAMESPACE,
@@ -55,28 +56,7 @@ from .errors import BadRequest, Conflict, NomadError, NotFound, PermissionDenied
 from .evaluation import Evaluation
 from .gobool import parse_go_bool
 from .ids import generate_uuid, short_id
-from .job import (
-    Affinity,
-    CheckRestart,
-    Constraint,
-    EphemeralDisk,
-    Job,
-    LogConfig,
-    MigrateStrategy,
-    ReschedulePolicy,
-    RestartPolicy,
-    Service,
-    ServiceCheck,
-    Task,
-    TaskGroup,
-    TaskLifecycle,
-    UpdateStrategy,
-    VolumeMount,
-    VolumeRequest,
-    default_reschedule_policy,
-    default_restart_policy,
-    default_update_strategy,
-)
+from .job import Job
 from .node import (
     ClientHostVolumeConfig,
     DrainStrategy,
@@ -91,6 +71,15 @@ from .node import (
     parse_port_ranges,
 )
 from .plan import DeploymentStatusUpdate, DesiredUpdates, Plan, PlanAnnotations, PlanResult
+from .policies import (
+    MigrateStrategy,
+    ReschedulePolicy,
+    RestartPolicy,
+    UpdateStrategy,
+    default_reschedule_policy,
+    default_restart_policy,
+    default_update_strategy,
+)
 from .resources import (
     DEFAULT_CPU_MHZ,
     DEFAULT_MEMORY_MB,
@@ -105,7 +94,10 @@ from .resources import (
     PortMapping,
     Resources,
 )
+from .services import CheckRestart, Service, ServiceCheck
 from .summary import JobChildrenSummary, JobSummary, TaskGroupSummary
+from .task import LogConfig, Task, TaskLifecycle, VolumeMount
+from .task_group import EphemeralDisk, TaskGroup, VolumeRequest
 from .validate import ValidationError
 from .versions import parse_version, version_matches
 

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from .codec import field
 from .consts import TERMINAL_CLIENT_STATUSES, AllocClientStatus, AllocDesiredStatus, TaskStateName
-from .job import Job, TaskGroup
+from .job import Job
 from .resources import AllocatedResources
+from .task_group import TaskGroup
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
