@@ -48,6 +48,7 @@ from .consts import (
     NodeStatus,
     RestartMode,
     TaskEventType,
+    TaskLifecycleHook,
     TaskStateName,
 )
 from .deployment import Deployment, DeploymentState
@@ -118,8 +119,9 @@ __all__ = [
     "RescheduleEvent", "ReschedulePolicy", "RescheduleTracker", "Resources", "RestartMode",
     "RestartPolicy", "SECOND", "Service", "ServiceCheck", "TERMINAL_CLIENT_STATUSES",
     "TERMINAL_EVAL_STATUSES", "Task", "TaskEvent", "TaskEventType", "TaskGroup",
-    "TaskGroupSummary", "TaskLifecycle", "TaskState", "TaskStateName", "Unavailable",
-    "UpdateStrategy", "ValidationError", "VolumeMount", "VolumeRequest", "ZERO_TIME", "alloc_name",
+    "TaskGroupSummary", "TaskLifecycle", "TaskLifecycleHook", "TaskState", "TaskStateName",
+    "Unavailable", "UpdateStrategy", "ValidationError", "VolumeMount", "VolumeRequest",
+    "ZERO_TIME", "alloc_name",
     "api_key", "default_reschedule_policy", "default_restart_policy", "default_update_strategy",
     "format_duration", "from_api", "generate_uuid", "now_ns", "parse_duration", "parse_go_bool",
     "parse_port_ranges", "parse_rfc3339", "parse_version", "rfc3339", "short_id", "to_api",

@@ -78,7 +78,7 @@ class TaskEvent:
 
 @dataclass(slots=True)
 class TaskState:
-    state: str = TaskStateName.PENDING
+    state: TaskStateName = TaskStateName.PENDING
     failed: bool = False
     restarts: int = 0
     last_restart: str = ZERO_TIME
@@ -161,10 +161,10 @@ class Allocation:
     task_group: str = ""
     allocated_resources: AllocatedResources | None = None
     metrics: AllocMetric | None = None
-    desired_status: str = AllocDesiredStatus.RUN
+    desired_status: AllocDesiredStatus = AllocDesiredStatus.RUN
     desired_description: str = ""
     desired_transition: DesiredTransition = field(default_factory=DesiredTransition)
-    client_status: str = AllocClientStatus.PENDING
+    client_status: AllocClientStatus = AllocClientStatus.PENDING
     client_description: str = ""
     task_states: dict[str, TaskState] = field(default_factory=dict)
     deployment_id: str = ""

@@ -23,6 +23,7 @@ import copy
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from .codec import field
 from .constraint import Affinity, Constraint, constraint_errors
@@ -33,6 +34,7 @@ from .consts import (
     GLOBAL_REGION,
     MAX_PRIORITY,
     MIN_PRIORITY,
+    JobStatus,
     JobType,
 )
 from .policies import MigrateStrategy, ReschedulePolicy, UpdateStrategy, default_update_strategy
@@ -63,7 +65,7 @@ class Job:
     # Set by the server, not by the job file.
     stop: bool = False
     parent_id: str = ""
-    status: str = ""
+    status: JobStatus | Literal[""] = ""  # "" until the state store derives it
     status_description: str = ""
     stable: bool = False
     version: int = 0
