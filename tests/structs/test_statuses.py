@@ -55,7 +55,7 @@ STATUS_FIELDS = [
 ]
 IDS = [f"{cls.__name__}.{key}" for cls, key, _, _ in STATUS_FIELDS]
 ENUM_FIELDS = [(cls, key, enum) for cls, key, _, enum in STATUS_FIELDS]
-# Fields where Go's zero value "" means "not set (yet)", which Nomad accepts.
+# Fields where "" (Go's zero value) means "not set (yet)" and decodes as itself.
 MAY_BE_EMPTY = {(Job, "Status"), (Node, "Status"), (Node, "SchedulingEligibility"),
                 (DeploymentStatusUpdate, "Status"), (NodeUpdateStatusRequest, "Status")}
 
