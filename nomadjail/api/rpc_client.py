@@ -34,7 +34,7 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..structs import Allocation, Node, Unavailable, from_api, to_api
+from ..structs import Allocation, Node, NodeStatus, Unavailable, from_api, to_api
 from ._errors import ApiConnectionError, error_for_status
 from ._transport import RequestsTransport, Transport
 from .rpc import (
@@ -204,7 +204,8 @@ class HTTPServerRPC:
 
     def update_status(self, node_id: str, status: str) -> NodeUpdateResponse:
         data = self._call(NODE_UPDATE_STATUS,
-                          body=to_api(NodeUpdateStatusRequest(node_id=node_id, status=status)))
+                          body=to_api(NodeUpdateStatusRequest(node_id=node_id,
+                                                             status=NodeStatus(status))))
         return self._node_update(data)
 
     def get_client_allocs(self, node_id: str, index: int, wait: float

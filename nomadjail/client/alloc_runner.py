@@ -36,6 +36,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
+from typing import Literal
 
 from ..drivers.base import Driver
 from ..helper.timers import Timers
@@ -70,7 +71,7 @@ class AllocRunnerError(NomadError):
     """The allocation cannot be run here (unknown task group, missing driver ...)."""
 
 
-def client_status(states: Mapping[str, TaskState]) -> tuple[str, str]:
+def client_status(states: Mapping[str, TaskState]) -> tuple[AllocClientStatus | Literal[""], str]:
     """Nomad's getClientStatus: the allocation's status from its tasks' states."""
     pending = running = dead = failed = False
     for state in states.values():
@@ -113,7 +114,7 @@ class AllocRunner:
         self._lock = threading.Lock()
         self._deployment_status: AllocDeploymentStatus | None = (
             copy.deepcopy(alloc.deployment_status) if alloc.deployment_status else None)
-        self._forced_status: tuple[str, str] | None = None
+        self._forced_status: tuple[AllocClientStatus | Literal[""], str] | None = None
         self._coordinator = TaskCoordinator(group.tasks)
         self._health = AllocHealthWatcher(timers, self._set_health)
         self._processing = False

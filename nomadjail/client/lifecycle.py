@@ -19,15 +19,24 @@ may ask while holding its own lock.
 from __future__ import annotations
 
 import threading
+from typing import Literal
 
-from ..structs import ZERO_TIME, Task, TaskState, TaskStateName
+from ..structs import ZERO_TIME, Task, TaskLifecycleHook, TaskState, TaskStateName
 
-PRESTART, MAIN, POSTSTART, POSTSTOP = "prestart", "", "poststart", "poststop"
+PRESTART = TaskLifecycleHook.PRESTART
+POSTSTART = TaskLifecycleHook.POSTSTART
+POSTSTOP = TaskLifecycleHook.POSTSTOP
+MAIN: Literal[""] = ""  # a main task has no hook (Nomad names no constant for it either)
+
+TaskKind = TaskLifecycleHook | Literal[""]
+_HOOKS = {hook.value: hook for hook in TaskLifecycleHook}
 
 
-def lifecycle_kind(task: Task) -> str:
+def lifecycle_kind(task: Task) -> TaskKind:
+    """The task's lifecycle hook; :data:`MAIN` when it has none (or one Nomad does not
+    define)."""
     hook = task.lifecycle.hook if task.lifecycle else ""
-    return hook if hook in (PRESTART, POSTSTART, POSTSTOP) else MAIN
+    return _HOOKS.get(hook, MAIN)
 
 
 class TaskCoordinator:
@@ -43,7 +52,7 @@ class TaskCoordinator:
 
     def update(self, states: dict[str, TaskState]) -> list[str]:
         """Take the latest task states; returns the tasks whose gate just opened."""
-        def of(kind: str) -> list[str]:
+        def of(kind: TaskKind) -> list[str]:
             return [name for name, k in self._kind.items() if k == kind]
 
         def state(name: str) -> TaskState:

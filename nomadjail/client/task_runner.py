@@ -256,7 +256,7 @@ class TaskRunner:
             self._persist_state_locked()
         self._notify()
 
-    def update_state(self, state: str, event: TaskEvent | None = None) -> None:
+    def update_state(self, state: TaskStateName, event: TaskEvent | None = None) -> None:
         with self._lock:
             if self._shutdown:
                 return
@@ -266,7 +266,7 @@ class TaskRunner:
             self._persist_state_locked()
         self._notify()
 
-    def _set_state_locked(self, state: str) -> None:
+    def _set_state_locked(self, state: TaskStateName) -> None:
         old = self._state.state
         self._state.state = state
         if state == TaskStateName.RUNNING and old != TaskStateName.RUNNING:

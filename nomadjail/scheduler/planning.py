@@ -223,7 +223,7 @@ class PlanningScheduler(abc.ABC):
         full, _, _ = result.full_commit(ctx.plan)
         return full, None
 
-    def set_status(self, status: str, description: str) -> None:
+    def set_status(self, status: EvalStatus, description: str) -> None:
         update = dataclasses.replace(
             self.eval, status=status, status_description=description,
             deployment_id=self.deployment_id, failed_tg_allocs=dict(self.failed_tg_allocs),

@@ -228,7 +228,7 @@ class NodeEndpoint:
                                   timestamp=rfc3339(now))
             if status == NodeStatus.DOWN or (status == NodeStatus.READY
                                              and node.status != NodeStatus.READY):
-                transitioned = dataclasses.replace(node, status=status)
+                transitioned = dataclasses.replace(node, status=NodeStatus(status))
                 evals = create_node_evals(self.store.snapshot(), transitioned, now)
             index, _ = self.apply(m.NodeUpdateStatusRequest(
                 node_id=node_id, status=status, updated_at=now // SECOND,

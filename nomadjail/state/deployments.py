@@ -97,7 +97,7 @@ def with_status(deployment: Deployment, update: DeploymentStatusUpdate,
     deployment gets a fresh progress deadline from ``update.updated_at``
     (resuming a paused rollout must not fail it at once)."""
     updated = copy_deployment(deployment, index, update.updated_at)
-    updated.status = update.status
+    updated.status = update.status or updated.status
     updated.status_description = update.status_description
     if update.updated_at and update.status in (DeploymentStatus.RUNNING,
                                                DeploymentStatus.PAUSED):

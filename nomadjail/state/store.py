@@ -453,7 +453,7 @@ class Txn(StateSnapshot):
         self._set(Table.JOB_SUMMARIES,
                   job_summaries=self._t.job_summaries.set(key, summary))
 
-    def _job_status(self, job: Job, evals_deleted: bool = False) -> str:
+    def _job_status(self, job: Job, evals_deleted: bool = False) -> JobStatus:
         """Nomad's getJobStatus: a system job runs until stopped; any other job
         runs while a deployment is unfinished or an allocation is live, is
         pending while an evaluation is outstanding, and is dead once it has had

@@ -25,6 +25,7 @@ from .alloc import (
     rfc3339,
 )
 from .codec import DecodeError, api_key, from_api, to_api
+from .constraint import Affinity, Constraint
 from .consts import (
     ALL_DATACENTERS,
     DEFAULT_NAMESPACE,
@@ -47,6 +48,7 @@ from .consts import (
     NodeStatus,
     RestartMode,
     TaskEventType,
+    TaskLifecycleHook,
     TaskStateName,
 )
 from .deployment import Deployment, DeploymentState
@@ -55,28 +57,7 @@ from .errors import BadRequest, Conflict, NomadError, NotFound, PermissionDenied
 from .evaluation import Evaluation
 from .gobool import parse_go_bool
 from .ids import generate_uuid, short_id
-from .job import (
-    Affinity,
-    CheckRestart,
-    Constraint,
-    EphemeralDisk,
-    Job,
-    LogConfig,
-    MigrateStrategy,
-    ReschedulePolicy,
-    RestartPolicy,
-    Service,
-    ServiceCheck,
-    Task,
-    TaskGroup,
-    TaskLifecycle,
-    UpdateStrategy,
-    VolumeMount,
-    VolumeRequest,
-    default_reschedule_policy,
-    default_restart_policy,
-    default_update_strategy,
-)
+from .job import Job
 from .node import (
     ClientHostVolumeConfig,
     DrainStrategy,
@@ -91,6 +72,15 @@ from .node import (
     parse_port_ranges,
 )
 from .plan import DeploymentStatusUpdate, DesiredUpdates, Plan, PlanAnnotations, PlanResult
+from .policies import (
+    MigrateStrategy,
+    ReschedulePolicy,
+    RestartPolicy,
+    UpdateStrategy,
+    default_reschedule_policy,
+    default_restart_policy,
+    default_update_strategy,
+)
 from .resources import (
     DEFAULT_CPU_MHZ,
     DEFAULT_MEMORY_MB,
@@ -105,7 +95,10 @@ from .resources import (
     PortMapping,
     Resources,
 )
+from .services import CheckRestart, Service, ServiceCheck
 from .summary import JobChildrenSummary, JobSummary, TaskGroupSummary
+from .task import LogConfig, Task, TaskLifecycle, VolumeMount
+from .task_group import EphemeralDisk, TaskGroup, VolumeRequest
 from .validate import ValidationError
 from .versions import parse_version, version_matches
 
@@ -126,8 +119,9 @@ __all__ = [
     "RescheduleEvent", "ReschedulePolicy", "RescheduleTracker", "Resources", "RestartMode",
     "RestartPolicy", "SECOND", "Service", "ServiceCheck", "TERMINAL_CLIENT_STATUSES",
     "TERMINAL_EVAL_STATUSES", "Task", "TaskEvent", "TaskEventType", "TaskGroup",
-    "TaskGroupSummary", "TaskLifecycle", "TaskState", "TaskStateName", "Unavailable",
-    "UpdateStrategy", "ValidationError", "VolumeMount", "VolumeRequest", "ZERO_TIME", "alloc_name",
+    "TaskGroupSummary", "TaskLifecycle", "TaskLifecycleHook", "TaskState", "TaskStateName",
+    "Unavailable", "UpdateStrategy", "ValidationError", "VolumeMount", "VolumeRequest",
+    "ZERO_TIME", "alloc_name",
     "api_key", "default_reschedule_policy", "default_restart_policy", "default_update_strategy",
     "format_duration", "from_api", "generate_uuid", "now_ns", "parse_duration", "parse_go_bool",
     "parse_port_ranges", "parse_rfc3339", "parse_version", "rfc3339", "short_id", "to_api",

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from .codec import field
 from .consts import TERMINAL_CLIENT_STATUSES, AllocClientStatus, AllocDesiredStatus, TaskStateName
-from .job import Job, TaskGroup
+from .job import Job
 from .resources import AllocatedResources
+from .task_group import TaskGroup
 
 ZERO_TIME = "0001-01-01T00:00:00Z"
 
@@ -77,7 +78,7 @@ class TaskEvent:
 
 @dataclass(slots=True)
 class TaskState:
-    state: str = TaskStateName.PENDING
+    state: TaskStateName = TaskStateName.PENDING
     failed: bool = False
     restarts: int = 0
     last_restart: str = ZERO_TIME
@@ -160,10 +161,10 @@ class Allocation:
     task_group: str = ""
     allocated_resources: AllocatedResources | None = None
     metrics: AllocMetric | None = None
-    desired_status: str = AllocDesiredStatus.RUN
+    desired_status: AllocDesiredStatus = AllocDesiredStatus.RUN
     desired_description: str = ""
     desired_transition: DesiredTransition = field(default_factory=DesiredTransition)
-    client_status: str = AllocClientStatus.PENDING
+    client_status: AllocClientStatus = AllocClientStatus.PENDING
     client_description: str = ""
     task_states: dict[str, TaskState] = field(default_factory=dict)
     deployment_id: str = ""

@@ -12,6 +12,14 @@ may arrive as integral floats.  It is strict about types: a string where a
 number belongs raises :class:`DecodeError` naming the full path of the value
 (``Job.TaskGroups[0].Count``), so a bad request changes nothing.
 
+Status fields are typed with the ``StrEnum`` of :mod:`.consts` for them
+(``client_status: AllocClientStatus``) and decode to its members; a string
+that is not one of them is a :class:`DecodeError` listing the values allowed.
+Where Go's zero value ``""`` means "not set yet" (a job's status before the
+server derives it), the field says so in its type (``JobStatus | Literal[""]``)
+and ``""`` decodes as itself.  Members encode back to the plain strings, so the
+JSON is byte for byte what came in.
+
 Durations stay integers in nanoseconds, exactly as on the wire, and
 timestamps stay whatever Nomad sends (ns integers or RFC 3339 strings), so
 no conversion happens between the API, the raft log and the state store.
@@ -20,10 +28,12 @@ no conversion happens between the API, the raft log and the state store.
 from __future__ import annotations
 
 import dataclasses
+import json
 import types
 import typing
 from collections.abc import Callable
-from typing import Any, TypeVar
+from enum import StrEnum
+from typing import Any, Literal, TypeVar
 
 from .errors import BadRequest
 
@@ -137,9 +147,15 @@ def _coders(hint: Any) -> tuple[Decoder, Encoder]:
     args = typing.get_args(hint)
     if origin in (typing.Union, types.UnionType):
         inner = [a for a in args if a is not type(None)]
-        if len(inner) != 1:
+        choices = _choices(inner)
+        if choices is not None:
+            decode_inner, encode_inner = _choice_coders(choices)
+        elif len(inner) == 1:
+            decode_inner, encode_inner = _coders(inner[0])
+        else:
             raise TypeError(f"unsupported union {hint}")
-        decode_inner, encode_inner = _coders(inner[0])
+        if len(inner) == len(args):  # no None: nothing to wrap
+            return decode_inner, encode_inner
 
         def decode_optional(value: Any, path: str) -> Any:
             return None if value is None else decode_inner(value, path)
@@ -180,11 +196,43 @@ def _coders(hint: Any) -> tuple[Decoder, Encoder]:
         return _decode_float, _identity
     if hint is str:
         return _decode_str, _identity
-    if isinstance(hint, type) and issubclass(hint, str):  # StrEnum statuses
-        return _decode_str, str
+    choices = _choices([hint])
+    if choices is not None:  # a StrEnum status, or a Literal of strings
+        return _choice_coders(choices)
     if hint is Any or hint is object:
         return _decode_any, _identity
     raise TypeError(f"unsupported type {hint!r}")
+
+
+def _choices(options: list[Any]) -> dict[str, str] | None:
+    """Wire string -> decoded value, when every option is a StrEnum or a Literal of strings
+    (``JobStatus | Literal[""]``); None for any other type."""
+    allowed: dict[str, str] = {}
+    for option in options:
+        if isinstance(option, type) and issubclass(option, StrEnum):
+            allowed.update((member.value, member) for member in option)
+        elif typing.get_origin(option) is Literal and all(
+                isinstance(value, str) for value in typing.get_args(option)):
+            allowed.update((value, value) for value in typing.get_args(option))
+        else:
+            return None
+    return allowed
+
+
+def _choice_coders(allowed: dict[str, str]) -> tuple[Decoder, Encoder]:
+    quoted = [json.dumps(value) for value in allowed]
+    expected = " or ".join([", ".join(quoted[:-1]), quoted[-1]] if len(quoted) > 1 else quoted)
+
+    def decode_choice(value: Any, path: str) -> str:
+        if not isinstance(value, str):
+            raise DecodeError(path, f"expected a string, got {_describe(value)}")
+        try:
+            return allowed[value]
+        except KeyError:
+            raise DecodeError(path, f"unknown value {_describe(value)}, "
+                                    f"expected one of {expected}") from None
+
+    return decode_choice, str
 
 
 def _plan(cls: type) -> _Plan:

@@ -1,7 +1,10 @@
 """The status words and defaults Nomad uses, spelled exactly as on the wire.
 
-They are ``StrEnum`` members, so they compare equal to the plain strings that
-come back from JSON and serialise as those strings.
+Every value Nomad's ``nomad/structs`` defines for these is here.  They are
+``StrEnum`` members, so they compare equal to the plain strings that come back
+from JSON and serialise as those strings; the codec decodes a status field's
+JSON string to its member and refuses a value that is not one (a 400 naming the
+field and the allowed values).
 """
 
 from __future__ import annotations
@@ -21,26 +24,38 @@ MINUTE = 60 * SECOND
 HOUR = 60 * MINUTE
 
 
-class JobType(StrEnum):
+class WireEnum(StrEnum):
+    """A ``StrEnum`` that also *reads* as its wire string.
+
+    ``repr`` is the plain string's, so a message that quotes a value
+    (``f"status {status!r}"``) says ``'running'`` whether the value was decoded
+    from JSON or written in code, as it did when decoded values were plain strings.
+    """
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class JobType(WireEnum):
     SERVICE = "service"
     BATCH = "batch"
     SYSTEM = "system"
     SYSBATCH = "sysbatch"
 
 
-class JobStatus(StrEnum):
+class JobStatus(WireEnum):
     PENDING = "pending"
     RUNNING = "running"
     DEAD = "dead"
 
 
-class AllocDesiredStatus(StrEnum):
+class AllocDesiredStatus(WireEnum):
     RUN = "run"
     STOP = "stop"
     EVICT = "evict"
 
 
-class AllocClientStatus(StrEnum):
+class AllocClientStatus(WireEnum):
     PENDING = "pending"
     RUNNING = "running"
     COMPLETE = "complete"
@@ -53,13 +68,13 @@ TERMINAL_CLIENT_STATUSES = frozenset({AllocClientStatus.COMPLETE, AllocClientSta
                                       AllocClientStatus.LOST})
 
 
-class TaskStateName(StrEnum):
+class TaskStateName(WireEnum):
     PENDING = "pending"
     RUNNING = "running"
     DEAD = "dead"
 
 
-class EvalStatus(StrEnum):
+class EvalStatus(WireEnum):
     BLOCKED = "blocked"
     PENDING = "pending"
     COMPLETE = "complete"
@@ -70,7 +85,7 @@ class EvalStatus(StrEnum):
 TERMINAL_EVAL_STATUSES = frozenset({EvalStatus.COMPLETE, EvalStatus.FAILED, EvalStatus.CANCELED})
 
 
-class EvalTrigger(StrEnum):
+class EvalTrigger(WireEnum):
     JOB_REGISTER = "job-register"
     JOB_DEREGISTER = "job-deregister"
     PERIODIC_JOB = "periodic-job"
@@ -87,37 +102,48 @@ class EvalTrigger(StrEnum):
     PREEMPTION = "preemption"
     JOB_SCALING = "job-scaling"
     RECONNECT = "reconnect"
+    MAX_DISCONNECT_TIMEOUT = "max-disconnect-timeout"
+    ALLOC_RESCHEDULE = "alloc-reschedule"
 
 
-class NodeStatus(StrEnum):
+class NodeStatus(WireEnum):
     INITIALIZING = "initializing"
     READY = "ready"
     DOWN = "down"
     DISCONNECTED = "disconnected"
 
 
-class NodeEligibility(StrEnum):
+class NodeEligibility(WireEnum):
     ELIGIBLE = "eligible"
     INELIGIBLE = "ineligible"
 
 
-class DeploymentStatus(StrEnum):
+class DeploymentStatus(WireEnum):
     RUNNING = "running"
     PAUSED = "paused"
     FAILED = "failed"
     SUCCESSFUL = "successful"
     CANCELLED = "cancelled"
+    INITIALIZING = "initializing"  # multiregion: waiting for the other regions
     PENDING = "pending"
     BLOCKED = "blocked"
     UNBLOCKING = "unblocking"
 
 
-class RestartMode(StrEnum):
+class TaskLifecycleHook(WireEnum):
+    """When a task runs relative to the group's main tasks (a main task has no hook)."""
+
+    PRESTART = "prestart"
+    POSTSTART = "poststart"
+    POSTSTOP = "poststop"
+
+
+class RestartMode(WireEnum):
     FAIL = "fail"
     DELAY = "delay"
 
 
-class TaskEventType(StrEnum):
+class TaskEventType(WireEnum):
     """The ``Type`` of a task event, as ``nomad alloc status`` prints it."""
 
     SETUP = "Task Setup"

@@ -40,7 +40,7 @@ class Deployment:
     job_create_index: int = 0
     is_multiregion: bool = False
     task_groups: dict[str, DeploymentState] = field(default_factory=dict)
-    status: str = DeploymentStatus.RUNNING
+    status: DeploymentStatus = DeploymentStatus.RUNNING
     status_description: str = ""
     create_index: int = 0
     modify_index: int = 0
@@ -50,4 +50,4 @@ class Deployment:
     def active(self) -> bool:
         return self.status in (DeploymentStatus.RUNNING, DeploymentStatus.PAUSED,
                                DeploymentStatus.PENDING, DeploymentStatus.BLOCKED,
-                               DeploymentStatus.UNBLOCKING)
+                               DeploymentStatus.UNBLOCKING, DeploymentStatus.INITIALIZING)

@@ -27,7 +27,7 @@ class Evaluation:
     node_id: str = ""
     node_modify_index: int = 0
     deployment_id: str = ""
-    status: str = EvalStatus.PENDING
+    status: EvalStatus = EvalStatus.PENDING
     status_description: str = ""
     wait: int = 0  # ns
     wait_until: str = ZERO_TIME  # RFC 3339; a delayed reschedule runs no earlier

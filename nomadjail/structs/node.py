@@ -7,6 +7,7 @@ public HTTP API (the codec emits it; the http layer blanks it, as Nomad does).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .alloc import ZERO_TIME
 from .codec import field
@@ -124,8 +125,9 @@ class Node:
     computed_class: str = ""
     drain: bool = False
     drain_strategy: DrainStrategy | None = None
-    scheduling_eligibility: str = NodeEligibility.ELIGIBLE
-    status: str = NodeStatus.INITIALIZING
+    # "" is Go's zero value ("not given"), which Nomad accepts on registration.
+    scheduling_eligibility: NodeEligibility | Literal[""] = NodeEligibility.ELIGIBLE
+    status: NodeStatus | Literal[""] = NodeStatus.INITIALIZING
     status_description: str = ""
     status_updated_at: int = 0  # seconds since the epoch, as Nomad
     events: list[NodeEvent] = field(default_factory=list)

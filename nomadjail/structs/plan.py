@@ -10,11 +10,12 @@ refresh and retry the rest.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 from .alloc import Allocation
 from .codec import field
-from .consts import AllocDesiredStatus
+from .consts import AllocClientStatus, AllocDesiredStatus, DeploymentStatus
 from .deployment import Deployment
 from .job import Job
 
@@ -44,7 +45,7 @@ class PlanAnnotations:
 @dataclass(slots=True)
 class DeploymentStatusUpdate:
     deployment_id: str = ""
-    status: str = ""
+    status: DeploymentStatus | Literal[""] = ""
     status_description: str = ""
     updated_at: int = 0  # ns since the epoch; becomes the deployment's ModifyTime
 
@@ -64,12 +65,14 @@ class Plan:
 
     def append_stopped_alloc(self, alloc: Allocation, description: str,
                              client_status: str = "", followup_eval_id: str = "") -> None:
-        """Ask for ``alloc`` to stop; a copy carries the change, the original is untouched."""
-        from dataclasses import replace
+        """Ask for ``alloc`` to stop; a copy carries the change, the original is untouched.
+
+        ``client_status``, when given, must be an :class:`AllocClientStatus` value
+        (``lost`` for an allocation on a down node); "" keeps the allocation's."""
         stopped = replace(alloc, job=None, desired_status=AllocDesiredStatus.STOP,
                           desired_description=description)
         if client_status:
-            stopped.client_status = client_status
+            stopped.client_status = AllocClientStatus(client_status)
         if followup_eval_id:
             stopped.followup_eval_id = followup_eval_id
         self.node_update.setdefault(alloc.node_id, []).append(stopped)

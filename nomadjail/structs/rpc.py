@@ -6,9 +6,11 @@ the HTTP layer that carries them and the client that calls share one definition.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 from .alloc import Allocation
 from .codec import field
+from .consts import NodeStatus
 from .node import Node
 
 
@@ -24,7 +26,7 @@ class NodeUpdateStatusRequest:
     """Node.UpdateStatus (the heartbeat)."""
 
     node_id: str = ""
-    status: str = ""
+    status: NodeStatus | Literal[""] = ""  # "": missing, which the server refuses
 
 
 @dataclass(slots=True)

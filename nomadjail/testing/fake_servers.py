@@ -21,6 +21,7 @@ from ..structs import (
     AllocDesiredStatus,
     Job,
     Node,
+    NodeStatus,
     NotFound,
     RestartPolicy,
     TaskState,
@@ -74,7 +75,7 @@ class FakeServers:
         with self.cond:
             if node_id not in self.nodes:
                 raise NotFound("node not found")
-            self.nodes[node_id].status = status
+            self.nodes[node_id].status = NodeStatus(status)
             self.heartbeats.append((node_id, status))
         return NodeUpdateResponse(heartbeat_ttl=int(self.heartbeat_ttl * SECOND),
                                   index=self.index)

@@ -126,7 +126,7 @@ def mock_eval(job: Job, *, trigger: str = EvalTrigger.JOB_REGISTER) -> Evaluatio
 
 
 def mock_alloc(job: Job, node: Node, *, index: int = 0, group: str = "",
-               client_status: str = AllocClientStatus.PENDING) -> Allocation:
+               client_status: AllocClientStatus = AllocClientStatus.PENDING) -> Allocation:
     """An allocation of ``job``'s first (or named) group on ``node``."""
     tg = job.lookup_task_group(group) if group else job.task_groups[0]
     assert tg is not None

@@ -191,8 +191,9 @@ class Harness:
     def set_client_status(self, allocs: Iterable[Allocation], status: str, **fields: Any
                           ) -> None:
         """Report ``status`` for ``allocs`` as their client would."""
-        self.update_allocs_from_client(dataclasses.replace(a, client_status=status, **fields)
-                                       for a in allocs)
+        self.update_allocs_from_client(
+            dataclasses.replace(a, client_status=AllocClientStatus(status), **fields)
+            for a in allocs)
 
     def set_health(self, allocs: Iterable[Allocation], healthy: bool = True, *,
                    client_status: str = "") -> None:

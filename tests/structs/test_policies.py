@@ -1,0 +1,74 @@
+"""Restart, reschedule, update and migrate policies: merging, defaults and rules."""
+
+import pytest
+
+from nomadjail.structs import HOUR, MINUTE, SECOND
+from nomadjail.structs.policies import (
+    MigrateStrategy,
+    ReschedulePolicy,
+    RestartPolicy,
+    UpdateStrategy,
+    default_reschedule_policy,
+    default_restart_policy,
+    default_update_strategy,
+    reschedule_errors,
+    restart_errors,
+)
+
+
+def test_merged_onto_keeps_what_is_set_and_takes_the_rest():
+    mine = RestartPolicy(attempts=5, mode="delay")
+    merged = mine.merged_onto(default_restart_policy("service"))
+    assert merged == RestartPolicy(attempts=5, interval=30 * MINUTE, delay=15 * SECOND,
+                                   mode="delay", render_templates=False)
+    assert mine == RestartPolicy(attempts=5, mode="delay")  # neither side changes
+    update = UpdateStrategy(max_parallel=3).merged_onto(default_update_strategy())
+    assert update.max_parallel == 3 and update.stagger == 30 * SECOND
+    reschedule = ReschedulePolicy(unlimited=False).merged_onto(
+        default_reschedule_policy("service"))
+    assert reschedule.unlimited is False and reschedule.delay_function == "exponential"
+
+
+@pytest.mark.parametrize("job_type, attempts, interval", [
+    ("service", 2, 30 * MINUTE), ("system", 2, 30 * MINUTE),
+    ("batch", 3, 24 * HOUR), ("sysbatch", 3, 24 * HOUR)])
+def test_restart_defaults_per_job_type(job_type, attempts, interval):
+    policy = default_restart_policy(job_type)
+    assert (policy.attempts, policy.interval, policy.mode) == (attempts, interval, "fail")
+
+
+def test_reschedule_defaults_per_job_type():
+    assert default_reschedule_policy("service").unlimited is True
+    assert default_reschedule_policy("batch").attempts == 1
+    assert default_reschedule_policy("system") is None
+    assert default_reschedule_policy("sysbatch") is None
+
+
+def test_migrate_defaults():
+    strategy = MigrateStrategy(max_parallel=2)
+    strategy.canonicalize()
+    assert strategy == MigrateStrategy(max_parallel=2, health_check="checks",
+                                       min_healthy_time=10 * SECOND,
+                                       healthy_deadline=5 * MINUTE)
+
+
+def test_restart_rules():
+    assert list(restart_errors(default_restart_policy("batch"))) == []
+    errors = list(restart_errors(RestartPolicy(attempts=-1, delay=-1, mode="sometimes")))
+    assert errors == ["Unsupported restart mode: 'sometimes'",
+                      "Attempts must be non-negative, got -1", "Delay must be non-negative"]
+    too_many = RestartPolicy(attempts=10, interval=60 * SECOND, delay=15 * SECOND, mode="fail")
+    assert list(restart_errors(too_many)) == [
+        "Nomad can't restart the task 10 times with a delay of 15s within an interval of 60s"]
+
+
+def test_reschedule_rules():
+    assert list(reschedule_errors(default_reschedule_policy("service"))) == []
+    assert list(reschedule_errors(ReschedulePolicy(attempts=0, unlimited=False))) == []
+    errors = list(reschedule_errors(ReschedulePolicy(attempts=2, interval=0, delay=SECOND,
+                                                     delay_function="linear",
+                                                     unlimited=False)))
+    assert "Interval must be a non zero value if Attempts > 0" in errors
+    assert "Delay cannot be less than 5s (got 1s)" in errors
+    assert any(e.startswith("Invalid delay function 'linear'") for e in errors)
+    assert "Interval cannot be less than 5s (got 0s)" in errors
