@@ -48,7 +48,6 @@ from ..drivers.base import (
     Capabilities,
     Driver,
     DriverError,
-    ExitResult,
     StartRecord,
     TaskHandle,
     TaskStats,
@@ -61,11 +60,9 @@ from ..structs import (
     RestartPolicy,
     Task,
     TaskEvent,
-    TaskEventType,
     TaskState,
     TaskStateName,
     default_restart_policy,
-    format_duration,
     now_ns,
 )
 from . import events
@@ -73,6 +70,7 @@ from .allocdir import AllocDir
 from .config import ClientConfig
 from .driver_calls import DriverCalls
 from .hooks import HookContext, HookError, TaskHook, default_task_hooks
+from .kill_timing import kill_timeout, shutdown_delay
 from .pending_destroys import PendingDestroys
 from .restarts import Decision, RestartTracker
 from .state_db import LocalTaskState, StateDB
@@ -82,8 +80,6 @@ from .task_state import append_event, copy_state, set_state
 
 log = logging.getLogger(__name__)
 
-DEFAULT_KILL_TIMEOUT = 5.0  # seconds, when the job does not say
-
 
 class TaskNotRunning(BadRequest):
     """A signal, restart or exec for a task that is not running."""
@@ -92,8 +88,8 @@ class TaskNotRunning(BadRequest):
 class Outcome(enum.Enum):
     """How the main loop (run, wait, restart) ended."""
 
-    DONE = "done"  # no restart: the task finished, failed, or its allocation stopped
-    KILLED = "killed"  # killed while it waited to start or to restart
+    DONE = "done"  # no (more) restarts: the restart policy says so, or the alloc stopped
+    KILLED = "killed"  # killed, or the allocation stopped, before the task (re)started
     SHUTDOWN = "shutdown"  # the client shuts down: leave the task as it is
 
 
@@ -303,7 +299,7 @@ class TaskRunner:
         if self._state.state == TaskStateName.RUNNING:
             log.warning("alloc %s task %s: cannot re-attach to task %s (pid %d): %s; "
                         "cleaning up", self.alloc_id, self.name, handle.task_id, handle.pid, err)
-        self._destroy(handle)
+        self._destroys.destroy(handle)
         with self._lock:
             self._handle = None
             self._persist_local_locked()
@@ -315,13 +311,6 @@ class TaskRunner:
         self._wait_on_servers = True
         self.update_state(TaskStateName.PENDING, events.restore_failed(
             "failed to restore task; will not run until server is contacted"))
-
-    # -- destroying tasks --------------------------------------------------------------
-
-    def _destroy(self, handle: TaskHandle) -> bool:
-        """Have the driver release ``handle``; on failure keep it (persisted) and retry
-        in the background until it succeeds.  True when it is gone."""
-        return self._destroys.destroy(handle)
 
     def pending_destroys(self) -> list[TaskHandle]:
         """Tasks the driver has not managed to destroy yet (retried in the background)."""
@@ -369,7 +358,7 @@ class TaskRunner:
             self._clear_handle()
             self._notify()
             if self._local.run_complete:
-                self._run_stop_hooks()
+                self._hooks.stop(self._context())
                 return
         if self._wait_on_servers and self._servers_contacted is not None:
             try:
@@ -401,7 +390,7 @@ class TaskRunner:
         with self._lock:
             self._local.run_complete = True
             self._persist_local_locked()
-        self._run_stop_hooks()
+        self._hooks.stop(self._context())
 
     def _main_loop(self) -> Outcome:
         """Run, wait and restart until the task is done."""
@@ -428,8 +417,10 @@ class TaskRunner:
             except _Stop:
                 return self._stopped_outcome()
             if started:
-                self._poststart()
-                result = self._wait_for_exit()
+                handle = self.handle()
+                if handle is not None:
+                    self._hooks.poststart(self._context(), handle)
+                result = self._calls.wait(self.handle())
                 if self._shutdown:
                     return Outcome.SHUTDOWN
                 self.emit_event(events.terminated(result.exit_code, result.signal,
@@ -437,7 +428,7 @@ class TaskRunner:
                                                   exit_message=result.err))
                 self._clear_handle()
                 self._tracker.set_exit_result(result)
-                self._run_exited_hooks(result)
+                self._hooks.exited(self._context(), result)
             restart, delay = self._should_restart()
             if not restart:
                 return Outcome.DONE
@@ -486,17 +477,6 @@ class TaskRunner:
         self._hooks.prestart(self._context())
         with self._lock:
             self._persist_local_locked()  # hook state (e.g. the task dir is built)
-
-    def _poststart(self) -> None:
-        handle = self.handle()
-        if handle is not None:
-            self._hooks.poststart(self._context(), handle)
-
-    def _run_exited_hooks(self, result: ExitResult) -> None:
-        self._hooks.exited(self._context(), result)
-
-    def _run_stop_hooks(self) -> None:
-        self._hooks.stop(self._context())
 
     def _run_driver(self) -> bool:
         """Start the task (or keep a re-attached one).  True when it runs."""
@@ -558,9 +538,6 @@ class TaskRunner:
             self._local.start_record = None
             self._persist_local_locked()
 
-    def _wait_for_exit(self) -> ExitResult:
-        return self._calls.wait(self.handle())
-
     def _clear_handle(self) -> None:
         """Forget the handle and let the driver release the task (Nomad's clearDriverHandle)."""
         with self._cond:
@@ -569,7 +546,7 @@ class TaskRunner:
                 self._persist_local_locked()
             self._cond.notify_all()
         if handle is not None:
-            self._destroy(handle)
+            self._destroys.destroy(handle)
 
     def _finish_handle(self) -> None:
         """A handle left after the main loop (a re-attached task of a stopped alloc): kill it."""
@@ -578,34 +555,25 @@ class TaskRunner:
             return
         self._tracker.set_killed()
         self._stop_task(handle)
-        result = self._wait_for_exit()
+        result = self._calls.wait(self.handle())
         self.emit_event(events.terminated(result.exit_code, result.signal,
                                           oom_killed=result.oom_killed,
                                           exit_message=result.err))
         self._clear_handle()
-        self._run_exited_hooks(result)
+        self._hooks.exited(self._context(), result)
 
     # -- control (other threads) -------------------------------------------------------
 
     def kill_timeout(self) -> float:
-        timeout = (self._task.kill_timeout / 1e9 if self._task.kill_timeout is not None
-                   else DEFAULT_KILL_TIMEOUT)
-        return min(timeout, self._config.max_kill_timeout)
+        return kill_timeout(self._task, self._config.max_kill_timeout)
 
     def _stop_task(self, handle: TaskHandle) -> None:
-        """kill_signal, wait kill_timeout, force (the driver does the steps)."""
-        delay_ns = self._task.shutdown_delay or 0
-        if delay_ns > 0:
-            delay = format_duration(delay_ns)
-            if self._alloc.desired_transition.no_shutdown_delay:
-                self.emit_event(events.new_event(
-                    TaskEventType.SKIPPING_SHUTDOWN_DELAY,
-                    display=f"Skipping shutdown_delay of {delay} before killing the task."))
-            else:
-                self.emit_event(events.new_event(
-                    TaskEventType.WAITING_SHUTDOWN_DELAY,
-                    display=f"Waiting for shutdown_delay of {delay} before killing the task."))
-                self._skip_shutdown_delay.wait(delay_ns / 1e9)
+        """shutdown_delay, kill_signal, wait kill_timeout, force (the driver does the steps)."""
+        event, delay = shutdown_delay(self._task, self._alloc)
+        if event is not None:
+            self.emit_event(event)
+        if delay > 0:
+            self._skip_shutdown_delay.wait(delay)
         error = self._calls.stop(handle, self.kill_timeout(), self._task.kill_signal)
         if error:
             self._kill_error = error
