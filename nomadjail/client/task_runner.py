@@ -313,8 +313,10 @@ class TaskRunner:
             "failed to restore task; will not run until server is contacted"))
 
     def pending_destroys(self) -> list[TaskHandle]:
-        """Tasks the driver has not managed to destroy yet (retried in the background)."""
-        return self._destroys.pending()
+        """Tasks the driver has not managed to destroy yet (retried in the background), as
+        last persisted: once this is empty, the state db says so too."""
+        with self._lock:
+            return list(self._local.destroy_pending)
 
     # -- the run loop ------------------------------------------------------------------
 
