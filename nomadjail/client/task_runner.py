@@ -27,7 +27,7 @@ Guarantees:
   start launched, or has the driver kill what was half-started.
 * A task the driver fails to destroy is not forgotten: its handle stays in
   the state db and the destroy is retried (with backoff, and after a
-  restart) until it succeeds.
+  restart) until it succeeds (:mod:`~nomadjail.client.pending_destroys`).
 * :meth:`kill` blocks until the task exited (kill_signal, then SIGKILL after
   kill_timeout, capped by the client's max_kill_timeout).  :meth:`restart`
   returns once the restart is under way; the kill runs on a thread of its own.
@@ -38,74 +38,59 @@ Guarantees:
 
 from __future__ import annotations
 
+import enum
 import logging
 import threading
 import uuid
 from collections.abc import Callable
-from typing import TypeVar
 
 from ..drivers.base import (
     Capabilities,
     Driver,
     DriverError,
-    ExitResult,
-    MountConfig,
     StartRecord,
-    TaskConfig,
     TaskHandle,
-    TaskNotFound,
-    TaskResources,
     TaskStats,
 )
 from ..structs import (
-    ZERO_TIME,
     Allocation,
     BadRequest,
     JobType,
     Node,
-    PortMapping,
     RestartPolicy,
     Task,
     TaskEvent,
-    TaskEventType,
     TaskState,
     TaskStateName,
     default_restart_policy,
-    format_duration,
     now_ns,
-    rfc3339,
 )
 from . import events
 from .allocdir import AllocDir
 from .config import ClientConfig
-from .hooks import (
-    ExitedHook,
-    HookContext,
-    HookError,
-    PoststartHook,
-    PrestartHook,
-    StopHook,
-    TaskHook,
-    UpdateHook,
-    default_task_hooks,
-)
+from .driver_calls import DriverCalls
+from .hooks import HookContext, HookError, TaskHook, default_task_hooks
+from .kill_timing import kill_timeout, shutdown_delay
+from .pending_destroys import PendingDestroys
 from .restarts import Decision, RestartTracker
 from .state_db import LocalTaskState, StateDB
-from .taskenv import ALLOC_DIR_IN_TASK, LOCAL_DIR_IN_TASK, SECRETS_DIR_IN_TASK, interpolate_dns
+from .task_config import build_task_config
+from .task_runner_hooks import TaskHooks
+from .task_state import append_event, copy_state, set_state
 
 log = logging.getLogger(__name__)
-
-MAX_EVENTS = 10  # Nomad keeps the last 10 events per task
-DEFAULT_KILL_TIMEOUT = 5.0  # seconds, when the job does not say
-# A failed destroy is retried after this long, doubling up to the maximum.
-DESTROY_RETRY_FIRST = 1.0
-DESTROY_RETRY_MAX = 60.0
-
-HookT = TypeVar("HookT", PrestartHook, PoststartHook, ExitedHook, StopHook, UpdateHook)
 
 
 class TaskNotRunning(BadRequest):
     """A signal, restart or exec for a task that is not running."""
+
+
+class Outcome(enum.Enum):
+    """How the main loop (run, wait, restart) ended."""
+
+    DONE = "done"  # no (more) restarts: the restart policy says so, or the alloc stopped
+    KILLED = "killed"  # killed, or the allocation stopped, before the task (re)started
+    SHUTDOWN = "shutdown"  # the client shuts down: leave the task as it is
 
 
 class _Stop(Exception):
@@ -136,7 +121,10 @@ class TaskRunner:
         self._on_state_change = on_state_change
         self._start_gate = start_gate
         self._servers_contacted = servers_contacted
-        self._hooks: list[TaskHook] = hooks if hooks is not None else default_task_hooks()
+        self._hooks = TaskHooks(hooks if hooks is not None else default_task_hooks(),
+                                alloc_id=alloc.id, task=task.name)
+        self._calls = DriverCalls(driver, driver_name=task.driver, alloc_id=alloc.id,
+                                  task=task.name)
         self._capabilities: Capabilities = driver.capabilities()
         job_type = alloc.job.type if alloc.job is not None and alloc.job.type else JobType.SERVICE
         self._tracker = RestartTracker(self._restart_policy(task, job_type), job_type,
@@ -147,7 +135,8 @@ class TaskRunner:
         self._local = LocalTaskState(restart_interval_start=self._tracker.interval_start)
         self._handle: TaskHandle | None = None
         self._restart_kill_for: TaskHandle | None = None  # a restart's kill is under way
-        self._destroy_retrier: threading.Thread | None = None
+        self._destroys = PendingDestroys(driver=driver, persist=self._persist_local,
+                                         alloc_id=alloc.id, task=task.name)
         self._starting = False
         self._kill_requested = False
         self._restart_requested = False
@@ -190,7 +179,7 @@ class TaskRunner:
     def task_state(self) -> TaskState:
         """A copy of the task's state, safe to hand to other threads."""
         with self._lock:
-            return _copy_state(self._state)
+            return copy_state(self._state)
 
     def handle(self) -> TaskHandle | None:
         with self._lock:
@@ -210,14 +199,7 @@ class TaskRunner:
 
     def _append_event(self, event: TaskEvent) -> None:
         """Append under the lock (callers hold it or are the constructor)."""
-        events.finish(event)
-        if event.fails_task:
-            self._state.failed = True
-        if event.type == TaskEventType.RESTARTING:
-            self._state.restarts += 1
-            self._state.last_restart = rfc3339(event.time)
-        self._state.events.append(event)
-        del self._state.events[:-MAX_EVENTS]
+        append_event(self._state, event)
 
     def _persist_state_locked(self) -> None:
         if self._shutdown:
@@ -235,6 +217,7 @@ class TaskRunner:
         self._local.restart_count = self._tracker.count
         self._local.restart_interval_start = self._tracker.interval_start
         self._local.handle = self._handle
+        self._local.destroy_pending = self._destroys.pending()
         try:
             self._db.put_task_local_state(self.alloc_id, self.name, self._local)
         except OSError as err:
@@ -242,6 +225,10 @@ class TaskRunner:
                 raise
             log.error("alloc %s task %s: cannot persist the task handle: %s", self.alloc_id,
                       self.name, err)
+
+    def _persist_local(self) -> None:
+        with self._lock:
+            self._persist_local_locked()
 
     def _notify(self) -> None:
         if not self._shutdown:
@@ -267,12 +254,7 @@ class TaskRunner:
         self._notify()
 
     def _set_state_locked(self, state: TaskStateName) -> None:
-        old = self._state.state
-        self._state.state = state
-        if state == TaskStateName.RUNNING and old != TaskStateName.RUNNING:
-            self._state.started_at = rfc3339(now_ns())
-        if state == TaskStateName.DEAD and self._state.finished_at == ZERO_TIME:
-            self._state.finished_at = rfc3339(now_ns())
+        set_state(self._state, state, now_ns())
 
     # -- restore -----------------------------------------------------------------------
 
@@ -286,6 +268,7 @@ class TaskRunner:
             self._state = state
         if local is not None:
             self._local = local
+            self._destroys.restore(local.destroy_pending)
             self._tracker.count = local.restart_count
             if local.restart_interval_start:
                 self._tracker.interval_start = local.restart_interval_start
@@ -304,15 +287,7 @@ class TaskRunner:
 
     def _recover_start(self, record: StartRecord) -> TaskHandle | None:
         """The client died inside ``start_task``: adopt the task it launched, if any."""
-        try:
-            handle = self._driver.recover_start(record)
-        except DriverError as err:
-            log.error("alloc %s task %s: cannot recover the interrupted start %s: %s",
-                      self.alloc_id, self.name, record.task_id, err)
-            handle = None
-        if handle is not None:
-            log.info("alloc %s task %s: re-attached to task %s (pid %d), started just before "
-                     "the client stopped", self.alloc_id, self.name, handle.task_id, handle.pid)
+        handle = self._calls.recover_start(record)
         with self._lock:
             self._local.start_record = None
             self._handle = handle
@@ -324,7 +299,7 @@ class TaskRunner:
         if self._state.state == TaskStateName.RUNNING:
             log.warning("alloc %s task %s: cannot re-attach to task %s (pid %d): %s; "
                         "cleaning up", self.alloc_id, self.name, handle.task_id, handle.pid, err)
-        self._destroy(handle)
+        self._destroys.destroy(handle)
         with self._lock:
             self._handle = None
             self._persist_local_locked()
@@ -337,66 +312,11 @@ class TaskRunner:
         self.update_state(TaskStateName.PENDING, events.restore_failed(
             "failed to restore task; will not run until server is contacted"))
 
-    # -- destroying tasks --------------------------------------------------------------
-
-    def _destroy(self, handle: TaskHandle) -> bool:
-        """Have the driver release ``handle``; on failure keep it (persisted) and retry
-        in the background until it succeeds.  True when it is gone."""
-        try:
-            self._driver.destroy_task(handle, True)
-            return True
-        except TaskNotFound:
-            return True  # nothing of it is left
-        except DriverError as err:
-            log.error("alloc %s task %s: destroying task %s (pid %d) failed; will retry: %s",
-                      self.alloc_id, self.name, handle.task_id, handle.pid, err)
-        with self._lock:
-            if all(p.task_id != handle.task_id for p in self._local.destroy_pending):
-                self._local.destroy_pending.append(handle)
-            self._persist_local_locked()
-            self._start_destroy_retrier_locked()
-        return False
-
     def pending_destroys(self) -> list[TaskHandle]:
-        """Tasks the driver has not managed to destroy yet (retried in the background)."""
+        """Tasks the driver has not managed to destroy yet (retried in the background), as
+        last persisted: once this is empty, the state db says so too."""
         with self._lock:
             return list(self._local.destroy_pending)
-
-    def _start_destroy_retrier_locked(self) -> None:
-        if self._shutdown or not self._local.destroy_pending:
-            return
-        if self._destroy_retrier is not None and self._destroy_retrier.is_alive():
-            return
-        self._destroy_retrier = threading.Thread(
-            target=self._retry_destroys, name=f"destroy-{self.alloc_id[:8]}-{self.name}",
-            daemon=True)
-        self._destroy_retrier.start()
-
-    def _retry_destroys(self) -> None:
-        delay = DESTROY_RETRY_FIRST
-        while True:
-            with self._cond:
-                self._cond.wait_for(lambda: self._shutdown, timeout=delay)
-                if self._shutdown or not self._local.destroy_pending:
-                    self._destroy_retrier = None
-                    return
-                pending = list(self._local.destroy_pending)
-            done = []
-            for handle in pending:
-                try:
-                    self._driver.destroy_task(handle, True)
-                    done.append(handle.task_id)
-                except TaskNotFound:
-                    done.append(handle.task_id)
-                except DriverError as err:
-                    log.warning("alloc %s task %s: destroying task %s (pid %d) failed again: "
-                                "%s", self.alloc_id, self.name, handle.task_id, handle.pid, err)
-            with self._lock:
-                self._local.destroy_pending = [p for p in self._local.destroy_pending
-                                               if p.task_id not in done]
-                if done:
-                    self._persist_local_locked()
-            delay = min(delay * 2, DESTROY_RETRY_MAX)
 
     # -- the run loop ------------------------------------------------------------------
 
@@ -404,8 +324,7 @@ class TaskRunner:
         self._thread = threading.Thread(target=self.run, name=f"task-{self.alloc_id[:8]}-"
                                                               f"{self.name}", daemon=True)
         self._thread.start()
-        with self._lock:
-            self._start_destroy_retrier_locked()  # destroys a previous client left pending
+        self._destroys.start()  # destroys a previous client left pending
 
     def run(self) -> None:
         try:
@@ -441,7 +360,7 @@ class TaskRunner:
             self._clear_handle()
             self._notify()
             if self._local.run_complete:
-                self._run_stop_hooks()
+                self._hooks.stop(self._context())
                 return
         if self._wait_on_servers and self._servers_contacted is not None:
             try:
@@ -452,8 +371,7 @@ class TaskRunner:
         self._notify()
         while True:
             if not dead:
-                outcome = self._main_loop()
-                if outcome == "shutdown":
+                if self._main_loop() is Outcome.SHUTDOWN:
                     return
                 self._finish_handle()
                 self.update_state(TaskStateName.DEAD)
@@ -474,22 +392,22 @@ class TaskRunner:
         with self._lock:
             self._local.run_complete = True
             self._persist_local_locked()
-        self._run_stop_hooks()
+        self._hooks.stop(self._context())
 
-    def _main_loop(self) -> str:
-        """Run, wait and restart until the task is done; "shutdown" if shut down."""
+    def _main_loop(self) -> Outcome:
+        """Run, wait and restart until the task is done."""
         while not self._should_stop_alloc():
             try:
                 self._wait_until(self._start_gate)
             except _Stop:
-                return "shutdown" if self._shutdown else "killed"
+                return self._stopped_outcome()
             started = False
             try:
                 self._prestart()
                 if self._shutdown:
-                    return "shutdown"
+                    return Outcome.SHUTDOWN
                 if self._kill_requested or self._should_stop_alloc():
-                    return "killed"
+                    return Outcome.KILLED
                 started = self._run_driver()
             except HookError as err:
                 log.error("alloc %s task %s: prestart failed: %s", self.alloc_id, self.name, err)
@@ -499,26 +417,32 @@ class TaskRunner:
                           self.alloc_id, self.name, err)
                 self._tracker.set_start_error(err)
             except _Stop:
-                return "shutdown" if self._shutdown else "killed"
+                return self._stopped_outcome()
             if started:
-                self._poststart()
-                result = self._wait_for_exit()
+                handle = self.handle()
+                if handle is not None:
+                    self._hooks.poststart(self._context(), handle)
+                result = self._calls.wait(self.handle())
                 if self._shutdown:
-                    return "shutdown"
+                    return Outcome.SHUTDOWN
                 self.emit_event(events.terminated(result.exit_code, result.signal,
                                                   oom_killed=result.oom_killed,
                                                   exit_message=result.err))
                 self._clear_handle()
                 self._tracker.set_exit_result(result)
-                self._run_exited_hooks(result)
+                self._hooks.exited(self._context(), result)
             restart, delay = self._should_restart()
             if not restart:
-                return "done"
+                return Outcome.DONE
             try:
                 self._wait_until(lambda: False, timeout=delay)
             except _Stop:
-                return "shutdown" if self._shutdown else "killed"
-        return "done"
+                return self._stopped_outcome()
+        return Outcome.DONE
+
+    def _stopped_outcome(self) -> Outcome:
+        """Why a wait ended with :class:`_Stop`."""
+        return Outcome.SHUTDOWN if self._shutdown else Outcome.KILLED
 
     def _should_restart(self) -> tuple[bool, float]:
         decision, delay = self._tracker.decide()
@@ -551,95 +475,10 @@ class TaskRunner:
                                                                self._node())
         return self._ctx
 
-    def _run_phase(self, phase: type[HookT], call: Callable[[HookT], None], *,
-                   fatal: bool = False) -> None:
-        """Call ``call(hook)`` for every hook implementing ``phase``, in order.
-
-        ``fatal`` (prestart): the first failure emits its event and raises
-        :class:`HookError`; otherwise failures are logged and the next hook runs.
-        """
-        for hook in self._hooks:
-            if not isinstance(hook, phase):
-                continue
-            try:
-                call(hook)
-            except HookError as err:
-                if fatal:
-                    self.emit_event(err.event or events.hook_failed(hook.name, str(err)))
-                    raise
-                log.error("alloc %s task %s: %s hook %s failed: %s", self.alloc_id, self.name,
-                          phase.__name__, hook.name, err)
-            except Exception as err:  # noqa: BLE001 - a hook bug fails the start, visibly
-                log.exception("alloc %s task %s: %s hook %s failed", self.alloc_id, self.name,
-                              phase.__name__, hook.name)
-                if fatal:
-                    self.emit_event(events.hook_failed(hook.name, str(err)))
-                    raise HookError(f"{hook.name}: {err}") from err
-
     def _prestart(self) -> None:
-        ctx = self._context()
-        self._run_phase(PrestartHook, lambda hook: hook.prestart(ctx), fatal=True)
+        self._hooks.prestart(self._context())
         with self._lock:
             self._persist_local_locked()  # hook state (e.g. the task dir is built)
-
-    def _poststart(self) -> None:
-        handle = self.handle()
-        if handle is None:
-            return
-        ctx = self._context()
-        self._run_phase(PoststartHook, lambda hook: hook.poststart(ctx, handle))
-
-    def _run_exited_hooks(self, result: ExitResult) -> None:
-        ctx = self._context()
-        self._run_phase(ExitedHook, lambda hook: hook.exited(ctx, result))
-
-    def _run_stop_hooks(self) -> None:
-        ctx = self._context()
-        self._run_phase(StopHook, lambda hook: hook.stop(ctx))
-
-    def _build_task_config(self, ctx: HookContext) -> TaskConfig:
-        alloc, task = self._alloc, self._task
-        job = alloc.job
-        resources = TaskResources()
-        dns = None
-        if alloc.allocated_resources is not None:
-            allocated = alloc.allocated_resources.tasks.get(task.name)
-            if allocated is not None:
-                resources.cpu_mhz = allocated.cpu.cpu_shares
-                resources.memory_mb = allocated.memory.memory_mb
-                resources.memory_max_mb = allocated.memory.memory_max_mb
-                resources.cores = len(allocated.cpu.reserved_cores)
-            resources.ports = [PortMapping(label=p.label, value=p.value, to=p.to,
-                                           host_ip=p.host_ip)
-                               for p in alloc.allocated_resources.shared.ports]
-            shared_networks = alloc.allocated_resources.shared.networks
-            dns = shared_networks[0].dns if shared_networks else None  # as Nomad
-        elif task.resources is not None:
-            resources.cpu_mhz = task.resources.cpu or 0
-            resources.memory_mb = task.resources.memory_mb or 0
-            resources.memory_max_mb = task.resources.memory_max_mb or 0
-        if not resources.cores and task.resources is not None:
-            # The scheduler reserves no particular cores yet: the task's ask is the count.
-            resources.cores = task.resources.cores or 0
-        mounts = []
-        if self._capabilities.fs_isolation != "none":
-            mounts = [MountConfig(ctx.task_dir.shared_alloc_dir, ALLOC_DIR_IN_TASK),
-                      MountConfig(ctx.task_dir.local_dir, LOCAL_DIR_IN_TASK),
-                      MountConfig(ctx.task_dir.secrets_dir, SECRETS_DIR_IN_TASK),
-                      *ctx.volume_mounts]
-        node = ctx.node
-        assert ctx.env is not None
-        dns = interpolate_dns(ctx.env, dns)
-        return TaskConfig(
-            id=f"{alloc.id}/{task.name}/{uuid.uuid4().hex[:8]}", alloc_id=alloc.id,
-            namespace=alloc.namespace, job_id=job.id if job else alloc.job_id,
-            job_name=job.name if job else alloc.job_id, group_name=alloc.task_group,
-            name=task.name, node_id=node.id, node_name=node.name, env=dict(ctx.env.env),
-            config=ctx.driver_config, resources=resources, user=task.user,
-            alloc_dir=self._alloc_dir.path, task_dir=ctx.task_dir.dir,
-            stdout_path=ctx.stdout_path, stderr_path=ctx.stderr_path, mounts=mounts,
-            log_max_files=ctx.log_max_files, log_max_file_size_mb=ctx.log_max_file_size_mb,
-            dns=dns)
 
     def _run_driver(self) -> bool:
         """Start the task (or keep a re-attached one).  True when it runs."""
@@ -656,23 +495,15 @@ class TaskRunner:
                 self._persist_state_locked()
             self._notify()
             return True
-        cfg = self._build_task_config(self._context())
+        cfg = build_task_config(self._context(), attempt=uuid.uuid4().hex[:8])
         record = self._driver.start_record(cfg)
         self._record_start(record)
         try:
-            handle = self._driver.start_task(cfg)
+            handle = self._calls.start(cfg, record)
         except DriverError as err:
             self._start_failed()
             self.emit_event(events.driver_failure(str(err)))
             raise
-        except Exception as err:  # noqa: BLE001 - a driver bug is a driver failure
-            log.exception("alloc %s task %s: driver %s crashed in start_task", self.alloc_id,
-                          self.name, self._task.driver)
-            handle = self._adopt_after_crash(record)
-            if handle is None:
-                self._start_failed()
-                self.emit_event(events.driver_failure(str(err)))
-                raise DriverError(str(err)) from err
         with self._lock:
             self._handle = handle
             self._starting = False
@@ -709,26 +540,6 @@ class TaskRunner:
             self._local.start_record = None
             self._persist_local_locked()
 
-    def _adopt_after_crash(self, record: StartRecord) -> TaskHandle | None:
-        """start_task crashed: ask the driver whether it launched the task anyway."""
-        try:
-            return self._driver.recover_start(record)
-        except Exception:  # noqa: BLE001 - the driver is broken; report the first error
-            log.exception("alloc %s task %s: driver %s cannot recover the failed start",
-                          self.alloc_id, self.name, self._task.driver)
-            return None
-
-    def _wait_for_exit(self) -> ExitResult:
-        handle = self.handle()
-        if handle is None:
-            return ExitResult(exit_code=-1, err="no task handle")
-        try:
-            return self._driver.wait_task(handle)
-        except TaskNotFound as err:
-            return ExitResult(exit_code=-1, err=str(err))
-        except DriverError as err:
-            return ExitResult(exit_code=-1, err=f"error waiting for the task: {err}")
-
     def _clear_handle(self) -> None:
         """Forget the handle and let the driver release the task (Nomad's clearDriverHandle)."""
         with self._cond:
@@ -737,7 +548,7 @@ class TaskRunner:
                 self._persist_local_locked()
             self._cond.notify_all()
         if handle is not None:
-            self._destroy(handle)
+            self._destroys.destroy(handle)
 
     def _finish_handle(self) -> None:
         """A handle left after the main loop (a re-attached task of a stopped alloc): kill it."""
@@ -746,42 +557,28 @@ class TaskRunner:
             return
         self._tracker.set_killed()
         self._stop_task(handle)
-        result = self._wait_for_exit()
+        result = self._calls.wait(self.handle())
         self.emit_event(events.terminated(result.exit_code, result.signal,
                                           oom_killed=result.oom_killed,
                                           exit_message=result.err))
         self._clear_handle()
-        self._run_exited_hooks(result)
+        self._hooks.exited(self._context(), result)
 
     # -- control (other threads) -------------------------------------------------------
 
     def kill_timeout(self) -> float:
-        timeout = (self._task.kill_timeout / 1e9 if self._task.kill_timeout is not None
-                   else DEFAULT_KILL_TIMEOUT)
-        return min(timeout, self._config.max_kill_timeout)
+        return kill_timeout(self._task, self._config.max_kill_timeout)
 
     def _stop_task(self, handle: TaskHandle) -> None:
-        """kill_signal, wait kill_timeout, force (the driver does the steps)."""
-        delay_ns = self._task.shutdown_delay or 0
-        if delay_ns > 0:
-            delay = format_duration(delay_ns)
-            if self._alloc.desired_transition.no_shutdown_delay:
-                self.emit_event(events.new_event(
-                    TaskEventType.SKIPPING_SHUTDOWN_DELAY,
-                    display=f"Skipping shutdown_delay of {delay} before killing the task."))
-            else:
-                self.emit_event(events.new_event(
-                    TaskEventType.WAITING_SHUTDOWN_DELAY,
-                    display=f"Waiting for shutdown_delay of {delay} before killing the task."))
-                self._skip_shutdown_delay.wait(delay_ns / 1e9)
-        try:
-            self._driver.stop_task(handle, self.kill_timeout(), self._task.kill_signal)
-        except TaskNotFound:
-            pass
-        except DriverError as err:
-            log.error("alloc %s task %s: failed to kill the task: %s", self.alloc_id,
-                      self.name, err)
-            self._kill_error = str(err)
+        """shutdown_delay, kill_signal, wait kill_timeout, force (the driver does the steps)."""
+        event, delay = shutdown_delay(self._task, self._alloc)
+        if event is not None:
+            self.emit_event(event)
+        if delay > 0:
+            self._skip_shutdown_delay.wait(delay)
+        error = self._calls.stop(handle, self.kill_timeout(), self._task.kill_signal)
+        if error:
+            self._kill_error = error
 
     def kill(self, event: TaskEvent | None = None, *, wait: bool = True,
              timeout: float | None = None) -> None:
@@ -841,12 +638,7 @@ class TaskRunner:
     def stats(self) -> TaskStats | None:
         """The driver's resource usage of the running task, or None."""
         handle = self.handle()
-        if handle is None:
-            return None
-        try:
-            return self._driver.task_stats(handle)
-        except DriverError:
-            return None
+        return self._calls.stats(handle) if handle is not None else None
 
     def signal(self, signal: str) -> None:
         handle = self.handle()
@@ -873,8 +665,7 @@ class TaskRunner:
         job_type = alloc.job.type if alloc.job and alloc.job.type else JobType.SERVICE
         self._tracker.set_policy(self._restart_policy(task, job_type))
         if not alloc.terminal_status() and self._ctx is not None:
-            ctx = self._context()
-            self._run_phase(UpdateHook, lambda hook: hook.update(ctx))
+            self._hooks.update(self._context())
 
     def wake(self) -> None:
         """Re-check the start gate (the lifecycle coordinator calls this)."""
@@ -886,16 +677,5 @@ class TaskRunner:
         with self._cond:
             self._shutdown = True
             self._cond.notify_all()
+        self._destroys.shutdown()
 
-
-def _copy_state(state: TaskState) -> TaskState:
-    return TaskState(state=state.state, failed=state.failed, restarts=state.restarts,
-                     last_restart=state.last_restart, started_at=state.started_at,
-                     finished_at=state.finished_at,
-                     events=[_copy_event(e) for e in state.events])
-
-
-def _copy_event(event: TaskEvent) -> TaskEvent:
-    copied = TaskEvent(**{name: getattr(event, name) for name in TaskEvent.__slots__})
-    copied.details = dict(event.details)
-    return copied

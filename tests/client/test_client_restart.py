@@ -10,7 +10,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from nomadjail.client import task_runner
+from nomadjail.client import pending_destroys
 from nomadjail.drivers.base import DriverError, TaskNotFound
 from nomadjail.drivers.mock import MockDriver
 from nomadjail.drivers.raw_exec import RawExecDriver
@@ -182,7 +182,7 @@ class DestroyFailsTwice(MockDriver):
 
 def test_a_failed_destroy_on_restore_is_kept_and_retried(make_client, servers, monkeypatch,
                                                          caplog):
-    monkeypatch.setattr(task_runner, "DESTROY_RETRY_FIRST", 0.05)
+    monkeypatch.setattr(pending_destroys, "DESTROY_RETRY_FIRST", 0.05)
     first = make_client(drivers={"mock_driver": MockDriver()})
     first.start()
     job = one_task_job({"run_for": "60s"}, driver="mock_driver")
@@ -191,7 +191,7 @@ def test_a_failed_destroy_on_restore_is_kept_and_retried(make_client, servers, m
     first.shutdown()
     driver = DestroyFailsTwice()
     second = make_client(drivers={"mock_driver": driver})
-    with caplog.at_level(logging.ERROR, logger="nomadjail.client.task_runner"):
+    with caplog.at_level(logging.ERROR, logger="nomadjail.client.pending_destroys"):
         second.start()
     runner = second.alloc_runner(alloc.id).tasks["web"]
     failed = [r.getMessage() for r in caplog.records if "destroying task" in r.getMessage()]
@@ -204,7 +204,7 @@ def test_a_failed_destroy_on_restore_is_kept_and_retried(make_client, servers, m
 
 def test_a_destroy_still_pending_is_retried_after_another_restart(make_client, servers,
                                                                   monkeypatch):
-    monkeypatch.setattr(task_runner, "DESTROY_RETRY_FIRST", 3600.0)  # no retry in this life
+    monkeypatch.setattr(pending_destroys, "DESTROY_RETRY_FIRST", 3600.0)  # no retry in this life
     first = make_client(drivers={"mock_driver": MockDriver()})
     first.start()
     job = one_task_job({"run_for": "60s"}, driver="mock_driver")
@@ -215,7 +215,7 @@ def test_a_destroy_still_pending_is_retried_after_another_restart(make_client, s
     second.start()
     assert len(second.alloc_runner(alloc.id).tasks["web"].pending_destroys()) == 1
     second.shutdown()
-    monkeypatch.setattr(task_runner, "DESTROY_RETRY_FIRST", 0.05)
+    monkeypatch.setattr(pending_destroys, "DESTROY_RETRY_FIRST", 0.05)
     driver = DestroyFailsTwice()
     driver.destroy_calls = 2  # it works now
     third = make_client(drivers={"mock_driver": driver})

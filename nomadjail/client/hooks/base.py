@@ -1,7 +1,8 @@
 """The hook phases of a task runner and what a hook may rely on.
 
 A hook is any object with a ``name`` and one or more of these methods; the
-task runner calls only the phases a hook has:
+task runner calls only the phases a hook has (sorted once, when the runner is
+set up, by :mod:`nomadjail.client.task_runner_hooks`):
 
 ==============  ===========================================================
 ``prestart``    before each start attempt, in order; may fill the context
