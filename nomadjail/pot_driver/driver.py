@@ -12,7 +12,8 @@ Start, for the task's start attempt ``<alloc>/<task>/<invocation>``:
    ``set-rss`` (``-C`` the task's ``resources { cores }``, ``-M`` its
    memory);
 3. ``pot start <name>``, which blocks while the jailed program runs, is run
-   under the raw_exec driver's supervisor (:meth:`RawExecDriver.supervise`):
+   under the drivers' shared executor
+   (:class:`~nomadjail.drivers.supervision.Supervisor`):
    it outlives the agent (kill -9 included), copies the program's output into
    the task's log files and records ``pot start``'s exit status.  pot's own
    lines are diverted to a side file, which the driver writes to the agent
@@ -93,12 +94,12 @@ from ..drivers.base import (
     TaskStats,
 )
 from ..drivers.env_keys import clean_env_key
-from ..drivers.raw_exec import (
+from ..drivers.supervision import (
     OutputDiversion,
-    RawExecDriver,
     SupervisedCommand,
     Supervision,
     SupervisionPlan,
+    Supervisor,
 )
 from ..helper.atomic_file import write_atomically
 from ..structs import DNSConfig
@@ -204,17 +205,21 @@ def _readable_pot_name(state: Any) -> str:
 
 
 class PotDriver:
-    """Nomad's ``pot`` task driver (the task config of the Go nomad-pot-driver)."""
+    """Nomad's ``pot`` task driver (the task config of the Go nomad-pot-driver).
+
+    ``supervisor`` is the executor ``pot start`` runs under; without one the
+    driver makes its own.
+    """
 
     name = NAME
 
     def __init__(self, settings: PotDriverSettings | None = None, *,
-                 runner: RawExecDriver | None = None) -> None:
+                 supervisor: Supervisor | None = None) -> None:
         self.settings = settings or PotDriverSettings()
         if self.settings.test_only_allow_any_os:
             log.warning("pot driver: test_only_allow_any_os is set: the FreeBSD check is "
                         "skipped (only the test double may run here)")
-        self._runner = runner or RawExecDriver()
+        self._supervisor = supervisor or Supervisor()
         self._tasks: dict[str, _PotTask] = {}
         self._lock = threading.Lock()
         self._fs_root = ""  # pot's POT_FS_ROOT, once asked
@@ -290,7 +295,7 @@ class PotDriver:
         return cls._runtime_path(task_dir, task_id, "env.json")
 
     def start_record(self, cfg: TaskConfig) -> StartRecord:
-        plan = self._runner.plan_supervision(cfg)
+        plan = self._supervisor.plan(cfg)
         return StartRecord(driver=NAME, task_id=cfg.id, state={
             "pot_name": self.pot_name_for(cfg), "cwd": cfg.task_dir,
             "env_path": self._env_path(cfg.task_dir, cfg.id), "supervision": plan.to_state()})
@@ -328,7 +333,7 @@ class PotDriver:
         try:
             self._write_env(env_path, cfg.env)
             self._prepare_pot(cli, cfg, config, name, prepare, set_env, resolv)
-            supervision = self._runner.supervise(cfg, SupervisedCommand(
+            supervision = self._supervisor.launch(cfg, SupervisedCommand(
                 executable=cli.pot_bin, args=tuple(pot_argv.start(name)),
                 env=pot_environment(), diversion=self._diversion(cli, name)))
         except BaseException as err:
@@ -589,7 +594,7 @@ class PotDriver:
         """Wait for ``pot start`` to end and work out the program's exit status at once
         (before anyone destroys the pot and its last-run-stats)."""
         try:
-            raw = self._runner.wait_supervised(task.supervision)
+            raw = self._supervisor.wait(task.supervision)
         except DriverError as err:
             raw = ExitResult(exit_code=-1, err=f"lost track of `pot start`: {err}")
         try:
@@ -721,7 +726,7 @@ class PotDriver:
         if not task.exited.wait(EXIT_GRACE):
             log.warning("pot %s: `pot start` did not exit after the pot was destroyed; "
                         "killing it", task.pot_name)
-            self._runner.kill_supervised(task.supervision)
+            self._supervisor.kill(task.supervision)
 
     def _pot_exists(self, cli: PotCLI, name: str) -> bool:
         listed = cli.run(pot_argv.list_pots())
@@ -774,7 +779,10 @@ class PotDriver:
                 raise DriverError(f"cannot destroy running task {handle.task_id!r}")
             task.stop_forced = True  # its exit is the driver's doing, not the program's
         self._destroy_pot(self._cli(), task.pot_name)
-        self._runner.release_supervised(task.supervision)
+        try:
+            self._supervisor.release(task.supervision)
+        except TaskNotFound:
+            pass  # its process state is unreadable: nothing of it can be followed
         self._forget_file(task.env_path)
         with self._lock:
             self._tasks.pop(handle.task_id, None)
@@ -787,7 +795,7 @@ class PotDriver:
                 return
         task = self._task_from_handle(handle)
         try:
-            self._runner.reattach_supervised(task.supervision)
+            self._supervisor.recover(task.supervision)
         except TaskNotFound as err:
             raise TaskNotFound(f"pot {task.pot_name}: `pot start` is no longer supervised "
                                f"({err})") from None
@@ -821,7 +829,7 @@ class PotDriver:
             raise DriverError(f"pot start record for {record.task_id!r} names no pot")
         cli = self._cli()
         self._wait_for_pot_commands(name, record.task_id)
-        supervision = self._runner.recover_supervision(plan)
+        supervision = self._supervisor.recover_start(plan)
         if supervision is not None:
             task = _PotTask(task_id=record.task_id, pot_name=name, cwd=cwd, env_path=env_path,
                             supervision=supervision)
