@@ -79,8 +79,8 @@ from .process_session import (
 )
 from .reaper import REAPER
 
-__all__ = ["KILL_GRACE", "SUPERVISOR_START_TIMEOUT", "OutputDiversion", "SupervisedCommand",
-           "Supervision", "SupervisionPlan", "Supervisor"]
+__all__ = ["KILL_GRACE", "SUPERVISOR_START_TIMEOUT", "CommandContext", "OutputDiversion",
+           "SupervisedCommand", "Supervision", "SupervisionPlan", "Supervisor"]
 
 log = logging.getLogger(__name__)
 
