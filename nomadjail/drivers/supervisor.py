@@ -1,9 +1,10 @@
-"""The per-task supervisor: Nomad's executor and logmon in one small process.
+"""The per-task supervisor process: Nomad's executor and logmon in one small process.
 
-Run as ``python -m nomadjail.drivers.supervisor <spec.json>`` by the raw_exec
-driver, in a session of its own, so that the agent dying (kill -9 included)
-neither kills the task nor stops its logs.  Standard library only, so it
-starts fast.
+Run as ``python -m nomadjail.drivers.supervisor <spec.json>`` by the agent-side
+library :class:`nomadjail.drivers.supervision.Supervisor` (for raw_exec tasks
+and the pot driver's ``pot start``), in a session of its own, so that the
+agent dying (kill -9 included) neither kills the task nor stops its logs.
+Standard library only, so it starts fast.
 
 What it guarantees, in order:
 

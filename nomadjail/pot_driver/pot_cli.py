@@ -15,7 +15,9 @@ events) shows ``set-env -E`` and ``exec -e`` pairs as ``KEY=<hidden>``
 from __future__ import annotations
 
 import logging
+import os
 import shlex
+import shutil
 import subprocess
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -57,6 +59,17 @@ def masked_argv(argv: Sequence[str]) -> list[str]:
             masked.append(arg)
             hide_next = arg == option
     return masked
+
+
+def find_pot(pot_bin: str) -> str | None:
+    """The absolute path of the pot executable ``pot_bin`` names (a path, or a name looked
+    up in FreeBSD's standard PATH, then the agent's), or None."""
+    if os.sep in pot_bin:
+        found: str | None = pot_bin if os.path.isfile(pot_bin) and os.access(
+            pot_bin, os.X_OK) else None
+    else:
+        found = shutil.which(pot_bin, path=POT_PATH + os.pathsep + os.environ.get("PATH", ""))
+    return os.path.abspath(found) if found else None
 
 
 def pot_environment() -> dict[str, str]:

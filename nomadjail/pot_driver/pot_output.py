@@ -1,4 +1,6 @@
-"""Reading what pot prints: its own messages, ``get-rss -J`` and ``last-run-stats``.
+"""Reading what pot prints: its own messages, ``get-rss -J`` and ``last-run-stats``,
+and which lines of ``pot start`` are pot's rather than the program's
+(:func:`start_diversion`).
 
 pot prints its messages on stdout (sometimes stderr), one per line, as
 ``===>  info``, ``###>  error`` and, when verbose, ``=====>  debug``.  Its
@@ -16,6 +18,8 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
+
+from ..drivers.supervision import OutputDiversion
 
 INFO_PREFIX = "===> "
 ERROR_PREFIX = "###> "
@@ -90,6 +94,17 @@ def running_lines(name: str) -> tuple[str, ...]:
             message_line(MessageLevel.INFO, f"pot {name} is already started (???)"),
             message_line(MessageLevel.ERROR, f"pot {name} is not in a state where it can be "
                                              "started"))
+
+
+def start_diversion(name: str, end_witness: str) -> OutputDiversion:
+    """Which lines of ``pot start <name>`` are pot's own, to keep out of the task's logs:
+    every message before :func:`start_line`, only :func:`running_lines` while the
+    program runs, and from the moment pot writes ``end_witness`` (the pot's
+    ``.last_run_stats``; "" if unknown: never) its messages and the bare interface
+    list (:data:`ENDED_LINE_PATTERN`)."""
+    return OutputDiversion(prefixes=MESSAGE_PREFIXES, start_line=start_line(name),
+                           running_lines=running_lines(name), end_witness=end_witness,
+                           ended_pattern=ENDED_LINE_PATTERN)
 
 
 def split_output(text: str) -> tuple[list[PotMessage], list[str]]:

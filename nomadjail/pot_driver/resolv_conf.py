@@ -19,18 +19,29 @@ interpolates them with the task's environment (as Nomad's
 strictly, before the pot is made (``dns_problems(..., interpolated=True)``).
 
 As Nomad's ``GenerateDNSMount`` does, a field the block leaves empty is
-filled from the host's own resolv.conf (:func:`fill_from_host`): a block with
-only ``searches`` still gets the host's nameservers -- without any, the pot's
-resolver would ask 127.0.0.1.  A ``dns`` block with nothing in it keeps the
-image's resolver configuration.
+filled from the host's own resolv.conf (:func:`resolver_config`,
+:func:`fill_from_host`): a block with only ``searches`` still gets the host's
+nameservers -- without any, the pot's resolver would ask 127.0.0.1.  A
+``dns`` block with nothing in it keeps the image's resolver configuration.
+
+``pot clone`` copies the image's own ``conf/resolv.conf`` over the one from
+``prepare -d custom:<file>``; :func:`reassert_resolv_conf` puts the job's
+back after ``prepare``.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
+import os
+from dataclasses import dataclass
 
+from ..drivers.base import DriverError
 from ..structs import DNSConfig
+from .task_files import write_file
+
+log = logging.getLogger("nomadjail.pot_driver")
 
 MAX_NAMESERVERS = 3  # FreeBSD's MAXNS
 MAX_SEARCH_DOMAINS = 6  # FreeBSD's MAXDNSRCH
@@ -123,3 +134,70 @@ def fill_from_host(dns: DNSConfig, host: DNSConfig) -> DNSConfig:
     return dataclasses.replace(dns, servers=list(dns.servers or host.servers),
                                searches=list(dns.searches or host.searches),
                                options=list(dns.options or host.options))
+
+
+def resolver_config(dns: DNSConfig | None, host_path: str) -> DNSConfig | None:
+    """The task's dns block (already interpolated by the client) with what it leaves
+    empty filled from the host's resolv.conf at ``host_path``, as Nomad's
+    GenerateDNSMount does.
+
+    Without servers of its own and without a readable host file the pot would
+    get no nameserver at all (its resolver would ask 127.0.0.1): that is a
+    DriverError.  Missing searches or options are only left empty.
+    """
+    if dns is None or not needs_host(dns):
+        return dns
+    try:
+        with open(host_path, encoding="utf-8", errors="replace") as src:
+            host = parse_host_resolv_conf(src.read())
+    except OSError as err:
+        if not dns.servers:
+            raise DriverError(f"the group network's dns block names no servers and the "
+                              f"host's {host_path} cannot be read for them: {err}") from None
+        log.debug("host resolv.conf %s unreadable (%s): the dns block's empty fields "
+                  "stay empty", host_path, err)
+        return dns
+    if not dns.servers and not host.servers:
+        raise DriverError(f"the group network's dns block names no servers and the "
+                          f"host's {host_path} names none either")
+    return fill_from_host(dns, host)
+
+
+@dataclass(frozen=True, slots=True)
+class ResolvConfFile:
+    """The pot's resolv.conf from the task's dns block: the host file handed to
+    ``prepare -d custom:<path>`` and its text; no path: the image's setting is kept."""
+
+    path: str = ""
+    text: str = ""
+
+
+def pot_resolv_conf(dns: DNSConfig | None, path: str) -> ResolvConfFile:
+    """The file to write at ``path`` for ``dns`` (a checked, host-filled block)."""
+    if dns is None or is_empty(dns):
+        return ResolvConfFile()
+    return ResolvConfFile(path=path, text=render_resolv_conf(dns))
+
+
+def reassert_resolv_conf(conf_dir: str, name: str, text: str) -> None:
+    """Make ``text`` the resolv.conf pot installs at the start of pot ``name``, whose
+    configuration directory is ``conf_dir``.
+
+    ``pot clone`` first copies ``prepare -d custom:<file>`` into the pot's
+    ``conf/resolv.conf`` and then, if the image has one, the image's own
+    ``conf/resolv.conf`` over it (share/pot/clone.sh, ``_cj_conf``): the job's
+    dns block would silently lose.  pot has no command to set it afterwards,
+    so the driver writes the file pot itself copies to the pot's
+    ``/etc/resolv.conf`` at every start.
+    """
+    path = os.path.join(conf_dir, "resolv.conf")
+    try:
+        with open(path, encoding="utf-8", errors="replace") as src:
+            current: str | None = src.read()
+    except OSError:
+        current = None
+    if current == text:
+        return
+    log.warning("pot %s: the image's resolv.conf replaced the one from the job's dns "
+                "block; restoring the job's", name)
+    write_file(path, text, 0o644)

@@ -326,6 +326,9 @@ def test_a_supervisor_stuck_before_the_task_started_is_killed(task_config):
     stuck = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)",
                               record.state["spec_path"]], start_new_session=True)
     try:
+        # (until it has exec'd, its command line is still this test process's)
+        wait_for(lambda: record.state["spec_path"] in psutil.Process(stuck.pid).cmdline(),
+                 message="the stand-in supervisor to run")
         assert driver.recover_start(record) is None
         stuck.wait(timeout=10)  # killed (the driver may have reaped it already)
     finally:

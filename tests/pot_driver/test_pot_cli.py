@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from nomadjail.pot_driver.pot_cli import PotCLI, masked_argv
+from nomadjail.pot_driver.pot_cli import PotCLI, find_pot, masked_argv
 
 
 def fake_pot(tmp_path: Path, script: str) -> PotCLI:
@@ -29,3 +29,15 @@ def test_a_failure_is_described_once_per_line_without_values(tmp_path: Path) -> 
     result = cli.run(["set-env", "-p", "p", "-E", "TOKEN=s3cret"])
     assert result.describe() == ("`pot set-env -p p -E 'TOKEN=<hidden>'` exited 1: "
                                  "on stdout; on stderr")
+
+
+def test_pot_is_found_by_path_or_by_name(tmp_path: Path, monkeypatch) -> None:
+    pot = fake_pot(tmp_path, "exit 0").pot_bin
+    assert find_pot(pot) == pot
+    assert find_pot(str(tmp_path / "missing" / "pot")) is None
+    Path(pot).chmod(0o644)
+    assert find_pot(pot) is None  # not executable
+    Path(pot).chmod(0o755)
+    monkeypatch.setenv("PATH", str(tmp_path))  # after FreeBSD's standard PATH
+    assert find_pot("pot") == pot
+    assert find_pot("no-such-pot-binary") is None

@@ -18,6 +18,7 @@ from nomadjail.pot_driver.pot_output import (
     parse_resource_usage,
     running_lines,
     split_output,
+    start_diversion,
     start_line,
 )
 from nomadjail.pot_driver.stats import FIRST_RETRY_DELAY, MAX_RETRY_DELAY, StatsSampler
@@ -203,3 +204,13 @@ def test_a_held_back_line_at_the_end_of_the_stream_is_decided_by_the_phase(tmp_p
     assert stdout.flush() == (b"===>  memory constraint", b"")  # ... but it was not
     witness.write_text("{}")
     assert stdout.feed(b"###>  unfinished") == (b"", b"###>  unfinished")
+
+
+def test_the_diversion_of_pot_start_is_made_of_pots_own_lines() -> None:
+    diversion = start_diversion("web_a1", "/pots/jails/web_a1/conf/.last_run_stats")
+    assert diversion.prefixes == MESSAGE_PREFIXES
+    assert diversion.start_line == start_line("web_a1")
+    assert diversion.running_lines == running_lines("web_a1")
+    assert diversion.end_witness == "/pots/jails/web_a1/conf/.last_run_stats"
+    assert diversion.ended_pattern == ENDED_LINE_PATTERN
+    assert start_diversion("web_a1", "").end_witness == ""  # pot's root unknown
