@@ -89,6 +89,9 @@ def test_a_supervisor_is_found_by_the_spec_on_its_command_line(tmp_path: Path) -
     spec = str(tmp_path / "x.spec.json")
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(300)", spec])
     try:
+        # Popen returns once execve closed the close-on-exec pipe, which Linux does just
+        # before it sets up the new argv: until then /proc/<pid>/cmdline reads empty.
+        wait_for(lambda: psutil.Process(proc.pid).cmdline(), message="the child's argv")
         found = find_supervisor(spec, proc.pid)
         assert found is not None and found.pid == proc.pid
         scanned = find_supervisor(spec, 0)  # pid unknown: every process is looked at
