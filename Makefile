@@ -25,10 +25,12 @@ lint: setup
 	$(BIN)/ruff check nomadjail tests bench
 	$(BIN)/mypy
 
+# Figures, never pass/fail: each script prints what it measured (see README.md).
 bench: setup
 	$(BIN)/python bench/run_to_running.py
 	$(BIN)/python bench/scheduler_placements.py
 	$(BIN)/python bench/agent_memory.py
+	$(BIN)/python bench/raft_apply.py
 
 setup: $(VENV)/.installed
 

@@ -5,6 +5,16 @@ dies; the worker builds the :class:`Agent` (after the fork, so raft threads
 and sockets belong to it), starts it on ASGI lifespan startup and stops it on
 shutdown.  If the agent cannot start, the worker fails to boot and gunicorn
 exits non-zero instead of serving a half-built agent.
+
+The worker dies with its master.  A ``kill -9`` of the master (the agent's
+main pid) would otherwise leave the worker running as an agent nobody owns:
+heartbeating, holding the ports and the raft port, fighting the next agent.
+So the worker asks to hear of its master's death
+(:func:`~nomadjail.helper.parent_death.follow_parent`) and then stops the
+agent exactly as on the master's SIGTERM: tasks keep running and the next
+agent on the data dir re-attaches to them (in ``-dev`` the agent's shutdown
+ends them, as always).  Nobody is left to SIGKILL it after the graceful
+timeout, so it keeps that deadline itself.
 """
 
 from __future__ import annotations
@@ -14,6 +24,7 @@ import logging
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -26,6 +37,7 @@ from gunicorn.errors import HaltServer
 from uvicorn.server import Server as UvicornServer
 from uvicorn_worker import UvicornWorker
 
+from ..helper.parent_death import follow_parent
 from ..http import create_app
 from .agent import Agent
 from .config import AgentConfig
@@ -52,9 +64,39 @@ class AgentWorker(UvicornWorker):
     CONFIG_KWARGS = {"loop": "asyncio", "http": "h11", "lifespan": "on", "access_log": False,
                      "timeout_graceful_shutdown": 3}
 
+    def init_process(self) -> None:
+        # First thing after the fork, before loading the app can take its time: from
+        # here on a dead master means a SIGTERM (uvicorn's graceful shutdown).
+        self._orphaned = threading.Event()
+        follow_parent(self.ppid, signal.SIGTERM, self.master_died)
+        super().init_process()
+
+    def master_died(self) -> None:
+        """The master is gone (see the module docstring): stop as on its SIGTERM,
+        within the graceful timeout it would have allowed.  Idempotent: the kernel's
+        signal, the parent watch and the shutdown path may all get here."""
+        if self._orphaned.is_set():
+            return
+        self._orphaned.set()
+        tasks = ("ends its tasks (dev mode)" if self.app.agent_config.dev_mode
+                 else "leaves its tasks running for the next agent")
+        log.error("the agent's main process (pid %s) died; this worker stops the agent "
+                  "instead of running on without it, and %s", self.ppid, tasks)
+        deadline = threading.Timer(GRACEFUL_TIMEOUT, self._give_up)
+        deadline.daemon = True
+        deadline.start()
+        os.kill(os.getpid(), signal.SIGTERM)  # a second one (after the kernel's) is harmless
+
+    def _give_up(self) -> None:
+        log.error("the agent did not stop within %d s of its main process dying; "
+                  "exiting now", GRACEFUL_TIMEOUT)
+        logging.shutdown()
+        os._exit(1)
+
     async def _serve(self) -> None:
         self.config.app = self.wsgi
-        server = _ReleasingServer(config=self.config, agent=self.app.agent)
+        server = _ReleasingServer(config=self.config, agent=self.app.agent,
+                                  on_orphaned=self.master_died, master_pid=self.ppid)
         self._install_sigquit_handler()
         await server.serve(sockets=self.sockets)
         if not server.started:
@@ -62,11 +104,16 @@ class AgentWorker(UvicornWorker):
 
 
 class _ReleasingServer(UvicornServer):
-    def __init__(self, config: Any, agent: Agent):
+    def __init__(self, config: Any, agent: Agent, *, on_orphaned: Callable[[], None],
+                 master_pid: int):
         super().__init__(config=config)
         self.agent = agent
+        self.on_orphaned = on_orphaned
+        self.master_pid = master_pid
 
     async def shutdown(self, sockets: Any = None) -> None:
+        if os.getppid() != self.master_pid:
+            self.on_orphaned()  # the kernel's signal came before the parent watch noticed
         self.agent.begin_shutdown()
         await super().shutdown(sockets=sockets)
 

@@ -29,6 +29,7 @@ import falcon.asgi
 import requests
 
 from ..structs import Unavailable
+from .body import read_body
 
 FORWARDED_HEADER = "X-Nomadjail-Forwarded"
 NODE_AUTH_HEADER = "X-Nomadjail-Node"  # "<node id>:<node secret>"
@@ -52,7 +53,7 @@ async def proxy(req: falcon.asgi.Request, resp: falcon.asgi.Response, address: s
         raise Unavailable(f"cannot serve {req.path} here and it was already forwarded once")
     raw: bytes | None
     if body is None and req.method in ("POST", "PUT"):
-        raw = await req.stream.read()
+        raw = await read_body(req)  # the same size limit as every endpoint's
     else:
         raw = json.dumps(body).encode() if body is not None else None
     send = {FORWARDED_HEADER: "1"}

@@ -11,6 +11,17 @@ A message that cannot be applied (deregistering a job that is gone) changes
 nothing and *returns* the error instead of raising it: the raft log must
 keep moving on every replica, and :meth:`Raft.apply` raises it in the caller.
 
+A message of a type this version does not know is skipped only when its writer
+marked it ignorable (:data:`~.messages.IGNORE_UNKNOWN_TYPE_FLAG`, as Nomad
+does).  Any other unknown type **halts** the FSM, loudly: the entry and every
+one after it stay unapplied, the state stays exactly as it was before it, and
+:attr:`FSM.halted` says why.  Nomad panics there; here raft notices the halt,
+stops taking part in the cluster and stops answering as if it had a leader
+(see :class:`~.raft.Raft`), so the server is visibly unhealthy instead of
+serving a state that silently diverged.  Nothing is lost: no snapshot is taken
+while halted, so the journal still holds the entry, and a server upgraded to a
+version that knows the type replays it.
+
 After a commit the FSM tells its :class:`FSMListener` what changed that the
 leader's in-memory machinery cares about -- evaluations to queue or block,
 capacity that may unblock waiting evaluations -- the same hooks Nomad's FSM
@@ -38,6 +49,7 @@ from ..structs import (
     NodeStatus,
     NotFound,
     PlanResult,
+    Unavailable,
     from_api,
     to_api,
 )
@@ -45,7 +57,7 @@ from . import messages as m
 from .messages import MsgType
 from .snapshot_codec import decode_tables, encode_tables
 
-__all__ = ["FSM", "FSMListener", "MsgType"]
+__all__ = ["FSM", "FSMHalted", "FSMListener", "MsgType"]
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +74,11 @@ class FSMListener(Protocol):
         """Resources may have appeared on ``node_id`` at ``index``: a node became
         ready or eligible, or allocations on it stopped or finished."""
         ...
+
+
+class FSMHalted(Unavailable):
+    """The FSM met a raft entry it may not skip and cannot apply, and applies nothing
+    more (see the module docstring)."""
 
 
 class _NoListener:
@@ -82,6 +99,7 @@ class FSM:
         # raft address -> what that server announced (MsgType.SERVER_MEMBER)
         self._servers: dict[str, m.ServerMemberRequest] = {}
         self._lock = threading.Lock()  # apply and snapshot never interleave
+        self._halted = ""  # why this FSM stopped applying; "" while it applies
         self._handlers: dict[MsgType, Callable[[int, Any], Any]] = {
             MsgType.JOB_REGISTER: self._job_register,
             MsgType.JOB_DEREGISTER: self._job_deregister,
@@ -110,6 +128,11 @@ class FSM:
         return self._index
 
     @property
+    def halted(self) -> str:
+        """Why this FSM stopped applying the log for good ("" while it applies)."""
+        return self._halted
+
+    @property
     def servers(self) -> dict[str, m.ServerMemberRequest]:
         """Raft address -> the server that announced itself there (a copy)."""
         with self._lock:
@@ -123,16 +146,21 @@ class FSM:
     def apply_indexed(self, msg_type: int, payload: str) -> tuple[int, Any]:
         """:meth:`apply`, also returning the index the message was applied at."""
         with self._lock:
+            if self._halted:
+                return self._index, FSMHalted(self._halted)
+            kind, ignorable = m.read_type(msg_type)
+            if kind is None and not ignorable:
+                return self._index, self._halt_locked(msg_type)
             self._index += 1
             index = self._index
-            try:
-                kind = MsgType(msg_type)
-            except ValueError:
-                # A newer server wrote a type this one does not know.  Skipping it
-                # keeps the log moving; the operator must upgrade this server.
-                log.error("raft message type %r at index %d is unknown to this version; "
-                          "skipped", msg_type, index)
-                return index, ValueError(f"unknown raft message type {msg_type!r}")
+            if kind is None:
+                # A newer server wrote a type this one does not know, and marked it
+                # safe to skip: the state it carries is not needed here.
+                log.warning("raft message type %r at index %d is unknown to this version "
+                            "and marked ignorable; skipped (upgrade this server)",
+                            msg_type, index)
+                return index, ValueError(f"unknown raft message type {msg_type!r} "
+                                         "(marked ignorable): skipped")
             try:
                 request = m.decode(kind, payload)
                 return index, self._handlers[kind](index, request)
@@ -140,6 +168,15 @@ class FSM:
                 if not isinstance(err, (NotFound, Conflict, ValueError)):
                     log.exception("applying %s at index %d failed", kind.name, index)
                 return index, err
+
+    def _halt_locked(self, msg_type: int) -> FSMHalted:
+        self._halted = (f"raft message type {msg_type!r} at index {self._index + 1} is "
+                        "unknown to this version and not marked ignorable")
+        log.critical("%s; this server stops applying the raft log after index %d so that "
+                     "its state cannot diverge from the cluster's: upgrade nomadjail on this "
+                     "server (the entry stays in the journal and is applied after the "
+                     "upgrade)", self._halted, self._index)
+        return FSMHalted(self._halted)
 
     def _notify(self, action: Callable[..., None], *args: Any) -> None:
         try:
@@ -341,8 +378,13 @@ class FSM:
 
     # -- snapshots ---------------------------------------------------------------
     def snapshot(self) -> dict[str, Any]:
-        """Everything this FSM holds, as JSON-ready data."""
+        """Everything this FSM holds, as JSON-ready data.
+
+        Refused (:class:`FSMHalted`) once halted: raft would record the snapshot as
+        covering the log up to its last entry, dropping the entries never applied."""
         with self._lock:
+            if self._halted:
+                raise FSMHalted(self._halted)
             data = encode_tables(self.store.tables)
             data["FSMIndex"] = self._index
             data["Servers"] = [to_api(s) for s in self._servers.values()]

@@ -36,9 +36,17 @@ from ..structs import (
 )
 from ..structs.codec import field
 
+IGNORE_UNKNOWN_TYPE_FLAG = 128
+"""Set on a message type number (as Nomad's ``IgnoreUnknownTypeFlag``) to tell servers
+that predate the type that they may skip it.  A server that meets a type it does not
+know *without* this flag stops applying the log (see :class:`~.fsm.FSM`): skipping a
+change everyone else applies would make its state silently diverge."""
+
 
 class MsgType(IntEnum):
-    """Append-only: add new types at the end, never renumber."""
+    """Append-only: add new types at the end, never renumber.  Numbers stay below
+    :data:`IGNORE_UNKNOWN_TYPE_FLAG`; a new type older servers may safely skip (one
+    that only adds information they would not use) also goes in :data:`IGNORABLE`."""
 
     JOB_REGISTER = 0
     JOB_DEREGISTER = 1
@@ -58,6 +66,28 @@ class MsgType(IntEnum):
     DEPLOYMENT_UPSERT = 15  # a whole deployment; no longer written, still replayed
     JOB_BATCH_DEREGISTER = 16  # garbage collection purges jobs
     DEPLOYMENT_DELETE = 17  # garbage collection removes finished deployments
+
+
+IGNORABLE: frozenset[MsgType] = frozenset()
+"""The types written with :data:`IGNORE_UNKNOWN_TYPE_FLAG` (see :func:`wire_type`).
+Empty: every type so far changes state all servers must share.  A type only ever
+joins this set in the version that introduces it."""
+
+
+def wire_type(msg_type: MsgType) -> int:
+    """The number ``msg_type`` is written to the raft log as."""
+    return int(msg_type) | IGNORE_UNKNOWN_TYPE_FLAG if msg_type in IGNORABLE else int(msg_type)
+
+
+def read_type(number: int) -> tuple[MsgType | None, bool]:
+    """``(type, ignorable)`` for a number read from the raft log: the type is None
+    when this version does not know it; ``ignorable`` says whether the writer marked
+    it as safe to skip."""
+    ignorable = number >= 0 and bool(number & IGNORE_UNKNOWN_TYPE_FLAG)
+    try:
+        return MsgType(number & ~IGNORE_UNKNOWN_TYPE_FLAG), ignorable
+    except ValueError:
+        return None, ignorable
 
 
 @dataclass(slots=True)

@@ -67,7 +67,7 @@ from pysyncobj.syncobj import SyncObjException
 
 from ..structs import Unavailable
 from .fsm import FSM
-from .messages import MsgType
+from .messages import MsgType, wire_type
 from .raft_journal import RECORD_OVERHEAD, JournalFullError, RaftJournal
 
 log = logging.getLogger(__name__)
@@ -354,6 +354,10 @@ class Raft:
                     timeout = 0.005 if sync._getLeader() is None else self.timings.idle_tick
                 sync.doTick(timeout)
                 self._track_leader(sync)
+                if self.fsm.halted:  # an entry it may not skip: see the FSM's docstring
+                    self.failure = self.fsm.halted
+                    log.critical("raft stops: %s", self.failure)
+                    self._on_state_changed(_LEADER, -1)  # leader duties stop, if running
             except Exception:  # noqa: BLE001 - keep raft alive; the error is logged
                 self._tick_errors.exception("raft tick failed")
                 self._fail_on_journal_error()
@@ -453,7 +457,7 @@ class Raft:
                 raise Unavailable("raft is shutting down")
             self._inflight += 1
             self._waiting.add(on_result)
-        self._consumer.apply_message(int(msg_type), payload, callback=on_result)
+        self._consumer.apply_message(wire_type(msg_type), payload, callback=on_result)
         if not done.wait(timeout if timeout is not None else self.apply_timeout):
             settle()
             raise Unavailable(f"timed out waiting for raft to commit {msg_type.name}")
@@ -474,11 +478,12 @@ class Raft:
 
     # -- status ------------------------------------------------------------------
     def is_leader(self) -> bool:
-        return self._sync is not None and self._sync._isLeader()
+        return self._sync is not None and not self.failure and self._sync._isLeader()
 
     def leader(self) -> str:
-        """The raft address of the current leader, "" when unknown."""
-        if self._sync is None:
+        """The raft address of the current leader, "" when unknown (and after a
+        :attr:`failure`: what PySyncObj last believed is stale then)."""
+        if self._sync is None or self.failure:
             return ""
         leader = self._sync._getLeader()
         return str(leader) if leader is not None else ""
