@@ -46,7 +46,7 @@ from typing import TextIO
 from ..agent.addresses import url_host
 from ..agent.config_file import load_config_file
 from ..agent.import_jobs import ImportOutcome, ImportStatus, import_jobs
-from ..api.client import ApiClient, ApiError
+from ..api import ApiClient, ApiError
 from ..helper.atomic_file import write_atomically
 from ..structs import NomadError
 from .environment import (

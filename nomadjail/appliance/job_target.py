@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..api.client import ApiClient
+from ..api import ApiClient
 from ..structs import Job
 
 

@@ -85,11 +85,6 @@ class JobsParseResource:
                                           if variables.strip() else ())
         except BadRequest as err:
             raise BadRequest(f"Failed to parse job: {err}") from None
-        except RecursionError:
-            # The body's JSON depth is bounded, but HCL nests inside one string: blocks in
-            # blocks thousands deep exhaust the parser's recursion.  That is the job spec's
-            # fault, so a 400, whichever part of the parser gave up.
-            raise BadRequest("Failed to parse job: the job spec is nested too deeply") from None
         if body.get("Canonicalize"):
             job.canonicalize()
         resp.media = to_api(job)

@@ -38,6 +38,17 @@ def parse_job(text: str, filename: str = "job.nomad", *,
     the default (None) reads no environment, so a server parsing a user's job
     never consults its own.  Raises :class:`JobspecError` on any problem.
     """
+    try:
+        return _parse_job(text, filename, variables=variables, var_files=var_files, env=env)
+    except RecursionError:
+        # Blocks in blocks thousands deep exhaust the recursion of the parser, the binder
+        # or the decoder, whichever gets there first: the file's fault, said as such.
+        raise JobspecError("the job file is nested too deeply to parse",
+                           Position(filename, 1, 1)) from None
+
+
+def _parse_job(text: str, filename: str, *, variables: Mapping[str, str] | None,
+               var_files: Sequence[tuple[str, str]], env: Mapping[str, str] | None) -> Job:
     if text.lstrip(" \t\r\n\ufeff").startswith("{"):
         raise JobspecError("this looks like JSON: job files are HCL (job \"name\" { ... }); a job "
                            "in the API's JSON format is submitted with -json",

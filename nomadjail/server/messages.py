@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Any
+from typing import Any, Literal
 
 from ..structs import (
     Allocation,
@@ -30,7 +30,9 @@ from ..structs import (
     Evaluation,
     Job,
     Node,
+    NodeEligibility,
     NodeEvent,
+    NodeStatus,
     from_api,
     to_api,
 )
@@ -148,7 +150,7 @@ class NodeDeregisterRequest:
 @dataclass(slots=True)
 class NodeUpdateStatusRequest:
     node_id: str = ""
-    status: str = ""
+    status: NodeStatus | Literal[""] = ""
     updated_at: int = 0  # seconds since the epoch, as Node.StatusUpdatedAt
     node_event: NodeEvent | None = None
     evals: list[Evaluation] = field(default_factory=list)
@@ -171,7 +173,7 @@ class NodeUpdateDrainRequest:
 @dataclass(slots=True)
 class NodeUpdateEligibilityRequest:
     node_id: str = ""
-    eligibility: str = ""
+    eligibility: NodeEligibility | Literal[""] = ""
     updated_at: int = 0  # seconds since the epoch
     node_event: NodeEvent | None = None
     evals: list[Evaluation] = field(default_factory=list)

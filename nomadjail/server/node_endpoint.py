@@ -231,7 +231,7 @@ class NodeEndpoint:
                 transitioned = dataclasses.replace(node, status=NodeStatus(status))
                 evals = create_node_evals(self.store.snapshot(), transitioned, now)
             index, _ = self.apply(m.NodeUpdateStatusRequest(
-                node_id=node_id, status=status, updated_at=now // SECOND,
+                node_id=node_id, status=NodeStatus(status), updated_at=now // SECOND,
                 node_event=event, evals=evals))
         if status == NodeStatus.DOWN:
             self.heartbeats.clear(node_id)

@@ -226,3 +226,9 @@ def test_errors_in_heredocs_point_into_the_file():
 def test_a_deeply_nested_expression_is_an_error_not_a_crash():
     err = error_of('job "j" {\n  meta = { a = ' + "[" * 3000 + "]" * 3000 + " }\n}\n")
     assert "nested too deeply" in err.message
+
+
+@pytest.mark.parametrize("depth", [3000, 20000])
+def test_deeply_nested_blocks_are_an_error_not_a_crash(depth: int) -> None:
+    err = error_of('job "j" {\n' + "a {\n" * depth + "}\n" * depth + "}\n")
+    assert str(err) == "job.nomad:1:1: the job file is nested too deeply to parse"
