@@ -114,7 +114,6 @@ class AllocRunner:
         self._lock = threading.Lock()
         self._deployment_status: AllocDeploymentStatus | None = (
             copy.deepcopy(alloc.deployment_status) if alloc.deployment_status else None)
-        self._forced_status: tuple[AllocClientStatus | Literal[""], str] | None = None
         self._coordinator = TaskCoordinator(group.tasks)
         self._health = AllocHealthWatcher(timers, self._set_health)
         self._processing = False
@@ -153,10 +152,7 @@ class AllocRunner:
         states = self.task_states()
         with self._lock:
             alloc = self._alloc
-            if self._forced_status is not None:
-                status, description = self._forced_status
-            else:
-                status, description = client_status(states)
+            status, description = client_status(states)
             deployment = copy.deepcopy(self._deployment_status)
         update = Allocation(id=alloc.id, node_id=alloc.node_id, namespace=alloc.namespace,
                             job_id=alloc.job_id, task_group=alloc.task_group,
