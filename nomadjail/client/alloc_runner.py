@@ -60,7 +60,7 @@ from . import events
 from .allocdir import AllocDir
 from .config import ClientConfig
 from .health import AllocHealthWatcher
-from .lifecycle import TaskCoordinator
+from .lifecycle import TaskCoordinator, is_poststop, is_sidecar
 from .state_db import StateDB
 from .task_runner import TaskNotRunning, TaskRunner
 
@@ -114,7 +114,6 @@ class AllocRunner:
         self._lock = threading.Lock()
         self._deployment_status: AllocDeploymentStatus | None = (
             copy.deepcopy(alloc.deployment_status) if alloc.deployment_status else None)
-        self._forced_status: tuple[AllocClientStatus | Literal[""], str] | None = None
         self._coordinator = TaskCoordinator(group.tasks)
         self._health = AllocHealthWatcher(timers, self._set_health)
         self._processing = False
@@ -153,10 +152,7 @@ class AllocRunner:
         states = self.task_states()
         with self._lock:
             alloc = self._alloc
-            if self._forced_status is not None:
-                status, description = self._forced_status
-            else:
-                status, description = client_status(states)
+            status, description = client_status(states)
             deployment = copy.deepcopy(self._deployment_status)
         update = Allocation(id=alloc.id, node_id=alloc.node_id, namespace=alloc.namespace,
                             job_id=alloc.job_id, task_group=alloc.task_group,
@@ -295,7 +291,7 @@ class AllocRunner:
         kill_event: TaskEvent | None = None
         live: list[TaskRunner] = []
         for name, runner in self.tasks.items():
-            if runner.is_poststop:
+            if is_poststop(runner.task):
                 continue
             state = states[name]
             if state.state != TaskStateName.DEAD:
@@ -307,8 +303,8 @@ class AllocRunner:
             elif runner.is_leader:
                 kill_event = events.new_event(TaskEventType.LEADER_DEAD)
         if live:
-            has_sidecars = any(tr.is_sidecar for tr in self.tasks.values())
-            if kill_event is None and has_sidecars and all(tr.is_sidecar for tr in live):
+            has_sidecars = any(is_sidecar(tr.task) for tr in self.tasks.values())
+            if kill_event is None and has_sidecars and all(is_sidecar(tr.task) for tr in live):
                 kill_event = events.new_event(TaskEventType.MAIN_DEAD)
             if kill_event is not None:
                 with self._lock:
@@ -320,7 +316,7 @@ class AllocRunner:
         else:
             # Nothing left to run: let dead runners waiting for a restart finish.
             for runner in self.tasks.values():
-                if not runner.is_poststop and not runner.done():
+                if not is_poststop(runner.task) and not runner.done():
                     runner.kill(wait=False)
         for name in self._coordinator.update(states):
             self.tasks[name].wake()
@@ -355,12 +351,13 @@ class AllocRunner:
         runners = list(self.tasks.values())
         leaders = [r for r in runners if r.is_leader]
         kill_all(leaders[:1])
-        kill_all([r for r in runners if not r.is_leader and not r.is_poststop
-                  and not r.is_sidecar])
-        kill_all([r for r in runners if r.is_sidecar and not r.is_leader and not r.is_poststop])
+        kill_all([r for r in runners if not r.is_leader and not is_poststop(r.task)
+                  and not is_sidecar(r.task)])
+        kill_all([r for r in runners
+                  if is_sidecar(r.task) and not r.is_leader and not is_poststop(r.task)])
         # Poststop tasks run now (their gate opens as the others die); wait for them.
         for runner in runners:
-            if runner.is_poststop:
+            if is_poststop(runner.task):
                 runner.wait_done()
 
     def destroy(self) -> None:

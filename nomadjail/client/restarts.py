@@ -23,7 +23,13 @@ Semantics (Nomad's ``RestartTracker``, kept exactly):
 
 The count and the interval start are plain values (:attr:`count`,
 :attr:`interval_start`) so the task runner can persist them and a restarted
-client keeps counting where it stopped.
+client keeps counting where it stopped (:meth:`RestartTracker.restore`).
+
+The policy a task restarts by (:func:`task_restart_policy`) is its own, with
+what it leaves unset taken from the default for the job type; a job that does
+not say its type is a service job (:func:`job_type_of`).  What the runner
+records for a decision is :func:`decision_record`; whether an operator's
+restart can be honoured at all is :func:`restartable`.
 """
 
 from __future__ import annotations
@@ -35,8 +41,21 @@ import time
 from collections.abc import Callable
 
 from ..drivers.base import ExitResult
-from ..structs import JobType, RestartMode, RestartPolicy, TaskLifecycle, format_duration
+from ..structs import (
+    Allocation,
+    JobType,
+    RestartMode,
+    RestartPolicy,
+    Task,
+    TaskEvent,
+    TaskLifecycle,
+    TaskStateName,
+    default_restart_policy,
+    format_duration,
+)
 from ..structs.task_events import REASON_WITHIN_POLICY
+from . import events
+from .lifecycle import POSTSTART, POSTSTOP, PRESTART, hook_kind
 
 JITTER = 0.25
 REASON_NO_RESTARTS_ALLOWED = "Policy allows no restarts"
@@ -52,14 +71,27 @@ class Decision(enum.Enum):
     KILLED = "killed"  # stopped on purpose
 
 
+def job_type_of(alloc: Allocation) -> str:
+    """The type of the allocation's job; :attr:`JobType.SERVICE` when it does not say."""
+    return alloc.job.type if alloc.job is not None and alloc.job.type else JobType.SERVICE
+
+
+def task_restart_policy(task: Task, job_type: str) -> RestartPolicy:
+    """The task's restart policy merged onto the default for ``job_type``."""
+    default = default_restart_policy(job_type)
+    return task.restart_policy.merged_onto(default) if task.restart_policy else default
+
+
 def restarts_on_success(job_type: str, lifecycle: TaskLifecycle | None) -> bool:
-    """Whether a task that exited 0 is started again (Nomad's ``onSuccess``)."""
-    on_success = job_type not in (JobType.BATCH, JobType.SYSBATCH)
-    if lifecycle is not None and lifecycle.hook in ("prestart", "poststart"):
-        on_success = lifecycle.sidecar
-    if lifecycle is not None and lifecycle.hook == "poststop":
-        on_success = False
-    return on_success
+    """Whether a task that exited 0 is started again (Nomad's ``onSuccess``): a service
+    task is, a batch task is not; a prestart or poststart task only if it is a sidecar,
+    a poststop task never."""
+    kind = hook_kind(lifecycle)
+    if kind == POSTSTOP:
+        return False
+    if kind in (PRESTART, POSTSTART):
+        return bool(lifecycle and lifecycle.sidecar)
+    return job_type not in (JobType.BATCH, JobType.SYSBATCH)
 
 
 class RestartTracker:
@@ -80,6 +112,14 @@ class RestartTracker:
         self._killed = False
         self._restart_triggered = False
         self._failure = False
+
+    def restore(self, count: int, interval_start: float) -> None:
+        """Carry on from what a previous client persisted (an ``interval_start`` of 0 was
+        never set: the interval begun here stands)."""
+        with self._lock:
+            self.count = count
+            if interval_start:
+                self.interval_start = interval_start
 
     def set_policy(self, policy: RestartPolicy) -> None:
         with self._lock:
@@ -165,3 +205,36 @@ class RestartTracker:
         delay_ns = self.policy.delay or 1
         jitter = self._rng.randrange(delay_ns) * JITTER
         return (delay_ns + jitter) / 1e9
+
+
+def decision_record(decision: Decision, delay: float, reason: str, kill_error: str = ""
+                    ) -> tuple[TaskStateName | None, TaskEvent | None]:
+    """What the task runner records for a decision (Nomad's ``shouldRestart``): the state
+    the task moves to (None: it stays) and the event (None: none).
+
+    ==============  =======  ==========================================================
+    decision        state    event
+    ==============  =======  ==========================================================
+    RESTART         pending  "Restarting", with the delay and the tracker's reason
+    NOT_RESTARTING  dead     "Not Restarting", with the reason; it fails the task
+    TERMINATED      --       none ("Terminated" was recorded when the task exited)
+    KILLED          --       "Killed", with the kill's error if it had one
+    ==============  =======  ==========================================================
+    """
+    if decision == Decision.KILLED:
+        return None, events.killed(kill_error)
+    if decision == Decision.NOT_RESTARTING:
+        return TaskStateName.DEAD, events.not_restarting(reason)
+    if decision == Decision.TERMINATED:
+        return None, None
+    return TaskStateName.PENDING, events.restarting(int(delay * 1e9), reason)
+
+
+def restartable(state: TaskStateName, *, force: bool, settled: bool) -> bool:
+    """Whether an operator's restart can be honoured (Nomad's ``Restart`` and
+    ``ForceRestart``): a running task's can; a pending task's cannot; a dead task's only
+    when ``force`` asks for it and its runner has not ``settled`` (it still waits in its
+    dead state, so it can start the task again)."""
+    if state == TaskStateName.PENDING:
+        return False
+    return state != TaskStateName.DEAD or (force and not settled)

@@ -13,10 +13,8 @@ task runner loop::
 
 Guarantees:
 
-* Events and states are Nomad's (``Received``, ``Task Setup``, ``Started``,
-  ``Terminated``, ``Restarting``, ``Not Restarting``, ``Killing``, ``Killed``,
-  ``Driver Failure`` ...), with ``StartedAt``/``FinishedAt``/``Restarts``/
-  ``LastRestart``/``Failed`` kept as Nomad keeps them; at most 10 events.
+* Events and states are Nomad's: built by :mod:`~nomadjail.client.events`, kept
+  by :mod:`~nomadjail.client.task_state` (timestamps, restarts, 10 events).
 * Every state change is persisted (task state + the driver handle) before the
   allocation runner hears about it, so a client killed at any moment restarts
   with the truth.
@@ -24,13 +22,14 @@ Guarantees:
   client restart is waited on, never started again.  The driver's start
   record is persisted *before* ``start_task`` (a start cannot begin unless it
   is), so a client killed inside ``start_task`` re-attaches to the task that
-  start launched, or has the driver kill what was half-started.
-* A task the driver fails to destroy is not forgotten: its handle stays in
-  the state db and the destroy is retried (with backoff, and after a
-  restart) until it succeeds (:mod:`~nomadjail.client.pending_destroys`).
-* :meth:`kill` blocks until the task exited (kill_signal, then SIGKILL after
-  kill_timeout, capped by the client's max_kill_timeout).  :meth:`restart`
-  returns once the restart is under way; the kill runs on a thread of its own.
+  start launched, or has the driver kill what was half-started
+  (:mod:`~nomadjail.client.task_restore`).
+* A task the driver fails to destroy is not forgotten: the destroy is retried
+  until it succeeds, after a restart too (:mod:`~nomadjail.client.pending_destroys`).
+* :meth:`kill` blocks until the task exited (shutdown_delay, kill_signal, then
+  SIGKILL after kill_timeout: :mod:`~nomadjail.client.kill_timing`).
+  :meth:`restart` returns once the restart is under way; the kill runs on a
+  thread of its own.
 * :meth:`shutdown` leaves the task running and stops all writes and
   notifications; a runner thread still parked in the driver's ``wait_task``
   returns quietly when the task ends.
@@ -45,9 +44,9 @@ import uuid
 from collections.abc import Callable
 
 from ..drivers.base import (
-    Capabilities,
     Driver,
     DriverError,
+    ExitResult,
     StartRecord,
     TaskHandle,
     TaskStats,
@@ -55,14 +54,11 @@ from ..drivers.base import (
 from ..structs import (
     Allocation,
     BadRequest,
-    JobType,
     Node,
-    RestartPolicy,
     Task,
     TaskEvent,
     TaskState,
     TaskStateName,
-    default_restart_policy,
     now_ns,
 )
 from . import events
@@ -70,13 +66,23 @@ from .allocdir import AllocDir
 from .config import ClientConfig
 from .driver_calls import DriverCalls
 from .hooks import HookContext, HookError, TaskHook, default_task_hooks
-from .kill_timing import kill_timeout, shutdown_delay
+from .kill_timing import TaskKiller
+from .lifecycle import alloc_stops_task, is_poststop
 from .pending_destroys import PendingDestroys
-from .restarts import Decision, RestartTracker
+from .restarts import (
+    Decision,
+    RestartTracker,
+    decision_record,
+    job_type_of,
+    restartable,
+    task_restart_policy,
+)
 from .state_db import LocalTaskState, StateDB
 from .task_config import build_task_config
+from .task_restore import RESTORE_FAILED, waits_for_servers
 from .task_runner_hooks import TaskHooks
 from .task_state import append_event, copy_state, set_state
+from .task_store import TaskStore
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +103,6 @@ class _Stop(Exception):
     """Internal: the runner was shut down or killed while it waited."""
 
 
-def lookup_task(alloc: Allocation, name: str) -> Task | None:
-    group = alloc.lookup_task_group()
-    return group.lookup_task(name) if group is not None else None
-
-
 class TaskRunner:
     def __init__(self, *, alloc: Allocation, task: Task, alloc_dir: AllocDir, driver: Driver,
                  node: Callable[[], Node], config: ClientConfig, state_db: StateDB,
@@ -117,7 +118,7 @@ class TaskRunner:
         self._driver = driver
         self._node = node
         self._config = config
-        self._db = state_db
+        self._store = TaskStore(state_db, alloc_id=alloc.id, task=task.name)
         self._on_state_change = on_state_change
         self._start_gate = start_gate
         self._servers_contacted = servers_contacted
@@ -125,9 +126,11 @@ class TaskRunner:
                                 alloc_id=alloc.id, task=task.name)
         self._calls = DriverCalls(driver, driver_name=task.driver, alloc_id=alloc.id,
                                   task=task.name)
-        self._capabilities: Capabilities = driver.capabilities()
-        job_type = alloc.job.type if alloc.job is not None and alloc.job.type else JobType.SERVICE
-        self._tracker = RestartTracker(self._restart_policy(task, job_type), job_type,
+        self._killer = TaskKiller(self._calls, emit=self.emit_event,
+                                  max_kill_timeout=config.max_kill_timeout)
+        self._capabilities = driver.capabilities()
+        job_type = job_type_of(alloc)
+        self._tracker = RestartTracker(task_restart_policy(task, job_type), job_type,
                                        task.lifecycle)
         self._lock = threading.Lock()
         self._cond = threading.Condition(self._lock)
@@ -142,35 +145,16 @@ class TaskRunner:
         self._restart_requested = False
         self._shutdown = False
         self._wait_on_servers = False
-        self._kill_error = ""
-        self._skip_shutdown_delay = threading.Event()  # set by an update asking to skip it
         self._done = threading.Event()
         self._thread: threading.Thread | None = None
         self._ctx: HookContext | None = None
-        self._append_event(events.received())
-
-    @staticmethod
-    def _restart_policy(task: Task, job_type: str) -> RestartPolicy:
-        default = default_restart_policy(job_type)
-        return task.restart_policy.merged_onto(default) if task.restart_policy else default
+        append_event(self._state, events.received())
 
     # -- read side ---------------------------------------------------------------------
 
     @property
     def task(self) -> Task:
         return self._task
-
-    @property
-    def lifecycle_hook(self) -> str:
-        return self._task.lifecycle.hook if self._task.lifecycle else ""
-
-    @property
-    def is_sidecar(self) -> bool:
-        return bool(self._task.lifecycle and self._task.lifecycle.sidecar)
-
-    @property
-    def is_poststop(self) -> bool:
-        return self.lifecycle_hook == "poststop"
 
     @property
     def is_leader(self) -> bool:
@@ -197,18 +181,9 @@ class TaskRunner:
 
     # -- persistence and events --------------------------------------------------------
 
-    def _append_event(self, event: TaskEvent) -> None:
-        """Append under the lock (callers hold it or are the constructor)."""
-        append_event(self._state, event)
-
     def _persist_state_locked(self) -> None:
-        if self._shutdown:
-            return
-        try:
-            self._db.put_task_state(self.alloc_id, self.name, self._state)
-        except OSError as err:
-            log.error("alloc %s task %s: cannot persist task state: %s", self.alloc_id,
-                      self.name, err)
+        if not self._shutdown:
+            self._store.put_state(self._state)
 
     def _persist_local_locked(self, *, strict: bool = False) -> None:
         """Store the local state; ``strict`` raises the OSError instead of logging it."""
@@ -218,13 +193,7 @@ class TaskRunner:
         self._local.restart_interval_start = self._tracker.interval_start
         self._local.handle = self._handle
         self._local.destroy_pending = self._destroys.pending()
-        try:
-            self._db.put_task_local_state(self.alloc_id, self.name, self._local)
-        except OSError as err:
-            if strict:
-                raise
-            log.error("alloc %s task %s: cannot persist the task handle: %s", self.alloc_id,
-                      self.name, err)
+        self._store.put_local(self._local, strict=strict)
 
     def _persist_local(self) -> None:
         with self._lock:
@@ -239,7 +208,7 @@ class TaskRunner:
         with self._lock:
             if self._shutdown:
                 return
-            self._append_event(event)
+            append_event(self._state, event)
             self._persist_state_locked()
         self._notify()
 
@@ -248,33 +217,31 @@ class TaskRunner:
             if self._shutdown:
                 return
             if event is not None:
-                self._append_event(event)
-            self._set_state_locked(state)
+                append_event(self._state, event)
+            set_state(self._state, state, now_ns())
             self._persist_state_locked()
         self._notify()
-
-    def _set_state_locked(self, state: TaskStateName) -> None:
-        set_state(self._state, state, now_ns())
 
     # -- restore -----------------------------------------------------------------------
 
     def restore(self) -> None:
-        """Load the persisted state and re-attach to the task if it still exists.
-
-        Called before :meth:`run` after a client restart.
-        """
-        local, state = self._db.get_task_state(self.alloc_id, self.name)
+        """Load the persisted state and re-attach to the task if it still exists (after a
+        client restart, before :meth:`run`)."""
+        local, state = self._store.load()
         if state is not None:
             self._state = state
         if local is not None:
             self._local = local
             self._destroys.restore(local.destroy_pending)
-            self._tracker.count = local.restart_count
-            if local.restart_interval_start:
-                self._tracker.interval_start = local.restart_interval_start
+            self._tracker.restore(local.restart_count, local.restart_interval_start)
         handle = self._local.handle
         if handle is None and self._local.start_record is not None:
-            handle = self._recover_start(self._local.start_record)
+            # The client died inside start_task: adopt the task it launched, if any.
+            handle = self._calls.recover_start(self._local.start_record)
+            with self._lock:
+                self._local.start_record = None
+                self._handle = handle
+                self._persist_local_locked()
         if handle is None:
             return
         try:
@@ -285,15 +252,6 @@ class TaskRunner:
         with self._lock:
             self._handle = handle
 
-    def _recover_start(self, record: StartRecord) -> TaskHandle | None:
-        """The client died inside ``start_task``: adopt the task it launched, if any."""
-        handle = self._calls.recover_start(record)
-        with self._lock:
-            self._local.start_record = None
-            self._handle = handle
-            self._persist_local_locked()
-        return handle
-
     def _lost_on_restore(self, handle: TaskHandle, err: DriverError) -> None:
         """The persisted task cannot be re-attached: release it and decide what next."""
         if self._state.state == TaskStateName.RUNNING:
@@ -303,14 +261,9 @@ class TaskRunner:
         with self._lock:
             self._handle = None
             self._persist_local_locked()
-        if self._state.state != TaskStateName.RUNNING:
-            return
-        job_type = self._alloc.job.type if self._alloc.job else ""
-        if self._alloc.terminal_status() or job_type == JobType.SYSTEM:
-            return
-        self._wait_on_servers = True
-        self.update_state(TaskStateName.PENDING, events.restore_failed(
-            "failed to restore task; will not run until server is contacted"))
+        if waits_for_servers(self._state.state, self._alloc):
+            self._wait_on_servers = True
+            self.update_state(TaskStateName.PENDING, events.restore_failed(RESTORE_FAILED))
 
     def pending_destroys(self) -> list[TaskHandle]:
         """Tasks the driver has not managed to destroy yet (retried in the background), as
@@ -337,12 +290,6 @@ class TaskRunner:
                                          "log")))
         finally:
             self._done.set()
-
-    def _should_stop_alloc(self) -> bool:
-        alloc = self._alloc
-        if alloc.client_terminal():
-            return True
-        return not self.is_poststop and alloc.server_terminal()
 
     def _wait_until(self, ready: Callable[[], bool], timeout: float | None = None) -> bool:
         """Wait for ``ready`` (checked under the lock).  Raises _Stop on shutdown or kill;
@@ -375,7 +322,7 @@ class TaskRunner:
                     return
                 self._finish_handle()
                 self.update_state(TaskStateName.DEAD)
-            if self.is_poststop:
+            if is_poststop(self._task):
                 break
             # Dead: stay until the allocation is done, or a restart is requested.
             with self._cond:
@@ -396,17 +343,19 @@ class TaskRunner:
 
     def _main_loop(self) -> Outcome:
         """Run, wait and restart until the task is done."""
-        while not self._should_stop_alloc():
+        while not alloc_stops_task(self._alloc, self._task):
             try:
                 self._wait_until(self._start_gate)
             except _Stop:
                 return self._stopped_outcome()
             started = False
             try:
-                self._prestart()
+                self._hooks.prestart(self._context())
+                with self._lock:
+                    self._persist_local_locked()  # hook state (e.g. the task dir is built)
                 if self._shutdown:
                     return Outcome.SHUTDOWN
-                if self._kill_requested or self._should_stop_alloc():
+                if self._kill_requested or alloc_stops_task(self._alloc, self._task):
                     return Outcome.KILLED
                 started = self._run_driver()
             except HookError as err:
@@ -425,12 +374,8 @@ class TaskRunner:
                 result = self._calls.wait(self.handle())
                 if self._shutdown:
                     return Outcome.SHUTDOWN
-                self.emit_event(events.terminated(result.exit_code, result.signal,
-                                                  oom_killed=result.oom_killed,
-                                                  exit_message=result.err))
-                self._clear_handle()
                 self._tracker.set_exit_result(result)
-                self._hooks.exited(self._context(), result)
+                self._exited(result)
             restart, delay = self._should_restart()
             if not restart:
                 return Outcome.DONE
@@ -445,21 +390,16 @@ class TaskRunner:
         return Outcome.SHUTDOWN if self._shutdown else Outcome.KILLED
 
     def _should_restart(self) -> tuple[bool, float]:
+        """Ask the restart policy, record its answer; True (and the delay) to run again."""
         decision, delay = self._tracker.decide()
-        reason = self._tracker.reason
         with self._lock:
             self._persist_local_locked()
-        if decision == Decision.KILLED:
-            self.emit_event(events.killed(self._kill_error))
-            return False, 0.0
-        if decision == Decision.NOT_RESTARTING:
-            self.update_state(TaskStateName.DEAD, events.not_restarting(reason))
-            return False, 0.0
-        if decision == Decision.TERMINATED:
-            return False, 0.0
-        self.update_state(TaskStateName.PENDING,
-                          events.restarting(int(delay * 1e9), reason))
-        return True, delay
+        state, event = decision_record(decision, delay, self._tracker.reason, self._killer.error)
+        if state is not None:
+            self.update_state(state, event)
+        elif event is not None:
+            self.emit_event(event)
+        return decision == Decision.RESTART, delay
 
     # -- phases ------------------------------------------------------------------------
 
@@ -475,11 +415,6 @@ class TaskRunner:
                                                                self._node())
         return self._ctx
 
-    def _prestart(self) -> None:
-        self._hooks.prestart(self._context())
-        with self._lock:
-            self._persist_local_locked()  # hook state (e.g. the task dir is built)
-
     def _run_driver(self) -> bool:
         """Start the task (or keep a re-attached one).  True when it runs."""
         if self.handle() is not None:
@@ -487,13 +422,7 @@ class TaskRunner:
             # unless the client died before it recorded the start.
             with self._lock:
                 never_started = self._state.state != TaskStateName.RUNNING
-            if never_started:
-                self.update_state(TaskStateName.RUNNING, events.started())
-                return True
-            with self._lock:
-                self._set_state_locked(TaskStateName.RUNNING)
-                self._persist_state_locked()
-            self._notify()
+            self.update_state(TaskStateName.RUNNING, events.started() if never_started else None)
             return True
         cfg = build_task_config(self._context(), attempt=uuid.uuid4().hex[:8])
         record = self._driver.start_record(cfg)
@@ -501,7 +430,10 @@ class TaskRunner:
         try:
             handle = self._calls.start(cfg, record)
         except DriverError as err:
-            self._start_failed()
+            with self._lock:
+                self._starting = False
+                self._local.start_record = None
+                self._persist_local_locked()
             self.emit_event(events.driver_failure(str(err)))
             raise
         with self._lock:
@@ -512,7 +444,7 @@ class TaskRunner:
             self._persist_local_locked()
         self.update_state(TaskStateName.RUNNING, events.started())
         if killed_meanwhile:
-            self._stop_task(handle)
+            self._killer.kill(handle, self._task, self._alloc)
         return True
 
     def _record_start(self, record: StartRecord) -> None:
@@ -534,12 +466,6 @@ class TaskRunner:
         self.emit_event(events.driver_failure(str(failure)))
         raise failure
 
-    def _start_failed(self) -> None:
-        with self._lock:
-            self._starting = False
-            self._local.start_record = None
-            self._persist_local_locked()
-
     def _clear_handle(self) -> None:
         """Forget the handle and let the driver release the task (Nomad's clearDriverHandle)."""
         with self._cond:
@@ -556,8 +482,11 @@ class TaskRunner:
         if handle is None:
             return
         self._tracker.set_killed()
-        self._stop_task(handle)
-        result = self._calls.wait(self.handle())
+        self._killer.kill(handle, self._task, self._alloc)
+        self._exited(self._calls.wait(self.handle()))
+
+    def _exited(self, result: ExitResult) -> None:
+        """The task ended: record how, release its handle, run the exited hooks."""
         self.emit_event(events.terminated(result.exit_code, result.signal,
                                           oom_killed=result.oom_killed,
                                           exit_message=result.err))
@@ -567,18 +496,7 @@ class TaskRunner:
     # -- control (other threads) -------------------------------------------------------
 
     def kill_timeout(self) -> float:
-        return kill_timeout(self._task, self._config.max_kill_timeout)
-
-    def _stop_task(self, handle: TaskHandle) -> None:
-        """shutdown_delay, kill_signal, wait kill_timeout, force (the driver does the steps)."""
-        event, delay = shutdown_delay(self._task, self._alloc)
-        if event is not None:
-            self.emit_event(event)
-        if delay > 0:
-            self._skip_shutdown_delay.wait(delay)
-        error = self._calls.stop(handle, self.kill_timeout(), self._task.kill_signal)
-        if error:
-            self._kill_error = error
+        return self._killer.timeout(self._task)
 
     def kill(self, event: TaskEvent | None = None, *, wait: bool = True,
              timeout: float | None = None) -> None:
@@ -595,7 +513,7 @@ class TaskRunner:
             self.emit_event(event)
         if first and handle is not None:
             self._tracker.set_killed()
-            self._stop_task(handle)
+            self._killer.kill(handle, self._task, self._alloc)
         if wait:
             self.wait_done(timeout)
 
@@ -609,10 +527,7 @@ class TaskRunner:
         (unless ``force`` and the runner still waits in its dead state).
         """
         state = self.task_state().state
-        if state == TaskStateName.PENDING:
-            raise TaskNotRunning(f"task {self.name!r} is not running")
-        if state == TaskStateName.DEAD and (not force or self._local.run_complete
-                                            or self.done()):
+        if not restartable(state, force=force, settled=self._local.run_complete or self.done()):
             raise TaskNotRunning(f"task {self.name!r} is not running")
         self.emit_event(event)
         self._tracker.set_restart_triggered(failure)
@@ -629,7 +544,7 @@ class TaskRunner:
 
     def _kill_for_restart(self, handle: TaskHandle) -> None:
         try:
-            self._stop_task(handle)
+            self._killer.kill(handle, self._task, self._alloc)
         finally:
             with self._lock:
                 if self._restart_kill_for is handle:
@@ -652,7 +567,8 @@ class TaskRunner:
 
     def update(self, alloc: Allocation) -> None:
         """The server sent a new version of the allocation."""
-        task = lookup_task(alloc, self.name)
+        group = alloc.lookup_task_group()
+        task = group.lookup_task(self.name) if group is not None else None
         if task is None:
             self.kill(events.fails_task(events.killed()), wait=False)
             return
@@ -661,9 +577,8 @@ class TaskRunner:
             self._task = task
             self._cond.notify_all()
         if alloc.desired_transition.no_shutdown_delay:
-            self._skip_shutdown_delay.set()
-        job_type = alloc.job.type if alloc.job and alloc.job.type else JobType.SERVICE
-        self._tracker.set_policy(self._restart_policy(task, job_type))
+            self._killer.skip_delay()
+        self._tracker.set_policy(task_restart_policy(task, job_type_of(alloc)))
         if not alloc.terminal_status() and self._ctx is not None:
             self._hooks.update(self._context())
 

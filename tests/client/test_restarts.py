@@ -13,9 +13,25 @@ from nomadjail.client.restarts import (
     REASON_WITHIN_POLICY,
     Decision,
     RestartTracker,
+    decision_record,
+    job_type_of,
+    restartable,
+    restarts_on_success,
+    task_restart_policy,
 )
 from nomadjail.drivers.base import DriverError, ExitResult
-from nomadjail.structs import SECOND, RestartPolicy, TaskLifecycle
+from nomadjail.structs import (
+    SECOND,
+    JobType,
+    RestartMode,
+    RestartPolicy,
+    Task,
+    TaskEventType,
+    TaskLifecycle,
+    TaskStateName,
+    default_restart_policy,
+)
+from nomadjail.testing import mock_alloc, mock_job, mock_node
 
 
 class Clock:
@@ -124,3 +140,65 @@ def test_prestart_sidecar_restarts_on_success_ephemeral_does_not():
     ephemeral = tracker(job_type="service", lifecycle=TaskLifecycle(hook="prestart"))
     ephemeral.set_exit_result(OK)
     assert ephemeral.decide()[0] == Decision.TERMINATED
+
+
+def test_only_sidecars_of_the_lifecycle_hooks_restart_on_success():
+    assert restarts_on_success("service", None)
+    assert not restarts_on_success("batch", None) and not restarts_on_success("sysbatch", None)
+    assert restarts_on_success("batch", TaskLifecycle(hook="poststart", sidecar=True))
+    assert not restarts_on_success("service", TaskLifecycle(hook="poststart"))
+    assert not restarts_on_success("service", TaskLifecycle(hook="poststop", sidecar=True))
+    assert restarts_on_success("service", TaskLifecycle(hook="whenever"))  # runs as main
+
+
+def test_a_restored_tracker_counts_on_where_the_last_client_stopped():
+    clock = Clock()
+    t = tracker(attempts=2, interval=60, clock=clock)
+    t.restore(2, clock.now - 30)  # two restarts, 30 s into the interval
+    t.set_exit_result(FAIL)
+    assert t.decide() == (Decision.NOT_RESTARTING, 0.0)
+    fresh = tracker(clock=clock)
+    fresh.restore(1, 0.0)  # no interval start stored: the tracker's own stands
+    assert (fresh.count, fresh.interval_start) == (1, clock.now)
+
+
+def test_the_job_type_defaults_to_service():
+    job = mock_job(job_type=JobType.BATCH)
+    assert job_type_of(mock_alloc(job, mock_node())) == JobType.BATCH
+    job.type = None
+    assert job_type_of(mock_alloc(job, mock_node())) == JobType.SERVICE
+    alloc = mock_alloc(job, mock_node())
+    alloc.job = None
+    assert job_type_of(alloc) == JobType.SERVICE
+
+
+def test_the_tasks_policy_is_merged_onto_the_job_types_default():
+    assert task_restart_policy(Task(name="web"), "batch") == default_restart_policy("batch")
+    mine = Task(name="web", restart_policy=RestartPolicy(attempts=7, mode=RestartMode.DELAY))
+    merged = task_restart_policy(mine, "service")
+    default = default_restart_policy("service")
+    assert (merged.attempts, merged.mode) == (7, RestartMode.DELAY)
+    assert (merged.interval, merged.delay) == (default.interval, default.delay)
+
+
+def test_what_each_decision_records():
+    state, event = decision_record(Decision.RESTART, 2.5, REASON_WITHIN_POLICY)
+    assert state == TaskStateName.PENDING and event is not None
+    assert (event.type, event.start_delay, event.restart_reason) == (
+        TaskEventType.RESTARTING, 2_500_000_000, REASON_WITHIN_POLICY)
+    state, event = decision_record(Decision.NOT_RESTARTING, 0.0, REASON_UNRECOVERABLE_ERROR)
+    assert state == TaskStateName.DEAD and event is not None
+    assert (event.type, event.restart_reason, event.fails_task) == (
+        TaskEventType.NOT_RESTARTING, REASON_UNRECOVERABLE_ERROR, True)
+    assert decision_record(Decision.TERMINATED, 0.0, "") == (None, None)
+    state, event = decision_record(Decision.KILLED, 0.0, "", "no such process")
+    assert state is None and event is not None
+    assert (event.type, event.kill_error) == (TaskEventType.KILLED, "no such process")
+
+
+def test_which_restarts_an_operator_may_ask_for():
+    assert restartable(TaskStateName.RUNNING, force=False, settled=False)
+    assert not restartable(TaskStateName.PENDING, force=True, settled=False)
+    assert not restartable(TaskStateName.DEAD, force=False, settled=False)
+    assert restartable(TaskStateName.DEAD, force=True, settled=False)  # the runner still waits
+    assert not restartable(TaskStateName.DEAD, force=True, settled=True)
