@@ -120,6 +120,18 @@ class TaskConfig:
 
 
 @dataclass(slots=True)
+class DriverNetwork:
+    """The network a driver gave a task, when it is not the node's (Nomad's
+    ``drivers.DriverNetwork``): a pot with its own IP (``alias``) answers there, on
+    the task's own ports.  Services with ``address_mode = "driver"`` (or ``"auto"``
+    when ``auto_advertise``) advertise this address and ``port_map`` ports."""
+
+    ip: str = ""
+    port_map: dict[str, int] = field(default_factory=dict)  # port label -> port in the task
+    auto_advertise: bool = False  # "auto" address mode picks this network, not the host's
+
+
+@dataclass(slots=True)
 class TaskHandle:
     """What the client persists to find a task again.  JSON-serialisable."""
 
@@ -128,6 +140,7 @@ class TaskHandle:
     started_at: int = 0  # ns since the epoch
     pid: int = 0  # the process the driver watches (0 if none)
     state: dict[str, Any] = field(default_factory=dict)  # driver-specific (pot name, ...)
+    network: DriverNetwork | None = None  # None: the task uses the node's network
 
 
 @dataclass(slots=True)

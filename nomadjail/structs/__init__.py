@@ -95,6 +95,7 @@ from .resources import (
     PortMapping,
     Resources,
 )
+from .service_registration import ServiceRegistration
 from .services import CheckRestart, Service, ServiceCheck
 from .summary import JobChildrenSummary, JobSummary, TaskGroupSummary
 from .task import LogConfig, Task, TaskLifecycle, VolumeMount
@@ -117,7 +118,8 @@ __all__ = [
     "NodeReservedResources", "NodeResources", "NodeScoreMeta", "NodeStatus", "NomadError",
     "NotFound", "PermissionDenied", "Plan", "PlanAnnotations", "PlanResult", "Port", "PortMapping",
     "RescheduleEvent", "ReschedulePolicy", "RescheduleTracker", "Resources", "RestartMode",
-    "RestartPolicy", "SECOND", "Service", "ServiceCheck", "TERMINAL_CLIENT_STATUSES",
+    "RestartPolicy", "SECOND", "Service", "ServiceCheck", "ServiceRegistration",
+    "TERMINAL_CLIENT_STATUSES",
     "TERMINAL_EVAL_STATUSES", "Task", "TaskEvent", "TaskEventType", "TaskGroup",
     "TaskGroupSummary", "TaskLifecycle", "TaskLifecycleHook", "TaskState", "TaskStateName",
     "Unavailable", "UpdateStrategy", "ValidationError", "VolumeMount", "VolumeRequest",
