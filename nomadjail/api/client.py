@@ -25,7 +25,7 @@ working for the callers that still use it.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import KW_ONLY, dataclass, field
 from typing import Any, TypeVar
 from urllib.parse import quote
@@ -270,9 +270,52 @@ class ApiClient:
 
     def job_latest_deployment(self, job_id: str, *, namespace: str | None = None
                               ) -> tuple[Deployment | None, QueryMeta]:
+        """The job's most recent deployment, or None if it never had one."""
         data, meta = self.query(f"/v1/job/{quote(job_id, safe='')}/deployment",
                                 namespace=namespace)
         return (_decode(Deployment, data) if data else None), meta
+
+    def job_deployments(self, job_id: str, *, all_versions: bool = False,
+                        namespace: str | None = None) -> tuple[list[Deployment], QueryMeta]:
+        """The job's deployments, newest first; ``all_versions`` adds those of an older
+        job that had the same ID (Nomad's ``all=true``)."""
+        data, meta = self.query(f"/v1/job/{quote(job_id, safe='')}/deployments",
+                                {"all": all_versions}, namespace=namespace)
+        return _decode_list(Deployment, _by_create_index_desc(data or [])), meta
+
+    def revert_job(self, job_id: str, version: int, *, enforce_prior_version: int | None = None,
+                   namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
+        """Register ``version`` of the job again as its newest version (PUT /v1/job/:id/revert).
+
+        With ``enforce_prior_version`` the server only reverts while the job is
+        still at that version.  The answer is Nomad's JobRegisterResponse
+        (EvalID, EvalCreateIndex, JobModifyIndex, Warnings).
+        """
+        body: dict[str, Any] = {"JobID": job_id, "JobVersion": version,
+                                "EnforcePriorVersion": enforce_prior_version}
+        data, meta = self.write("PUT", f"/v1/job/{quote(job_id, safe='')}/revert", body,
+                                namespace=namespace)
+        return data or {}, meta
+
+    def set_job_stability(self, job_id: str, version: int, stable: bool, *,
+                          namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
+        """Mark a job version stable or not (PUT /v1/job/:id/stable): the version
+        ``auto_revert`` goes back to.  The answer holds JobModifyIndex."""
+        body = {"JobID": job_id, "JobVersion": version, "Stable": stable}
+        data, meta = self.write("PUT", f"/v1/job/{quote(job_id, safe='')}/stable", body,
+                                namespace=namespace)
+        return data or {}, meta
+
+    def job_version_by_tag(self, job_id: str, tag: str, *, namespace: str | None = None
+                           ) -> int | None:
+        """The number of the job version tagged ``tag`` (Nomad's ``VersionTag.Name``),
+        None when no version carries the tag."""
+        data, _ = self.query(f"/v1/job/{quote(job_id, safe='')}/versions", {"diffs": False},
+                             namespace=namespace)
+        for version in (data or {}).get("Versions") or []:
+            if ((version.get("VersionTag") or {}).get("Name")) == tag:
+                return int(version.get("Version") or 0)
+        return None
 
     def deregister_job(self, job_id: str, *, purge: bool = False,
                        namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
@@ -383,6 +426,48 @@ class ApiClient:
         data, meta = self.query(f"/v1/deployment/allocations/{quote(deployment_id, safe='')}",
                                 namespace=namespace)
         return _by_create_index_desc(data or []), meta
+
+    def deployments(self, prefix: str = "", *, filter_expr: str = "",
+                    namespace: str | None = None, index: int = 0, wait: float | None = None
+                    ) -> tuple[list[Deployment], QueryMeta]:
+        """Deployments (optionally by ID prefix or a ``filter`` expression), newest first."""
+        params = {"filter": filter_expr} if filter_expr else None
+        data, meta = self.query("/v1/deployments", params, namespace=namespace, prefix=prefix,
+                                index=index, wait=wait)
+        return _decode_list(Deployment, _by_create_index_desc(data or [])), meta
+
+    def _deployment_update(self, action: str, deployment_id: str, body: dict[str, Any],
+                           namespace: str | None) -> tuple[dict[str, Any], WriteMeta]:
+        """PUT /v1/deployment/<action>/:id; the answer is Nomad's DeploymentUpdateResponse
+        (EvalID, EvalCreateIndex, DeploymentModifyIndex, RevertedJobVersion)."""
+        data, meta = self.write("PUT", f"/v1/deployment/{action}/{quote(deployment_id, safe='')}",
+                                {"DeploymentID": deployment_id, **body}, namespace=namespace)
+        return data or {}, meta
+
+    def fail_deployment(self, deployment_id: str, *, namespace: str | None = None
+                        ) -> tuple[dict[str, Any], WriteMeta]:
+        """Mark a running deployment failed (and roll back if its groups auto-revert)."""
+        return self._deployment_update("fail", deployment_id, {}, namespace)
+
+    def pause_deployment(self, deployment_id: str, pause: bool, *,
+                         namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
+        """Pause (``pause=True``) or resume a deployment."""
+        return self._deployment_update("pause", deployment_id, {"Pause": pause}, namespace)
+
+    def promote_deployment(self, deployment_id: str, groups: Sequence[str] = (), *,
+                           namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
+        """Promote the canaries of ``groups``, or of every group when none is named."""
+        body: dict[str, Any] = ({"Groups": list(groups)} if groups else {"All": True})
+        return self._deployment_update("promote", deployment_id, body, namespace)
+
+    def set_deployment_alloc_health(self, deployment_id: str, *,
+                                    healthy: Sequence[str] = (), unhealthy: Sequence[str] = (),
+                                    namespace: str | None = None
+                                    ) -> tuple[dict[str, Any], WriteMeta]:
+        """Set the deployment health of allocations by hand (``health_check = "manual"``)."""
+        body = {"HealthyAllocationIDs": list(healthy),
+                "UnhealthyAllocationIDs": list(unhealthy)}
+        return self._deployment_update("allocation-health", deployment_id, body, namespace)
 
     # ----------------------------------------------------------------- nodes
 
