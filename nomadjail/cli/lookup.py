@@ -11,12 +11,13 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from ..api import ALL_NAMESPACES, ApiClient, ApiError, ApiPermissionDenied
-from ..structs import Allocation, Evaluation
+from ..structs import Allocation, Deployment, Evaluation
 from .format import FULL_ID, SHORT_ID, format_list
 from .meta import CommandFailed, Meta
 from .views import (
     create_status_list_output,
     format_alloc_list_stubs,
+    format_deployments,
     format_eval_list,
     format_node_stub_list,
 )
@@ -116,6 +117,38 @@ def eval_by_prefix(client: ApiClient, eval_id: str, *, verbose: bool) -> Evaluat
         raise CommandFailed("Prefix matched multiple evaluations\n\n"
                             + format_eval_list(evals, verbose=verbose))
     return evals[0]
+
+
+def deployment_by_prefix(client: ApiClient, deployment_id: str, *, verbose: bool
+                         ) -> Deployment:
+    """The deployment ``deployment_id`` (a full ID or a unique prefix) names.
+
+    A full-length ID is read directly; a prefix is listed.  Failures read
+    as Nomad's ``getDeployment`` words them, under "Error retrieving
+    deployment"; several matches print their table.
+    """
+    if len(deployment_id) == FULL_ID:
+        try:
+            deployment, _ = client.deployment(deployment_id)
+        except ApiError as err:
+            raise CommandFailed(f"Error retrieving deployment: {err}") from None
+        return deployment
+    if len(deployment_id) == 1:
+        raise CommandFailed("Error retrieving deployment: Identifier must contain at least two "
+                            "characters.")
+    prefix = sanitize_uuid_prefix(deployment_id)
+    try:
+        matches, _ = client.deployments(prefix)
+    except ApiError as err:
+        raise CommandFailed(f"Error retrieving deployment: {err}") from None
+    if not matches:
+        raise CommandFailed(f'Error retrieving deployment: Deployment ID "{prefix}" matched no '
+                            "deployments")
+    if len(matches) > 1:
+        length = FULL_ID if verbose else SHORT_ID
+        raise CommandFailed("Prefix matched multiple deployments\n\n"
+                            + format_deployments(matches, length))
+    return matches[0]
 
 
 def local_node_id(client: ApiClient) -> str:

@@ -3,7 +3,9 @@
 ::
 
     nomadjail agent              run an agent (server and/or client)
-    nomadjail job    run|plan|status|stop|init|validate|history|inspect
+    nomadjail job    run|plan|status|stop|init|validate|history|inspect|deployments|
+                     promote|revert
+    nomadjail deployment list|status|promote|fail|pause|resume
     nomadjail alloc  status|logs|stop|signal
     nomadjail node   status|drain|eligibility
     nomadjail eval   status
@@ -29,11 +31,19 @@ from .alloc_logs import alloc_logs
 from .alloc_signal import alloc_signal
 from .alloc_status import alloc_status
 from .alloc_stop import alloc_stop
+from .deployment_fail import deployment_fail
+from .deployment_list import deployment_list
+from .deployment_pause import deployment_pause, deployment_resume
+from .deployment_promote import deployment_promote
+from .deployment_status import deployment_status
 from .eval_status import eval_status
 from .flavour import flavour
+from .job_deployments import job_deployments
 from .job_init import job_init
 from .job_inspect import job_history, job_inspect
 from .job_plan import job_plan
+from .job_promote import job_promote
+from .job_revert import job_revert
 from .job_run import job_run
 from .job_status import job_status
 from .job_stop import job_stop
@@ -76,6 +86,11 @@ def eval_() -> None:
     """Interact with evaluations."""
 
 
+@cli.group("deployment", cls=NomadGroup)
+def deployment() -> None:
+    """Interact with deployments."""
+
+
 @cli.group("server", cls=NomadGroup)
 def server() -> None:
     """Interact with servers."""
@@ -89,8 +104,11 @@ def version() -> int:
 
 
 for command in (job_run, job_plan, job_status, job_stop, job_init, job_validate, job_history,
-                job_inspect):
+                job_inspect, job_deployments, job_promote, job_revert):
     job.add_command(command)
+for command in (deployment_list, deployment_status, deployment_promote, deployment_fail,
+                deployment_pause, deployment_resume):
+    deployment.add_command(command)
 for command in (alloc_status, alloc_logs, alloc_stop, alloc_signal):
     alloc.add_command(command)
 for command in (node_status, node_drain, node_eligibility):

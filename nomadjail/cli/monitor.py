@@ -1,4 +1,4 @@
-"""Watching an evaluation (and the deployment it starts) the way ``nomad job run`` does.
+"""Watching an evaluation (and then its deployment) the way ``nomad job run`` does.
 
 The output is Nomad's ``monitor.go``: ``==>`` lines for milestones, indented
 lines for events, each stamped with the local time::
@@ -11,7 +11,11 @@ lines for events, each stamped with the local time::
 
 Exit status (Nomad's contract): 0 when everything was placed (and the
 deployment, if any, succeeded), 2 when the scheduler could not place every
-allocation, 1 for anything else (API errors, a failed deployment).
+allocation, 1 for anything else (API errors, a failed deployment, one that
+failed and was rolled back).  The deployment is followed by
+:mod:`nomadjail.cli.deployment_monitor`, whose departures from Nomad apply
+too (a deployment waiting for its canaries to be promoted ends the watch,
+with status 0).
 
 Two departures from Nomad, both so scripts see success when there is one:
 
@@ -34,15 +38,14 @@ from ..api import ApiClient, ApiError
 from ..structs import (
     AllocClientStatus,
     AllocDesiredStatus,
-    Deployment,
-    DeploymentStatus,
     EvalStatus,
     JobType,
     format_duration,
 )
-from .format import FULL_ID, SHORT_ID, format_time_s, go_quote, limit
+from .deployment_monitor import DeploymentMonitor
+from .format import FULL_ID, format_time_s, go_quote, limit
 from .meta import Meta, PrefixedUi, Ui
-from .views import format_alloc_list_stubs, format_alloc_metrics, format_deployment, placement_noun
+from .views import format_alloc_list_stubs, format_alloc_metrics, placement_noun
 
 EVAL_POLL_WAIT = 1.0
 """Seconds a blocking evaluation read may wait (Nomad polls once a second)."""
@@ -51,8 +54,6 @@ IDLE_PAUSE = 0.1
 """Pause when a read came back unchanged at once (a server that does not block)."""
 
 _TERMINAL_EVAL = {EvalStatus.COMPLETE, EvalStatus.FAILED, EvalStatus.CANCELED}
-_TERMINAL_DEPLOYMENT = {DeploymentStatus.SUCCESSFUL, DeploymentStatus.CANCELLED,
-                        DeploymentStatus.BLOCKED}
 
 
 @dataclass(slots=True)
@@ -195,10 +196,11 @@ class EvalMonitor:
         if deployment_id:
             self.ui.info(f'{self._now()}: Monitoring deployment '
                          f'"{limit(deployment_id, self.length)}"')
-            status = DeploymentMonitor(self.meta, self.client, self.ui,
-                                       verbose=self.length == FULL_ID).monitor(deployment_id)
-            cancelled_by_stop = self.stopping and status == DeploymentStatus.CANCELLED
-            if status != DeploymentStatus.SUCCESSFUL and not cancelled_by_stop:
+            outcome = DeploymentMonitor(self.meta, self.client, self.ui,
+                                        verbose=self.length == FULL_ID,
+                                        wait=self.state.wait / 1e9 or None
+                                        ).monitor(deployment_id)
+            if not outcome.succeeded(stopping=self.stopping):
                 return 1
             sched_failure = False
         elif (self.wait_for_running and evaluation.type == JobType.SERVICE
@@ -242,89 +244,19 @@ class EvalMonitor:
         return 1 if failed else 0
 
 
-class DeploymentMonitor:
-    """Follows a deployment until it succeeds, fails, is cancelled or blocks.
+def follow_evaluation(meta: Meta, client: ApiClient, eval_id: str, *, detach: bool,
+                      length: int, blank_line: bool = False) -> int:
+    """What a command that created an evaluation does next, as Nomad's do.
 
-    Off a terminal (scripts, CI) every change prints the deployment block,
-    as Nomad's non-interactive monitor does; on a terminal only the final
-    state is printed, in the layout of Nomad's interactive monitor.
+    No evaluation: nothing to do (0).  ``-detach``: print ``Evaluation ID:
+    <id>`` and return.  Otherwise monitor it (and its deployment);
+    ``blank_line`` puts an empty line before the monitor's output.
     """
-
-    def __init__(self, meta: Meta, client: ApiClient, ui: Ui, *, verbose: bool):
-        self.meta = meta
-        self.client = client
-        self.ui = ui
-        self.verbose = verbose
-        self.length = FULL_ID if verbose else SHORT_ID
-
-    def _block(self, deployment: Deployment) -> str:
-        text = format_time_s(self.meta.now()) + "\n" + format_deployment(deployment, self.length)
-        if self.verbose:
-            text += "\n\n[bold]Allocations[reset]\n"
-            try:
-                stubs, _ = self.client.deployment_allocations(deployment.id)
-                text += format_alloc_list_stubs(stubs, verbose=True, length=self.length,
-                                                now=self.meta.now())
-            except ApiError as err:
-                text += f"Error fetching allocations: {err}"
-        return text
-
-    def monitor(self, deployment_id: str) -> str:
-        tty = self.meta.env.stdout_isatty()
-        if tty:
-            self.meta.ui.output(f'  Deployment "{limit(deployment_id, self.length)}" '
-                                "in progress...")
-        index = 0
-        printed_index = -1
-        while True:
-            try:
-                deployment, query_meta = self.client.deployment(deployment_id, index=index,
-                                                                stale=True)
-            except ApiError as err:
-                self.ui.error(f"{format_time_s(self.meta.now())}: Error fetching deployment: "
-                              f"{err}")
-                return ""
-            status = deployment.status
-            if not tty and deployment.modify_index != printed_index:
-                self.ui.output(self.ui.colorize("\n" + self._block(deployment)))
-                printed_index = deployment.modify_index
-            if status == DeploymentStatus.FAILED:
-                if any(state.auto_revert for state in deployment.task_groups.values()):
-                    self.meta.env.sleep(1.0)
-                    try:
-                        rollback, _ = self.client.job_latest_deployment(deployment.job_id)
-                    except ApiError as err:
-                        self.ui.output("")
-                        self.ui.error(f"{format_time_s(self.meta.now())}: Error fetching "
-                                      f"deployment of previous job version: {err}")
-                        return status
-                    if rollback is not None and rollback.id != deployment.id:
-                        if tty:
-                            self._final(deployment, "!")
-                        self.ui.output("")
-                        return DeploymentMonitor(self.meta, self.client, self.ui,
-                                                 verbose=self.verbose).monitor(rollback.id)
-                if tty:
-                    self._final(deployment, "!")
-                return status
-            if status == DeploymentStatus.SUCCESSFUL:
-                if tty:
-                    self._final(deployment, "✓")
-                return status
-            if status in _TERMINAL_DEPLOYMENT:
-                if tty:
-                    self._final(deployment, "!")
-                return status
-            if query_meta.last_index == index:
-                self.meta.env.sleep(IDLE_PAUSE)
-            index = query_meta.last_index
-
-    def _final(self, deployment: Deployment, mark: str) -> None:
-        ui = self.meta.ui
-        ui.output(f'  {mark} Deployment "{limit(deployment.id, self.length)}" '
-                  f"{deployment.status}")
-        ui.output("")
-        for line in ui.colorize(self._block(deployment)).split("\n"):
-            ui.output("    " + line if line else "")
-        ui.output("")
-
+    if not eval_id:
+        return 0
+    if detach:
+        meta.ui.output(f"Evaluation ID: {eval_id}")
+        return 0
+    if blank_line:
+        meta.ui.output("")
+    return EvalMonitor(meta, client, length).monitor(eval_id)

@@ -165,6 +165,18 @@ def format_deployment(deployment: Deployment | None, length: int) -> str:
         deployment.task_groups, length)
 
 
+def format_deployments(deployments: Sequence[Deployment], length: int) -> str:
+    """The table of ``deployment list`` (and of a prefix that matched several)."""
+    if not deployments:
+        return "No deployments found"
+    rows = ["ID|Job ID|Job Version|Status|Description"]
+    for deployment in deployments:
+        rows.append("|".join([limit(deployment.id, length), deployment.job_id,
+                              str(deployment.job_version), deployment.status,
+                              deployment.status_description]))
+    return format_list(rows)
+
+
 def format_job_deployment(deployment: Deployment, length: int) -> str:
     """The ``Latest Deployment`` block of ``job status``."""
     base = format_kv([
