@@ -3,7 +3,9 @@
 No further allocations are placed for it; if its groups ``auto_revert``,
 the server registers the job's last stable version again and the command
 says so (``Deployment "<id>" failed. Auto-reverted to job version 2.``),
-then monitors the evaluation that follows (unless ``-detach``).
+then monitors the evaluation that follows (unless ``-detach``).  Exit
+status 0 once the deployment is failed -- the monitor seeing it "failed" is
+what was asked for (Nomad's exits 1 there).
 """
 
 from __future__ import annotations
@@ -44,4 +46,4 @@ def deployment_fail(meta: Meta, args: tuple[str, ...], detach: bool, verbose: bo
         meta.ui.output(f'Deployment "{deployment.id}" failed. Auto-reverted to job version '
                        f"{reverted}.")
     return follow_evaluation(meta, client, response.get("EvalID") or "", detach=detach,
-                             length=length, blank_line=True)
+                             length=length, blank_line=True, failing=True)

@@ -50,7 +50,7 @@ from __future__ import annotations
 import math
 import re
 import shutil
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import click
@@ -86,14 +86,15 @@ class DeploymentOutcome:
     status: str = ""
     awaiting_promotion: bool = False
 
-    def succeeded(self, *, stopping: bool = False) -> bool:
-        """Whether the command that started the deployment did what it was asked.
+    def succeeded(self, *, also: Collection[str] = ()) -> bool:
+        """Whether the command that led to the deployment did what it was asked.
 
-        ``stopping`` (``job stop``): the deployment being cancelled is the point.
+        ``also``: statuses that are the point of the command too (``job stop``
+        means the deployment to end "cancelled", ``deployment fail`` "failed").
         """
         if self.awaiting_promotion or self.status == DeploymentStatus.SUCCESSFUL:
             return True
-        return stopping and self.status == DeploymentStatus.CANCELLED
+        return bool(self.status) and self.status in also
 
 
 def awaiting_promotion(deployment: Deployment) -> bool:

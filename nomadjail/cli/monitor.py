@@ -25,7 +25,9 @@ Two departures from Nomad, both so scripts see success when there is one:
   allocation table, so the command returns when the job really runs;
 * with ``stopping`` (``job stop``), the job's deployment ending "cancelled"
   is the expected outcome, not an error (Nomad exits 1 there, which its
-  maintainers called a bug in hashicorp/nomad#11968).
+  maintainers called a bug in hashicorp/nomad#11968); likewise with
+  ``failing`` (``deployment fail``) the deployment ending "failed" (and
+  perhaps rolled back) is what was asked for.
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from ..api import ApiClient, ApiError
 from ..structs import (
     AllocClientStatus,
     AllocDesiredStatus,
+    DeploymentStatus,
     EvalStatus,
     JobType,
     format_duration,
@@ -93,12 +96,17 @@ class EvalMonitor:
     """Follows one evaluation to its end and reports what changed, as Nomad's monitor does."""
 
     def __init__(self, meta: Meta, client: ApiClient, length: int, *,
-                 wait_for_running: bool = False, stopping: bool = False):
+                 wait_for_running: bool = False, stopping: bool = False,
+                 failing: bool = False):
         self.meta = meta
         self.client = client
         self.length = length
         self.wait_for_running = wait_for_running
-        self.stopping = stopping
+        self.expected_ends: set[str] = set()
+        if stopping:
+            self.expected_ends.add(DeploymentStatus.CANCELLED)
+        if failing:
+            self.expected_ends.add(DeploymentStatus.FAILED)
         self.ui: Ui = PrefixedUi(meta.ui)
         self.state = _EvalState()
 
@@ -200,7 +208,7 @@ class EvalMonitor:
                                         verbose=self.length == FULL_ID,
                                         wait=self.state.wait / 1e9 or None
                                         ).monitor(deployment_id)
-            if not outcome.succeeded(stopping=self.stopping):
+            if not outcome.succeeded(also=self.expected_ends):
                 return 1
             sched_failure = False
         elif (self.wait_for_running and evaluation.type == JobType.SERVICE
@@ -245,12 +253,13 @@ class EvalMonitor:
 
 
 def follow_evaluation(meta: Meta, client: ApiClient, eval_id: str, *, detach: bool,
-                      length: int, blank_line: bool = False) -> int:
+                      length: int, blank_line: bool = False, failing: bool = False) -> int:
     """What a command that created an evaluation does next, as Nomad's do.
 
     No evaluation: nothing to do (0).  ``-detach``: print ``Evaluation ID:
     <id>`` and return.  Otherwise monitor it (and its deployment);
-    ``blank_line`` puts an empty line before the monitor's output.
+    ``blank_line`` puts an empty line before the monitor's output;
+    ``failing``: see :class:`EvalMonitor`.
     """
     if not eval_id:
         return 0
@@ -259,4 +268,4 @@ def follow_evaluation(meta: Meta, client: ApiClient, eval_id: str, *, detach: bo
         return 0
     if blank_line:
         meta.ui.output("")
-    return EvalMonitor(meta, client, length).monitor(eval_id)
+    return EvalMonitor(meta, client, length, failing=failing).monitor(eval_id)

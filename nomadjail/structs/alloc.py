@@ -40,7 +40,8 @@ def parse_rfc3339(text: str) -> int:
         return 0
     main, _, rest = text.partition(".")
     if rest:
-        digits = "".join(ch for ch in rest if ch.isdigit())
+        # Only the fraction's digits: a zone such as "-07:00" follows them.
+        digits = rest[:len(rest) - len(rest.lstrip("0123456789"))]
         zone = rest[len(digits):]
     else:
         digits, zone = "", main[19:]

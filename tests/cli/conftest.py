@@ -8,8 +8,10 @@ UTC and the clock is frozen at ``NOW`` so "2m ago" is predictable.
 
 from __future__ import annotations
 
+import math
+import re
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import pytest
@@ -54,3 +56,41 @@ class Cli:
 @pytest.fixture
 def run(fake: FakeNomad) -> Cli:
     return Cli(fake)
+
+
+_REDRAW = re.compile(r"\x1b\[(\d+)F\x1b\[J")
+
+
+def screen(output: str, width: int = 80) -> str:
+    """What a terminal ``width`` columns wide shows after ``output`` was written to it.
+
+    A stand-in for a terminal that knows only the control sequences the
+    CLI's live monitor area sends: "cursor to the start of the line N rows
+    up" followed by "clear to the end of the screen".  Rows count the way
+    a terminal wraps long lines; colour codes are left in the text.
+    """
+    lines: list[str] = [""]
+    for piece in re.split(r"(\x1b\[\d+F\x1b\[J)", output):
+        if not piece:
+            continue
+        match = _REDRAW.fullmatch(piece)
+        if match:
+            assert lines[-1] == "", "the area is redrawn from the start of a line"
+            rows = int(match.group(1))
+            lines.pop()
+            while rows > 0:
+                line = lines.pop()
+                rows -= max(1, math.ceil(len(line) / width))
+            assert rows == 0, "the cursor went up into the middle of a wrapped line"
+            lines.append("")
+            continue
+        chunks = piece.split("\n")
+        lines[-1] += chunks[0]
+        lines.extend(chunks[1:])
+    return "\n".join(lines)
+
+
+@pytest.fixture
+def terminal() -> Callable[..., str]:
+    """:func:`screen`: what a terminal shows after the output a test captured."""
+    return screen

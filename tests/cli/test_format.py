@@ -9,6 +9,7 @@ from nomadjail.cli.format import (
     columnize,
     format_kv,
     format_list,
+    format_rfc3339,
     format_time_s,
     go_quote,
     ibytes,
@@ -79,3 +80,11 @@ def test_colorize_translates_or_strips_known_tags_only():
     assert colorize("[bold]Summary[reset] [web]", False) == "Summary [web]"
     assert colorize("[bold]Summary[reset]", True) == "\033[1mSummary\033[0m\033[0m"
     assert colorize("plain", True) == "plain"
+
+
+@pytest.mark.parametrize("text", ["2021-06-09T15:20:27.508545-07:00", "2021-06-09T22:20:27Z",
+                                  "2021-06-09T22:20:27.508545123Z", "2021-06-09T23:20:27+01:00"])
+def test_api_times_in_any_zone_print_in_local_time(text, utc):
+    # Go marshals times in the server's zone, with up to nine fraction digits.
+    assert format_rfc3339(text) == "2021-06-09T22:20:27Z"
+    assert format_rfc3339("0001-01-01T00:00:00Z") == ""
