@@ -45,10 +45,12 @@ class Cli:
     fake: FakeNomad
     environ: dict[str, str] = field(default_factory=dict)
     tty: bool = False
+    sleeps: list[float] = field(default_factory=list)
+    """Every pause the command asked for (none is taken)."""
 
     def __call__(self, *args: str, input: str | None = None) -> Result:
         env = CliEnv(transport_for=self.fake.at, environ=self.environ, now=lambda: NOW,
-                     sleep=lambda seconds: None, stdout_isatty=lambda: self.tty)
+                     sleep=self.sleeps.append, stdout_isatty=lambda: self.tty)
         return CliRunner().invoke(cli, list(args), obj=env, input=input,
                                   catch_exceptions=False)
 

@@ -1,63 +1,25 @@
 """``deployment list|status|fail|pause|resume|promote`` against Nomad's own JSON.
 
-The answers are the samples of Nomad's deployments API documentation (IDs,
-fields and values as published), varied where a test needs another state;
+The answers are the samples of Nomad's deployments API documentation
+(:mod:`nomadjail.testing.nomad_samples`), varied where a test needs another state;
 the expected text is what Nomad's CLI documentation shows for them.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 from typing import Any
 
 from nomadjail.structs import Evaluation, to_api
+from nomadjail.testing import nomad_samples as samples
 
 TS = "2023-11-14T22:13:20Z"  # the frozen clock of conftest.NOW, in UTC
 
-# GET /v1/deployment/:id, from Nomad's API docs ("Read Deployment").
-DOCS_DEPLOYMENT: dict[str, Any] = {
-    "ID": "70638f62-5c19-193e-30d6-f9d6e689ab8e",
-    "JobID": "example",
-    "JobVersion": 1,
-    "JobModifyIndex": 17,
-    "JobSpecModifyIndex": 17,
-    "JobCreateIndex": 7,
-    "TaskGroups": {
-        "cache": {
-            "Promoted": False,
-            "DesiredCanaries": 1,
-            "DesiredTotal": 3,
-            "PlacedAllocs": 1,
-            "HealthyAllocs": 0,
-            "UnhealthyAllocs": 0,
-        },
-    },
-    "Status": "running",
-    "StatusDescription": "",
-    "CreateIndex": 19,
-    "ModifyIndex": 19,
-}
-DEP_ID = DOCS_DEPLOYMENT["ID"]
-# DeploymentUpdateResponse, from the same page ("Fail Deployment").
-DOCS_FAIL_RESPONSE = {"EvalID": "0d834913-58a0-81ac-6e33-e452d83a0c66", "EvalCreateIndex": 20,
-                      "DeploymentModifyIndex": 20, "RevertedJobVersion": 1, "Index": 20}
+DEP_ID = samples.DEPLOYMENT["ID"]
+DOCS_FAIL_RESPONSE = samples.DEPLOYMENT_UPDATE_RESPONSE
 EVAL_ID = DOCS_FAIL_RESPONSE["EvalID"]
-
-
-def deployment(**changes: Any) -> dict[str, Any]:
-    body = copy.deepcopy(DOCS_DEPLOYMENT)
-    body.update(changes)
-    return body
-
-
-def group(**changes: Any) -> dict[str, Any]:
-    state = {"Promoted": False, "DesiredCanaries": 0, "DesiredTotal": 2, "PlacedAllocs": 2,
-             "HealthyAllocs": 2, "UnhealthyAllocs": 0, "AutoRevert": False,
-             "AutoPromote": False, "ProgressDeadline": 600_000_000_000,
-             "RequireProgressBy": "2021-06-09T15:20:27.508545-07:00", "PlacedCanaries": []}
-    state.update(changes)
-    return state
+deployment = samples.deployment
+group = samples.deployment_state
 
 
 # The three deployments of Nomad's `deployment list` example, listed out of order.

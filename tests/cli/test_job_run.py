@@ -164,7 +164,7 @@ def test_failed_deployment_exits_1(run, fake, job_json):
     assert "Status      = failed\n" in result.output
 
 
-def test_deployment_final_state_on_a_terminal(run, fake, job_json):
+def test_deployment_final_state_on_a_terminal(run, fake, job_json, terminal):
     registered(fake)
     deployment_id = "e2e8b1b9-0000-0000-0000-000000000000"
     fake.on("GET", f"/v1/evaluation/{EVAL_ID}",
@@ -176,8 +176,9 @@ def test_deployment_final_state_on_a_terminal(run, fake, job_json):
     run.tty = True
     result = run("job", "run", "-no-color", "-json", job_json)
     assert result.exit_code == 0
-    assert result.output.endswith(
-        '  Deployment "e2e8b1b9" in progress...\n'
+    # The "in progress" line is redrawn in place as the final state.
+    assert terminal(result.output).endswith(
+        f'==> {TS}: Monitoring deployment "e2e8b1b9"\n'
         '  ✓ Deployment "e2e8b1b9" successful\n'
         "\n"
         f"    {TS}\n"
