@@ -23,8 +23,16 @@ from nomadjail.api import (
     QueryMeta,
     RequestsTransport,
 )
-from nomadjail.structs import Allocation, BadRequest, NotFound, to_api
+from nomadjail.structs import (
+    Allocation,
+    BadRequest,
+    Deployment,
+    DeploymentStatus,
+    NotFound,
+    to_api,
+)
 from nomadjail.testing import free_port, mock_alloc, mock_eval, mock_job, mock_node
+from nomadjail.testing import nomad_samples as samples
 
 
 @pytest.fixture
@@ -254,3 +262,82 @@ def test_answer_that_does_not_fit_the_struct_is_an_api_error(client, fake):
     fake.on("GET", "/v1/job/web", {"ID": 5})
     with pytest.raises(ApiError, match=r"unexpected answer: Job\.ID: expected a string"):
         client.job("web")
+
+
+# --------------------------------------------------------------------------- deployments
+
+
+def test_deployments_decode_nomads_documented_answers(client, fake):
+    older = samples.deployment(ID="5f271fe2-1111-2222-3333-444444444444", CreateIndex=9)
+    fake.on("GET", "/v1/deployments", [older, samples.DEPLOYMENT], index=19)
+    deployments, meta = client.deployments("7063", filter_expr='Status == "running"')
+    assert [d.id for d in deployments] == [samples.DEPLOYMENT["ID"], older["ID"]]
+    first = deployments[0]
+    assert isinstance(first, Deployment) and first.status == DeploymentStatus.RUNNING
+    cache = first.task_groups["cache"]
+    assert (cache.desired_canaries, cache.desired_total, cache.placed_allocs) == (1, 3, 1)
+    assert meta.last_index == 19
+    assert fake.last("GET", "/v1/deployments").params == {
+        "prefix": "7063", "filter": 'Status == "running"'}
+
+
+def test_deployment_writes_send_nomads_request_bodies(client, fake):
+    dep = samples.DEPLOYMENT["ID"]
+    for action in ("fail", "pause", "promote", "allocation-health"):
+        fake.on("PUT", f"/v1/deployment/{action}/{dep}", samples.DEPLOYMENT_UPDATE_RESPONSE,
+                index=20)
+    response, meta = client.fail_deployment(dep)
+    assert response["RevertedJobVersion"] == 1 and meta.last_index == 20
+    client.pause_deployment(dep, True)
+    client.pause_deployment(dep, False, namespace="prod")
+    client.promote_deployment(dep)
+    client.promote_deployment(dep, ["web", "api-server"])
+    client.set_deployment_alloc_health(dep, healthy=["eb13bc8a-7300-56f3-14c0-d4ad115ec3f5"])
+    sent = [(r.path.split("/")[3], r.body, r.params) for r in fake.requests]
+    assert sent == [
+        ("fail", {"DeploymentID": dep}, {}),
+        ("pause", {"DeploymentID": dep, "Pause": True}, {}),
+        ("pause", {"DeploymentID": dep, "Pause": False}, {"namespace": "prod"}),
+        ("promote", {"DeploymentID": dep, "All": True}, {}),
+        ("promote", {"DeploymentID": dep, "Groups": ["web", "api-server"]}, {}),
+        ("allocation-health", {"DeploymentID": dep,
+                               "HealthyAllocationIDs": ["eb13bc8a-7300-56f3-14c0-d4ad115ec3f5"],
+                               "UnhealthyAllocationIDs": []}, {}),
+    ]
+    assert {r.method for r in fake.requests} == {"PUT"}
+
+
+def test_deployment_write_errors_raise(client, fake):
+    fake.on("PUT", "/v1/deployment/promote/abc", status=400, text="no canaries to promote")
+    with pytest.raises(ApiBadRequest, match=r"400 \(no canaries to promote\)"):
+        client.promote_deployment("abc")
+
+
+def test_job_deployments_revert_and_stability(client, fake):
+    fake.on("GET", "/v1/job/my-job/deployments",
+            [samples.deployment(CreateIndex=5), samples.deployment(ID="b", CreateIndex=8)])
+    deployments, _ = client.job_deployments("my-job", all_versions=True)
+    assert [d.id for d in deployments] == ["b", samples.DEPLOYMENT["ID"]]
+    assert fake.last("GET", "/v1/job/my-job/deployments").params == {"all": "true"}
+
+    fake.on("PUT", "/v1/job/my-job/revert", samples.JOB_REGISTER_RESPONSE)
+    response, _ = client.revert_job("my-job", 2, enforce_prior_version=3)
+    assert response == samples.JOB_REGISTER_RESPONSE
+    assert fake.last("PUT", "/v1/job/my-job/revert").body == {
+        "JobID": "my-job", "JobVersion": 2, "EnforcePriorVersion": 3}
+
+    fake.on("PUT", "/v1/job/my-job/stable", {"JobModifyIndex": 34})
+    response, _ = client.set_job_stability("my-job", 2, True)
+    assert response == {"JobModifyIndex": 34}
+    assert fake.last("PUT", "/v1/job/my-job/stable").body == {
+        "JobID": "my-job", "JobVersion": 2, "Stable": True}
+
+
+def test_version_by_tag(client, fake):
+    fake.on("GET", "/v1/job/my-job/versions", {"Versions": [
+        {"ID": "my-job", "Version": 4, "VersionTag": None},
+        {"ID": "my-job", "Version": 2, "VersionTag": {"Name": "golden-version"}},
+    ], "Diffs": None})
+    assert client.job_version_by_tag("my-job", "golden-version") == 2
+    assert client.job_version_by_tag("my-job", "silver") is None
+    assert fake.last("GET", "/v1/job/my-job/versions").params == {"diffs": "false"}
