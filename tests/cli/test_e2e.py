@@ -88,8 +88,37 @@ def test_run_monitors_until_the_job_runs(dev_agent: AgentProcess, tmp_path: Path
         assert "Status      = successful" in run.stdout
         allocs = dev_agent.json("/v1/job/monitored/allocations")
         assert [a["ClientStatus"] for a in allocs] == ["running"]
+        _deployment_views(dev_agent, tmp_path, "monitored")
     finally:
         nomadjail(dev_agent, "job", "stop", "-purge", "-detach", "monitored", cwd=tmp_path)
+
+
+def _deployment_views(agent: AgentProcess, cwd: Path, job_id: str) -> None:
+    """The deployment commands see the job's finished deployment on a real agent."""
+    deployment_id = agent.json(f"/v1/job/{job_id}/deployment")["ID"]
+    short = deployment_id[:8]
+    listed = nomadjail(agent, "deployment", "list", cwd=cwd)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout.startswith("ID        Job ID ")
+    assert any(line.startswith(f"{short}  {job_id}") and "successful" in line
+               for line in listed.stdout.splitlines()), listed.stdout
+
+    status = nomadjail(agent, "deployment", "status", short[:6], cwd=cwd)
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.startswith(f"ID          = {short}\nJob ID      = {job_id}\n")
+    assert "Status      = successful\n" in status.stdout
+
+    latest = nomadjail(agent, "job", "deployments", "-latest", job_id, cwd=cwd)
+    assert latest.stdout == status.stdout
+
+    monitored = nomadjail(agent, "deployment", "status", "-monitor", deployment_id, cwd=cwd)
+    assert monitored.returncode == 0, monitored.stdout + monitored.stderr
+    assert f'Monitoring deployment "{short}"' in monitored.stdout
+
+    unknown = nomadjail(agent, "deployment", "status", "ffffff", cwd=cwd)
+    assert unknown.returncode == 1
+    assert unknown.stderr == ('Error retrieving deployment: Deployment ID "ffffff" matched no '
+                              "deployments\n")
 
 
 def test_cluster_views(dev_agent: AgentProcess, tmp_path: Path) -> None:
