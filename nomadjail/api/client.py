@@ -387,24 +387,27 @@ class ApiClient:
 
     # ----------------------------------------------------------------- services
 
-    def services(self, prefix: str = "", *, namespace: str | None = None, index: int = 0,
+    def services(self, prefix: str = "", *, filter_expr: str = "",
+                 namespace: str | None = None, index: int = 0,
                  wait: float | None = None) -> tuple[list[dict[str, Any]], QueryMeta]:
         """Nomad-provider services per namespace: ``[{"Namespace": ..., "Services":
         [{"ServiceName": ..., "Tags": [...]}]}]`` (``namespace="*"`` for all of them;
         ``prefix`` on the service name)."""
-        data, meta = self.query("/v1/services", namespace=namespace, prefix=prefix,
-                                index=index, wait=wait)
+        data, meta = self.query("/v1/services", {"filter": filter_expr or None},
+                                namespace=namespace, prefix=prefix, index=index, wait=wait)
         return list(data or []), meta
 
     def service(self, name: str, *, tag: str = "", choose: str = "", per_page: int = 0,
-                next_token: str = "", namespace: str | None = None, index: int = 0,
-                wait: float | None = None) -> tuple[list[ServiceRegistration], QueryMeta]:
+                next_token: str = "", filter_expr: str = "", namespace: str | None = None,
+                index: int = 0, wait: float | None = None
+                ) -> tuple[list[ServiceRegistration], QueryMeta]:
         """The registered instances of service ``name`` (only those tagged ``tag``, if
         given; ``choose="<n>|<key>"`` picks n of them stably for key).  A next page is
         announced in ``QueryMeta.next_token``."""
         params: dict[str, Any] = {"tag": tag or None, "choose": choose or None,
                                   "per_page": per_page or None,
-                                  "next_token": next_token or None}
+                                  "next_token": next_token or None,
+                                  "filter": filter_expr or None}
         data, meta = self.query(f"/v1/service/{quote(name, safe='')}", params,
                                 namespace=namespace, index=index, wait=wait)
         return _decode_list(ServiceRegistration, data), meta
