@@ -292,6 +292,7 @@ class FSM:
         with self.store.txn(index) as txn:
             for node_id in request.node_ids:
                 txn.delete_node(node_id)
+                txn.put_service_registrations(txn.service_registrations.without_node(node_id))
 
     def _node_update_status(self, index: int, request: m.NodeUpdateStatusRequest) -> None:
         with self.store.txn(index) as txn:

@@ -171,6 +171,11 @@ def test_a_node_going_down_takes_its_instances_in_the_same_write(cluster: Cluste
     assert cluster.alloc_ids_registered() == {cluster.allocs[1].id}
 
 
+def test_a_purged_node_takes_its_instances(cluster: Cluster):
+    send(cluster.fsm, m.NodeDeregisterRequest(node_ids=[cluster.nodes[1].id]))
+    assert cluster.alloc_ids_registered() == {cluster.allocs[0].id}
+
+
 def test_garbage_collected_allocations_take_their_instances(cluster: Cluster):
     send(cluster.fsm, m.EvalDeleteRequest(evals=[], allocs=[cluster.allocs[1].id]))
     assert cluster.alloc_ids_registered() == {cluster.allocs[0].id}
