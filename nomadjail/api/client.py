@@ -39,6 +39,7 @@ from ..structs import (
     JobSummary,
     Node,
     NodeEligibility,
+    ServiceRegistration,
     from_api,
     to_api,
 )
@@ -468,6 +469,48 @@ class ApiClient:
         body = {"HealthyAllocationIDs": list(healthy),
                 "UnhealthyAllocationIDs": list(unhealthy)}
         return self._deployment_update("allocation-health", deployment_id, body, namespace)
+
+    # ----------------------------------------------------------------- services
+
+    def services(self, prefix: str = "", *, filter_expr: str = "",
+                 namespace: str | None = None, index: int = 0,
+                 wait: float | None = None) -> tuple[list[dict[str, Any]], QueryMeta]:
+        """Nomad-provider services per namespace: ``[{"Namespace": ..., "Services":
+        [{"ServiceName": ..., "Tags": [...]}]}]`` (``namespace="*"`` for all of them;
+        ``prefix`` on the service name)."""
+        data, meta = self.query("/v1/services", {"filter": filter_expr or None},
+                                namespace=namespace, prefix=prefix, index=index, wait=wait)
+        return list(data or []), meta
+
+    def service(self, name: str, *, tag: str = "", choose: str = "", per_page: int = 0,
+                next_token: str = "", filter_expr: str = "", namespace: str | None = None,
+                index: int = 0, wait: float | None = None
+                ) -> tuple[list[ServiceRegistration], QueryMeta]:
+        """The registered instances of service ``name`` (only those tagged ``tag``, if
+        given; ``choose="<n>|<key>"`` picks n of them stably for key).  A next page is
+        announced in ``QueryMeta.next_token``."""
+        params: dict[str, Any] = {"tag": tag or None, "choose": choose or None,
+                                  "per_page": per_page or None,
+                                  "next_token": next_token or None,
+                                  "filter": filter_expr or None}
+        data, meta = self.query(f"/v1/service/{quote(name, safe='')}", params,
+                                namespace=namespace, index=index, wait=wait)
+        return _decode_list(ServiceRegistration, data), meta
+
+    def delete_service_registration(self, name: str, reg_id: str, *,
+                                    namespace: str | None = None) -> WriteMeta:
+        """Remove one instance of service ``name`` (``service delete``)."""
+        _, meta = self.write("DELETE", f"/v1/service/{quote(name, safe='')}/"
+                             f"{quote(reg_id, safe='')}", namespace=namespace)
+        return meta
+
+    def allocation_services(self, alloc_id: str, *, namespace: str | None = None,
+                            index: int = 0, wait: float | None = None
+                            ) -> tuple[list[ServiceRegistration], QueryMeta]:
+        """The Nomad-provider instances one allocation registered."""
+        data, meta = self.query(f"/v1/allocation/{quote(alloc_id, safe='')}/services",
+                                namespace=namespace, index=index, wait=wait)
+        return _decode_list(ServiceRegistration, data), meta
 
     # ----------------------------------------------------------------- nodes
 

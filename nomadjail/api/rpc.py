@@ -28,6 +28,10 @@ Node.UpdateAlloc       {"NodeID": id, "Alloc": [Allocation   {"Index": n}
                        (ID, ClientStatus, ClientDescription,
                        TaskStates, DeploymentStatus,
                        ModifyTime)]}
+ServiceRegistration.   {"Services": [ServiceRegistration]}   {"Index": n}
+Upsert                 (every NodeID the caller's)
+ServiceRegistration.   {"ID": id, "Namespace": ns,           {"Index": n}
+DeleteByID             "NodeID": id}
 =====================  ====================================  ===================================
 
 A follower server forwards the same requests, unchanged, to the leader's rpc
@@ -52,11 +56,14 @@ from ..structs.rpc import (
     NodeUpdateAllocRequest,
     NodeUpdateResponse,
     NodeUpdateStatusRequest,
+    ServiceRegistrationDeleteByIDRequest,
+    ServiceRegistrationUpsertRequest,
 )
 
 __all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
            "NodeClientAllocsResponse", "NodeRegisterRequest", "NodeUpdateAllocRequest",
            "NodeUpdateResponse", "NodeUpdateStatusRequest", "RPC_PREFIX", "METHODS",
+           "ServiceRegistrationDeleteByIDRequest", "ServiceRegistrationUpsertRequest",
            "rpc_path", "is_no_leader_error"]
 
 RPC_PREFIX = "/v1/rpc/"
@@ -66,9 +73,11 @@ NODE_UPDATE_STATUS = "Node.UpdateStatus"
 NODE_GET_CLIENT_ALLOCS = "Node.GetClientAllocs"
 ALLOC_GET_ALLOCS = "Alloc.GetAllocs"
 NODE_UPDATE_ALLOC = "Node.UpdateAlloc"
+SERVICE_REGISTRATION_UPSERT = "ServiceRegistration.Upsert"
+SERVICE_REGISTRATION_DELETE_BY_ID = "ServiceRegistration.DeleteByID"
 
 METHODS = (NODE_REGISTER, NODE_UPDATE_STATUS, NODE_GET_CLIENT_ALLOCS, ALLOC_GET_ALLOCS,
-           NODE_UPDATE_ALLOC)
+           NODE_UPDATE_ALLOC, SERVICE_REGISTRATION_UPSERT, SERVICE_REGISTRATION_DELETE_BY_ID)
 
 
 def rpc_path(method: str) -> str:

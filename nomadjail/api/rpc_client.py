@@ -34,7 +34,16 @@ import threading
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..structs import Allocation, Node, NodeStatus, Unavailable, from_api, to_api
+from ..structs import (
+    DEFAULT_NAMESPACE,
+    Allocation,
+    Node,
+    NodeStatus,
+    ServiceRegistration,
+    Unavailable,
+    from_api,
+    to_api,
+)
 from ._errors import ApiConnectionError, error_for_status
 from ._transport import RequestsTransport, Transport
 from .rpc import (
@@ -43,13 +52,18 @@ from .rpc import (
     NODE_REGISTER,
     NODE_UPDATE_ALLOC,
     NODE_UPDATE_STATUS,
+    SERVICE_REGISTRATION_DELETE_BY_ID,
+    SERVICE_REGISTRATION_UPSERT,
     AllocGetAllocsRequest,
     AllocGetAllocsResponse,
+    IndexResponse,
     NodeClientAllocsResponse,
     NodeRegisterRequest,
     NodeUpdateAllocRequest,
     NodeUpdateResponse,
     NodeUpdateStatusRequest,
+    ServiceRegistrationDeleteByIDRequest,
+    ServiceRegistrationUpsertRequest,
     is_no_leader_error,
     rpc_path,
 )
@@ -223,3 +237,21 @@ class HTTPServerRPC:
     def update_allocs(self, allocs: list[Allocation]) -> None:
         self._call(NODE_UPDATE_ALLOC,
                    body=to_api(NodeUpdateAllocRequest(node_id=self._node_id, alloc=allocs)))
+
+    # -- Nomad service discovery ----------------------------------------------------------
+
+    def upsert_service_registrations(self, services: list[ServiceRegistration]) -> int:
+        """Register (or update) instances of this node's allocations; the raft index.
+        An allocation the servers already consider stopped has its instances ignored."""
+        data = self._call(SERVICE_REGISTRATION_UPSERT, body=to_api(
+            ServiceRegistrationUpsertRequest(services=list(services))))
+        return from_api(IndexResponse, data if isinstance(data, dict) else {}).index
+
+    def delete_service_registration(self, reg_id: str,
+                                    namespace: str = DEFAULT_NAMESPACE) -> int:
+        """Remove one of this node's registrations; NotFound when it is not there (the
+        servers may have removed it already, with its stopped allocation)."""
+        request = ServiceRegistrationDeleteByIDRequest(id=reg_id, namespace=namespace,
+                                                       node_id=self._node_id)
+        data = self._call(SERVICE_REGISTRATION_DELETE_BY_ID, body=to_api(request))
+        return from_api(IndexResponse, data if isinstance(data, dict) else {}).index

@@ -9,6 +9,7 @@
     nomadjail alloc  status|logs|stop|signal
     nomadjail node   status|drain|eligibility
     nomadjail eval   status
+    nomadjail service list|info|delete
     nomadjail server members
     nomadjail flavour cook       set up the pot server appliance
     nomadjail version
@@ -52,6 +53,9 @@ from .meta import PROG, CliEnv, NomadCommand, NomadGroup, RootGroup
 from .node_drain import node_drain, node_eligibility
 from .node_status import node_status
 from .server_members import server_members
+from .service_delete import service_delete
+from .service_info import service_info
+from .service_list import service_list
 
 
 def version_string() -> str:
@@ -91,6 +95,11 @@ def deployment() -> None:
     """Interact with deployments."""
 
 
+@cli.group("service", cls=NomadGroup)
+def service() -> None:
+    """Interact with registered services."""
+
+
 @cli.group("server", cls=NomadGroup)
 def server() -> None:
     """Interact with servers."""
@@ -115,6 +124,8 @@ for command in (node_status, node_drain, node_eligibility):
     node.add_command(command)
 eval_.add_command(eval_status)
 server.add_command(server_members)
+for command in (service_list, service_info, service_delete):
+    service.add_command(command)
 
 for alias, command in (("run", job_run), ("plan", job_plan), ("status", job_status),
                        ("stop", job_stop), ("init", job_init), ("validate", job_validate),

@@ -14,7 +14,7 @@ import falcon
 import falcon.asgi
 
 from ..api.rpc import RPC_PREFIX
-from . import errors, rpc
+from . import errors, rpc, services
 from .agent_api import AgentAPI
 from .allocations import (
     AllocationResource,
@@ -147,6 +147,7 @@ def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asg
     app.add_route("/v1/status/peers", StatusPeersResource(agent))
     app.add_route("/v1/regions", RegionsResource(agent))
 
+    services.add_routes(app, agent)
     rpc.add_routes(app, agent)
 
     app.add_route("/", RootRedirect(agent))

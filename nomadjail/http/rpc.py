@@ -1,8 +1,9 @@
 """The agent RPC endpoints served on the rpc port (see :mod:`nomadjail.api.rpc`).
 
-Clients register, heartbeat, watch their allocations and report task states
-here.  Each call is authenticated by the node's SecretID in ``X-Nomad-Token``;
-the server checks it.
+Clients register, heartbeat, watch their allocations, report task states and
+register the instances of their ``provider = "nomad"`` services here.  Each
+call is authenticated by the node's SecretID in ``X-Nomad-Token``; the server
+checks it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ from ..structs.rpc import (
     NodeRegisterRequest,
     NodeUpdateAllocRequest,
     NodeUpdateStatusRequest,
+    ServiceRegistrationDeleteByIDRequest,
+    ServiceRegistrationUpsertRequest,
 )
 from .agent_api import AgentAPI
 from .body import read_object
@@ -128,9 +131,35 @@ class NodeUpdateAllocRPC(Resource):
         resp.media = to_api(IndexResponse(index=index))
 
 
+class ServiceRegistrationUpsertRPC(Resource):
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        request = from_api(ServiceRegistrationUpsertRequest, await read_object(req),
+                           rpc.SERVICE_REGISTRATION_UPSERT)
+        server = self.agent.require_server()
+        index = await _call(server.upsert_service_registrations, _secret(req),
+                            request.services)
+        resp.media = to_api(IndexResponse(index=index))
+
+
+class ServiceRegistrationDeleteByIDRPC(Resource):
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        request = from_api(ServiceRegistrationDeleteByIDRequest, await read_object(req),
+                           rpc.SERVICE_REGISTRATION_DELETE_BY_ID)
+        node_id = _required(request.node_id, "NodeID")
+        reg_id = _required(request.id, "ID")
+        server = self.agent.require_server()
+        index = await _call(server.delete_service_registration_for_node, node_id,
+                            _secret(req), request.namespace, reg_id)
+        resp.media = to_api(IndexResponse(index=index))
+
+
 def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:
     app.add_route(rpc.rpc_path(rpc.NODE_REGISTER), NodeRegisterRPC(agent))
     app.add_route(rpc.rpc_path(rpc.NODE_UPDATE_STATUS), NodeUpdateStatusRPC(agent))
     app.add_route(rpc.rpc_path(rpc.NODE_GET_CLIENT_ALLOCS), NodeGetClientAllocsRPC(agent))
     app.add_route(rpc.rpc_path(rpc.ALLOC_GET_ALLOCS), AllocGetAllocsRPC(agent))
     app.add_route(rpc.rpc_path(rpc.NODE_UPDATE_ALLOC), NodeUpdateAllocRPC(agent))
+    app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_UPSERT),
+                  ServiceRegistrationUpsertRPC(agent))
+    app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_DELETE_BY_ID),
+                  ServiceRegistrationDeleteByIDRPC(agent))

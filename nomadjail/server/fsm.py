@@ -38,7 +38,7 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
-from ..state import StateStore, append_node_event
+from ..state import StateStore, Txn, append_node_event
 from ..structs import (
     Allocation,
     AllocClientStatus,
@@ -119,6 +119,9 @@ class FSM:
             MsgType.DEPLOYMENT_DELETE: self._deployment_delete,
             MsgType.BARRIER: lambda index, request: None,
             MsgType.SERVER_MEMBER: self._server_member,
+            MsgType.SERVICE_REGISTRATION_UPSERT: self._service_registration_upsert,
+            MsgType.SERVICE_REGISTRATION_DELETE_BY_ID: self._service_registration_delete,
+            MsgType.SERVICE_REGISTRATION_DELETE_BY_NODE_ID: self._service_registration_delete_node,
         }
 
     # -- applying ----------------------------------------------------------------
@@ -248,6 +251,7 @@ class FSM:
         with self.store.txn(index) as txn:
             txn.delete_evals(request.evals)
             txn.delete_allocs(request.allocs)
+            _drop_services_of(txn, request.allocs)
 
     # -- plans -------------------------------------------------------------------
     def _apply_plan_results(self, index: int, request: m.ApplyPlanResultsRequest) -> None:
@@ -267,6 +271,9 @@ class FSM:
             txn.upsert_plan_results(PlanResult(
                 node_update=request.node_update, node_allocation=request.node_allocation,
                 deployment=request.deployment, deployment_updates=request.deployment_updates))
+            _drop_services_of_stopped(txn, (a.id for allocs in (*request.node_update.values(),
+                                                                *request.node_allocation.values())
+                                            for a in allocs))
         # Stopping allocations frees their resources at once for the scheduler
         # (server-terminal allocations do not count), so blocked evals may fit now.
         self._capacity_changed((node_id for node_id, allocs in request.node_update.items()
@@ -285,6 +292,7 @@ class FSM:
         with self.store.txn(index) as txn:
             for node_id in request.node_ids:
                 txn.delete_node(node_id)
+                txn.put_service_registrations(txn.service_registrations.without_node(node_id))
 
     def _node_update_status(self, index: int, request: m.NodeUpdateStatusRequest) -> None:
         with self.store.txn(index) as txn:
@@ -295,6 +303,11 @@ class FSM:
                 request.node_id, status=request.status,
                 status_updated_at=request.updated_at or node.status_updated_at,
                 events=append_node_event(node.events, request.node_event, index))
+            if request.status == NodeStatus.DOWN:
+                # In the same write as the status, as Nomad does: no reader may see the
+                # node down and its instances still advertised.
+                txn.put_service_registrations(
+                    txn.service_registrations.without_node(request.node_id))
             stored = self._upsert_evals(txn, request.evals)
         self._evals_upserted(stored)
         if request.status == NodeStatus.READY:
@@ -340,6 +353,7 @@ class FSM:
                              request: m.AllocClientUpdateRequest) -> list[Allocation]:
         with self.store.txn(index) as txn:
             changed = txn.update_allocs_from_client(request.alloc)
+            _drop_services_of_stopped(txn, (a.id for a in changed))
             stored = self._upsert_evals(txn, request.evals)
         self._evals_upserted(stored)
         self._capacity_changed((a.node_id for a in changed
@@ -371,6 +385,32 @@ class FSM:
     def _deployment_delete(self, index: int, request: m.DeploymentDeleteRequest) -> None:
         with self.store.txn(index) as txn:
             txn.delete_deployments(request.deployments)
+
+    # -- service registrations ---------------------------------------------------
+    def _service_registration_upsert(self, index: int,
+                                     request: m.ServiceRegistrationUpsertRequest) -> None:
+        with self.store.txn(index) as txn:
+            # An instance of an allocation that stopped (or was collected) after the
+            # endpoint checked it must not come back: nothing would remove it again.
+            live = [reg for reg in request.services
+                    if (alloc := txn.alloc_by_id(reg.alloc_id)) is not None
+                    and not alloc.terminal_status()]
+            txn.put_service_registrations(txn.service_registrations.upserted(live, index))
+
+    def _service_registration_delete(self, index: int,
+                                     request: m.ServiceRegistrationDeleteByIDRequest) -> None:
+        with self.store.txn(index) as txn:
+            key = (request.namespace, request.id)
+            if txn.service_registrations.get(*key) is None:
+                raise NotFound(f"service registration {request.id!r} not found in namespace "
+                               f"{request.namespace!r}")
+            txn.put_service_registrations(txn.service_registrations.without([key]))
+
+    def _service_registration_delete_node(
+            self, index: int, request: m.ServiceRegistrationDeleteByNodeIDRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.put_service_registrations(
+                txn.service_registrations.without_node(request.node_id))
 
     # -- servers -----------------------------------------------------------------
     def _server_member(self, index: int, request: m.ServerMemberRequest) -> None:
@@ -406,3 +446,26 @@ class FSM:
 
     def restore_json(self, text: str) -> None:
         self.restore(json.loads(text))
+
+
+def _drop_services_of(txn: Txn, alloc_ids: Iterable[str]) -> None:
+    """Remove the service registrations of allocations that are gone."""
+    if len(txn.service_registrations):
+        txn.put_service_registrations(txn.service_registrations.without_allocs(alloc_ids))
+
+
+def _drop_services_of_stopped(txn: Txn, alloc_ids: Iterable[str]) -> None:
+    """Remove the service registrations of those allocations that are now stopped
+    (server-terminal) or finished, failed or lost (client-terminal).
+
+    Nomad removes them once the allocation is client-terminal (lost included),
+    whatever the client managed to deregister itself.  A stopped allocation's
+    instances go already when the server stops it: its client deregisters them
+    first thing on stopping anyway, and one that no longer answers would leave
+    them advertised until it is marked down."""
+    if not len(txn.service_registrations):
+        return
+    stopped = [alloc_id for alloc_id in alloc_ids
+               if (alloc := txn.alloc_by_id(alloc_id)) is not None and alloc.terminal_status()]
+    if stopped:
+        txn.put_service_registrations(txn.service_registrations.without_allocs(stopped))

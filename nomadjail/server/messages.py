@@ -33,6 +33,7 @@ from ..structs import (
     NodeEligibility,
     NodeEvent,
     NodeStatus,
+    ServiceRegistration,
     from_api,
     to_api,
 )
@@ -68,6 +69,9 @@ class MsgType(IntEnum):
     DEPLOYMENT_UPSERT = 15  # a whole deployment; no longer written, still replayed
     JOB_BATCH_DEREGISTER = 16  # garbage collection purges jobs
     DEPLOYMENT_DELETE = 17  # garbage collection removes finished deployments
+    SERVICE_REGISTRATION_UPSERT = 18  # a client registers (or updates) service instances
+    SERVICE_REGISTRATION_DELETE_BY_ID = 19  # one registration goes (client or operator)
+    SERVICE_REGISTRATION_DELETE_BY_NODE_ID = 20  # every registration on a node goes
 
 
 IGNORABLE: frozenset[MsgType] = frozenset()
@@ -225,6 +229,31 @@ class DeploymentDeleteRequest:
 
 
 @dataclass(slots=True)
+class ServiceRegistrationUpsertRequest:
+    """Service instances a client runs, validated by the endpoint; the FSM skips those
+    whose allocation is gone or stopped by the time the message applies."""
+
+    services: list[ServiceRegistration] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ServiceRegistrationDeleteByIDRequest:
+    """One registration; applying it fails with NotFound when it is not there."""
+
+    namespace: str = ""
+    id: str = ""
+
+
+@dataclass(slots=True)
+class ServiceRegistrationDeleteByNodeIDRequest:
+    """Every registration on one node (Nomad's type 49).  A node going down removes its
+    registrations within the status change itself, as Nomad does since 1.8, so nothing
+    writes this now; it is applied for logs and tools that do."""
+
+    node_id: str = ""
+
+
+@dataclass(slots=True)
 class BarrierRequest:
     pass
 
@@ -263,6 +292,9 @@ REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.DEPLOYMENT_UPSERT: DeploymentUpsertRequest,
     MsgType.JOB_BATCH_DEREGISTER: JobBatchDeregisterRequest,
     MsgType.DEPLOYMENT_DELETE: DeploymentDeleteRequest,
+    MsgType.SERVICE_REGISTRATION_UPSERT: ServiceRegistrationUpsertRequest,
+    MsgType.SERVICE_REGISTRATION_DELETE_BY_ID: ServiceRegistrationDeleteByIDRequest,
+    MsgType.SERVICE_REGISTRATION_DELETE_BY_NODE_ID: ServiceRegistrationDeleteByNodeIDRequest,
 }
 
 

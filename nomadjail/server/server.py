@@ -36,6 +36,7 @@ from ..structs import (
     Evaluation,
     Job,
     Node,
+    ServiceRegistration,
     Unavailable,
     now_ns,
 )
@@ -64,6 +65,7 @@ from .results import (
     MemberStatus,
     NodeUpdateResponse,
 )
+from .service_registration_endpoint import ServiceRegistrationEndpoint
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -151,6 +153,8 @@ class Server:
                                   clock=clock)
         self.allocs = AllocEndpoint(self._store, self._apply, clock=clock)
         self.evals = EvalEndpoint(self._apply, clock=clock)
+        self.services = ServiceRegistrationEndpoint(self._store, self._apply,
+                                                    self.nodes.authenticate)
         self.leader = LeaderDuties(
             store=self._store, barrier=lambda: self._apply(m.BarrierRequest()),
             broker=self.broker, blocked=self.blocked, plan_queue=self.plan_queue,
@@ -369,3 +373,16 @@ class Server:
 
     def get_allocs(self, node_id: str, secret_id: str, alloc_ids: list[str]) -> list[Allocation]:
         return self.nodes.get_allocs(node_id, secret_id, alloc_ids)
+
+    def upsert_service_registrations(self, secret_id: str,
+                                     services: list[ServiceRegistration]) -> int:
+        return self.services.upsert(secret_id, services)
+
+    def delete_service_registration_for_node(self, node_id: str, secret_id: str,
+                                             namespace: str, reg_id: str) -> int:
+        return self.services.delete_for_node(node_id, secret_id, namespace, reg_id)
+
+    # -- service registrations (public API) --------------------------------------
+    def delete_service_registration(self, namespace: str, service_name: str,
+                                    reg_id: str) -> int:
+        return self.services.delete(namespace, service_name, reg_id)

@@ -3,9 +3,10 @@
 Raft compacts its log by replacing the applied prefix with a snapshot, and
 a restarted or lagging server rebuilds its state from it, so the snapshot
 must hold *everything* the log did: jobs with all tracked versions, job
-summaries, nodes, allocations, evaluations, deployments, every table's
-index and the FSM's own counter.  Secondary indexes (allocations by job,
-node and eval; evals and deployments by job) are derived on restore.
+summaries, nodes, allocations, evaluations, deployments, service
+registrations, every table's index and the FSM's own counter.  Secondary
+indexes (allocations by job, node and eval; evals and deployments by job;
+service registrations by name, allocation and node) are derived on restore.
 
 Jobs are stored once in a pool and referenced by position: an allocation
 embeds its job, and a thousand allocations of one job would otherwise
@@ -19,8 +20,18 @@ from typing import Any
 
 import immutables
 
-from ..state import Table, Tables
-from ..structs import Allocation, Deployment, Evaluation, Job, JobSummary, Node, from_api, to_api
+from ..state import ServiceTable, Table, Tables
+from ..structs import (
+    Allocation,
+    Deployment,
+    Evaluation,
+    Job,
+    JobSummary,
+    Node,
+    ServiceRegistration,
+    from_api,
+    to_api,
+)
 
 SNAPSHOT_VERSION = 1
 
@@ -64,6 +75,7 @@ def encode_tables(tables: Tables) -> dict[str, Any]:
         "Allocs": allocs,
         "Evals": [to_api(e) for e in tables.evals.values()],
         "Deployments": [to_api(d) for d in tables.deployments.values()],
+        "ServiceRegistrations": [to_api(r) for r in tables.services],
     }
 
 
@@ -125,6 +137,10 @@ def decode_tables(data: dict[str, Any]) -> Tables:
             deployments[deployment.id] = deployment
             deployments_by_job.setdefault((deployment.namespace, deployment.job_id),
                                           {})[deployment.id] = True
+        # Absent from snapshots written before the table existed: none were registered.
+        services = ServiceTable.of(
+            from_api(ServiceRegistration, raw, "Snapshot.ServiceRegistrations")
+            for raw in data.get("ServiceRegistrations") or [])
         table_index = immutables.Map({Table(name): int(index)
                                       for name, index in data["TableIndex"].items()})
         latest_index = int(data["LatestIndex"])
@@ -143,6 +159,7 @@ def decode_tables(data: dict[str, Any]) -> Tables:
         allocs_by_eval=_index_map(by_eval),
         evals_by_job=_index_map(evals_by_job),
         deployments_by_job=_index_map(deployments_by_job),
+        services=services,
         table_index=table_index,
         latest_index=latest_index,
     )

@@ -1,5 +1,6 @@
 """MVCC state store: tables, secondary indexes, O(1) snapshots, watch-by-index."""
 
+from .services import ServiceKey, ServiceTable, same_registration
 from .snapshot import JobKey, StateSnapshot, Table, Tables
 from .store import (
     JOB_TRACKED_VERSIONS,
@@ -11,4 +12,5 @@ from .store import (
 )
 
 __all__ = ["JOB_TRACKED_VERSIONS", "MAX_RETAINED_NODE_EVENTS", "NODE_EVENT_CLUSTER", "JobKey",
-           "StateSnapshot", "StateStore", "Table", "Tables", "Txn", "append_node_event"]
+           "ServiceKey", "ServiceTable", "StateSnapshot", "StateStore", "Table", "Tables", "Txn",
+           "append_node_event", "same_registration"]

@@ -18,6 +18,7 @@ from enum import StrEnum
 import immutables
 
 from ..structs import Allocation, Deployment, Evaluation, Job, JobSummary, Node
+from .services import ServiceTable
 
 JobKey = tuple[str, str]  # (namespace, job ID)
 _EMPTY: immutables.Map = immutables.Map()
@@ -33,6 +34,7 @@ class Table(StrEnum):
     ALLOCS = "allocs"
     EVALS = "evals"
     DEPLOYMENTS = "deployment"
+    SERVICE_REGISTRATIONS = "service_registrations"
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class Tables:
     allocs_by_eval: immutables.Map = _EMPTY  # eval ID -> Map[alloc ID, True]
     evals_by_job: immutables.Map = _EMPTY  # JobKey -> Map[eval ID, True]
     deployments_by_job: immutables.Map = _EMPTY  # JobKey -> Map[deployment ID, True]
+    services: ServiceTable = ServiceTable()  # service registrations and their indexes
     table_index: immutables.Map = _EMPTY  # Table -> last index that changed it
     latest_index: int = 0
 
@@ -72,6 +75,11 @@ class StateSnapshot:
     def index(self, *tables: Table) -> int:
         """The highest index that changed any of ``tables`` (for X-Nomad-Index)."""
         return max((self._t.table_index.get(t, 0) for t in tables), default=0)
+
+    @property
+    def service_registrations(self) -> ServiceTable:
+        """The service_registrations table (its queries: :class:`~.services.ServiceTable`)."""
+        return self._t.services
 
     # -- jobs --------------------------------------------------------------------
     def job_by_id(self, namespace: str, job_id: str) -> Job | None:

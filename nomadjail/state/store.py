@@ -46,6 +46,7 @@ from ..structs import (
     rfc3339,
 )
 from .deployments import account_alloc, with_status
+from .services import ServiceTable
 from .snapshot import JobKey, StateSnapshot, Table, Tables
 from .watch import IndexWatch
 
@@ -441,6 +442,11 @@ class Txn(StateSnapshot):
             by_job = _remove(by_job, key, deployment_id)
             self._touched_jobs.add(key)
         self._set(Table.DEPLOYMENTS, deployments=stored, deployments_by_job=by_job)
+
+    def put_service_registrations(self, table: ServiceTable) -> None:
+        """Store the table one of :class:`ServiceTable`'s writes returned."""
+        if table is not self._t.services:
+            self._set(Table.SERVICE_REGISTRATIONS, services=table)
 
     # -- derived state -----------------------------------------------------------
     def _set_queued(self, key: JobKey, queued: dict[str, int]) -> None:

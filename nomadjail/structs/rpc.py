@@ -12,6 +12,7 @@ from .alloc import Allocation
 from .codec import field
 from .consts import NodeStatus
 from .node import Node
+from .service_registration import ServiceRegistration
 
 
 @dataclass(slots=True)
@@ -79,3 +80,20 @@ class IndexResponse:
     """The answer to Node.UpdateAlloc."""
 
     index: int = 0
+
+
+@dataclass(slots=True)
+class ServiceRegistrationUpsertRequest:
+    """ServiceRegistration.Upsert: instances of the calling node's allocations (every
+    ``NodeID`` is the caller's; the secret in ``X-Nomad-Token`` proves it)."""
+
+    services: list[ServiceRegistration] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ServiceRegistrationDeleteByIDRequest:
+    """ServiceRegistration.DeleteByID: one of the calling node's registrations."""
+
+    id: str = ""
+    namespace: str = ""  # "" means "default"
+    node_id: str = ""  # the caller, as in every node-scoped call

@@ -38,6 +38,7 @@ from ..structs import (
     now_ns,
 )
 from ..structs.node import NodeDiskResources
+from ..structs.service_registration import ServiceRegistration
 
 
 def mock_node(*, datacenter: str = "dc1", cpu: int = 4000, memory_mb: int = 8192,
@@ -144,3 +145,16 @@ def mock_alloc(job: Job, node: Node, *, index: int = 0, group: str = "",
             tasks=tasks, shared=AllocatedSharedResources(disk_mb=tg.ephemeral_disk.size_mb or 0
                                                          if tg.ephemeral_disk else 0)),
         client_status=client_status, create_time=now, modify_time=now)
+
+
+def mock_service_registration(alloc: Allocation, *, name: str = "web", task: str = "web",
+                              port_label: str = "http", port: int = 8080,
+                              address: str = "127.0.0.1", tags: list[str] | None = None,
+                              datacenter: str = "dc1") -> ServiceRegistration:
+    """The registration a client writes for one of ``alloc``'s task services
+    (Nomad's ID scheme: ``_nomad-task-<alloc>-<task>-<service>-<port label>``)."""
+    return ServiceRegistration(
+        id=f"_nomad-task-{alloc.id}-{task}-{name}-{port_label}", service_name=name,
+        namespace=alloc.namespace, node_id=alloc.node_id, datacenter=datacenter,
+        job_id=alloc.job_id, alloc_id=alloc.id, tags=list(tags or []), address=address,
+        port=port)
