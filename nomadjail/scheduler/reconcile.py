@@ -77,6 +77,14 @@ from .alloc_sets import (
     highest_first,
     name_order,
 )
+from .canaries import (
+    canaries_to_cancel,
+    group_promoted_or_done,
+    is_canary,
+    is_canarying,
+    placed_canaries,
+    requires_canaries,
+)
 from .descriptions import (
     ALLOC_LOST,
     ALLOC_MIGRATING,
@@ -85,6 +93,8 @@ from .descriptions import (
     ALLOC_UPDATING,
     DEPLOYMENT_NEWER_JOB,
     DEPLOYMENT_RUNNING,
+    DEPLOYMENT_RUNNING_AUTO_PROMOTION,
+    DEPLOYMENT_RUNNING_NEEDS_PROMOTION,
     DEPLOYMENT_STOPPED_JOB,
     DEPLOYMENT_SUCCESSFUL,
     RESCHEDULING_FOLLOWUP_EVAL,
@@ -118,6 +128,10 @@ class Placement:
     lost: bool = False
     stop_previous: bool = False  # destructive update: stop ``previous`` if placed
     stop_description: str = ""
+    canary: bool = False  # a canary of the deployment (or a canary's replacement)
+    # While canaries wait for promotion, a replacement for an allocation that is
+    # not a canary runs the version the old allocations run, not the new one.
+    downgrade: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -195,6 +209,7 @@ class _Reconciler:
         self.deployment: Deployment | None = None  # the current one, maybe created here
         self.deployment_paused = False
         self.deployment_failed = False
+        self.cancel_canaries: set[str] = set()  # canaries never to be promoted
 
     # -- entry --------------------------------------------------------------------
     def compute(self) -> ReconcileResult:
@@ -211,6 +226,7 @@ class _Reconciler:
             self.deployment_paused = self.deployment.status in (
                 DeploymentStatus.PAUSED, DeploymentStatus.PENDING)
             self.deployment_failed = self.deployment.status == DeploymentStatus.FAILED
+        self.cancel_canaries = canaries_to_cancel(self.deployment_old, self.deployment)
         complete = True
         for group, allocs in matrix.items():
             complete = self._compute_group(group, allocs) and complete
@@ -221,6 +237,11 @@ class _Reconciler:
                 deployment_id=self.deployment.id, status=DeploymentStatus.SUCCESSFUL,
                 status_description=DEPLOYMENT_SUCCESSFUL,
                 updated_at=self.given.now))
+        created = result.deployment
+        if created is not None and created.requires_promotion():
+            created.status_description = (DEPLOYMENT_RUNNING_AUTO_PROMOTION
+                                          if created.has_auto_promote()
+                                          else DEPLOYMENT_RUNNING_NEEDS_PROMOTION)
         return result
 
     def _cancel_unneeded_deployments(self) -> None:
@@ -267,22 +288,39 @@ class _Reconciler:
         count = group.count
 
         dstate, existing_deployment = self._deployment_state(group)
-        allocs = self._classify(all_allocs, desired)
+        batch = self.given.batch
+        if batch:
+            all_allocs, history = filter_old_terminal_allocs(all_allocs, job)
+            desired.ignore += len(history)
+        all_allocs, canaries = self._cancel_unneeded_canaries(all_allocs, desired)
+        allocs = self._classify(all_allocs, desired, batch=batch)
         if allocs.reschedule_later:
             self._reschedule_later(group_name, allocs)
         names = AllocNameIndex(self.given.job_id, group_name, count, allocs.named())
         result.name_indexes[group_name] = names
 
-        self._compute_stop(group, names, allocs, desired)
+        canarying = is_canarying(dstate)
+        self._compute_stop(group, names, allocs, desired, canaries, canarying)
         in_place, destructive = self._compute_updates(group, allocs.untainted, desired)
-        place = self._compute_placements(group, names, allocs)
         if not existing_deployment:
-            dstate.desired_total += len(destructive) + len(in_place) + len(place)
+            dstate.desired_total += len(destructive) + len(in_place)
+        if canarying:
+            allocs.untainted = difference(allocs.untainted, canaries)
+        group_place: list[Placement] = []
+        needs_canaries = requires_canaries(group, dstate, destructive, canaries)
+        if needs_canaries:
+            group_place = self._compute_canaries(group, dstate, destructive, canaries, names,
+                                                 desired)
+        canarying = is_canarying(dstate)
+        place = self._compute_placements(group, names, allocs, canarying)
+        if not existing_deployment:
+            dstate.desired_total += len(place)
 
-        limit = self._compute_limit(group, allocs, destructive)
-        group_place, limit = self._compute_replacements(place, allocs, limit, desired)
+        limit = self._compute_limit(group, allocs, destructive, canarying)
+        replacements, limit = self._compute_replacements(place, allocs, limit, desired, canarying)
+        group_place.extend(replacements)
         self._compute_destructive_updates(group, destructive, limit, desired)
-        group_place.extend(self._compute_migrations(group, allocs, desired))
+        group_place.extend(self._compute_migrations(group, allocs, desired, canarying))
         if len(group_place) > count:
             group_place = group_place[:count]
             desired.place = count
@@ -291,21 +329,18 @@ class _Reconciler:
         self._create_deployment(group, dstate, existing_deployment, allocs.all_allocs,
                                 bool(destructive) or bool(in_place))
         busy = bool(destructive or in_place or group_place or allocs.migrate
-                    or allocs.reschedule_now or allocs.reschedule_later)
+                    or allocs.reschedule_now or allocs.reschedule_later or needs_canaries)
         return not busy and self._deployment_complete(group_name)
 
-    def _classify(self, all_allocs: AllocSet, desired: DesiredUpdates) -> _GroupAllocs:
+    def _classify(self, all_allocs: AllocSet, desired: DesiredUpdates, *, batch: bool
+                  ) -> _GroupAllocs:
         """Sort the group's allocations by their node and the reschedule policy."""
-        given, job = self.given, self.job
-        assert job is not None
-        if given.batch:
-            all_allocs, history = filter_old_terminal_allocs(all_allocs, job)
-            desired.ignore += len(history)
+        given = self.given
         by_node = filter_by_tainted(all_allocs, given.tainted_nodes)
         desired.ignore += len(by_node.ignore)
 
         def by_policy(allocs: AllocSet) -> ReschedulableSplit:
-            return filter_by_rescheduleable(allocs, batch=given.batch, now=given.now,
+            return filter_by_rescheduleable(allocs, batch=batch, now=given.now,
                                             eval_id=given.eval_id, deployment=self.deployment)
 
         staying, migrating = by_policy(by_node.untainted), by_policy(by_node.migrate)
@@ -352,13 +387,25 @@ class _Reconciler:
 
     # -- stops and updates --------------------------------------------------------
     def _compute_stop(self, group: TaskGroup, names: AllocNameIndex, allocs: _GroupAllocs,
-                      desired: DesiredUpdates) -> None:
+                      desired: DesiredUpdates, canaries: AllocSet, canarying: bool) -> None:
         """Stop lost allocations and, on scale-down, the highest indexes --
-        migrating ones first, they would move anyway.  Takes the stopped ones
-        out of ``allocs``."""
+        migrating ones first, they would move anyway.  Canaries waiting for
+        promotion are never stopped here; once promoted, the allocations
+        whose names they took go first.  Takes the stopped ones out of
+        ``allocs``."""
         count = group.count or 0
         stops = [Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in allocs.lost.values()]
-        remove = len(allocs.untainted) + len(allocs.migrate) - count
+        working = difference(allocs.untainted, canaries) if canarying else dict(allocs.untainted)
+        remove = len(working) + len(allocs.migrate) - count
+        working = {i: a for i, a in working.items() if not a.server_terminal()}
+        if remove > 0 and canaries and not canarying:
+            canary_names = {a.name for a in canaries.values()}
+            named_alike = [a for a in name_order(difference(working, canaries))
+                           if a.name in canary_names][:remove]
+            working = difference(working, alloc_ids(named_alike))
+            allocs.untainted = difference(allocs.untainted, alloc_ids(named_alike))
+            stops.extend(Stop(a, ALLOC_NOT_NEEDED) for a in named_alike)
+            remove -= len(named_alike)
         if remove > 0 and allocs.migrate:
             highest = AllocNameIndex(self.given.job_id, group.name, count,
                                      allocs.migrate.values()).highest(remove)
@@ -369,7 +416,6 @@ class _Reconciler:
             stops.extend(Stop(a, ALLOC_NOT_NEEDED) for a in migrating)
             remove -= len(migrating)
         if remove > 0:
-            working = {i: a for i, a in allocs.untainted.items() if not a.server_terminal()}
             surplus = highest_first(working, remove, among=names.highest(remove))
             # Duplicate names can leave some to remove.
             surplus += highest_first(difference(working, alloc_ids(surplus)), remove - len(surplus))
@@ -400,29 +446,51 @@ class _Reconciler:
 
     # -- placements -----------------------------------------------------------------
     def _compute_placements(self, group: TaskGroup, names: AllocNameIndex,
-                            allocs: _GroupAllocs) -> list[Placement]:
+                            allocs: _GroupAllocs, canarying: bool) -> list[Placement]:
         """What the group lacks: replacements for failed allocations, then for
-        lost ones, then new names -- up to ``count``."""
+        lost ones, then new names -- up to ``count``.  A replacement of a
+        canary is a canary; while canaries wait, any other placement keeps the
+        old version (``downgrade``)."""
         count = group.count or 0
-        place = [Placement(name=a.name, group=group, previous=a, reschedule=True)
+        place = [Placement(name=a.name, group=group, previous=a, reschedule=True,
+                           canary=is_canary(a), downgrade=canarying and not is_canary(a))
                  for a in name_order(allocs.reschedule_now)]
         existing = len(allocs.untainted) + len(allocs.migrate) + len(allocs.reschedule_now)
         for alloc in name_order(allocs.lost):
             if existing >= count:
                 break
             existing += 1
-            place.append(Placement(name=alloc.name, group=group, previous=alloc, lost=True))
+            place.append(Placement(name=alloc.name, group=group, previous=alloc, lost=True,
+                                   canary=is_canary(alloc),
+                                   downgrade=canarying and not is_canary(alloc)))
         if existing < count:
-            place.extend(Placement(name=name, group=group) for name in names.next(count - existing))
+            place.extend(Placement(name=name, group=group, downgrade=canarying)
+                         for name in names.next(count - existing))
         return place
 
-    def _compute_limit(self, group: TaskGroup, allocs: _GroupAllocs, destructive: AllocSet
-                       ) -> int:
+    def _compute_canaries(self, group: TaskGroup, dstate: DeploymentState, destructive: AllocSet,
+                          canaries: AllocSet, names: AllocNameIndex, desired: DesiredUpdates
+                          ) -> list[Placement]:
+        """The canaries still to place (none while the deployment is paused or
+        failed); records how many the deployment wants."""
+        assert group.update is not None
+        wanted = group.update.canary or 0
+        dstate.desired_canaries = wanted
+        if self.deployment_paused or self.deployment_failed:
+            return []
+        missing = wanted - len(canaries)
+        desired.canary += missing
+        return [Placement(name=name, group=group, canary=True)
+                for name in names.next_canaries(missing, canaries.values(),
+                                                destructive.values())]
+
+    def _compute_limit(self, group: TaskGroup, allocs: _GroupAllocs, destructive: AllocSet,
+                       canarying: bool) -> int:
         """How many allocations this evaluation may replace (Nomad's
         computeUnderProvisionedBy): the group's count when nothing rolls,
         ``max_parallel`` minus the current deployment's allocations that are not
-        healthy yet, nothing while one is unhealthy or the deployment is paused
-        or failed."""
+        healthy yet, nothing while one is unhealthy, canaries await promotion
+        or the deployment is paused or failed."""
         count = group.count or 0
         if _update_strategy_empty(group.update) or not (destructive or allocs.migrate):
             return count
@@ -430,7 +498,7 @@ class _Reconciler:
         max_parallel = group.update.max_parallel
         if self.deployment is None:
             return max_parallel
-        if self.deployment_paused or self.deployment_failed:
+        if self.deployment_paused or self.deployment_failed or canarying:
             return 0
         in_rollout, _ = filter_by_deployment(allocs.untainted, self.deployment.id)
         limit = max_parallel
@@ -443,16 +511,18 @@ class _Reconciler:
         return max(limit, 0)
 
     def _compute_replacements(self, place: list[Placement], allocs: _GroupAllocs, limit: int,
-                              desired: DesiredUpdates) -> tuple[list[Placement], int]:
+                              desired: DesiredUpdates, canarying: bool
+                              ) -> tuple[list[Placement], int]:
         """(the placements to make now, the room ``limit`` leaves for destructive
         updates).
 
         Normally every placement, and each rescheduled allocation is stopped;
         placements use up the rollout's room first.  A paused or failed
-        deployment places only what was lost, or what failed outside the failed
-        rollout, and leaves no room for destructive updates."""
+        deployment, or one whose canaries await promotion, places only what
+        was lost, or what failed outside a failed rollout, and leaves no room
+        for destructive updates."""
         result = self.result
-        if not self.deployment_paused and not self.deployment_failed:
+        if not self.deployment_paused and not self.deployment_failed and not canarying:
             desired.place += len(place)
             failed = difference(allocs.reschedule_now, allocs.migrate)
             result.stop.extend(Stop(alloc, ALLOC_RESCHEDULED) for alloc in failed.values())
@@ -485,9 +555,10 @@ class _Reconciler:
                 stop_description=ALLOC_UPDATING))
 
     def _compute_migrations(self, group: TaskGroup, allocs: _GroupAllocs,
-                            desired: DesiredUpdates) -> list[Placement]:
+                            desired: DesiredUpdates, canarying: bool) -> list[Placement]:
         """Stop every migrating allocation; returns their replacements, except
-        for those the reschedule logic already places."""
+        for those the reschedule logic already places (a canary's replacement
+        is a canary; while canaries wait, others keep the old version)."""
         desired.migrate += len(allocs.migrate)
         place: list[Placement] = []
         for alloc in name_order(allocs.migrate):
@@ -496,7 +567,9 @@ class _Reconciler:
                     alloc.job is not None and alloc.job.type == JobType.BATCH
                     and alloc.desired_transition.reschedule):
                 continue  # the reschedule logic places it
-            place.append(Placement(name=alloc.name, group=group, previous=alloc))
+            place.append(Placement(name=alloc.name, group=group, previous=alloc,
+                                   canary=is_canary(alloc),
+                                   downgrade=canarying and not is_canary(alloc)))
         return place
 
     # -- deployments --------------------------------------------------------------
@@ -536,12 +609,36 @@ class _Reconciler:
         self.deployment.task_groups[group.name] = state
 
     def _deployment_complete(self, group_name: str) -> bool:
-        """The current deployment has every allocation of the group healthy
-        (False without a deployment: there is nothing to complete)."""
+        """The current deployment has every allocation of the group healthy,
+        and its canaries promoted (False without a deployment: there is
+        nothing to complete)."""
         if self.deployment is None:
             return False
         state = self.deployment.task_groups.get(group_name)
-        return state is None or state.healthy_allocs >= state.desired_total
+        return state is None or group_promoted_or_done(state, state.healthy_allocs)
+
+    # -- canaries -------------------------------------------------------------------
+    def _cancel_unneeded_canaries(self, all_allocs: AllocSet, desired: DesiredUpdates
+                                  ) -> tuple[AllocSet, AllocSet]:
+        """(the group's allocations still considered, the current canaries).
+
+        Canaries that will never be promoted are stopped; so are current ones
+        on a draining or lost node (a new canary takes their place) -- those
+        stops are not counted in the plan's annotations, as in Nomad: they are
+        transient to the deployment."""
+        result = self.result
+        cancelled = {i: a for i, a in all_allocs.items() if i in self.cancel_canaries}
+        result.stop.extend(Stop(a, ALLOC_NOT_NEEDED) for a in cancelled.values())
+        desired.stop += len(cancelled)
+        all_allocs = difference(all_allocs, cancelled)
+        if self.deployment is None:
+            return all_allocs, {}
+        split = filter_by_tainted(placed_canaries(all_allocs, self.deployment),
+                                  self.given.tainted_nodes)
+        result.stop.extend(Stop(a, ALLOC_MIGRATING) for a in split.migrate.values())
+        result.stop.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST)
+                           for a in split.lost.values())
+        return difference(all_allocs, split.migrate, split.lost), split.untainted
 
 
 def reconcile(given: ReconcileInput) -> ReconcileResult:
