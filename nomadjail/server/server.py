@@ -44,6 +44,7 @@ from . import messages as m
 from .alloc_endpoint import AllocEndpoint
 from .blocked_evals import BlockedEvals
 from .config import ServerConfig
+from .deployment_endpoint import DeploymentEndpoint
 from .deployment_watcher import DeploymentWatcher
 from .drainer import NodeDrainer
 from .eval_broker import EvalBroker
@@ -151,6 +152,7 @@ class Server:
                                   clock=clock)
         self.allocs = AllocEndpoint(self._store, self._apply, clock=clock)
         self.evals = EvalEndpoint(self._apply, clock=clock)
+        self.deployments = DeploymentEndpoint(self._store, self._apply, clock=clock)
         self.leader = LeaderDuties(
             store=self._store, barrier=lambda: self._apply(m.BarrierRequest()),
             broker=self.broker, blocked=self.blocked, plan_queue=self.plan_queue,

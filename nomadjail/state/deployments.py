@@ -140,7 +140,7 @@ def plan_promotion(deployment: Deployment, allocs: Iterable[Allocation], *,
     Every promoted group with canaries must have as many healthy, live canaries
     as it wants (``Task group "web" has 0/1 healthy allocations``); a group the
     deployment does not know is an error too."""
-    errors = [f"Task group {name!r} is not part of deployment {deployment.id!r}"
+    errors = [f'Task group "{name}" is not part of deployment "{deployment.id}"'
               for name in groups or () if name not in deployment.task_groups]
     chosen = set(deployment.task_groups) if groups is None else set(groups)
     canary_ids = {alloc_id for state in deployment.task_groups.values()
@@ -157,7 +157,7 @@ def plan_promotion(deployment: Deployment, allocs: Iterable[Allocation], *,
     for name in sorted(chosen & set(deployment.task_groups)):
         need = deployment.task_groups[name].desired_canaries
         if need and healthy.get(name, 0) < need:
-            errors.append(f"Task group {name!r} has {healthy.get(name, 0)}/{need} healthy "
+            errors.append(f'Task group "{name}" has {healthy.get(name, 0)}/{need} healthy '
                           "allocations")
     promoted = copy_deployment(deployment, index, promoted_at)
     for name in chosen & set(promoted.task_groups):
@@ -179,11 +179,11 @@ def alloc_health_errors(deployment: Deployment, allocs: Mapping[str, Allocation 
     if not healthy and not unhealthy:
         errors.append("must specify at least one healthy/unhealthy allocation ID")
     for alloc_id in sorted(set(healthy) & set(unhealthy)):
-        errors.append(f"alloc {alloc_id!r} is listed as both healthy and unhealthy")
+        errors.append(f'alloc "{alloc_id}" is listed as both healthy and unhealthy')
     for alloc_id in dict.fromkeys([*healthy, *unhealthy]):
         alloc = allocs.get(alloc_id)
         if alloc is None:
-            errors.append(f"unknown alloc {alloc_id!r}")
+            errors.append(f'unknown alloc "{alloc_id}"')
         elif alloc.deployment_id != deployment.id:
-            errors.append(f"alloc {alloc_id!r} is not part of deployment {deployment.id!r}")
+            errors.append(f'alloc "{alloc_id}" is not part of deployment "{deployment.id}"')
     return errors

@@ -158,9 +158,9 @@ def test_promotion_is_refused_until_every_canary_is_healthy(harness: Harness):
     assert sorted(a.name for a in canaries) == [f"{job.id}.web[0]", f"{job.id}.web[1]"]
     harness.set_health(canaries[:1])
 
-    assert promote(harness, job) == ["Task group 'web' has 1/2 healthy allocations"]
+    assert promote(harness, job) == ['Task group "web" has 1/2 healthy allocations']
     assert promote(harness, job, ["db"]) == [
-        f"Task group 'db' is not part of deployment {deployment(harness, job).id!r}"]
+        f'Task group "db" is not part of deployment "{deployment(harness, job).id}"']
     assert not deployment(harness, job).task_groups["web"].promoted
 
     harness.set_health(canaries[1:])
