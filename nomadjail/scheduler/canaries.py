@@ -18,8 +18,20 @@ placements.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 from ..structs import Allocation, Deployment, DeploymentState, DeploymentStatus, TaskGroup
-from .alloc_sets import AllocSet
+from .alloc_sets import AllocSet, TaintedNodes, difference, filter_by_tainted
+
+
+class CanarySplit(NamedTuple):
+    """A group's allocations sorted by what canaries need (:func:`split_canaries`)."""
+
+    kept: AllocSet  # still considered by the reconciler (the canaries included)
+    canaries: AllocSet  # the current deployment's canaries, where they run
+    cancelled: AllocSet  # canaries never to be promoted: stop
+    migrating: AllocSet  # current canaries on a draining node: stop (a new one is placed)
+    lost: AllocSet  # current canaries on a lost node: stop as lost
 
 
 def canaries_to_cancel(old: Deployment | None, current: Deployment | None) -> set[str]:
@@ -44,6 +56,19 @@ def placed_canaries(allocs: AllocSet, deployment: Deployment | None) -> AllocSet
     ids = {alloc_id for state in deployment.task_groups.values()
            for alloc_id in state.placed_canaries}
     return {alloc_id: alloc for alloc_id, alloc in allocs.items() if alloc_id in ids}
+
+
+def split_canaries(allocs: AllocSet, cancel: set[str], deployment: Deployment | None,
+                   tainted: TaintedNodes) -> CanarySplit:
+    """Sort out ``allocs`` (one group's) for canaries (Nomad's
+    cancelUnneededCanaries): the ``cancel`` ones go, and the current
+    deployment's canaries on a draining or lost node go too -- they are not
+    moved, a new canary is placed instead."""
+    cancelled = {i: a for i, a in allocs.items() if i in cancel}
+    kept = difference(allocs, cancelled)
+    split = filter_by_tainted(placed_canaries(kept, deployment), tainted)
+    return CanarySplit(difference(kept, split.migrate, split.lost), split.untainted,
+                       cancelled, split.migrate, split.lost)
 
 
 def is_canarying(state: DeploymentState | None) -> bool:

@@ -12,12 +12,14 @@ live, where is its node, may it be rescheduled) are the pure filters of
 
 The steps per group follow Nomad's ``computeGroup``, one method each::
 
+    old canaries --> stop those never to be promoted            (_cancel_unneeded_canaries)
     allocations --classify--> untainted | migrate | lost | ignore
     untainted --reschedule policy--> untainted | reschedule now | later (follow-up eval)
     too many?  --> stop the highest indexes                      (_compute_stop)
     job changed? --update_fn--> ignore | in place | destructive  (_compute_updates)
     too few?   --> missing names (lowest free index first), replacements
                    for rescheduled and lost allocations          (_compute_placements)
+    canaries?  --> canaries to place, none else until promoted   (_compute_canaries)
     rolling?   --> how many may be replaced now                  (_compute_limit)
     place      --> the replacements the deployment allows now    (_compute_replacements)
     destructive --> stop + place, as far as the room goes        (_compute_destructive_updates)
@@ -33,8 +35,13 @@ again whenever an allocation turns healthy, which starts the next ones.
 Failed allocations of an active deployment are replaced only once the
 watcher allows it (``DesiredTransition.Reschedule``).
 
+Canaries (``update { canary = N }``, see ``canaries.py``): a destructive
+update first places N canaries beside the old allocations and replaces
+nothing until the deployment is promoted; promotion keeps the canaries, stops
+the allocations whose names they took and rolls on as above.
+
 ``max_parallel = 0`` means no update strategy: everything at once and no
-deployment.  Not yet: canaries, auto-revert, disconnected clients.
+deployment.  Not yet: disconnected clients.
 """
 
 from __future__ import annotations
@@ -58,7 +65,6 @@ from ..structs import (
     JobType,
     Node,
     TaskGroup,
-    UpdateStrategy,
     rfc3339,
 )
 from .alloc_sets import (
@@ -82,8 +88,15 @@ from .canaries import (
     group_promoted_or_done,
     is_canary,
     is_canarying,
-    placed_canaries,
     requires_canaries,
+    split_canaries,
+)
+from .deployments import (
+    cancel_unneeded_deployments,
+    describe_new,
+    initial_group_state,
+    new_deployment,
+    update_strategy_empty,
 )
 from .descriptions import (
     ALLOC_LOST,
@@ -91,11 +104,6 @@ from .descriptions import (
     ALLOC_NOT_NEEDED,
     ALLOC_RESCHEDULED,
     ALLOC_UPDATING,
-    DEPLOYMENT_NEWER_JOB,
-    DEPLOYMENT_RUNNING,
-    DEPLOYMENT_RUNNING_AUTO_PROMOTION,
-    DEPLOYMENT_RUNNING_NEEDS_PROMOTION,
-    DEPLOYMENT_STOPPED_JOB,
     DEPLOYMENT_SUCCESSFUL,
     RESCHEDULING_FOLLOWUP_EVAL,
 )
@@ -196,10 +204,6 @@ class _GroupAllocs:
                 *self.reschedule_now.values(), *self.lost.values()]
 
 
-def _update_strategy_empty(strategy: UpdateStrategy | None) -> bool:
-    return strategy is None or not strategy.max_parallel
-
-
 class _Reconciler:
     def __init__(self, given: ReconcileInput):
         self.given = given
@@ -215,7 +219,8 @@ class _Reconciler:
     def compute(self) -> ReconcileResult:
         given, job, result = self.given, self.job, self.result
         matrix = alloc_matrix(job, given.allocs)
-        self._cancel_unneeded_deployments()
+        self.deployment_old, self.deployment, result.deployment_updates = (
+            cancel_unneeded_deployments(job, given.deployment, given.now))
         if job is None or job.stop:
             for group, allocs in matrix.items():
                 live = filter_by_terminal(allocs)
@@ -237,38 +242,9 @@ class _Reconciler:
                 deployment_id=self.deployment.id, status=DeploymentStatus.SUCCESSFUL,
                 status_description=DEPLOYMENT_SUCCESSFUL,
                 updated_at=self.given.now))
-        created = result.deployment
-        if created is not None and created.requires_promotion():
-            created.status_description = (DEPLOYMENT_RUNNING_AUTO_PROMOTION
-                                          if created.has_auto_promote()
-                                          else DEPLOYMENT_RUNNING_NEEDS_PROMOTION)
+        if result.deployment is not None:
+            describe_new(result.deployment)
         return result
-
-    def _cancel_unneeded_deployments(self) -> None:
-        job, current = self.job, self.given.deployment
-        updates = self.result.deployment_updates
-        if job is None or job.stop:
-            if current is not None and current.active():
-                updates.append(DeploymentStatusUpdate(
-                    deployment_id=current.id, status=DeploymentStatus.CANCELLED,
-                    status_description=DEPLOYMENT_STOPPED_JOB,
-                    updated_at=self.given.now))
-            self.deployment_old = current
-            return
-        if current is None:
-            return
-        if current.job_create_index != job.create_index or current.job_version != job.version:
-            if current.active():
-                updates.append(DeploymentStatusUpdate(
-                    deployment_id=current.id, status=DeploymentStatus.CANCELLED,
-                    status_description=DEPLOYMENT_NEWER_JOB,
-                    updated_at=self.given.now))
-            self.deployment_old = current
-            return
-        if current.status == DeploymentStatus.SUCCESSFUL:
-            self.deployment_old = current
-            return
-        self.deployment = current
 
     # -- one task group -----------------------------------------------------------
     def _compute_group(self, group_name: str, all_allocs: AllocSet) -> bool:
@@ -389,10 +365,9 @@ class _Reconciler:
     def _compute_stop(self, group: TaskGroup, names: AllocNameIndex, allocs: _GroupAllocs,
                       desired: DesiredUpdates, canaries: AllocSet, canarying: bool) -> None:
         """Stop lost allocations and, on scale-down, the highest indexes --
-        migrating ones first, they would move anyway.  Canaries waiting for
-        promotion are never stopped here; once promoted, the allocations
-        whose names they took go first.  Takes the stopped ones out of
-        ``allocs``."""
+        migrating ones first, they would move anyway; never canaries awaiting
+        promotion, and once promoted, first the allocations whose names they
+        took.  Takes the stopped ones out of ``allocs``."""
         count = group.count or 0
         stops = [Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in allocs.lost.values()]
         working = difference(allocs.untainted, canaries) if canarying else dict(allocs.untainted)
@@ -474,8 +449,7 @@ class _Reconciler:
         """The canaries still to place (none while the deployment is paused or
         failed); records how many the deployment wants."""
         assert group.update is not None
-        wanted = group.update.canary or 0
-        dstate.desired_canaries = wanted
+        wanted = dstate.desired_canaries = group.update.canary or 0
         if self.deployment_paused or self.deployment_failed:
             return []
         missing = wanted - len(canaries)
@@ -492,7 +466,7 @@ class _Reconciler:
         healthy yet, nothing while one is unhealthy, canaries await promotion
         or the deployment is paused or failed."""
         count = group.count or 0
-        if _update_strategy_empty(group.update) or not (destructive or allocs.migrate):
+        if update_strategy_empty(group.update) or not (destructive or allocs.migrate):
             return count
         assert group.update is not None and group.update.max_parallel is not None
         max_parallel = group.update.max_parallel
@@ -576,20 +550,14 @@ class _Reconciler:
     def _deployment_state(self, group: TaskGroup) -> tuple[DeploymentState, bool]:
         if self.deployment is not None and group.name in self.deployment.task_groups:
             return self.deployment.task_groups[group.name], True
-        state = DeploymentState()
-        if not _update_strategy_empty(group.update):
-            assert group.update is not None
-            state.auto_revert = bool(group.update.auto_revert)
-            state.auto_promote = bool(group.update.auto_promote)
-            state.progress_deadline = group.update.progress_deadline or 0
-        return state, False
+        return initial_group_state(group), False
 
     def _create_deployment(self, group: TaskGroup, state: DeploymentState, existing: bool,
                            all_allocs: AllocSet, updating_spec: bool) -> None:
         """Track this job version's rollout when it places or updates anything."""
         job = self.job
         assert job is not None
-        if existing or self.given.batch or _update_strategy_empty(group.update):
+        if existing or self.given.batch or update_strategy_empty(group.update):
             return
         if state.desired_total == 0:
             return
@@ -599,12 +567,7 @@ class _Reconciler:
         if had_running and not updating_spec:
             return
         if self.deployment is None:
-            self.deployment = Deployment(
-                id=self.given.new_id(), namespace=job.namespace or "", job_id=job.id,
-                job_version=job.version, job_modify_index=job.modify_index,
-                job_spec_modify_index=job.job_modify_index, job_create_index=job.create_index,
-                status=DeploymentStatus.RUNNING, status_description=DEPLOYMENT_RUNNING,
-                create_time=self.given.now, modify_time=self.given.now)
+            self.deployment = new_deployment(job, self.given.new_id(), self.given.now)
             self.result.deployment = self.deployment
         self.deployment.task_groups[group.name] = state
 
@@ -620,25 +583,17 @@ class _Reconciler:
     # -- canaries -------------------------------------------------------------------
     def _cancel_unneeded_canaries(self, all_allocs: AllocSet, desired: DesiredUpdates
                                   ) -> tuple[AllocSet, AllocSet]:
-        """(the group's allocations still considered, the current canaries).
-
-        Canaries that will never be promoted are stopped; so are current ones
-        on a draining or lost node (a new canary takes their place) -- those
-        stops are not counted in the plan's annotations, as in Nomad: they are
-        transient to the deployment."""
-        result = self.result
-        cancelled = {i: a for i, a in all_allocs.items() if i in self.cancel_canaries}
-        result.stop.extend(Stop(a, ALLOC_NOT_NEEDED) for a in cancelled.values())
-        desired.stop += len(cancelled)
-        all_allocs = difference(all_allocs, cancelled)
-        if self.deployment is None:
-            return all_allocs, {}
-        split = filter_by_tainted(placed_canaries(all_allocs, self.deployment),
-                                  self.given.tainted_nodes)
-        result.stop.extend(Stop(a, ALLOC_MIGRATING) for a in split.migrate.values())
-        result.stop.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST)
-                           for a in split.lost.values())
-        return difference(all_allocs, split.migrate, split.lost), split.untainted
+        """(the group's allocations still considered, the current canaries),
+        stopping the canaries ``split_canaries`` says must go.  Only the
+        cancelled ones count in the annotations, as in Nomad."""
+        split = split_canaries(all_allocs, self.cancel_canaries, self.deployment,
+                               self.given.tainted_nodes)
+        stop = self.result.stop
+        stop.extend(Stop(a, ALLOC_NOT_NEEDED) for a in split.cancelled.values())
+        stop.extend(Stop(a, ALLOC_MIGRATING) for a in split.migrating.values())
+        stop.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in split.lost.values())
+        desired.stop += len(split.cancelled)
+        return split.kept, split.canaries
 
 
 def reconcile(given: ReconcileInput) -> ReconcileResult:
