@@ -14,7 +14,7 @@ import falcon
 import falcon.asgi
 
 from ..api.rpc import RPC_PREFIX
-from . import errors, rpc, services
+from . import deployments, errors, rpc, services
 from .agent_api import AgentAPI
 from .allocations import (
     AllocationResource,
@@ -34,7 +34,6 @@ from .cluster import (
     StatusLeaderResource,
     StatusPeersResource,
 )
-from .deployments import DeploymentResource, DeploymentsResource
 from .evaluations import EvaluationAllocationsResource, EvaluationResource, EvaluationsResource
 from .forward import node_auth_valid
 from .jobs import JobPaths, JobsParseResource, JobsResource, ValidateJobResource
@@ -136,8 +135,7 @@ def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asg
     app.add_route("/v1/evaluations", EvaluationsResource(agent))
     app.add_route("/v1/evaluation/{eval_id}", EvaluationResource(agent))
     app.add_route("/v1/evaluation/{eval_id}/allocations", EvaluationAllocationsResource(agent))
-    app.add_route("/v1/deployments", DeploymentsResource(agent))
-    app.add_route("/v1/deployment/{deployment_id}", DeploymentResource(agent))
+    deployments.add_routes(app, agent)
 
     app.add_route("/v1/agent/self", AgentSelfResource(agent))
     app.add_route("/v1/agent/members", AgentMembersResource(agent))

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from dataclasses import dataclass
 from itertools import pairwise
+from typing import Protocol, TypeVar
 
 import falcon.asgi
 
@@ -20,6 +22,14 @@ from .resource import Resource
 from .stubs import alloc_stub, job_stub
 
 JOB_NOT_FOUND = "job not found"
+
+
+class _VersionBody(Protocol):
+    job_id: str
+    job_version: int
+
+
+V = TypeVar("V", bound=_VersionBody)
 
 
 def _decode_job(body: dict, path_id: str = "") -> Job:
@@ -187,7 +197,11 @@ class JobEvaluateResource(Resource):
 
 
 class JobDeploymentsResource(Resource):
-    """GET /v1/job/:id/deployments (list) and /v1/job/:id/deployment (latest)."""
+    """GET /v1/job/:id/deployments (list) and /v1/job/:id/deployment (latest).
+
+    As in Nomad, only the deployments of the job as it exists now count --
+    not those of an earlier job of the same ID that was purged and registered
+    again -- unless ``?all=true`` (list only)."""
 
     def __init__(self, agent: AgentAPI, *, latest: bool):
         super().__init__(agent)
@@ -195,8 +209,12 @@ class JobDeploymentsResource(Resource):
 
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      job_id: str) -> None:
+        every = not self.latest and bool_param(req, "all")
         snap, opts = await self.read(req, resp, Table.DEPLOYMENTS)
         deployments = snap.deployments_by_job(opts.namespace, job_id)
+        job = snap.job_by_id(opts.namespace, job_id)
+        if not every and job is not None:
+            deployments = [d for d in deployments if d.job_create_index == job.create_index]
         if self.latest:
             # Nomad answers JSON null, not an empty body, when there is none; Go clients
             # cannot decode an empty body.
@@ -204,6 +222,65 @@ class JobDeploymentsResource(Resource):
             resp.content_type = falcon.MEDIA_JSON
         else:
             resp.media = [to_api(d) for d in deployments]
+
+
+@dataclass(slots=True)
+class RevertBody:
+    job_id: str = ""
+    job_version: int = 0
+    enforce_prior_version: int | None = None
+
+
+@dataclass(slots=True)
+class StableBody:
+    job_id: str = ""
+    job_version: int = 0
+    stable: bool = False
+
+
+async def _version_body(req: falcon.asgi.Request, cls: type[V], job_id: str) -> V:
+    """A revert or stability body, checked as Nomad checks it."""
+    body = from_api(cls, await read_object(req), "body")
+    if not body.job_id:
+        raise BadRequest("JobID must be specified")
+    if body.job_id != job_id:
+        raise BadRequest(f"Job ID does not match: body has {body.job_id!r}, URL has {job_id!r}")
+    if body.job_version < 0:
+        raise BadRequest(f"JobVersion must not be negative, got {body.job_version}")
+    return body
+
+
+class JobRevertResource(Resource):
+    """POST/PUT /v1/job/:id/revert {"JobID", "JobVersion", "EnforcePriorVersion"}."""
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                      job_id: str) -> None:
+        body = await _version_body(req, RevertBody, job_id)
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        result = await asyncio.to_thread(server.jobs.revert, opts.namespace, job_id,
+                                         body.job_version,
+                                         enforce_prior_version=body.enforce_prior_version)
+        set_index(resp, result.index)
+        resp.media = result.to_api()
+
+    on_put = on_post
+
+
+class JobStableResource(Resource):
+    """POST/PUT /v1/job/:id/stable {"JobID", "JobVersion", "Stable"}."""
+
+    async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                      job_id: str) -> None:
+        body = await _version_body(req, StableBody, job_id)
+        server = self.agent.require_server()
+        opts = query_options(req, self.agent.region)
+        index = await asyncio.to_thread(server.jobs.set_stability, opts.namespace, job_id,
+                                        body.job_version, body.stable)
+        set_index(resp, index)
+        resp.media = {"Index": index}
+
+    on_put = on_post
 
 
 class JobPaths:
@@ -220,6 +297,8 @@ class JobPaths:
             "evaluate": JobEvaluateResource(agent),
             "deployments": JobDeploymentsResource(agent, latest=False),
             "deployment": JobDeploymentsResource(agent, latest=True),
+            "revert": JobRevertResource(agent),
+            "stable": JobStableResource(agent),
         }
         self.job = JobResource(agent)
 

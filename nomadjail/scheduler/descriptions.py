@@ -22,6 +22,8 @@ RESCHEDULING_FOLLOWUP_EVAL = "created for delayed rescheduling"
 
 # Deployment.status_description.
 DEPLOYMENT_RUNNING = "Deployment is running"
+DEPLOYMENT_RUNNING_NEEDS_PROMOTION = "Deployment is running but requires manual promotion"
+DEPLOYMENT_RUNNING_AUTO_PROMOTION = "Deployment is running pending automatic promotion"
 DEPLOYMENT_SUCCESSFUL = "Deployment completed successfully"
 DEPLOYMENT_STOPPED_JOB = "Cancelled because job is stopped"
 DEPLOYMENT_NEWER_JOB = "Cancelled due to newer version of job"

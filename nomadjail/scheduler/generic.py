@@ -20,11 +20,13 @@ from ..structs import (
     AllocatedSharedResources,
     Allocation,
     AllocClientStatus,
+    AllocDeploymentStatus,
     AllocDesiredStatus,
     Deployment,
     EvalStatus,
     EvalTrigger,
     Evaluation,
+    Job,
     Node,
     PlanAnnotations,
     RescheduleTracker,
@@ -145,7 +147,11 @@ class GenericScheduler(PlanningScheduler):
         disk_by_group: dict[str, int] = {}
         # Destructive updates first: their stops free resources for the rest.
         for missing in (*destructive, *place):
-            group = missing.group
+            group, alloc_job, alloc_deployment_id = missing.group, job, deployment_id
+            downgraded = self._downgraded_job(missing) if missing.downgrade else None
+            if downgraded is not None:
+                alloc_deployment_id, alloc_job = downgraded
+                group = alloc_job.lookup_task_group(group.name) or group
             failed = self.failed_tg_allocs.get(group.name)
             if failed is not None:
                 failed.coalesced_failures += 1
@@ -153,8 +159,10 @@ class GenericScheduler(PlanningScheduler):
             previous = missing.previous
             if missing.stop_previous and previous is not None:
                 ctx.stop(previous, missing.stop_description)
+            stack.set_job(alloc_job)
             option = stack.select(group, penalty_nodes=_penalty_nodes(previous),
                                   preferred=self._preferred_node(missing))
+            stack.set_job(job)
             metrics = stack.metrics
             metrics.nodes_available = by_datacenter
             metrics.nodes_in_pool = len(nodes)
@@ -177,8 +185,8 @@ class GenericScheduler(PlanningScheduler):
                     (group.ephemeral_disk.size_mb or 0) if group.ephemeral_disk else 0)
             alloc = Allocation(
                 id=ctx.new_id(), namespace=job.namespace or "", eval_id=ev.id, name=name,
-                node_id=option.node.id, node_name=option.node.name, job_id=job.id, job=job,
-                task_group=group.name, metrics=metrics, deployment_id=deployment_id,
+                node_id=option.node.id, node_name=option.node.name, job_id=job.id, job=alloc_job,
+                task_group=group.name, metrics=metrics, deployment_id=alloc_deployment_id,
                 allocated_resources=AllocatedResources(
                     tasks=option.task_resources,
                     shared=AllocatedSharedResources(disk_mb=disk,
@@ -186,6 +194,8 @@ class GenericScheduler(PlanningScheduler):
                                                     ports=option.shared_ports)),
                 desired_status=AllocDesiredStatus.RUN, client_status=AllocClientStatus.PENDING,
                 create_time=self.now, modify_time=self.now)
+            if missing.canary and self.deployment is not None:
+                alloc.deployment_status = AllocDeploymentStatus(canary=True)
             if previous is not None:
                 alloc.previous_allocation = previous.id
                 if missing.reschedule:
@@ -221,6 +231,38 @@ class GenericScheduler(PlanningScheduler):
                 planned[i] = updated
                 return
         ctx.update(updated)
+
+    def _downgraded_job(self, missing: Placement) -> tuple[str, Job] | None:
+        """(deployment ID, job) of the version a placement runs while the
+        group's canaries await promotion (Nomad's downgradedJobForPlacement):
+        the newest version whose deployment of the group was promoted or had
+        no canaries, else the replaced allocation's version if it rolled out
+        without a deployment.  None: use the current job."""
+        job, state = self.job, self.state
+        assert job is not None
+        namespace, name = job.namespace or "", missing.group.name
+        previous = missing.previous
+        min_version = previous.job.version if previous is not None and previous.job else 0
+        found: tuple[str, Job | None] | None = None
+        deployments = [d for d in state.deployments_by_job(namespace, job.id)
+                       if d.job_create_index == job.create_index]
+        for deployment in sorted(deployments, key=lambda d: -d.job_version):
+            group_state = deployment.task_groups.get(name)
+            if group_state is not None and (group_state.promoted
+                                            or group_state.desired_canaries == 0):
+                found = (deployment.id, state.job_by_version(namespace, job.id,
+                                                             deployment.job_version))
+                break
+        if found is None and previous is not None and previous.job is not None:
+            group = previous.job.lookup_task_group(name)
+            if group is not None and (group.update is None or not group.update.max_parallel):
+                found = ("", state.job_by_version(namespace, job.id, previous.job.version))
+        if found is None:
+            return None
+        deployment_id, old = found
+        if old is None or old.version < min_version or old.lookup_task_group(name) is None:
+            return None
+        return deployment_id, old
 
     def _preferred_node(self, missing: Placement) -> Node | None:
         """The previous node, for groups whose ephemeral disk is sticky or migrates."""

@@ -38,6 +38,10 @@ class State(Protocol):
 
     def latest_deployment_by_job(self, namespace: str, job_id: str) -> Deployment | None: ...
 
+    def deployments_by_job(self, namespace: str, job_id: str) -> list[Deployment]:
+        """The job's deployments, newest first."""
+        ...
+
 
 class Planner(Protocol):
     """How a scheduler submits its decisions."""

@@ -57,6 +57,30 @@ class AllocNameIndex:
             index += 1
         return names
 
+    def next_canaries(self, n: int, canaries: Iterable[Allocation],
+                      destructive: Iterable[Allocation]) -> list[str]:
+        """Claim ``n`` names for canaries (Nomad's NextCanaries): first the names
+        of allocations the update replaces (a canary takes over the name of one
+        it will replace, so promotion stops that one), then free indexes below
+        ``count``, then indexes from ``count`` up -- never a name an existing
+        canary holds."""
+        taken = {alloc.name for alloc in canaries}
+        names: list[str] = []
+        replaced = sorted({alloc.index for alloc in destructive if alloc.index < self.count})
+        free = [i for i in range(self.count) if i not in self._used]
+        for index in (*replaced, *free):
+            if len(names) >= n:
+                return names
+            name = self.name(index)
+            if name not in taken and name not in names:
+                self._used.add(index)
+                names.append(name)
+        index = self.count
+        while len(names) < n:
+            names.append(self.name(index))
+            index += 1
+        return names
+
     def is_duplicate(self, index: int) -> bool:
         return self._duplicates.get(index, 0) > 0
 

@@ -12,12 +12,14 @@ live, where is its node, may it be rescheduled) are the pure filters of
 
 The steps per group follow Nomad's ``computeGroup``, one method each::
 
+    old canaries --> stop those never to be promoted            (_cancel_unneeded_canaries)
     allocations --classify--> untainted | migrate | lost | ignore
     untainted --reschedule policy--> untainted | reschedule now | later (follow-up eval)
     too many?  --> stop the highest indexes                      (_compute_stop)
     job changed? --update_fn--> ignore | in place | destructive  (_compute_updates)
     too few?   --> missing names (lowest free index first), replacements
                    for rescheduled and lost allocations          (_compute_placements)
+    canaries?  --> canaries to place, none else until promoted   (_compute_canaries)
     rolling?   --> how many may be replaced now                  (_compute_limit)
     place      --> the replacements the deployment allows now    (_compute_replacements)
     destructive --> stop + place, as far as the room goes        (_compute_destructive_updates)
@@ -33,8 +35,13 @@ again whenever an allocation turns healthy, which starts the next ones.
 Failed allocations of an active deployment are replaced only once the
 watcher allows it (``DesiredTransition.Reschedule``).
 
+Canaries (``update { canary = N }``, see ``canaries.py``): a destructive
+update first places N canaries beside the old allocations and replaces
+nothing until the deployment is promoted; promotion keeps the canaries, stops
+the allocations whose names they took and rolls on as above.
+
 ``max_parallel = 0`` means no update strategy: everything at once and no
-deployment.  Not yet: canaries, auto-revert, disconnected clients.
+deployment.  Not yet: disconnected clients.
 """
 
 from __future__ import annotations
@@ -58,7 +65,6 @@ from ..structs import (
     JobType,
     Node,
     TaskGroup,
-    UpdateStrategy,
     rfc3339,
 )
 from .alloc_sets import (
@@ -77,15 +83,27 @@ from .alloc_sets import (
     highest_first,
     name_order,
 )
+from .canaries import (
+    canaries_to_cancel,
+    group_promoted_or_done,
+    is_canary,
+    is_canarying,
+    requires_canaries,
+    split_canaries,
+)
+from .deployments import (
+    cancel_unneeded_deployments,
+    describe_new,
+    initial_group_state,
+    new_deployment,
+    update_strategy_empty,
+)
 from .descriptions import (
     ALLOC_LOST,
     ALLOC_MIGRATING,
     ALLOC_NOT_NEEDED,
     ALLOC_RESCHEDULED,
     ALLOC_UPDATING,
-    DEPLOYMENT_NEWER_JOB,
-    DEPLOYMENT_RUNNING,
-    DEPLOYMENT_STOPPED_JOB,
     DEPLOYMENT_SUCCESSFUL,
     RESCHEDULING_FOLLOWUP_EVAL,
 )
@@ -118,6 +136,10 @@ class Placement:
     lost: bool = False
     stop_previous: bool = False  # destructive update: stop ``previous`` if placed
     stop_description: str = ""
+    canary: bool = False  # a canary of the deployment (or a canary's replacement)
+    # While canaries wait for promotion, a replacement for an allocation that is
+    # not a canary runs the version the old allocations run, not the new one.
+    downgrade: bool = False
 
 
 @dataclasses.dataclass(slots=True)
@@ -182,10 +204,6 @@ class _GroupAllocs:
                 *self.reschedule_now.values(), *self.lost.values()]
 
 
-def _update_strategy_empty(strategy: UpdateStrategy | None) -> bool:
-    return strategy is None or not strategy.max_parallel
-
-
 class _Reconciler:
     def __init__(self, given: ReconcileInput):
         self.given = given
@@ -195,12 +213,14 @@ class _Reconciler:
         self.deployment: Deployment | None = None  # the current one, maybe created here
         self.deployment_paused = False
         self.deployment_failed = False
+        self.cancel_canaries: set[str] = set()  # canaries never to be promoted
 
     # -- entry --------------------------------------------------------------------
     def compute(self) -> ReconcileResult:
         given, job, result = self.given, self.job, self.result
         matrix = alloc_matrix(job, given.allocs)
-        self._cancel_unneeded_deployments()
+        self.deployment_old, self.deployment, result.deployment_updates = (
+            cancel_unneeded_deployments(job, given.deployment, given.now))
         if job is None or job.stop:
             for group, allocs in matrix.items():
                 live = filter_by_terminal(allocs)
@@ -211,6 +231,7 @@ class _Reconciler:
             self.deployment_paused = self.deployment.status in (
                 DeploymentStatus.PAUSED, DeploymentStatus.PENDING)
             self.deployment_failed = self.deployment.status == DeploymentStatus.FAILED
+        self.cancel_canaries = canaries_to_cancel(self.deployment_old, self.deployment)
         complete = True
         for group, allocs in matrix.items():
             complete = self._compute_group(group, allocs) and complete
@@ -221,33 +242,9 @@ class _Reconciler:
                 deployment_id=self.deployment.id, status=DeploymentStatus.SUCCESSFUL,
                 status_description=DEPLOYMENT_SUCCESSFUL,
                 updated_at=self.given.now))
+        if result.deployment is not None:
+            describe_new(result.deployment)
         return result
-
-    def _cancel_unneeded_deployments(self) -> None:
-        job, current = self.job, self.given.deployment
-        updates = self.result.deployment_updates
-        if job is None or job.stop:
-            if current is not None and current.active():
-                updates.append(DeploymentStatusUpdate(
-                    deployment_id=current.id, status=DeploymentStatus.CANCELLED,
-                    status_description=DEPLOYMENT_STOPPED_JOB,
-                    updated_at=self.given.now))
-            self.deployment_old = current
-            return
-        if current is None:
-            return
-        if current.job_create_index != job.create_index or current.job_version != job.version:
-            if current.active():
-                updates.append(DeploymentStatusUpdate(
-                    deployment_id=current.id, status=DeploymentStatus.CANCELLED,
-                    status_description=DEPLOYMENT_NEWER_JOB,
-                    updated_at=self.given.now))
-            self.deployment_old = current
-            return
-        if current.status == DeploymentStatus.SUCCESSFUL:
-            self.deployment_old = current
-            return
-        self.deployment = current
 
     # -- one task group -----------------------------------------------------------
     def _compute_group(self, group_name: str, all_allocs: AllocSet) -> bool:
@@ -267,22 +264,39 @@ class _Reconciler:
         count = group.count
 
         dstate, existing_deployment = self._deployment_state(group)
-        allocs = self._classify(all_allocs, desired)
+        batch = self.given.batch
+        if batch:
+            all_allocs, history = filter_old_terminal_allocs(all_allocs, job)
+            desired.ignore += len(history)
+        all_allocs, canaries = self._cancel_unneeded_canaries(all_allocs, desired)
+        allocs = self._classify(all_allocs, desired, batch=batch)
         if allocs.reschedule_later:
             self._reschedule_later(group_name, allocs)
         names = AllocNameIndex(self.given.job_id, group_name, count, allocs.named())
         result.name_indexes[group_name] = names
 
-        self._compute_stop(group, names, allocs, desired)
+        canarying = is_canarying(dstate)
+        self._compute_stop(group, names, allocs, desired, canaries, canarying)
         in_place, destructive = self._compute_updates(group, allocs.untainted, desired)
-        place = self._compute_placements(group, names, allocs)
         if not existing_deployment:
-            dstate.desired_total += len(destructive) + len(in_place) + len(place)
+            dstate.desired_total += len(destructive) + len(in_place)
+        if canarying:
+            allocs.untainted = difference(allocs.untainted, canaries)
+        group_place: list[Placement] = []
+        needs_canaries = requires_canaries(group, dstate, destructive, canaries)
+        if needs_canaries:
+            group_place = self._compute_canaries(group, dstate, destructive, canaries, names,
+                                                 desired)
+        canarying = is_canarying(dstate)
+        place = self._compute_placements(group, names, allocs, canarying)
+        if not existing_deployment:
+            dstate.desired_total += len(place)
 
-        limit = self._compute_limit(group, allocs, destructive)
-        group_place, limit = self._compute_replacements(place, allocs, limit, desired)
+        limit = self._compute_limit(group, allocs, destructive, canarying)
+        replacements, limit = self._compute_replacements(place, allocs, limit, desired, canarying)
+        group_place.extend(replacements)
         self._compute_destructive_updates(group, destructive, limit, desired)
-        group_place.extend(self._compute_migrations(group, allocs, desired))
+        group_place.extend(self._compute_migrations(group, allocs, desired, canarying))
         if len(group_place) > count:
             group_place = group_place[:count]
             desired.place = count
@@ -291,21 +305,18 @@ class _Reconciler:
         self._create_deployment(group, dstate, existing_deployment, allocs.all_allocs,
                                 bool(destructive) or bool(in_place))
         busy = bool(destructive or in_place or group_place or allocs.migrate
-                    or allocs.reschedule_now or allocs.reschedule_later)
+                    or allocs.reschedule_now or allocs.reschedule_later or needs_canaries)
         return not busy and self._deployment_complete(group_name)
 
-    def _classify(self, all_allocs: AllocSet, desired: DesiredUpdates) -> _GroupAllocs:
+    def _classify(self, all_allocs: AllocSet, desired: DesiredUpdates, *, batch: bool
+                  ) -> _GroupAllocs:
         """Sort the group's allocations by their node and the reschedule policy."""
-        given, job = self.given, self.job
-        assert job is not None
-        if given.batch:
-            all_allocs, history = filter_old_terminal_allocs(all_allocs, job)
-            desired.ignore += len(history)
+        given = self.given
         by_node = filter_by_tainted(all_allocs, given.tainted_nodes)
         desired.ignore += len(by_node.ignore)
 
         def by_policy(allocs: AllocSet) -> ReschedulableSplit:
-            return filter_by_rescheduleable(allocs, batch=given.batch, now=given.now,
+            return filter_by_rescheduleable(allocs, batch=batch, now=given.now,
                                             eval_id=given.eval_id, deployment=self.deployment)
 
         staying, migrating = by_policy(by_node.untainted), by_policy(by_node.migrate)
@@ -352,13 +363,24 @@ class _Reconciler:
 
     # -- stops and updates --------------------------------------------------------
     def _compute_stop(self, group: TaskGroup, names: AllocNameIndex, allocs: _GroupAllocs,
-                      desired: DesiredUpdates) -> None:
+                      desired: DesiredUpdates, canaries: AllocSet, canarying: bool) -> None:
         """Stop lost allocations and, on scale-down, the highest indexes --
-        migrating ones first, they would move anyway.  Takes the stopped ones
-        out of ``allocs``."""
+        migrating ones first, they would move anyway; never canaries awaiting
+        promotion, and once promoted, first the allocations whose names they
+        took.  Takes the stopped ones out of ``allocs``."""
         count = group.count or 0
         stops = [Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in allocs.lost.values()]
-        remove = len(allocs.untainted) + len(allocs.migrate) - count
+        working = difference(allocs.untainted, canaries) if canarying else dict(allocs.untainted)
+        remove = len(working) + len(allocs.migrate) - count
+        working = {i: a for i, a in working.items() if not a.server_terminal()}
+        if remove > 0 and canaries and not canarying:
+            canary_names = {a.name for a in canaries.values()}
+            named_alike = [a for a in name_order(difference(working, canaries))
+                           if a.name in canary_names][:remove]
+            working = difference(working, alloc_ids(named_alike))
+            allocs.untainted = difference(allocs.untainted, alloc_ids(named_alike))
+            stops.extend(Stop(a, ALLOC_NOT_NEEDED) for a in named_alike)
+            remove -= len(named_alike)
         if remove > 0 and allocs.migrate:
             highest = AllocNameIndex(self.given.job_id, group.name, count,
                                      allocs.migrate.values()).highest(remove)
@@ -369,7 +391,6 @@ class _Reconciler:
             stops.extend(Stop(a, ALLOC_NOT_NEEDED) for a in migrating)
             remove -= len(migrating)
         if remove > 0:
-            working = {i: a for i, a in allocs.untainted.items() if not a.server_terminal()}
             surplus = highest_first(working, remove, among=names.highest(remove))
             # Duplicate names can leave some to remove.
             surplus += highest_first(difference(working, alloc_ids(surplus)), remove - len(surplus))
@@ -400,37 +421,58 @@ class _Reconciler:
 
     # -- placements -----------------------------------------------------------------
     def _compute_placements(self, group: TaskGroup, names: AllocNameIndex,
-                            allocs: _GroupAllocs) -> list[Placement]:
+                            allocs: _GroupAllocs, canarying: bool) -> list[Placement]:
         """What the group lacks: replacements for failed allocations, then for
-        lost ones, then new names -- up to ``count``."""
+        lost ones, then new names -- up to ``count``.  A replacement of a
+        canary is a canary; while canaries wait, any other placement keeps the
+        old version (``downgrade``)."""
         count = group.count or 0
-        place = [Placement(name=a.name, group=group, previous=a, reschedule=True)
+        place = [Placement(name=a.name, group=group, previous=a, reschedule=True,
+                           canary=is_canary(a), downgrade=canarying and not is_canary(a))
                  for a in name_order(allocs.reschedule_now)]
         existing = len(allocs.untainted) + len(allocs.migrate) + len(allocs.reschedule_now)
         for alloc in name_order(allocs.lost):
             if existing >= count:
                 break
             existing += 1
-            place.append(Placement(name=alloc.name, group=group, previous=alloc, lost=True))
+            place.append(Placement(name=alloc.name, group=group, previous=alloc, lost=True,
+                                   canary=is_canary(alloc),
+                                   downgrade=canarying and not is_canary(alloc)))
         if existing < count:
-            place.extend(Placement(name=name, group=group) for name in names.next(count - existing))
+            place.extend(Placement(name=name, group=group, downgrade=canarying)
+                         for name in names.next(count - existing))
         return place
 
-    def _compute_limit(self, group: TaskGroup, allocs: _GroupAllocs, destructive: AllocSet
-                       ) -> int:
+    def _compute_canaries(self, group: TaskGroup, dstate: DeploymentState, destructive: AllocSet,
+                          canaries: AllocSet, names: AllocNameIndex, desired: DesiredUpdates
+                          ) -> list[Placement]:
+        """The canaries still to place (none while the deployment is paused or
+        failed); records how many the deployment wants."""
+        assert group.update is not None
+        wanted = dstate.desired_canaries = group.update.canary or 0
+        if self.deployment_paused or self.deployment_failed:
+            return []
+        missing = wanted - len(canaries)
+        desired.canary += missing
+        return [Placement(name=name, group=group, canary=True)
+                for name in names.next_canaries(missing, canaries.values(),
+                                                destructive.values())]
+
+    def _compute_limit(self, group: TaskGroup, allocs: _GroupAllocs, destructive: AllocSet,
+                       canarying: bool) -> int:
         """How many allocations this evaluation may replace (Nomad's
         computeUnderProvisionedBy): the group's count when nothing rolls,
         ``max_parallel`` minus the current deployment's allocations that are not
-        healthy yet, nothing while one is unhealthy or the deployment is paused
-        or failed."""
+        healthy yet, nothing while one is unhealthy, canaries await promotion
+        or the deployment is paused or failed."""
         count = group.count or 0
-        if _update_strategy_empty(group.update) or not (destructive or allocs.migrate):
+        if update_strategy_empty(group.update) or not (destructive or allocs.migrate):
             return count
         assert group.update is not None and group.update.max_parallel is not None
         max_parallel = group.update.max_parallel
         if self.deployment is None:
             return max_parallel
-        if self.deployment_paused or self.deployment_failed:
+        if self.deployment_paused or self.deployment_failed or canarying:
             return 0
         in_rollout, _ = filter_by_deployment(allocs.untainted, self.deployment.id)
         limit = max_parallel
@@ -443,16 +485,18 @@ class _Reconciler:
         return max(limit, 0)
 
     def _compute_replacements(self, place: list[Placement], allocs: _GroupAllocs, limit: int,
-                              desired: DesiredUpdates) -> tuple[list[Placement], int]:
+                              desired: DesiredUpdates, canarying: bool
+                              ) -> tuple[list[Placement], int]:
         """(the placements to make now, the room ``limit`` leaves for destructive
         updates).
 
         Normally every placement, and each rescheduled allocation is stopped;
         placements use up the rollout's room first.  A paused or failed
-        deployment places only what was lost, or what failed outside the failed
-        rollout, and leaves no room for destructive updates."""
+        deployment, or one whose canaries await promotion, places only what
+        was lost, or what failed outside a failed rollout, and leaves no room
+        for destructive updates."""
         result = self.result
-        if not self.deployment_paused and not self.deployment_failed:
+        if not self.deployment_paused and not self.deployment_failed and not canarying:
             desired.place += len(place)
             failed = difference(allocs.reschedule_now, allocs.migrate)
             result.stop.extend(Stop(alloc, ALLOC_RESCHEDULED) for alloc in failed.values())
@@ -485,9 +529,10 @@ class _Reconciler:
                 stop_description=ALLOC_UPDATING))
 
     def _compute_migrations(self, group: TaskGroup, allocs: _GroupAllocs,
-                            desired: DesiredUpdates) -> list[Placement]:
+                            desired: DesiredUpdates, canarying: bool) -> list[Placement]:
         """Stop every migrating allocation; returns their replacements, except
-        for those the reschedule logic already places."""
+        for those the reschedule logic already places (a canary's replacement
+        is a canary; while canaries wait, others keep the old version)."""
         desired.migrate += len(allocs.migrate)
         place: list[Placement] = []
         for alloc in name_order(allocs.migrate):
@@ -496,27 +541,23 @@ class _Reconciler:
                     alloc.job is not None and alloc.job.type == JobType.BATCH
                     and alloc.desired_transition.reschedule):
                 continue  # the reschedule logic places it
-            place.append(Placement(name=alloc.name, group=group, previous=alloc))
+            place.append(Placement(name=alloc.name, group=group, previous=alloc,
+                                   canary=is_canary(alloc),
+                                   downgrade=canarying and not is_canary(alloc)))
         return place
 
     # -- deployments --------------------------------------------------------------
     def _deployment_state(self, group: TaskGroup) -> tuple[DeploymentState, bool]:
         if self.deployment is not None and group.name in self.deployment.task_groups:
             return self.deployment.task_groups[group.name], True
-        state = DeploymentState()
-        if not _update_strategy_empty(group.update):
-            assert group.update is not None
-            state.auto_revert = bool(group.update.auto_revert)
-            state.auto_promote = bool(group.update.auto_promote)
-            state.progress_deadline = group.update.progress_deadline or 0
-        return state, False
+        return initial_group_state(group), False
 
     def _create_deployment(self, group: TaskGroup, state: DeploymentState, existing: bool,
                            all_allocs: AllocSet, updating_spec: bool) -> None:
         """Track this job version's rollout when it places or updates anything."""
         job = self.job
         assert job is not None
-        if existing or self.given.batch or _update_strategy_empty(group.update):
+        if existing or self.given.batch or update_strategy_empty(group.update):
             return
         if state.desired_total == 0:
             return
@@ -526,22 +567,33 @@ class _Reconciler:
         if had_running and not updating_spec:
             return
         if self.deployment is None:
-            self.deployment = Deployment(
-                id=self.given.new_id(), namespace=job.namespace or "", job_id=job.id,
-                job_version=job.version, job_modify_index=job.modify_index,
-                job_spec_modify_index=job.job_modify_index, job_create_index=job.create_index,
-                status=DeploymentStatus.RUNNING, status_description=DEPLOYMENT_RUNNING,
-                create_time=self.given.now, modify_time=self.given.now)
+            self.deployment = new_deployment(job, self.given.new_id(), self.given.now)
             self.result.deployment = self.deployment
         self.deployment.task_groups[group.name] = state
 
     def _deployment_complete(self, group_name: str) -> bool:
-        """The current deployment has every allocation of the group healthy
-        (False without a deployment: there is nothing to complete)."""
+        """The current deployment has every allocation of the group healthy,
+        and its canaries promoted (False without a deployment: there is
+        nothing to complete)."""
         if self.deployment is None:
             return False
         state = self.deployment.task_groups.get(group_name)
-        return state is None or state.healthy_allocs >= state.desired_total
+        return state is None or group_promoted_or_done(state, state.healthy_allocs)
+
+    # -- canaries -------------------------------------------------------------------
+    def _cancel_unneeded_canaries(self, all_allocs: AllocSet, desired: DesiredUpdates
+                                  ) -> tuple[AllocSet, AllocSet]:
+        """(the group's allocations still considered, the current canaries),
+        stopping the canaries ``split_canaries`` says must go.  Only the
+        cancelled ones count in the annotations, as in Nomad."""
+        split = split_canaries(all_allocs, self.cancel_canaries, self.deployment,
+                               self.given.tainted_nodes)
+        stop = self.result.stop
+        stop.extend(Stop(a, ALLOC_NOT_NEEDED) for a in split.cancelled.values())
+        stop.extend(Stop(a, ALLOC_MIGRATING) for a in split.migrating.values())
+        stop.extend(Stop(a, ALLOC_LOST, AllocClientStatus.LOST) for a in split.lost.values())
+        desired.stop += len(split.cancelled)
+        return split.kept, split.canaries
 
 
 def reconcile(given: ReconcileInput) -> ReconcileResult:

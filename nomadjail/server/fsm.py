@@ -39,10 +39,13 @@ from collections.abc import Callable, Iterable
 from typing import Any, Protocol
 
 from ..state import StateStore, Txn, append_node_event
+from ..state.deployments import alloc_health_errors, plan_promotion
 from ..structs import (
     Allocation,
     AllocClientStatus,
+    AllocDeploymentStatus,
     Conflict,
+    Deployment,
     Evaluation,
     Job,
     NodeEligibility,
@@ -51,6 +54,7 @@ from ..structs import (
     PlanResult,
     Unavailable,
     from_api,
+    rfc3339,
     to_api,
 )
 from . import messages as m
@@ -117,6 +121,10 @@ class FSM:
             MsgType.DEPLOYMENT_UPSERT: self._deployment_upsert,
             MsgType.JOB_BATCH_DEREGISTER: self._job_batch_deregister,
             MsgType.DEPLOYMENT_DELETE: self._deployment_delete,
+            MsgType.DEPLOYMENT_PROMOTION: self._deployment_promotion,
+            MsgType.DEPLOYMENT_ALLOC_HEALTH: self._deployment_alloc_health,
+            MsgType.DEPLOYMENT_STATUS_REVERT: self._deployment_status_revert,
+            MsgType.JOB_STABILITY: self._job_stability,
             MsgType.BARRIER: lambda index, request: None,
             MsgType.SERVER_MEMBER: self._server_member,
             MsgType.SERVICE_REGISTRATION_UPSERT: self._service_registration_upsert,
@@ -377,6 +385,75 @@ class FSM:
             txn.update_deployment_status(request.deployment_update)
             stored = self._upsert_evals(txn, [request.eval] if request.eval else [])
         self._evals_upserted(stored)
+
+    @staticmethod
+    def _active_deployment(txn: Any, deployment_id: str) -> Deployment:
+        deployment = txn.deployment_by_id(deployment_id)
+        if deployment is None:
+            raise NotFound(f"Deployment ID {deployment_id!r} couldn't be updated as it does "
+                           "not exist")
+        if not deployment.active():
+            raise Conflict(f"Deployment {deployment_id!r} has terminal status "
+                           f"{deployment.status!r}")
+        return deployment
+
+    def _deployment_promotion(self, index: int, request: m.DeploymentPromoteRequest) -> None:
+        """Promote, or change nothing (Conflict) when a canary is not healthy
+        any more: the endpoint checked, but the state may have moved since."""
+        with self.store.txn(index) as txn:
+            deployment = self._active_deployment(txn, request.deployment_id)
+            allocs = [a for a in txn.allocs_by_job(deployment.namespace, deployment.job_id)
+                      if a.deployment_id == deployment.id]
+            promotion = plan_promotion(deployment, allocs,
+                                       groups=None if request.all else request.groups,
+                                       promoted_at=request.promoted_at, index=index)
+            if promotion.errors:
+                raise Conflict("; ".join(promotion.errors))
+            txn.upsert_deployment(promotion.deployment)
+            for alloc_id, status in promotion.canaries.items():
+                txn.set_alloc_deployment_status(alloc_id, status)
+            stored = self._upsert_evals(txn, [request.eval] if request.eval else [])
+        self._evals_upserted(stored)
+
+    def _deployment_alloc_health(self, index: int,
+                                 request: m.DeploymentAllocHealthRequest) -> None:
+        with self.store.txn(index) as txn:
+            deployment = self._active_deployment(txn, request.deployment_id)
+            healthy, unhealthy = request.healthy_allocation_ids, request.unhealthy_allocation_ids
+            errors = alloc_health_errors(
+                deployment, {i: txn.alloc_by_id(i) for i in (*healthy, *unhealthy)},
+                healthy, unhealthy)
+            if errors:
+                raise Conflict("; ".join(errors))
+            when = rfc3339(request.timestamp)
+            for alloc_id, is_healthy in (*((i, True) for i in healthy),
+                                         *((i, False) for i in unhealthy)):
+                alloc = txn.alloc_by_id(alloc_id)
+                assert alloc is not None  # alloc_health_errors found it
+                status = dataclasses.replace(alloc.deployment_status or AllocDeploymentStatus(),
+                                             healthy=is_healthy, timestamp=when)
+                txn.set_alloc_deployment_status(alloc_id, status, request.timestamp)
+            if request.deployment_update is not None:
+                txn.update_deployment_status(request.deployment_update)
+            if request.job is not None:
+                txn.upsert_job(request.job, submit_time=request.timestamp)
+            stored = self._upsert_evals(txn, [request.eval] if request.eval else [])
+        self._evals_upserted(stored)
+
+    def _deployment_status_revert(self, index: int, request: m.DeploymentRevertRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.update_deployment_status(request.deployment_update)
+            txn.upsert_job(request.job, submit_time=request.submit_time)
+            stored = self._upsert_evals(txn, [request.eval] if request.eval else [])
+        self._evals_upserted(stored)
+
+    def _job_stability(self, index: int, request: m.JobStabilityRequest) -> None:
+        with self.store.txn(index) as txn:
+            if txn.job_by_version(request.namespace, request.job_id, request.job_version) is None:
+                raise NotFound(f"job {request.job_id!r} in namespace {request.namespace!r} at "
+                               f"version {request.job_version} not found")
+            txn.set_job_stability(request.namespace, request.job_id, request.job_version,
+                                  request.stable)
 
     def _deployment_upsert(self, index: int, request: m.DeploymentUpsertRequest) -> None:
         with self.store.txn(index) as txn:

@@ -1,4 +1,5 @@
-"""Job operations: register, deregister (stop / purge), plan, force-evaluate.
+"""Job operations: register, deregister (stop / purge), plan, force-evaluate,
+revert to an earlier version, mark a version (un)stable.
 
 Each one validates everything first and raises before writing anything, then
 commits with exactly one raft message -- a job is never stored without the
@@ -17,6 +18,7 @@ from ..structs import (
     DEFAULT_NAMESPACE,
     DEFAULT_PRIORITY,
     AllocMetric,
+    BadRequest,
     Conflict,
     EvalStatus,
     EvalTrigger,
@@ -151,6 +153,46 @@ class JobEndpoint:
                                                      purge=purge, submit_time=now, eval=ev))
         return EvalResult(eval_id=ev.id, eval_create_index=index, index=index,
                           job_modify_index=index)
+
+    # -- versions ----------------------------------------------------------------
+    def revert(self, namespace: str, job_id: str, version: int, *,
+               enforce_prior_version: int | None = None) -> JobRegisterResult:
+        """Register ``version`` of the job again, as a new version (Nomad's
+        Job.Revert); ``enforce_prior_version`` refuses unless the job is
+        still at that version."""
+        if not job_id:
+            raise BadRequest("missing job ID for revert")
+        snapshot = self.store.snapshot()
+        current = snapshot.job_by_id(namespace, job_id)
+        if current is None:
+            raise NotFound(f'job "{job_id}" not found')
+        if version == current.version:
+            raise BadRequest("can't revert to current version")
+        target = snapshot.job_by_version(namespace, job_id, version)
+        if target is None:
+            raise NotFound(f'job "{job_id}" in namespace "{namespace}" at version {version} '
+                           "not found")
+        enforce_index = None
+        if enforce_prior_version is not None:
+            if current.version != enforce_prior_version:
+                raise BadRequest(f"Current job has version {current.version}; enforcing "
+                                 f"version {enforce_prior_version}")
+            enforce_index = current.job_modify_index
+        reverted = target.copy()
+        reverted.stable = False  # a new registration: stable once it rolls out
+        return self.register(reverted, enforce_index=enforce_index)
+
+    def set_stability(self, namespace: str, job_id: str, version: int, stable: bool) -> int:
+        """Mark one version of the job stable (a target for auto-revert) or not;
+        returns the index of the write (Nomad's Job.Stable)."""
+        if not job_id:
+            raise BadRequest("missing job ID for marking job as stable")
+        if self.store.snapshot().job_by_version(namespace, job_id, version) is None:
+            raise NotFound(f'job "{job_id}" in namespace "{namespace}" at version {version} '
+                           "not found")
+        index, _ = self.apply(m.JobStabilityRequest(namespace=namespace, job_id=job_id,
+                                                    job_version=version, stable=stable))
+        return index
 
     # -- evaluate ----------------------------------------------------------------
     def evaluate(self, namespace: str, job_id: str) -> EvalResult:

@@ -72,6 +72,10 @@ class MsgType(IntEnum):
     SERVICE_REGISTRATION_UPSERT = 18  # a client registers (or updates) service instances
     SERVICE_REGISTRATION_DELETE_BY_ID = 19  # one registration goes (client or operator)
     SERVICE_REGISTRATION_DELETE_BY_NODE_ID = 20  # every registration on a node goes
+    DEPLOYMENT_PROMOTION = 21  # canaries promoted, with the eval that rolls on
+    DEPLOYMENT_ALLOC_HEALTH = 22  # health set by hand; may fail (and revert) the deployment
+    DEPLOYMENT_STATUS_REVERT = 23  # a deployment fails and its job goes back to a stable version
+    JOB_STABILITY = 24  # a job version marked (un)stable by hand
 
 
 IGNORABLE: frozenset[MsgType] = frozenset()
@@ -205,6 +209,54 @@ class DeploymentStatusUpdateRequest:
 
 
 @dataclass(slots=True)
+class DeploymentPromoteRequest:
+    """Promote the canaries of every group (``all``) or of ``groups``; the
+    watcher's eval rolls the update on.  ``promoted_at`` restarts the groups'
+    progress clocks (Nomad's ApplyDeploymentPromoteRequest)."""
+
+    deployment_id: str = ""
+    all: bool = False
+    groups: list[str] = field(default_factory=list)
+    promoted_at: int = 0  # ns since the epoch
+    eval: Evaluation | None = None
+
+
+@dataclass(slots=True)
+class DeploymentAllocHealthRequest:
+    """Allocations marked healthy or unhealthy by hand (``health_check =
+    "manual"``), in the same commit as the deployment failing and the job
+    reverting when an unhealthy one calls for it (Nomad's
+    ApplyDeploymentAllocHealthRequest)."""
+
+    deployment_id: str = ""
+    healthy_allocation_ids: list[str] = field(default_factory=list)
+    unhealthy_allocation_ids: list[str] = field(default_factory=list)
+    timestamp: int = 0  # ns since the epoch: the health's timestamp
+    deployment_update: DeploymentStatusUpdate | None = None
+    job: Job | None = None  # the stable version to go back to (auto_revert)
+    eval: Evaluation | None = None
+
+
+@dataclass(slots=True)
+class DeploymentRevertRequest:
+    """A failed deployment and the stable job version it reverts to, with the
+    eval that schedules it: one commit, so a job is never left half reverted."""
+
+    deployment_update: DeploymentStatusUpdate = field(default_factory=DeploymentStatusUpdate)
+    job: Job = field(default_factory=Job)
+    submit_time: int = 0  # ns since the epoch
+    eval: Evaluation | None = None
+
+
+@dataclass(slots=True)
+class JobStabilityRequest:
+    namespace: str = ""
+    job_id: str = ""
+    job_version: int = 0
+    stable: bool = False
+
+
+@dataclass(slots=True)
 class DeploymentUpsertRequest:
     deployment: Deployment = field(default_factory=Deployment)
 
@@ -295,6 +347,10 @@ REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.SERVICE_REGISTRATION_UPSERT: ServiceRegistrationUpsertRequest,
     MsgType.SERVICE_REGISTRATION_DELETE_BY_ID: ServiceRegistrationDeleteByIDRequest,
     MsgType.SERVICE_REGISTRATION_DELETE_BY_NODE_ID: ServiceRegistrationDeleteByNodeIDRequest,
+    MsgType.DEPLOYMENT_PROMOTION: DeploymentPromoteRequest,
+    MsgType.DEPLOYMENT_ALLOC_HEALTH: DeploymentAllocHealthRequest,
+    MsgType.DEPLOYMENT_STATUS_REVERT: DeploymentRevertRequest,
+    MsgType.JOB_STABILITY: JobStabilityRequest,
 }
 
 

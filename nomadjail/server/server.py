@@ -45,6 +45,7 @@ from . import messages as m
 from .alloc_endpoint import AllocEndpoint
 from .blocked_evals import BlockedEvals
 from .config import ServerConfig
+from .deployment_endpoint import DeploymentEndpoint
 from .deployment_watcher import DeploymentWatcher
 from .drainer import NodeDrainer
 from .eval_broker import EvalBroker
@@ -155,6 +156,7 @@ class Server:
         self.evals = EvalEndpoint(self._apply, clock=clock)
         self.services = ServiceRegistrationEndpoint(self._store, self._apply,
                                                     self.nodes.authenticate)
+        self.deployments = DeploymentEndpoint(self._store, self._apply, clock=clock)
         self.leader = LeaderDuties(
             store=self._store, barrier=lambda: self._apply(m.BarrierRequest()),
             broker=self.broker, blocked=self.blocked, plan_queue=self.plan_queue,

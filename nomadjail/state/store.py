@@ -26,6 +26,7 @@ from ..structs import (
     SECOND,
     Allocation,
     AllocClientStatus,
+    AllocDeploymentStatus,
     Conflict,
     Deployment,
     DeploymentStatus,
@@ -143,8 +144,8 @@ class Txn(StateSnapshot):
             self._set(Table.JOB_SUMMARIES, job_summaries=self._t.job_summaries.delete(key))
         self._touched_jobs.discard(key)
 
-    def _set_job_stability(self, namespace: str, job_id: str, version: int,
-                           stable: bool) -> None:
+    def set_job_stability(self, namespace: str, job_id: str, version: int,
+                          stable: bool) -> None:
         """Mark one version of a job (and the job itself, if that version is
         current) stable: the version a failed rollout can go back to."""
         key = (namespace, job_id)
@@ -366,6 +367,25 @@ class Txn(StateSnapshot):
                 existing, desired_transition=merged, modify_index=self._index))
         self._set(Table.ALLOCS, allocs=stored)
 
+    def set_alloc_deployment_status(self, alloc_id: str, status: AllocDeploymentStatus,
+                                    modify_time: int = 0) -> None:
+        """Server-side health or canary change (manual health, promotion), counted
+        like a client's report; a changed canary flag tells the client (AllocModifyIndex)."""
+        existing = self._t.allocs.get(alloc_id)
+        if existing is None:
+            raise NotFound(f"unknown alloc {alloc_id!r}")
+        told = existing.deployment_status is not None and existing.deployment_status.canary
+        notify = existing.alloc_modify_index if told == status.canary else self._index
+        alloc = dataclasses.replace(
+            existing, deployment_status=dataclasses.replace(status, modify_index=self._index),
+            modify_time=modify_time or existing.modify_time, modify_index=self._index,
+            alloc_modify_index=notify)
+        deployments: dict[str, Deployment] = {}
+        self._account(deployments, alloc, existing)
+        self._set(Table.ALLOCS, allocs=self._t.allocs.set(alloc_id, alloc))
+        self._store_deployments(deployments)
+        self._touched_jobs.add((alloc.namespace, alloc.job_id))
+
     def delete_allocs(self, alloc_ids: Iterable[str]) -> None:
         t = self._t
         stored, by_job, by_node, by_eval = (t.allocs, t.allocs_by_job, t.allocs_by_node,
@@ -428,7 +448,7 @@ class Txn(StateSnapshot):
         if deployment.status == DeploymentStatus.SUCCESSFUL and (
                 existing is None or existing.status != DeploymentStatus.SUCCESSFUL):
             # A version that rolled out completely is one to go back to.
-            self._set_job_stability(deployment.namespace, deployment.job_id,
+            self.set_job_stability(deployment.namespace, deployment.job_id,
                                     deployment.job_version, True)
 
     def delete_deployments(self, deployment_ids: Iterable[str]) -> None:

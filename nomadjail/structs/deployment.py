@@ -1,8 +1,9 @@
 """A deployment tracks one version of a service job rolling out.
 
-The walking skeleton creates one per job version so the API and UI have the
-shape Nomad clients expect; health-gated rolling updates and canaries come
-with the deployment watcher.
+The scheduler creates one when a job version places or replaces allocations
+under an ``update`` strategy; the state store counts its allocations' health
+per group, and the servers' deployment watcher moves it along (promoting
+canaries, failing it, reverting the job).
 """
 
 from __future__ import annotations
@@ -46,6 +47,18 @@ class Deployment:
     modify_index: int = 0
     create_time: int = 0  # ns since the epoch
     modify_time: int = 0  # ns since the epoch; garbage collection ages deployments by it
+
+    def requires_promotion(self) -> bool:
+        """Running, with a group whose canaries wait for promotion (Nomad's RequiresPromotion)."""
+        return self.status == DeploymentStatus.RUNNING and any(
+            state.desired_canaries > 0 and not state.promoted
+            for state in self.task_groups.values())
+
+    def has_auto_promote(self) -> bool:
+        """Running, and every group with canaries promotes them by itself."""
+        return self.status == DeploymentStatus.RUNNING and bool(self.task_groups) and all(
+            state.auto_promote for state in self.task_groups.values()
+            if state.desired_canaries > 0)
 
     def active(self) -> bool:
         return self.status in (DeploymentStatus.RUNNING, DeploymentStatus.PAUSED,
