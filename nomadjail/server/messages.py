@@ -158,8 +158,9 @@ class NodeUpdateStatusRequest:
 
 @dataclass(slots=True)
 class NodeUpdateDrainRequest:
-    """Start or stop draining; ``transitions`` marks the node's allocations for
-    migration in the same commit, ``evals`` makes the schedulers act on it."""
+    """Start, change or stop draining (the drainer also sends it when a drain is
+    complete); ``transitions`` marks allocations for migration in the same commit
+    (what must go last), ``evals`` makes the schedulers act on it."""
 
     node_id: str = ""
     drain_strategy: DrainStrategy | None = None
