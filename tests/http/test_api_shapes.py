@@ -110,6 +110,14 @@ def test_node_routes(api: falcon.testing.TestClient, nodes) -> None:
     api.simulate_post(f"/v1/node/{nodes[2].id}/drain",
                       json={"DrainSpec": None, "MarkEligible": True})
     assert api.simulate_get(f"/v1/node/{nodes[2].id}").json["DrainStrategy"] is None
+    for body, problem in (({"DrainSpec": {"Deadline": "soon"}}, "DrainSpec.Deadline"),
+                          ({"DrainSpec": {"Deadline": 2**63}}, "DrainSpec.Deadline"),
+                          ({"DrainSpec": []}, "DrainSpec")):
+        bad = api.simulate_post(f"/v1/node/{nodes[2].id}/drain", json=body)
+        assert bad.status_code == 400 and problem in bad.text, (body, bad.text)
+    assert api.simulate_get(f"/v1/node/{nodes[2].id}").json["DrainStrategy"] is None
+    missing = api.simulate_post("/v1/node/nope/drain", json={"DrainSpec": {"Deadline": 1}})
+    assert missing.status_code == 404
 
 
 def test_cluster_routes(api: falcon.testing.TestClient, agent) -> None:
