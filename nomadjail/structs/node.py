@@ -101,7 +101,7 @@ class NodeEvent:
 class DrainStrategy:
     """Nomad embeds DrainSpec, so its fields sit at this level in JSON."""
 
-    deadline: int = 0  # ns; -1 means no deadline
+    deadline: int = 0  # ns; < 0 forces everything off at once (-force), 0 means no deadline
     ignore_system_jobs: bool = False
     force_deadline: str = ZERO_TIME
     started_at: str = ZERO_TIME
