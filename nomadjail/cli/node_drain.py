@@ -1,6 +1,8 @@
 """``node drain -enable|-disable`` and ``node eligibility -enable|-disable``.
 
-Draining moves a node's allocations elsewhere and marks it ineligible;
+Draining marks the node ineligible and has the servers move its allocations
+elsewhere, each group ``migrate.max_parallel`` at a time, system jobs' last
+(``-deadline``, ``-force``, ``-no-deadline``, ``-ignore-system`` shape it);
 ``node drain -enable`` then watches the drain (unless ``-detach``) and
 reports each allocation's progress, as Nomad's drain monitor does::
 
@@ -19,6 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
+from enum import StrEnum
 from typing import Any
 
 import click
@@ -185,7 +188,7 @@ class DrainMonitor:
         self.ignore_system = ignore_system
 
     def run(self, index: int) -> None:
-        reports: queue.SimpleQueue[tuple[str, str] | None] = queue.SimpleQueue()
+        reports: queue.SimpleQueue[Report | None] = queue.SimpleQueue()
         stop = threading.Event()
         watchers = (watch_node(self.meta.client(), self.node_id, index, stop, self._pause),
                     watch_allocs(self.meta.client(), self.node_id, self.ignore_system, stop,
@@ -202,7 +205,7 @@ class DrainMonitor:
                     continue
                 level, text = report
                 getattr(self.meta.ui, level)(f"{format_time_s(self.meta.now())}: {text}")
-                if level == ERROR:
+                if level is Level.ERROR:
                     return
         finally:
             stop.set()
@@ -211,8 +214,16 @@ class DrainMonitor:
         self.meta.env.sleep(IDLE_PAUSE)
 
 
-INFO, WARN, ERROR, OUTPUT = "info", "warn", "error", "output"  # Nomad's MonitorMsgLevel*
-Report = tuple[str, str]
+class Level(StrEnum):
+    """Nomad's MonitorMsgLevel*; each value is the Ui method that prints it."""
+
+    OUTPUT = "output"
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+Report = tuple[Level, str]
 
 
 def _pump(watcher: Iterator[Report], reports: queue.SimpleQueue[Report | None]) -> None:
@@ -221,7 +232,7 @@ def _pump(watcher: Iterator[Report], reports: queue.SimpleQueue[Report | None]) 
         for report in watcher:
             reports.put(report)
     except Exception as err:  # noqa: BLE001 - reported by the printing thread, like Nomad's
-        reports.put((ERROR, f"Error monitoring drain: {err}"))
+        reports.put((Level.ERROR, f"Error monitoring drain: {err}"))
     finally:
         reports.put(None)
 
@@ -234,15 +245,16 @@ def watch_node(client: ApiClient, node_id: str, index: int, stop: threading.Even
         try:
             node, qmeta = client.node(node_id, index=index, wait=MONITOR_WAIT, stale=True)
         except ApiError as err:
-            yield ERROR, f"Error monitoring node: {err}"
+            yield Level.ERROR, f"Error monitoring node: {err}"
             return
         if node.drain_strategy is None:
-            yield INFO, f"Drain complete for node {node_id}"
+            yield Level.INFO, f"Drain complete for node {node_id}"
             return
         if node.status == NodeStatus.DOWN:
-            yield WARN, f'Node "{node_id}" down'
+            yield Level.WARN, f'Node "{node_id}" down'
         if last_strategy is not None and node.drain_strategy != last_strategy:
-            yield INFO, f'Node "{node_id}" drain updated: {_describe_strategy(node.drain_strategy)}'
+            yield Level.INFO, (f'Node "{node_id}" drain updated: '
+                               f"{_describe_strategy(node.drain_strategy)}")
         last_strategy = node.drain_strategy
         if qmeta.last_index == index:
             pause()  # a server that answered without blocking
@@ -261,7 +273,7 @@ def watch_allocs(client: ApiClient, node_id: str, ignore_system: bool, stop: thr
                                                     wait=MONITOR_WAIT if index else None,
                                                     stale=True)
         except ApiError as err:
-            yield ERROR, f"Error monitoring allocations: {err}"
+            yield Level.ERROR, f"Error monitoring allocations: {err}"
             return
         running = 0
         for alloc in allocs:
@@ -269,7 +281,7 @@ def watch_allocs(client: ApiClient, node_id: str, ignore_system: bool, stop: thr
             seen[alloc.id] = alloc
             change = "" if before is None else alloc_change(before, alloc)
             if change:
-                yield OUTPUT, f'Alloc "{alloc.id}" {change}'
+                yield Level.OUTPUT, f'Alloc "{alloc.id}" {change}'
             if alloc.job is None or not alloc.job.type:
                 continue  # malformed: not counted, as in Nomad
             if ignore_system and alloc.job.type == JobType.SYSTEM:
@@ -277,7 +289,7 @@ def watch_allocs(client: ApiClient, node_id: str, ignore_system: bool, stop: thr
             if alloc.client_status in (AllocClientStatus.PENDING, AllocClientStatus.RUNNING):
                 running += 1
         if running == 0:
-            yield INFO, f'All allocations on node "{node_id}" have stopped'
+            yield Level.INFO, f'All allocations on node "{node_id}" have stopped'
             return
         if index and qmeta.last_index == index:
             pause()
