@@ -146,6 +146,8 @@ def node_drain(meta: Meta, args: tuple[str, ...], enable: bool, disable: bool, d
 
     spec = {"Deadline": deadline_ns, "IgnoreSystemJobs": ignore_system} if enable else None
     drain_meta: dict[str, str] = {}
+    if disable and node.last_drain is not None and node.last_drain.meta:
+        drain_meta = dict(node.last_drain.meta)  # the drain's metadata, kept on cancel
     if message:
         drain_meta["message" if enable else "cancel_message"] = message
     for item in meta_flags:

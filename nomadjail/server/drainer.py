@@ -114,7 +114,7 @@ def completion_request(done: DrainCompletion, now: int) -> m.NodeUpdateDrainRequ
     details = {DEADLINE_REACHED: "true"} if done.deadline_reached else {}
     transitions, evals = mark_for_migration(done.stop_last, now)
     return m.NodeUpdateDrainRequest(
-        node_id=done.node_id, drain_strategy=None, mark_eligible=False,
+        node_id=done.node_id, drain_strategy=None, mark_eligible=False, drain_completed=True,
         updated_at=now // SECOND, transitions=transitions, evals=evals,
         node_event=NodeEvent(message=NODE_DRAIN_COMPLETE, subsystem=NODE_EVENT_DRAIN,
                              details=details, timestamp=rfc3339(now)))

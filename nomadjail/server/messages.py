@@ -169,6 +169,8 @@ class NodeUpdateDrainRequest:
     node_event: NodeEvent | None = None
     transitions: dict[str, DesiredTransition] = field(default_factory=dict)
     evals: list[Evaluation] = field(default_factory=list)
+    meta: dict[str, str] | None = None  # the operator's drain metadata (LastDrain.Meta)
+    drain_completed: bool = False  # the drainer ends it (LastDrain "complete", not "canceled")
 
 
 @dataclass(slots=True)

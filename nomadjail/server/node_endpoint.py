@@ -321,14 +321,15 @@ class NodeEndpoint:
 
     # -- drain and eligibility ---------------------------------------------------
     def drain(self, node_id: str, strategy: DrainStrategy | None, *,
-              mark_eligible: bool = False) -> int:
+              mark_eligible: bool = False, meta: dict[str, str] | None = None) -> int:
         """Start or change a drain, or stop it (``strategy=None``; eligible again
         only with ``mark_eligible``).  Deadline < 0 forces everything off at once,
         0 means no deadline (Nomad's DrainSpec).
 
         Only the strategy is written; the leader's drainer
         (:mod:`.drainer`) marks the allocations, batch by batch, from then on.
-        Changing a drain keeps its start time; the deadline counts from now."""
+        Changing a drain keeps its start time; the deadline counts from now.
+        ``meta`` (``node drain -m/-meta``) is kept in the node's ``LastDrain``."""
         snapshot = self.store.snapshot()
         node = snapshot.node_by_id(node_id)
         if node is None:
@@ -353,7 +354,7 @@ class NodeEndpoint:
             evals = create_node_evals(snapshot, node, now)
         index, _ = self.apply(m.NodeUpdateDrainRequest(
             node_id=node_id, drain_strategy=strategy, mark_eligible=mark_eligible,
-            updated_at=now // SECOND, node_event=event, evals=evals))
+            updated_at=now // SECOND, node_event=event, evals=evals, meta=meta or None))
         return index
 
     def set_eligibility(self, node_id: str, eligible: bool) -> int:

@@ -142,6 +142,19 @@ def test_drain_disable(run, fake, node):
     assert (body["DrainSpec"], body["MarkEligible"]) == (None, False)
 
 
+def test_drain_disable_keeps_the_drains_metadata_and_adds_its_own(run, fake, node):
+    from nomadjail.structs import DrainMetadata
+
+    node.last_drain = DrainMetadata(status="draining", meta={"message": "kernel"})
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
+    fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
+    fake.on("PUT", f"/v1/node/{NODE_ID}/drain", {})
+    result = run("node", "drain", "-disable", "-m", "not today", "-meta", "ticket=42", NODE_ID)
+    assert result.exit_code == 0
+    assert fake.last("PUT", f"/v1/node/{NODE_ID}/drain").body["Meta"] == {
+        "message": "kernel", "cancel_message": "not today", "ticket": "42"}
+
+
 def lines_of(output: str, *needles: str) -> list[str]:
     """The output lines that contain one of ``needles``, timestamps cut off."""
     return [line.split(": ", 1)[1] for line in output.splitlines()

@@ -204,3 +204,23 @@ def test_force_deadline_is_the_start_plus_the_deadline(server):
     server.drain_node(node.id, DrainStrategy(deadline=HOUR))
     strategy = server.state.node_by_id(node.id).drain_strategy
     assert strategy.force_deadline == rfc3339(parse_rfc3339(strategy.started_at) + HOUR)
+
+
+def test_the_last_drain_keeps_the_operators_metadata_and_how_it_ended(server):
+    old, new, _ = three_on_one_node(server)
+    clients = Clients(server, [old, new])
+    clients.sync()
+    server.drain_node(old.id, DrainStrategy(deadline=HOUR), meta={"message": "kernel"})
+    draining = server.state.node_by_id(old.id).last_drain
+    assert (draining.status, draining.meta) == ("draining", {"message": "kernel"})
+    server.drain_node(old.id, None, meta={"message": "kernel", "cancel_message": "later"})
+    canceled = server.state.node_by_id(old.id).last_drain
+    assert (canceled.status, canceled.started_at) == ("canceled", draining.started_at)
+    assert canceled.meta == {"message": "kernel", "cancel_message": "later"}
+
+    server.drain_node(old.id, DrainStrategy(deadline=-SECOND))  # -force: over at once
+    done = wait_for(lambda: (n := server.state.node_by_id(old.id)).drain_strategy is None
+                    and n.last_drain, timeout=10, message="the forced drain to complete")
+    assert done.status == "complete" and done.meta is None
+    server.node_register(old)  # a client re-registering keeps what the servers know
+    assert server.state.node_by_id(old.id).last_drain == done
