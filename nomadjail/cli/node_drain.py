@@ -1,6 +1,8 @@
 """``node drain -enable|-disable`` and ``node eligibility -enable|-disable``.
 
-Draining moves a node's allocations elsewhere and marks it ineligible;
+Draining marks the node ineligible and has the servers move its allocations
+elsewhere, each group ``migrate.max_parallel`` at a time, system jobs' last
+(``-deadline``, ``-force``, ``-no-deadline``, ``-ignore-system`` shape it);
 ``node drain -enable`` then watches the drain (unless ``-detach``) and
 reports each allocation's progress, as Nomad's drain monitor does::
 
@@ -15,6 +17,11 @@ reports each allocation's progress, as Nomad's drain monitor does::
 
 from __future__ import annotations
 
+import queue
+import threading
+import time
+from collections.abc import Callable, Iterator
+from enum import StrEnum
 from typing import Any
 
 import click
@@ -30,13 +37,15 @@ from ..structs import (
     parse_duration,
 )
 from .flags import nomad_option
-from .format import format_time_s
+from .format import format_time_s, rfc3339_ns
 from .lookup import local_node_id, node_stub_by_prefix
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 
 DEFAULT_DRAIN_DEADLINE = 3600 * 1_000_000_000  # one hour, Nomad's default
-MONITOR_WAIT = 1.0
-"""Seconds each blocking read of the drain monitor may wait (node and allocations alternate)."""
+MONITOR_WAIT = 5.0
+"""Seconds each blocking read of the drain monitor may wait (a change answers it at once)."""
+IDLE_PAUSE = 0.1
+"""Pause when a read came back unchanged at once (a server that does not block)."""
 
 
 def _confirm(meta: Meta, question: str, cancelled: str) -> int | None:
@@ -125,7 +134,7 @@ def node_drain(meta: Meta, args: tuple[str, ...], enable: bool, disable: bool, d
             return 0
         meta.ui.info(f'{format_time_s(meta.now())}: Monitoring node "{node.id}": Ctrl-C to '
                      "detach monitoring")
-        DrainMonitor(meta, client, node.id, ignore_system).run(query_meta.last_index)
+        DrainMonitor(meta, node.id, ignore_system).run(query_meta.last_index)
         return 0
 
     if wanted != node.id and not yes:
@@ -137,6 +146,8 @@ def node_drain(meta: Meta, args: tuple[str, ...], enable: bool, disable: bool, d
 
     spec = {"Deadline": deadline_ns, "IgnoreSystemJobs": ignore_system} if enable else None
     drain_meta: dict[str, str] = {}
+    if disable and node.last_drain is not None and node.last_drain.meta:
+        drain_meta = dict(node.last_drain.meta)  # the drain's metadata, kept on cancel
     if message:
         drain_meta["message" if enable else "cancel_message"] = message
     for item in meta_flags:
@@ -157,105 +168,168 @@ def node_drain(meta: Meta, args: tuple[str, ...], enable: bool, disable: bool, d
     now = format_time_s(meta.now())
     meta.ui.info(f"{now}: Ctrl-C to stop monitoring: will not cancel the node drain")
     meta.ui.output(f'{now}: Node "{node.id}" drain strategy set')
-    DrainMonitor(meta, client, node.id, ignore_system).run(write_meta.last_index)
+    DrainMonitor(meta, node.id, ignore_system).run(write_meta.last_index)
     return 0
 
 
 class DrainMonitor:
-    """Reports a draining node's progress until the drain is over and its allocations stopped.
+    """Reports a draining node's progress until the drain is over and its
+    allocations have stopped (Nomad's ``api.Nodes.MonitorDrain``).
 
-    The node and its allocations are watched in turns with short blocking
-    reads, so the monitor needs no threads.
+    As in Nomad, two watchers run side by side, each with its own blocking
+    reads on its own thread: the node (drain over, strategy changed, node
+    down) and its allocations (marked for migration, draining, status
+    changes).  A long wait on one never delays the other's lines.  The main
+    thread prints what they report, in the order reported, until both are
+    done or one reports an error.
     """
 
-    def __init__(self, meta: Meta, client: ApiClient, node_id: str, ignore_system: bool):
+    def __init__(self, meta: Meta, node_id: str, ignore_system: bool):
         self.meta = meta
-        self.client = client
         self.node_id = node_id
         self.ignore_system = ignore_system
 
-    def _say(self, level: str, text: str) -> None:
-        line = f"{format_time_s(self.meta.now())}: {text}"
-        getattr(self.meta.ui, level)(line)
-
     def run(self, index: int) -> None:
-        node_done = allocs_done = False
-        node_index, alloc_index = index, 0
-        last_strategy: Any = None
-        seen: dict[str, Allocation] = {}
-        try:  # what runs now, so later reads can say what changed
-            allocs, qmeta = self.client.node_allocations(self.node_id, stale=True)
-        except ApiError as err:
-            self._say("error", f"Error monitoring allocations: {err}")
-            return
-        seen.update((alloc.id, alloc) for alloc in allocs)
-        alloc_index = qmeta.last_index
-        while not (node_done and allocs_done):
-            if not node_done:
-                try:
-                    node, qmeta = self.client.node(self.node_id, index=node_index,
-                                                   wait=MONITOR_WAIT, stale=True)
-                except ApiError as err:
-                    self._say("error", f"Error monitoring node: {err}")
+        reports: queue.SimpleQueue[Report | None] = queue.SimpleQueue()
+        stop = threading.Event()
+        watchers = (watch_node(self.meta.client(), self.node_id, index, stop, self._pause),
+                    watch_allocs(self.meta.client(), self.node_id, self.ignore_system, stop,
+                                 self._pause))
+        for name, watcher in zip(("drain-node", "drain-allocs"), watchers, strict=True):
+            threading.Thread(target=_pump, args=(watcher, reports), name=name,
+                             daemon=True).start()
+        running = len(watchers)
+        try:
+            while running:
+                report = reports.get()
+                if report is None:
+                    running -= 1
+                    continue
+                level, text = report
+                getattr(self.meta.ui, level)(f"{format_time_s(self.meta.now())}: {text}")
+                if level is Level.ERROR:
                     return
-                if node.drain_strategy is None:
-                    self._say("info", f"Drain complete for node {self.node_id}")
-                    node_done = True
-                else:
-                    if node.status == NodeStatus.DOWN:
-                        self._say("warn", f'Node "{self.node_id}" down')
-                    if last_strategy is not None and node.drain_strategy != last_strategy:
-                        self._say("info", f'Node "{self.node_id}" drain updated: '
-                                          f"{_describe_strategy(node.drain_strategy)}")
-                    last_strategy = node.drain_strategy
-                if qmeta.last_index == node_index:
-                    self.meta.env.sleep(0.1)
-                node_index = qmeta.last_index
-            if not allocs_done:
-                try:
-                    allocs, qmeta = self.client.node_allocations(
-                        self.node_id, index=alloc_index, wait=MONITOR_WAIT, stale=True)
-                except ApiError as err:
-                    self._say("error", f"Error monitoring allocations: {err}")
-                    return
-                alloc_index = qmeta.last_index
-                allocs_done = self._report_allocs(allocs, seen)
-                if allocs_done:
-                    self._say("info", f'All allocations on node "{self.node_id}" have stopped')
+        finally:
+            stop.set()
 
-    def _report_allocs(self, allocs: list[Allocation], seen: dict[str, Allocation]) -> bool:
-        """Print what changed since the last read; True once nothing is pending or running."""
+    def _pause(self) -> None:
+        self.meta.env.sleep(IDLE_PAUSE)
+
+
+class Level(StrEnum):
+    """Nomad's MonitorMsgLevel*; each value is the Ui method that prints it."""
+
+    OUTPUT = "output"
+    INFO = "info"
+    WARN = "warn"
+    ERROR = "error"
+
+
+Report = tuple[Level, str]
+
+
+def _pump(watcher: Iterator[Report], reports: queue.SimpleQueue[Report | None]) -> None:
+    """Hand a watcher's reports to the printing thread; None when it is done."""
+    try:
+        for report in watcher:
+            reports.put(report)
+    except Exception as err:  # noqa: BLE001 - reported by the printing thread, like Nomad's
+        reports.put((Level.ERROR, f"Error monitoring drain: {err}"))
+    finally:
+        reports.put(None)
+
+
+def watch_node(client: ApiClient, node_id: str, index: int, stop: threading.Event,
+               pause: Callable[[], None]) -> Iterator[Report]:
+    """The node's side (Nomad's monitorDrainNode): ends with "Drain complete"."""
+    last_strategy: Any = None
+    while not stop.is_set():
+        try:
+            node, qmeta = client.node(node_id, index=index, wait=MONITOR_WAIT, stale=True)
+        except ApiError as err:
+            yield Level.ERROR, f"Error monitoring node: {err}"
+            return
+        if node.drain_strategy is None:
+            yield Level.INFO, f"Drain complete for node {node_id}"
+            return
+        if node.status == NodeStatus.DOWN:
+            yield Level.WARN, f'Node "{node_id}" down'
+        if last_strategy is not None and node.drain_strategy != last_strategy:
+            yield Level.INFO, (f'Node "{node_id}" drain updated: '
+                               f"{_describe_strategy(node.drain_strategy)}")
+        last_strategy = node.drain_strategy
+        if qmeta.last_index == index:
+            pause()  # a server that answered without blocking
+        index = qmeta.last_index
+
+
+def watch_allocs(client: ApiClient, node_id: str, ignore_system: bool, stop: threading.Event,
+                 pause: Callable[[], None]) -> Iterator[Report]:
+    """The allocations' side (Nomad's monitorDrainAllocs): a line per change seen
+    since the first read; ends once none of them is pending or running."""
+    seen: dict[str, Allocation] = {}
+    index = 0
+    while not stop.is_set():
+        try:
+            allocs, qmeta = client.node_allocations(node_id, index=index,
+                                                    wait=MONITOR_WAIT if index else None,
+                                                    stale=True)
+        except ApiError as err:
+            yield Level.ERROR, f"Error monitoring allocations: {err}"
+            return
         running = 0
         for alloc in allocs:
             before = seen.get(alloc.id)
             seen[alloc.id] = alloc
-            migrating = bool(alloc.desired_transition.migrate)
-            text = ""
-            if before is None:
-                pass  # first sight: nothing to compare with
-            elif before.client_status != alloc.client_status:
-                text = f"status {before.client_status} -> {alloc.client_status}"
-            elif migrating and not before.desired_transition.migrate:
-                text = "marked for migration"
-            elif migrating and before.desired_status != alloc.desired_status and \
-                    alloc.desired_status == AllocDesiredStatus.STOP:
-                text = "draining"
-            if text:
-                self._say("output", f'Alloc "{alloc.id}" {text}')
+            change = "" if before is None else alloc_change(before, alloc)
+            if change:
+                yield Level.OUTPUT, f'Alloc "{alloc.id}" {change}'
             if alloc.job is None or not alloc.job.type:
-                continue
-            if self.ignore_system and alloc.job.type == JobType.SYSTEM:
+                continue  # malformed: not counted, as in Nomad
+            if ignore_system and alloc.job.type == JobType.SYSTEM:
                 continue
             if alloc.client_status in (AllocClientStatus.PENDING, AllocClientStatus.RUNNING):
                 running += 1
-        return running == 0
+        if running == 0:
+            yield Level.INFO, f'All allocations on node "{node_id}" have stopped'
+            return
+        if index and qmeta.last_index == index:
+            pause()
+        index = qmeta.last_index
+
+
+def alloc_change(before: Allocation, after: Allocation) -> str:
+    """What the drain monitor says about one allocation's change ("" for nothing)."""
+    migrating = bool(after.desired_transition.migrate)
+    if before.client_status != after.client_status:
+        return f"status {before.client_status} -> {after.client_status}"
+    if migrating and not before.desired_transition.migrate:
+        return "marked for migration"
+    if migrating and before.desired_status != after.desired_status \
+            and after.desired_status == AllocDesiredStatus.STOP:
+        return "draining"
+    return ""
 
 
 def _describe_strategy(strategy: Any) -> str:
-    """api.DrainStrategy.String()."""
+    """api.DrainStrategy.String(): the deadline as Go prints a UTC time."""
+    deadline = _go_time(strategy.force_deadline)
     if strategy.ignore_system_jobs:
-        return f"drain ignoring system jobs and deadline at {strategy.force_deadline}"
-    return f"drain with deadline at {strategy.force_deadline}"
+        return f"drain ignoring system jobs and deadline at {deadline}"
+    return f"drain with deadline at {deadline}"
+
+
+def _go_time(text: str) -> str:
+    """Go's ``time.Time.String()`` for an RFC 3339 UTC time ("2024-01-08 10:00:00.5 +0000
+    UTC"): fractional seconds without trailing zeros."""
+    ns = rfc3339_ns(text)
+    if ns == 0:
+        return "0001-01-01 00:00:00 +0000 UTC"
+    seconds, fraction = divmod(ns, 1_000_000_000)
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(seconds))
+    if fraction:
+        stamp += "." + f"{fraction:09d}".rstrip("0")
+    return f"{stamp} +0000 UTC"
 
 
 @click.command("eligibility", cls=NomadCommand)

@@ -46,16 +46,23 @@ class NodeAllocationsResource(Resource):
 
 class NodeDrainResource(Resource):
     """POST /v1/node/:id/drain {"DrainSpec": {"Deadline": ns, "IgnoreSystemJobs": b} | null,
-    "MarkEligible": bool}."""
+    "MarkEligible": bool, "Meta": {"k": "v"} | null}."""
 
     async def on_post(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                       node_id: str) -> None:
         body = await read_object(req)
         spec = body.get("DrainSpec")
         strategy = from_api(DrainStrategy, spec, "DrainSpec") if spec is not None else None
+        meta = body.get("Meta")
+        if meta is not None and not isinstance(meta, dict):
+            raise BadRequest(f"Meta: expected an object of strings, got {type(meta).__name__}")
+        for key, value in (meta or {}).items():
+            if not isinstance(value, str):
+                raise BadRequest(f"Meta.{key}: expected a string, got {type(value).__name__}")
         server = self.agent.require_server()
         index = await asyncio.to_thread(server.drain_node, node_id, strategy,
-                                        mark_eligible=bool(body.get("MarkEligible")))
+                                        mark_eligible=bool(body.get("MarkEligible")),
+                                        meta=meta or None)
         set_index(resp, index)
         resp.media = {"NodeModifyIndex": index, "EvalIDs": None, "EvalCreateIndex": 0,
                       "Index": index}

@@ -93,7 +93,7 @@ def node_stub(node: Node, *, resources: bool = False, os: bool = False) -> dict[
         "HostVolumes": None,
         "NodeResources": to_api(node.node_resources) if resources else None,
         "ReservedResources": to_api(node.reserved_resources) if resources else None,
-        "LastDrain": None,
+        "LastDrain": to_api(node.last_drain),
         "CreateIndex": node.create_index,
         "ModifyIndex": node.modify_index,
     }

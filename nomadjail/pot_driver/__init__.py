@@ -12,6 +12,7 @@ The only package that builds ``pot`` command lines (:mod:`.argv`).  Modules:
                  gone, signal until pot knows the program, where its files are)
 ``resolv_conf``  the group's ``dns`` block as the pot's resolv.conf
 ``prepare``      creating and configuring a pot, up to ``pot start``
+``pot_network``  where the task is reached (an alias pot's own address), for services
 ``task_files``   the driver's files in the task directory (the task's environment)
 ``pot_task``     one task as the driver tracks it; its handle and start record
 ``exit_status``  the task's exit from ``pot start``'s (pure)

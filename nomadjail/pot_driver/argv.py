@@ -81,13 +81,16 @@ def pot_signal_name(signal: str) -> str:
 # -- the commands ----------------------------------------------------------------------
 def prepare(*, image: str, pot: str, tag: str, command: str, network_type: str,
             exports: Sequence[str], allocation_tag: str, name: str,
-            resolv_conf: str = "") -> list[str]:
+            resolv_conf: str = "", addresses: Sequence[str] = ()) -> list[str]:
     """``prepare`` (getopts ``hvp:U:t:c:e:a:n:sN:i:B:S:d:C:``): import ``<pot>_<tag>`` from
     ``image`` if missing and clone it to ``<name>_<allocation_tag>``.
 
     ``command`` "" keeps the image's own command.  Bridged pots get an
     automatic address (``-i auto``) and the ``exports`` (``inside:host``);
-    ``inherit`` shares the host's addresses, so it takes neither.
+    an ``alias`` pot gets its ``addresses`` (one ``-i`` each) and no exports
+    (pot redirects nothing to it); ``inherit`` shares the host's addresses, so
+    it takes neither.  pot hands each ``-i`` on to ``clone`` unquoted, so an
+    address the shell would split or glob is refused (ArgvError).
     ``resolv_conf``: a host file pot copies into the pot as its
     ``/etc/resolv.conf`` (``-d custom:<file>``; "" keeps the image's setting).
     pot hands that value on to ``clone`` unquoted (prepare.sh:
@@ -98,7 +101,17 @@ def prepare(*, image: str, pot: str, tag: str, command: str, network_type: str,
     if command:
         argv += ["-c", f'"{command}"']
     argv += ["-N", network_type]
-    if network_type != "inherit":
+    if network_type == "alias":
+        if not addresses:
+            raise ArgvError("an alias pot needs an IP address (`prepare -i`)")
+        for address in addresses:
+            unsafe = sorted({ch for ch in address
+                             if ch.isspace() or ch in _SHELL_SPLIT_OR_GLOB})
+            if unsafe:
+                raise ArgvError(f"the alias address {address!r} contains {unsafe!r}, which "
+                                "pot's shell would split or expand")
+            argv += ["-i", address]
+    elif network_type != "inherit":
         argv += ["-i", "auto"]
         for export in exports:
             argv += ["-e", export]
@@ -212,6 +225,12 @@ def destroy(name: str) -> list[str]:
 def is_running(name: str) -> list[str]:
     """``info`` (getopts ``hvqp:rB:Es``): ``-r`` exits 0 only while the pot's jail runs."""
     return ["info", "-q", "-r", "-p", name]
+
+
+def info_env(name: str) -> list[str]:
+    """``info`` (getopts ``hvqp:rB:Es``): ``-E`` prints the pot's name, address(es) and,
+    while it runs, jail id as ``export K=V`` lines (info.sh ``_info_pot_env``)."""
+    return ["info", "-p", name, "-E"]
 
 
 def list_pots() -> list[str]:

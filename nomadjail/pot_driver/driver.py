@@ -65,6 +65,7 @@ from typing import Any
 from ..drivers.base import (
     Capabilities,
     DriverError,
+    DriverNetwork,
     ExecResult,
     ExitResult,
     Fingerprint,
@@ -80,6 +81,7 @@ from . import task_files
 from .exit_status import LastRun, task_exit
 from .naming import invocation_of, pot_name
 from .pot_cli import POT_PATH, PotCLI, find_pot, pot_environment
+from .pot_network import first_address, network_plan, pot_address, task_network
 from .pot_output import (
     MessageLevel,
     PotMessage,
@@ -98,7 +100,7 @@ from .resolv_conf import (
     resolver_config,
 )
 from .stats import StatsSampler
-from .task_config import PotConfigError, parse_pot_config, validate_pot_config
+from .task_config import PotConfigError, PotTaskConfig, parse_pot_config, validate_pot_config
 
 log = logging.getLogger("nomadjail.pot_driver")
 
@@ -199,9 +201,16 @@ class PotDriver:
         return pot_name(cfg.name, cfg.alloc_id, invocation_of(cfg.id))
 
     def start_record(self, cfg: TaskConfig) -> StartRecord:
+        try:
+            config: PotTaskConfig | None = parse_pot_config(cfg.config)
+        except PotConfigError:
+            config = None  # start_task refuses it; nothing will run
         return PotStart(task_id=cfg.id, pot_name=self.pot_name_for(cfg), cwd=cfg.task_dir,
                         env_path=task_files.env_path(cfg.task_dir, cfg.id),
-                        plan=self._supervisor.plan(cfg)).record()
+                        plan=self._supervisor.plan(cfg),
+                        network=network_plan(config) if config is not None else None,
+                        addresses=tuple(config.addresses) if config is not None else ()
+                        ).record()
 
     def start_task(self, cfg: TaskConfig) -> TaskHandle:
         with self._lock:
@@ -225,6 +234,7 @@ class PotDriver:
             task_files.write_env(env_path, cfg.env)
             run_setup(cli, cfg, config, setup, prepare_timeout=self.settings.prepare_timeout,
                       root=self._root)
+            network = task_network(cli, name, config, cwd=cfg.task_dir)
             diversion = start_diversion(name, self._root.last_run_stats_path(cli, name))
             supervision = self._supervisor.launch(cfg, SupervisedCommand(
                 executable=cli.pot_bin, args=tuple(pot_argv.start(name)),
@@ -234,7 +244,7 @@ class PotDriver:
             self._abandon(cli, name, env_path)
             raise
         task = PotTask(task_id=cfg.id, pot_name=name, cwd=cfg.task_dir, env_path=env_path,
-                       supervision=supervision)
+                       supervision=supervision, network=network)
         self._adopt(task)
         # From here on the task is tracked and its handle is returned whatever happens: a
         # pot whose start cannot be confirmed is still reported by wait_task, stopped by
@@ -462,7 +472,8 @@ class PotDriver:
         supervision = self._supervisor.recover_start(start.plan)
         if supervision is not None:
             task = PotTask(task_id=record.task_id, pot_name=name, cwd=start.cwd,
-                           env_path=start.env_path, supervision=supervision)
+                           env_path=start.env_path, supervision=supervision,
+                           network=self._recovered_network(cli, start))
             self._adopt(task)
             log.info("pot %s: re-attached to the start interrupted by the client's restart",
                      name)
@@ -470,6 +481,22 @@ class PotDriver:
         self._destroy_pot(cli, name)
         task_files.forget_file(start.env_path)
         return None
+
+    @staticmethod
+    def _recovered_network(cli: PotCLI, start: PotStart) -> DriverNetwork | None:
+        """The network of a pot whose start was interrupted: its address as pot reports
+        it, else (pot does not answer) the one it was asked for."""
+        network = start.network
+        if network is None:
+            return None
+        try:
+            network.ip = pot_address(cli, start.pot_name,
+                                     cwd=start.cwd if os.path.isdir(start.cwd) else None)
+        except DriverError as err:
+            network.ip = first_address(start.addresses)
+            log.warning("pot %s: %s; advertising the address it was given, %s",
+                        start.pot_name, err, network.ip or "(none)")
+        return network
 
     def _wait_for_pot_commands(self, name: str, task_id: str) -> None:
         """Let pot commands of an interrupted start (a ``prepare`` outlives the agent that

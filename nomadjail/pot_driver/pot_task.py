@@ -5,8 +5,13 @@ The client saves a :class:`~nomadjail.drivers.base.StartRecord` before
 both are JSON and their keys never change, so a restarted client (perhaps a
 newer version) still finds the task and its pot::
 
-    start record  {"pot_name", "cwd", "env_path", "supervision": <SupervisionPlan>}
+    start record  {"pot_name", "cwd", "env_path", "supervision": <SupervisionPlan>,
+                   "network": {"ip", "port_map", "auto_advertise"} | null, "addresses"}
     handle        {"pot_name", "cwd", "env_path", "supervised": <Supervision>}
+                  + TaskHandle.network (an alias pot's address and ports)
+
+(``network`` and ``addresses`` are absent from records written before alias
+pots were supported: those pots use the node's network.)
 """
 
 from __future__ import annotations
@@ -15,8 +20,9 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..drivers.base import ExitResult, StartRecord, TaskHandle, TaskNotFound
+from ..drivers.base import DriverNetwork, ExitResult, StartRecord, TaskHandle, TaskNotFound
 from ..drivers.supervision import Supervision, SupervisionPlan
+from .pot_network import network_from_state, network_to_state
 from .stats import StatsSampler
 
 NAME = "pot"
@@ -31,6 +37,7 @@ class PotTask:
     cwd: str  # the task directory: pot commands run there
     env_path: str  # the task's environment, for exec (mode 0600)
     supervision: Supervision  # the supervised `pot start` (and pot's diverted lines)
+    network: DriverNetwork | None = None  # an alias pot's own address; None: the node's
     exited: threading.Event = field(default_factory=threading.Event)
     result: ExitResult | None = None
     stop_forced: bool = False  # the driver destroyed the pot to stop the task
@@ -41,7 +48,8 @@ class PotTask:
         return TaskHandle(driver=NAME, task_id=self.task_id, started_at=supervision.started_at,
                           pid=supervision.pid, state={
                               "pot_name": self.pot_name, "cwd": self.cwd,
-                              "env_path": self.env_path, "supervised": supervision.to_state()})
+                              "env_path": self.env_path, "supervised": supervision.to_state()},
+                          network=self.network)
 
     @classmethod
     def from_handle(cls, handle: TaskHandle) -> PotTask:
@@ -50,7 +58,8 @@ class PotTask:
         try:
             return cls(task_id=handle.task_id, pot_name=str(state["pot_name"]),
                        cwd=str(state.get("cwd", "")), env_path=str(state.get("env_path", "")),
-                       supervision=Supervision.from_state(state["supervised"]))
+                       supervision=Supervision.from_state(state["supervised"]),
+                       network=handle.network)
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise TaskNotFound(f"pot handle for {handle.task_id!r} is malformed: missing or "
                                f"bad {err}") from None
@@ -66,11 +75,14 @@ class PotStart:
     cwd: str
     env_path: str
     plan: SupervisionPlan
+    network: DriverNetwork | None = None  # without its address: pot gives it at prepare
+    addresses: tuple[str, ...] = ()  # an alias pot's `ip` (what pot was asked for)
 
     def record(self) -> StartRecord:
         return StartRecord(driver=NAME, task_id=self.task_id, state={
             "pot_name": self.pot_name, "cwd": self.cwd, "env_path": self.env_path,
-            "supervision": self.plan.to_state()})
+            "supervision": self.plan.to_state(), "network": network_to_state(self.network),
+            "addresses": list(self.addresses)})
 
     @classmethod
     def from_record(cls, record: StartRecord, pot_name: str) -> PotStart:
@@ -79,8 +91,13 @@ class PotStart:
         state: Any = record.state
         try:
             plan = SupervisionPlan.from_state(record.task_id, state["supervision"])
+            addresses = state.get("addresses") or []
+            if not isinstance(addresses, list):
+                raise ValueError(f"addresses {addresses!r}")
             return cls(task_id=record.task_id, pot_name=pot_name, plan=plan,
-                       cwd=str(state.get("cwd", "")), env_path=str(state.get("env_path", "")))
+                       cwd=str(state.get("cwd", "")), env_path=str(state.get("env_path", "")),
+                       network=network_from_state(state.get("network")),
+                       addresses=tuple(str(a) for a in addresses))
         except (KeyError, TypeError, ValueError, AttributeError) as err:
             raise ValueError(f"pot start record for {record.task_id!r} is malformed: missing "
                              f"or bad {err}") from None

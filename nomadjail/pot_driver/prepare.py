@@ -69,7 +69,7 @@ def plan_setup(cfg: TaskConfig, config: PotTaskConfig, name: str,
             image=config.image, pot=config.pot, tag=config.tag, command=command,
             network_type=config.network_type, exports=exports(cfg, config),
             allocation_tag=allocation_tag(cfg.alloc_id, invocation_of(cfg.id)),
-            name=cfg.name, resolv_conf=resolv.path)
+            name=cfg.name, resolv_conf=resolv.path, addresses=config.addresses)
     except pot_argv.ArgvError as err:
         raise DriverError(str(err)) from None
     return PotSetup(name=name, prepare=prepare, set_env=set_env, resolv=resolv)

@@ -8,7 +8,8 @@
       tag             = "1.1.13"                                 # image version
       command         = "nginx"                                  # joined with args: a
       args            = ["-g", "'daemon off;'"]                  # command line for sh
-      network_mode    = "public-bridge"                          # or "host"
+      network_mode    = "public-bridge"                          # or "host", "alias"
+      ip              = "10.0.0.50"                              # alias only: the pot's IP
       port_map        = { http = "80" }                          # label = port inside the pot
       copy            = ["local/nginx.conf:/usr/local/etc/nginx/nginx.conf"]
       mount           = ["/data/www:/usr/local/www"]
@@ -32,10 +33,16 @@ What each key means, and where this driver differs from the Go one:
   Relative host paths are relative to the task directory (where the driver
   runs pot), so ``local/file`` names a file a template rendered.
 * ``network_mode``: ``public-bridge`` (default, ports exported with
-  ``port_map``) or ``host`` (pot's ``inherit``; also accepted by that name:
-  the pot shares the host's network and ``port_map`` is not used).  pot's
-  ``alias`` and ``private-bridge`` need an IP address or bridge name the
-  task config has no key for, so they are rejected.
+  ``port_map``), ``host`` (pot's ``inherit``; also accepted by that name:
+  the pot shares the host's network and ``port_map`` is not used) or
+  ``alias``: the pot gets its own address on a host interface, given by
+  ``ip`` (a nomadjail key; the Go driver cannot run alias pots), in the forms
+  ``pot prepare -i`` takes: ``"10.0.0.50"`` (on pot's ``POT_EXTIF``) or
+  ``"em0|10.0.0.50"``, or a list of them (IPv4 and IPv6).  Nothing is
+  redirected: the task listens on that address, on the ``port_map`` ports,
+  which services advertise (``address_mode = "auto"`` or ``"driver"``).
+  pot's ``private-bridge`` needs a bridge name the task config has no key
+  for, so it is rejected.
 * ``port_map`` maps a port label of the task group (``network { port "http"
   {} }``) or of the task's legacy ``resources { network { ... } }`` to the
   port inside the pot: ``"80"``, or ``"udp:53"`` for UDP.  The HCL object
@@ -62,6 +69,7 @@ from __future__ import annotations
 import difflib
 import enum
 import ipaddress
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,13 +78,13 @@ from ..structs import Task, TaskGroup
 from .naming import task_name_problem
 from .resolv_conf import dns_problems
 
-CONFIG_KEYS = ("image", "pot", "tag", "command", "args", "network_mode", "port_map", "copy",
-               "mount", "mount_read_only", "extra_hosts", "attributes")
+CONFIG_KEYS = ("image", "pot", "tag", "command", "args", "network_mode", "ip", "port_map",
+               "copy", "mount", "mount_read_only", "extra_hosts", "attributes")
 DEFAULT_NETWORK_MODE = "public-bridge"
 # network_mode -> pot's network type (``prepare -N``)
-NETWORK_TYPES = {"public-bridge": "public-bridge", "host": "inherit", "inherit": "inherit"}
+NETWORK_TYPES = {"public-bridge": "public-bridge", "host": "inherit", "inherit": "inherit",
+                 "alias": "alias"}
 _UNSUPPORTED_NETWORK_MODES = {
-    "alias": "pot's alias mode needs an IP address, which the task config cannot give",
     "private-bridge": "pot's private-bridge mode needs a bridge name, which the task config "
                       "cannot give",
 }
@@ -158,6 +166,7 @@ class PotTaskConfig:
     command: str = ""
     args: list[str] = field(default_factory=list)
     network_mode: str = DEFAULT_NETWORK_MODE
+    addresses: list[str] = field(default_factory=list)  # `ip`: alias only, `-i` values
     port_map: list[PortMapping] = field(default_factory=list)
     copy: list[PathPair] = field(default_factory=list)
     mount: list[PathPair] = field(default_factory=list)
@@ -172,7 +181,9 @@ class PotTaskConfig:
 
     @property
     def exports_ports(self) -> bool:
-        return self.network_type != "inherit"
+        """Whether pot redirects host ports to the pot (a bridged pot); an alias pot is
+        reached on its own address, an inherit pot on the host's."""
+        return self.network_type not in ("inherit", "alias")
 
 
 class PotConfigError(ValueError):
@@ -375,6 +386,55 @@ def _network_mode(config: Mapping[str, Any], problems: list[str]) -> str:
     return DEFAULT_NETWORK_MODE
 
 
+_NIC = re.compile(r"[A-Za-z][A-Za-z0-9_.]*")
+
+
+def _addresses(config: Mapping[str, Any], mode: str, problems: list[str]) -> list[str]:
+    """``ip``: required by ``alias``, meaningless otherwise; each entry as ``pot prepare
+    -i`` takes it for an alias pot (``address`` or ``interface|address``)."""
+    raw = config.get("ip")
+    if raw is None or raw == "" or raw == []:
+        if mode == "alias":
+            problems.append('network_mode "alias" needs \'ip\': the pot\'s own address on a '
+                            'host interface, such as "10.0.0.50" or "em0|10.0.0.50"')
+        return []
+    if mode != "alias":
+        problems.append(f"'ip' is only used with network_mode \"alias\" (a {mode!r} pot "
+                        + ("shares the host's addresses)" if NETWORK_TYPES.get(mode) == "inherit"
+                           else "gets its address from pot)"))
+        return []
+    entries = [raw] if isinstance(raw, str) else raw
+    if not isinstance(entries, list) or not all(isinstance(e, str) for e in entries):
+        problems.append(f"'ip' must be an address or a list of addresses, got {raw!r}")
+        return []
+    good = []
+    for index, entry in enumerate(entries):
+        where = f"ip {entry!r}" if isinstance(raw, str) else f"ip[{index}] {entry!r}"
+        nic, bar, address = entry.partition("|")
+        if not bar:
+            nic, address = "", entry
+        if _interpolated_later(entry):
+            if any(ch.isspace() for ch in entry):
+                problems.append(f"{where}: cannot contain whitespace")
+                continue
+            good.append(entry)
+            continue
+        if bar and not _NIC.fullmatch(nic):
+            problems.append(f"{where}: {nic!r} is not a network interface name")
+            continue
+        if address == "auto":
+            problems.append(f'{where}: "auto" is for bridged pots; an alias pot needs a real '
+                            "IP address")
+            continue
+        try:
+            ipaddress.ip_address(address)
+        except ValueError:
+            problems.append(f"{where}: {address!r} is not an IP address")
+            continue
+        good.append(entry)
+    return good
+
+
 def parse_pot_config(config: Mapping[str, Any]) -> PotTaskConfig:
     """The task config, validated; raises :class:`PotConfigError` listing every problem."""
     problems: list[str] = []
@@ -383,13 +443,15 @@ def parse_pot_config(config: Mapping[str, Any]) -> PotTaskConfig:
             close = difflib.get_close_matches(str(key), CONFIG_KEYS, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ""
             problems.append(f"unknown key {key!r} in pot config{hint}")
+    network_mode = _network_mode(config, problems)
     parsed = PotTaskConfig(
         image=_string(config, "image", problems, required=True),
         pot=_string(config, "pot", problems, required=True),
         tag=_string(config, "tag", problems, required=True),
         command=_string(config, "command", problems),
         args=_string_list(config, "args", problems),
-        network_mode=_network_mode(config, problems),
+        network_mode=network_mode,
+        addresses=_addresses(config, network_mode, problems),
         port_map=_port_map(config, problems),
         copy=_path_pairs(config, "copy", problems, mounted=False),
         mount=_path_pairs(config, "mount", problems, mounted=True),

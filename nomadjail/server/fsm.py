@@ -57,6 +57,7 @@ from ..structs import (
     rfc3339,
     to_api,
 )
+from ..structs.node import last_drain_after
 from . import messages as m
 from .messages import MsgType
 from .snapshot_codec import decode_tables, encode_tables
@@ -335,6 +336,9 @@ class FSM:
                 request.node_id, drain_strategy=request.drain_strategy,
                 drain=request.drain_strategy is not None,
                 scheduling_eligibility=eligibility,
+                last_drain=last_drain_after(node, request.drain_strategy,
+                                            updated_at=request.updated_at, meta=request.meta,
+                                            completed=request.drain_completed),
                 events=append_node_event(node.events, request.node_event, index))
             if request.transitions:
                 txn.update_alloc_desired_transition(request.transitions)

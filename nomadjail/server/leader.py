@@ -22,7 +22,6 @@ from __future__ import annotations
 import logging
 import random
 import threading
-import time
 from collections.abc import Callable
 
 from ..state import StateStore
@@ -40,7 +39,6 @@ from .plan_apply import PlanApplier, PlanQueue
 log = logging.getLogger(__name__)
 
 HOUSEKEEPING_INTERVAL = 0.2  # seconds between housekeeping rounds
-DRAIN_INTERVAL = 1.0
 
 
 class LeaderDuties:
@@ -69,7 +67,6 @@ class LeaderDuties:
         self._closing = threading.Event()  # set once, on server shutdown
         self._housekeeping = BackgroundLoop("leader-housekeeping", self._housekeeping_round,
                                             interval=HOUSEKEEPING_INTERVAL)
-        self._next_drain = 0.0  # monotonic time of the drainer's next tick
 
     @property
     def established(self) -> bool:
@@ -110,7 +107,7 @@ class LeaderDuties:
         self.heartbeats.set_enabled(True)
         self.heartbeats.reset_all(n.id for n in self.store.nodes()
                                   if n.status != NodeStatus.DOWN)
-        self._next_drain = 0.0
+        self.drainer.reset()
         self._housekeeping.start()
         self._established.set()
         log.info("leadership established")
@@ -141,15 +138,13 @@ class LeaderDuties:
 
     # -- housekeeping ------------------------------------------------------------
     def _housekeeping_round(self) -> None:
-        """One round, every HOUSEKEEPING_INTERVAL while leader; the drainer every
-        DRAIN_INTERVAL."""
+        """One round, every HOUSEKEEPING_INTERVAL while leader (the drainer only
+        works when something changed, so it can look every round)."""
         try:
             self._reap_failed()
             self._cancel_redundant()
             self.deployments.tick()
-            if time.monotonic() >= self._next_drain:
-                self._next_drain = time.monotonic() + DRAIN_INTERVAL
-                self.drainer.tick()
+            self.drainer.tick()
             self.garbage.tick()
         except Unavailable as err:
             log.info("leader housekeeping: %s", err)

@@ -166,8 +166,9 @@ class NodeUpdateStatusRequest:
 
 @dataclass(slots=True)
 class NodeUpdateDrainRequest:
-    """Start or stop draining; ``transitions`` marks the node's allocations for
-    migration in the same commit, ``evals`` makes the schedulers act on it."""
+    """Start, change or stop draining (the drainer also sends it when a drain is
+    complete); ``transitions`` marks allocations for migration in the same commit
+    (what must go last), ``evals`` makes the schedulers act on it."""
 
     node_id: str = ""
     drain_strategy: DrainStrategy | None = None
@@ -176,6 +177,8 @@ class NodeUpdateDrainRequest:
     node_event: NodeEvent | None = None
     transitions: dict[str, DesiredTransition] = field(default_factory=dict)
     evals: list[Evaluation] = field(default_factory=list)
+    meta: dict[str, str] | None = None  # the operator's drain metadata (LastDrain.Meta)
+    drain_completed: bool = False  # the drainer ends it (LastDrain "complete", not "canceled")
 
 
 @dataclass(slots=True)

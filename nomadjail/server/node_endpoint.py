@@ -35,7 +35,6 @@ from ..structs import (
     AllocClientStatus,
     AllocDesiredStatus,
     BadRequest,
-    DesiredTransition,
     DrainStrategy,
     EvalStatus,
     EvalTrigger,
@@ -58,6 +57,7 @@ from .results import NodeUpdateResponse
 Apply = Callable[[Any], tuple[int, Any]]
 
 _VALID_STATUSES = frozenset(NodeStatus)
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1  # Go's time.Duration
 _VALID_CLIENT_STATUSES = frozenset(AllocClientStatus)
 
 
@@ -321,37 +321,40 @@ class NodeEndpoint:
 
     # -- drain and eligibility ---------------------------------------------------
     def drain(self, node_id: str, strategy: DrainStrategy | None, *,
-              mark_eligible: bool = False) -> int:
-        """Start draining (allocations are marked for migration and their jobs
-        evaluated), or stop it (``strategy=None``; eligible again only with
-        ``mark_eligible``).  Deadline < 0 forces everything off at once, 0
-        means no deadline (Nomad's DrainSpec)."""
+              mark_eligible: bool = False, meta: dict[str, str] | None = None) -> int:
+        """Start or change a drain, or stop it (``strategy=None``; eligible again
+        only with ``mark_eligible``).  Deadline < 0 forces everything off at once,
+        0 means no deadline (Nomad's DrainSpec).
+
+        Only the strategy is written; the leader's drainer
+        (:mod:`.drainer`) marks the allocations, batch by batch, from then on.
+        Changing a drain keeps its start time; the deadline counts from now.
+        ``meta`` (``node drain -m/-meta``) is kept in the node's ``LastDrain``."""
         snapshot = self.store.snapshot()
         node = snapshot.node_by_id(node_id)
         if node is None:
             raise NotFound(f"node {node_id!r} not found")
         now = self.clock()
-        transitions: dict[str, DesiredTransition] = {}
         evals: list[Evaluation] = []
         if strategy is not None:
-            force_deadline = ZERO_TIME
-            if strategy.deadline > 0:
-                force_deadline = rfc3339(now + strategy.deadline)
-            strategy = dataclasses.replace(strategy, started_at=rfc3339(now),
+            if not INT64_MIN <= strategy.deadline <= INT64_MAX:
+                raise BadRequest(f"DrainSpec.Deadline: {strategy.deadline} is out of range "
+                                 "for a duration in nanoseconds (a 64-bit integer)")
+            started = node.drain_strategy.started_at if node.drain_strategy is not None \
+                else rfc3339(now)
+            force_deadline = rfc3339(now + strategy.deadline) if strategy.deadline > 0 \
+                else ZERO_TIME
+            strategy = dataclasses.replace(strategy, started_at=started,
                                            force_deadline=force_deadline)
-            transitions, evals = migrations_for_drain(snapshot, node, strategy,
-                                                      force=strategy.deadline < 0, now=now)
-            event = NodeEvent(message="Node drain strategy set", subsystem="Drain",
-                              timestamp=rfc3339(now))
-        else:
-            event = NodeEvent(message="Node drain disabled", subsystem="Drain",
-                              timestamp=rfc3339(now))
-            if mark_eligible:
-                evals = create_node_evals(snapshot, node, now)
+        message = drain_event_message(node.drain_strategy is not None, strategy is not None)
+        event = None if message is None else NodeEvent(message=message, subsystem="Drain",
+                                                       timestamp=rfc3339(now))
+        if strategy is None and mark_eligible \
+                and node.scheduling_eligibility == NodeEligibility.INELIGIBLE:
+            evals = create_node_evals(snapshot, node, now)
         index, _ = self.apply(m.NodeUpdateDrainRequest(
             node_id=node_id, drain_strategy=strategy, mark_eligible=mark_eligible,
-            updated_at=now // SECOND, node_event=event, transitions=transitions,
-            evals=evals))
+            updated_at=now // SECOND, node_event=event, evals=evals, meta=meta or None))
         return index
 
     def set_eligibility(self, node_id: str, eligible: bool) -> int:
@@ -376,31 +379,9 @@ class NodeEndpoint:
         return index
 
 
-def migrations_for_drain(snapshot: StateSnapshot, node: Node, strategy: DrainStrategy, *,
-                         force: bool, now: int
-                         ) -> tuple[dict[str, DesiredTransition], list[Evaluation]]:
-    """Allocations on a draining node to migrate now, and one eval per job.
 
-    Service allocations move at once; batch allocations only when forced
-    (they may finish on their own before the deadline); system allocations
-    stay, since they run wherever the node runs (Nomad stops them last)."""
-    transitions: dict[str, DesiredTransition] = {}
-    jobs: dict[tuple[str, str], Any] = {}
-    for alloc in snapshot.allocs_by_node(node.id):
-        if alloc.terminal_status() or alloc.desired_transition.migrate:
-            continue
-        job = alloc.job or snapshot.job_by_id(alloc.namespace, alloc.job_id)
-        job_type = job.type if job else JobType.SERVICE
-        if job_type in (JobType.SYSTEM, JobType.SYSBATCH):
-            continue
-        if job_type == JobType.BATCH and not force:
-            continue
-        transitions[alloc.id] = DesiredTransition(migrate=True)
-        if job is not None:
-            jobs[(alloc.namespace, alloc.job_id)] = job
-    evals = [Evaluation(id=generate_uuid(), namespace=ns, priority=job.priority or DEFAULT_PRIORITY,
-                        type=job.type or JobType.SERVICE, triggered_by=EvalTrigger.NODE_DRAIN,
-                        job_id=job_id, node_id=node.id, node_modify_index=node.modify_index,
-                        status=EvalStatus.PENDING, create_time=now, modify_time=now)
-             for (ns, job_id), job in jobs.items()]
-    return transitions, evals
+def drain_event_message(was_draining: bool, draining: bool) -> str | None:
+    """The node event a drain update records (Nomad's NodeDrainEvent* messages)."""
+    if draining:
+        return "Node drain strategy updated" if was_draining else "Node drain strategy set"
+    return "Node drain disabled" if was_draining else None

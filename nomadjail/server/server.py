@@ -353,8 +353,8 @@ class Server:
         return self.allocs.stop(alloc_id)
 
     def drain_node(self, node_id: str, strategy: DrainStrategy | None, *,
-                   mark_eligible: bool = False) -> int:
-        return self.nodes.drain(node_id, strategy, mark_eligible=mark_eligible)
+                   mark_eligible: bool = False, meta: dict[str, str] | None = None) -> int:
+        return self.nodes.drain(node_id, strategy, mark_eligible=mark_eligible, meta=meta)
 
     def set_node_eligibility(self, node_id: str, eligible: bool) -> int:
         return self.nodes.set_eligibility(node_id, eligible)

@@ -221,6 +221,7 @@ class Txn(StateSnapshot):
             node.create_index = existing.create_index
             node.drain = existing.drain
             node.drain_strategy = existing.drain_strategy
+            node.last_drain = existing.last_drain
             node.scheduling_eligibility = existing.scheduling_eligibility
             node.events = existing.events
             if existing.status == NodeStatus.DOWN and node.status != NodeStatus.DOWN:

@@ -40,6 +40,7 @@ from .consts import (
     AllocClientStatus,
     AllocDesiredStatus,
     DeploymentStatus,
+    DrainStatus,
     EvalStatus,
     EvalTrigger,
     JobStatus,
@@ -60,6 +61,7 @@ from .ids import generate_uuid, short_id
 from .job import Job
 from .node import (
     ClientHostVolumeConfig,
+    DrainMetadata,
     DrainStrategy,
     DriverInfo,
     Node,
@@ -111,7 +113,8 @@ __all__ = [
     "DEFAULT_CPU_MHZ", "DEFAULT_MEMORY_MB", "DEFAULT_NAMESPACE", "DEFAULT_NODE_POOL",
     "DEFAULT_PRIORITY", "DNSConfig", "DecodeError", "Deployment", "DeploymentState",
     "DeploymentStatus", "DeploymentStatusUpdate", "DesiredTransition", "DesiredUpdates",
-    "DrainStrategy", "DriverInfo", "EphemeralDisk", "EvalStatus", "EvalTrigger", "Evaluation",
+    "DrainMetadata", "DrainStatus", "DrainStrategy", "DriverInfo", "EphemeralDisk",
+    "EvalStatus", "EvalTrigger", "Evaluation",
     "GLOBAL_REGION", "HOUR", "Job", "JobChildrenSummary", "JobStatus", "JobSummary", "JobType",
     "LogConfig", "MINUTE", "MigrateStrategy", "NetworkResource", "Node", "NodeCpuResources",
     "NodeDiskResources", "NodeEligibility", "NodeEvent", "NodeMemoryResources",

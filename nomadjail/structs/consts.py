@@ -118,6 +118,14 @@ class NodeEligibility(WireEnum):
     INELIGIBLE = "ineligible"
 
 
+class DrainStatus(WireEnum):
+    """How a node's last drain went (Nomad's DrainStatus, in Node.LastDrain)."""
+
+    DRAINING = "draining"
+    COMPLETE = "complete"
+    CANCELED = "canceled"
+
+
 class DeploymentStatus(WireEnum):
     RUNNING = "running"
     PAUSED = "paused"

@@ -37,7 +37,13 @@ from .consts import (
     JobStatus,
     JobType,
 )
-from .policies import MigrateStrategy, ReschedulePolicy, UpdateStrategy, default_update_strategy
+from .policies import (
+    MigrateStrategy,
+    ReschedulePolicy,
+    UpdateStrategy,
+    default_update_strategy,
+    migrate_errors,
+)
 from .task_group import TaskGroup, group_errors
 from .validate import ValidationError
 
@@ -98,7 +104,8 @@ class Job:
         elif self.update is not None:
             self.update = self.update.merged_onto(default_update_strategy())
         for group in self.task_groups:
-            group.canonicalize(self.type, self.update, self.reschedule)
+            group.canonicalize(self.type, self.update, self.reschedule,
+                               job_migrate=self.migrate)
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` listing every problem in the job."""
@@ -164,3 +171,9 @@ def job_errors(job: Job) -> Iterable[str]:
                    f"1 with system scheduler")
         for err in group_errors(group):
             yield f"Task group {group.name} validation failed: {err}"
+        if group.migrate is not None and job.type != JobType.SERVICE:
+            yield (f"Task group {group.name} validation failed: Job type {job.type!r} does "
+                   "not allow migrate block")
+        elif group.migrate is not None:
+            for err in migrate_errors(group.migrate):
+                yield f"Task group {group.name} validation failed: migrate: {err}"

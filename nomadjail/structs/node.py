@@ -9,9 +9,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from .alloc import ZERO_TIME
+from .alloc import ZERO_TIME, parse_rfc3339, rfc3339
 from .codec import field
-from .consts import DEFAULT_NODE_POOL, NodeEligibility, NodeStatus
+from .consts import DEFAULT_NODE_POOL, SECOND, DrainStatus, NodeEligibility, NodeStatus
 from .resources import MAX_DYNAMIC_PORT, MIN_DYNAMIC_PORT, NetworkResource
 
 
@@ -101,10 +101,51 @@ class NodeEvent:
 class DrainStrategy:
     """Nomad embeds DrainSpec, so its fields sit at this level in JSON."""
 
-    deadline: int = 0  # ns; -1 means no deadline
+    deadline: int = 0  # ns; < 0 forces everything off at once (-force), 0 means no deadline
     ignore_system_jobs: bool = False
     force_deadline: str = ZERO_TIME
     started_at: str = ZERO_TIME
+
+
+@dataclass(slots=True)
+class DrainMetadata:
+    """The node's last drain (Nomad's Node.LastDrain): when it started and last changed,
+    how it ended, and the operator's ``-m``/``-meta`` metadata."""
+
+    started_at: str = ZERO_TIME
+    updated_at: str = ZERO_TIME
+    status: DrainStatus | Literal[""] = ""
+    accessor_id: str = field("", key="AccessorID")
+    meta: dict[str, str] | None = None
+
+
+def last_drain_after(node: Node, drain: DrainStrategy | None, *, updated_at: int,
+                     meta: dict[str, str] | None, completed: bool) -> DrainMetadata | None:
+    """``node.last_drain`` once its drain strategy becomes ``drain`` at ``updated_at``
+    (seconds), as Nomad's state store keeps it: a new record when a drain starts, the
+    same one updated while it runs, and its end (complete, or canceled by the operator);
+    ``meta`` replaces the stored metadata only when given."""
+    if node.drain_strategy is None and drain is None:
+        return node.last_drain  # not a drain operation
+    when = rfc3339(updated_at * SECOND)
+    if node.drain_strategy is None or node.last_drain is None:
+        # (a drain going on without a record: one started before records were kept)
+        started = when if node.drain_strategy is None else rfc3339(
+            parse_rfc3339(node.drain_strategy.started_at) // SECOND * SECOND)
+        record = DrainMetadata(started_at=started, meta=meta)
+    else:
+        record = DrainMetadata(started_at=node.last_drain.started_at,
+                               accessor_id=node.last_drain.accessor_id,
+                               meta=dict(node.last_drain.meta) if node.last_drain.meta
+                               is not None else None)
+    record.updated_at = when
+    if meta:
+        record.meta = dict(meta)
+    if drain is not None:
+        record.status = DrainStatus.DRAINING
+    else:
+        record.status = DrainStatus.COMPLETE if completed else DrainStatus.CANCELED
+    return record
 
 
 @dataclass(slots=True)
@@ -125,6 +166,7 @@ class Node:
     computed_class: str = ""
     drain: bool = False
     drain_strategy: DrainStrategy | None = None
+    last_drain: DrainMetadata | None = None
     # "" is Go's zero value ("not given"), which Nomad accepts on registration.
     scheduling_eligibility: NodeEligibility | Literal[""] = NodeEligibility.ELIGIBLE
     status: NodeStatus | Literal[""] = NodeStatus.INITIALIZING

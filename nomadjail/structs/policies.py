@@ -102,6 +102,11 @@ class MigrateStrategy:
     min_healthy_time: int | None = None
     healthy_deadline: int | None = None
 
+    def merged_onto(self, base: MigrateStrategy) -> MigrateStrategy:
+        """``base`` (the job's block) with every field this (the group's) sets replaced."""
+        return MigrateStrategy(*(mine if mine is not None else theirs for mine, theirs in
+                                 zip(_values(self), _values(base), strict=True)))
+
     def canonicalize(self) -> None:
         if self.max_parallel is None:
             self.max_parallel = 1
@@ -111,6 +116,29 @@ class MigrateStrategy:
             self.min_healthy_time = 10 * SECOND
         if self.healthy_deadline is None:
             self.healthy_deadline = 5 * MINUTE
+
+
+MIGRATE_HEALTH_CHECKS = ("checks", "task_states")
+
+
+def migrate_errors(policy: MigrateStrategy) -> Iterable[str]:
+    """Nomad's MigrateStrategy.Validate, on a canonicalized block."""
+    max_parallel = policy.max_parallel or 0
+    if max_parallel < 0:
+        yield f"MaxParallel must be >= 0 but found {max_parallel}"
+    if not policy.health_check:
+        if max_parallel > 0:
+            yield "Missing HealthCheck"
+    elif policy.health_check not in MIGRATE_HEALTH_CHECKS:
+        yield (f"Invalid HealthCheck: {policy.health_check!r} (expected "
+               f"{' or '.join(repr(c) for c in MIGRATE_HEALTH_CHECKS)})")
+    min_healthy, deadline = policy.min_healthy_time or 0, policy.healthy_deadline or 0
+    if min_healthy < 0:
+        yield f"MinHealthyTime is {min_healthy / 1e9:g}s and must be >= 0"
+    if deadline < 0:
+        yield f"HealthyDeadline is {deadline / 1e9:g}s and must be >= 0"
+    if min_healthy > deadline:
+        yield "MinHealthyTime must be less than HealthyDeadline"
 
 
 def restart_errors(policy: RestartPolicy) -> Iterable[str]:

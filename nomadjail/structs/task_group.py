@@ -76,7 +76,8 @@ class TaskGroup:
         return next((t for t in self.tasks if t.name == name), None)
 
     def canonicalize(self, job_type: str, job_update: UpdateStrategy | None,
-                     job_reschedule: ReschedulePolicy | None) -> None:
+                     job_reschedule: ReschedulePolicy | None, *,
+                     job_migrate: MigrateStrategy | None = None) -> None:
         """Fill defaults; the group's update and reschedule blocks are merged onto
         the job's (``job_update``, ``job_reschedule``), then onto Nomad's defaults
         for ``job_type``."""
@@ -101,6 +102,9 @@ class TaskGroup:
             self.reschedule_policy = self.reschedule_policy.merged_onto(default_reschedule)
         elif default_reschedule is not None:
             self.reschedule_policy = default_reschedule
+        if job_migrate is not None:
+            self.migrate = (self.migrate.merged_onto(job_migrate) if self.migrate is not None
+                            else copy.copy(job_migrate))
         if self.migrate is None and job_type == JobType.SERVICE:
             self.migrate = MigrateStrategy()
         if self.migrate is not None:

@@ -142,7 +142,28 @@ def test_drain_disable(run, fake, node):
     assert (body["DrainSpec"], body["MarkEligible"]) == (None, False)
 
 
-def test_drain_monitor_reports_until_done(run, fake, node):
+def test_drain_disable_keeps_the_drains_metadata_and_adds_its_own(run, fake, node):
+    from nomadjail.structs import DrainMetadata
+
+    node.last_drain = DrainMetadata(status="draining", meta={"message": "kernel"})
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
+    fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
+    fake.on("PUT", f"/v1/node/{NODE_ID}/drain", {})
+    result = run("node", "drain", "-disable", "-m", "not today", "-meta", "ticket=42", NODE_ID)
+    assert result.exit_code == 0
+    assert fake.last("PUT", f"/v1/node/{NODE_ID}/drain").body["Meta"] == {
+        "message": "kernel", "cancel_message": "not today", "ticket": "42"}
+
+
+def lines_of(output: str, *needles: str) -> list[str]:
+    """The output lines that contain one of ``needles``, timestamps cut off."""
+    return [line.split(": ", 1)[1] for line in output.splitlines()
+            if any(n in line for n in needles)]
+
+
+@pytest.fixture
+def draining_alloc(node):
+    """One allocation's life through a drain, as /v1/node/:id/allocations shows it."""
     job = mock_job(job_id="example")
     alloc = mock_alloc(job, node, client_status="running")
     alloc.id = "3b1e9f0e-0000-0000-0000-000000000000"
@@ -150,25 +171,103 @@ def test_drain_monitor_reports_until_done(run, fake, node):
     migrating["DesiredTransition"] = to_api(DesiredTransition(migrate=True))
     stopping = dict(migrating, DesiredStatus="stop")
     stopped = dict(stopping, ClientStatus="complete")
+    return alloc.id, [to_api(alloc), migrating, stopping, stopped]
+
+
+def test_drain_monitor_reports_until_done(run, fake, node, draining_alloc):
+    alloc_id, life = draining_alloc
     draining = to_api(node)
     draining["DrainStrategy"] = to_api(DrainStrategy(deadline=3600 * 10**9))
     fake.on("GET", "/v1/nodes", [node_stub(node)])
     fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node), draining, draining, to_api(node))
     fake.on("PUT", f"/v1/node/{NODE_ID}/drain", {}, index=50)
-    fake.on("GET", f"/v1/node/{NODE_ID}/allocations", [to_api(alloc)], [migrating], [stopping],
-            [stopped])
+    fake.on("GET", f"/v1/node/{NODE_ID}/allocations", *([a] for a in life))
 
     result = run("node", "drain", "-enable", "-yes", NODE_ID)
 
     assert result.exit_code == 0
-    assert result.output == (
-        f"{TS}: Ctrl-C to stop monitoring: will not cancel the node drain\n"
-        f'{TS}: Node "{NODE_ID}" drain strategy set\n'
-        f'{TS}: Alloc "{alloc.id}" marked for migration\n'
-        f'{TS}: Alloc "{alloc.id}" draining\n'
-        f"{TS}: Drain complete for node {NODE_ID}\n"
-        f'{TS}: Alloc "{alloc.id}" status running -> complete\n'
-        f'{TS}: All allocations on node "{NODE_ID}" have stopped\n')
+    assert result.output.splitlines()[:2] == [
+        f"{TS}: Ctrl-C to stop monitoring: will not cancel the node drain",
+        f'{TS}: Node "{NODE_ID}" drain strategy set']
+    assert all(line.startswith(f"{TS}: ") for line in result.output.splitlines())
+    # The node and its allocations are watched side by side, as in Nomad: each
+    # side's lines come in order, the two sides interleave as they happen.
+    assert lines_of(result.output, "Alloc ", "All allocations") == [
+        f'Alloc "{alloc_id}" marked for migration', f'Alloc "{alloc_id}" draining',
+        f'Alloc "{alloc_id}" status running -> complete',
+        f'All allocations on node "{NODE_ID}" have stopped']
+    assert lines_of(result.output, "Drain complete") == [f"Drain complete for node {NODE_ID}"]
+    first_alloc_read = [r for r in fake.requests if r.path.endswith("/allocations")][0]
+    assert "index" not in first_alloc_read.params  # the first read sees what runs now
+    node_reads = [r for r in fake.requests if r.path == f"/v1/node/{NODE_ID}"]
+    assert node_reads[1].params["index"] == "50"  # from the drain write on
+
+
+def test_drain_monitor_says_when_the_strategy_changes_or_the_node_goes_down(run, fake, node):
+    first = to_api(node)
+    first["DrainStrategy"] = to_api(DrainStrategy(
+        deadline=3600 * 10**9, force_deadline="2023-11-14T23:13:20.5Z"))
+    changed = dict(first, Status="down", DrainStrategy=to_api(DrainStrategy(
+        deadline=7200 * 10**9, ignore_system_jobs=True,
+        force_deadline="2023-11-15T00:13:20Z")))
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
+    fake.on("GET", f"/v1/node/{NODE_ID}", first, first, changed, to_api(node))
+    fake.on("GET", f"/v1/node/{NODE_ID}/allocations", [])
+
+    result = run("node", "drain", "-monitor", NODE_ID)
+
+    assert result.exit_code == 0
+    assert lines_of(result.output, "Node ", "Drain complete", "Monitoring") == [
+        f'Monitoring node "{NODE_ID}": Ctrl-C to detach monitoring',
+        f'Node "{NODE_ID}" down',
+        f'Node "{NODE_ID}" drain updated: drain ignoring system jobs and deadline at '
+        "2023-11-15 00:13:20 +0000 UTC",
+        f"Drain complete for node {NODE_ID}"]
+    assert lines_of(result.output, "All allocations") == [
+        f'All allocations on node "{NODE_ID}" have stopped']
+
+
+def test_drain_monitor_without_a_drain(run, fake, node):
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
+    fake.on("GET", f"/v1/node/{NODE_ID}", to_api(node))
+    result = run("node", "drain", "-monitor", NODE_ID)
+    assert (result.exit_code, result.stderr) == (0, "No drain strategy set\n")
+
+
+def test_drain_monitor_stops_at_the_first_error(run, fake, node, draining_alloc):
+    _, life = draining_alloc
+    draining = to_api(node)
+    draining["DrainStrategy"] = to_api(DrainStrategy(deadline=3600 * 10**9))
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
+    fake.on("GET", f"/v1/node/{NODE_ID}", draining)  # a drain that never ends
+    calls = []
+
+    def allocations(req):
+        calls.append(req)
+        if len(calls) == 1:
+            return fake.Answer(body=[life[0]])
+        return fake.Answer(status=500, raw=b"state store exploded")
+
+    fake.handle("GET", f"/v1/node/{NODE_ID}/allocations", allocations)
+    result = run("node", "drain", "-monitor", NODE_ID)
+    assert result.exit_code == 0  # as Nomad: the monitor reports, the command is done
+    assert lines_of(result.stderr, "Error") == [
+        "Error monitoring allocations: Unexpected response code: 500 (state store exploded)"]
+
+
+def test_drain_monitor_with_ignore_system_does_not_wait_for_system_allocations(
+        run, fake, node):
+    from nomadjail.testing import mock_system_job
+
+    system = mock_alloc(mock_system_job(job_id="agent"), node, client_status="running")
+    draining = to_api(node)
+    draining["DrainStrategy"] = to_api(DrainStrategy(deadline=-10**9, ignore_system_jobs=True))
+    fake.on("GET", "/v1/nodes", [node_stub(node)])
+    fake.on("GET", f"/v1/node/{NODE_ID}", draining, to_api(node))
+    fake.on("GET", f"/v1/node/{NODE_ID}/allocations", [to_api(system)])
+    result = run("node", "drain", "-monitor", "-ignore-system", NODE_ID)
+    assert lines_of(result.output, "All allocations") == [
+        f'All allocations on node "{NODE_ID}" have stopped']
 
 
 def test_drain_needs_enable_or_disable(run):

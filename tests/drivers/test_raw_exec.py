@@ -213,6 +213,7 @@ def test_recover_after_a_new_driver_instance(task_config, tmp_path):
     cfg = task_config(shell_config(f"echo started; while [ ! -e {gate} ]; do sleep 0.05; done; "
                                 "exit 7"))
     handle = first.start_task(cfg)
+    assert handle.network is None  # a raw_exec task uses the node's network
     # A new driver (a restarted client) finds the task by its persisted handle.
     stored = json.loads(json.dumps(to_api(handle)))
     second = RawExecDriver()
@@ -305,6 +306,7 @@ def test_a_start_cut_short_is_recovered_not_repeated(task_config, tmp_path):
     driver = RawExecDriver()
     handle = driver.recover_start(record)
     assert handle is not None and handle.pid == int(starts.read_text())
+    assert handle.network is None
     gate.touch()
     assert driver.wait_task(handle).exit_code == 6
     assert count_starts(starts) == 1

@@ -102,14 +102,31 @@ def test_node_routes(api: falcon.testing.TestClient, nodes) -> None:
     api.simulate_post(f"/v1/node/{nodes[1].id}/eligibility", json={"Eligibility": "eligible"})
 
     drain = api.simulate_post(f"/v1/node/{nodes[2].id}/drain",
-                              json={"DrainSpec": {"Deadline": 60_000_000_000}})
+                              json={"DrainSpec": {"Deadline": 60_000_000_000},
+                                    "Meta": {"message": "kernel upgrade"}})
     assert drain.status_code == 200
     drained = api.simulate_get(f"/v1/node/{nodes[2].id}").json
     assert drained["DrainStrategy"]["Deadline"] == 60_000_000_000
     assert drained["SchedulingEligibility"] == "ineligible"
+    assert drained["LastDrain"]["Status"] == "draining"
+    assert drained["LastDrain"]["Meta"] == {"message": "kernel upgrade"}
+    assert drained["LastDrain"].keys() == {"StartedAt", "UpdatedAt", "Status", "AccessorID",
+                                           "Meta"}
+    stub = next(n for n in api.simulate_get("/v1/nodes").json if n["ID"] == nodes[2].id)
+    assert stub["LastDrain"]["Status"] == "draining"
     api.simulate_post(f"/v1/node/{nodes[2].id}/drain",
                       json={"DrainSpec": None, "MarkEligible": True})
     assert api.simulate_get(f"/v1/node/{nodes[2].id}").json["DrainStrategy"] is None
+    for body, problem in (({"DrainSpec": {"Deadline": "soon"}}, "DrainSpec.Deadline"),
+                          ({"DrainSpec": {"Deadline": 2**63}}, "DrainSpec.Deadline"),
+                          ({"DrainSpec": []}, "DrainSpec"),
+                          ({"DrainSpec": None, "Meta": ["x"]}, "Meta: expected an object"),
+                          ({"DrainSpec": None, "Meta": {"n": 1}}, "Meta.n: expected a string")):
+        bad = api.simulate_post(f"/v1/node/{nodes[2].id}/drain", json=body)
+        assert bad.status_code == 400 and problem in bad.text, (body, bad.text)
+    assert api.simulate_get(f"/v1/node/{nodes[2].id}").json["DrainStrategy"] is None
+    missing = api.simulate_post("/v1/node/nope/drain", json={"DrainSpec": {"Deadline": 1}})
+    assert missing.status_code == 404
 
 
 def test_cluster_routes(api: falcon.testing.TestClient, agent) -> None:

@@ -34,6 +34,21 @@ def test_prepare_inherit_takes_no_address_and_no_ports() -> None:
         "prepare", "-U", "u", "-p", "p", "-t", "t", "-N", "inherit", "-a", "a", "-n", "n"]
 
 
+def test_prepare_alias_takes_its_addresses_and_no_ports() -> None:
+    assert argv.prepare(image="u", pot="p", tag="t", command="", network_type="alias",
+                        exports=["80:23000"], allocation_tag="a", name="n",
+                        addresses=["em0|10.0.0.50", "fd00::50"]) == [
+        "prepare", "-U", "u", "-p", "p", "-t", "t", "-N", "alias", "-i", "em0|10.0.0.50",
+        "-i", "fd00::50", "-a", "a", "-n", "n"]
+    with pytest.raises(argv.ArgvError, match="needs an IP address"):
+        argv.prepare(image="u", pot="p", tag="t", command="", network_type="alias",
+                     exports=[], allocation_tag="a", name="n")
+    with pytest.raises(argv.ArgvError, match="split or expand"):
+        argv.prepare(image="u", pot="p", tag="t", command="", network_type="alias",
+                     exports=[], allocation_tag="a", name="n", addresses=["10.0.0.*"])
+    assert argv.info_env("p1") == ["info", "-p", "p1", "-E"]
+
+
 def test_configuration_commands() -> None:
     assert argv.set_attribute("p1", "mlock", "YES") == [
         "set-attribute", "-p", "p1", "-A", "mlock", "-V", "YES"]

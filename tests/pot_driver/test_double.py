@@ -90,6 +90,56 @@ def test_prepare_rejects_bad_ports_and_network_types(pot_double: PotDouble) -> N
     assert done.returncode == 1 and "Network type nat not recognized" in done.stdout
 
 
+@pytest.mark.parametrize(("addresses", "messages"), [
+    ([], ["option -i is mandatory with network type is alias"]),
+    (["auto"], ["-i auto not usable with network type alias - a real IP address has to be "
+                "provided"]),
+    (["10.0.0.300"], ["10.0.0.300 is not a valid IP address",
+                      "10.0.0.300 is not a valid alias configuration"]),
+    (["xl9|10.0.0.5"], ["xl9 is not a valid network interface",
+                        "xl9|10.0.0.5 is not a valid alias configuration"]),
+    (["fd00::5"], ["Stack is ipv4 but not ipv4 address has been provided",
+                   "fd00::5 is not a valid alias configuration"]),
+])
+def test_an_alias_clone_needs_real_addresses_like_pots(
+        pot_double: PotDouble, addresses: list[str], messages: list[str]) -> None:
+    """network.sh's _validate_network_param: clone fails with its messages and help, and
+    prepare goes on to exit 0 without the pot, as pot does."""
+    ips = [arg for address in addresses for arg in ("-i", address)]
+    done = run_double(pot_double, "prepare", *IMAGE, "-N", "alias", *ips, "-a", "a1",
+                      "-n", "web")
+    assert done.returncode == 0
+    lines = done.stdout.splitlines()
+    at = lines.index(f"###>  {messages[0]}")
+    assert lines[at:at + len(messages) + 1] == [
+        *(f"###>  {m}" for m in messages), "pot clone [-hvF] -p potname -P basepot [-i ipaddr]"]
+    assert "###>  Not able to clone imported pot as web_a1" in lines
+    assert "web_a1" not in pot_double.pots()
+
+
+def test_info_env_reports_the_pots_addresses_like_pot(pot_double: PotDouble) -> None:
+    """info.sh's _info_pot_env: an alias pot lists the addresses of its stack (ipv4), each
+    with its interface (POT_EXTIF when none was given)."""
+    done = run_double(pot_double, "prepare", *IMAGE, "-N", "alias", "-i", "lo0|10.0.0.5",
+                      "-i", "fd00::5", "-i", "10.0.0.6", "-a", "a1", "-n", "web")
+    assert done.returncode == 0, done.stdout
+    assert "ip=lo0|10.0.0.5 fd00::5 10.0.0.6" in pot_double.conf("web_a1")
+    info = run_double(pot_double, "info", "-p", "web_a1", "-E")
+    assert info.stdout.splitlines() == [
+        "export _POT_NAME=web_a1", "export _POT_IP=10.0.0.5",
+        "export _POT_IP_0=10.0.0.5", "export _POT_NIC_0=lo0",
+        "export _POT_IP_1=10.0.0.6", "export _POT_NIC_1=em0",
+        "export _POT_IP_LIST=_POT_IP_0\\ _POT_IP_1",
+        "export _POT_NIC_LIST=_POT_NIC_0\\ _POT_NIC_1"]
+    bridged = prepare(pot_double, name="bridged")
+    assert run_double(pot_double, "info", "-p", bridged, "-E").stdout.splitlines() == [
+        f"export _POT_NAME={bridged}", "export _POT_IP=10.192.0.5"]
+    host = run_double(pot_double, "prepare", *IMAGE, "-N", "inherit", "-a", "a1", "-n", "h")
+    assert host.returncode == 0
+    assert run_double(pot_double, "info", "-p", "h_a1", "-E").stdout.splitlines() == [
+        "export _POT_NAME=h_a1", "export _POT_IP="]
+
+
 def test_start_blocks_runs_the_command_with_the_env_and_records_the_exit(
         pot_double: PotDouble) -> None:
     name = prepare(pot_double, "-c", "\"/bin/sh -c 'echo $GREETING; exit 3'\"")

@@ -17,6 +17,7 @@ import pytest
 
 from nomadjail.drivers.base import (
     DriverError,
+    DriverNetwork,
     MountConfig,
     PortMapping,
     StartRecord,
@@ -25,7 +26,7 @@ from nomadjail.drivers.base import (
     TaskResources,
 )
 from nomadjail.pot_driver import PotDriver, PotDriverSettings
-from nomadjail.structs import DNSConfig
+from nomadjail.structs import DNSConfig, from_api, to_api
 from nomadjail.testing import wait_for
 
 from .conftest import pot_task_config
@@ -171,6 +172,74 @@ def test_host_networking_is_pots_inherit_without_exports(
     assert prepare[prepare.index("-N") + 1] == "inherit"
     assert "-e" not in prepare and "-i" not in prepare
     pot_driver.destroy_task(handle, True)
+
+
+ALIAS = {"network_mode": "alias", "ip": "lo0|10.0.0.50", "port_map": {"http": "8080"}}
+
+
+def persisted(handle: TaskHandle) -> TaskHandle:
+    """The handle as the client's state db stores and reads it (the structs codec)."""
+    return from_api(TaskHandle, json.loads(json.dumps(to_api(handle))), "handle")
+
+
+def test_an_alias_pot_is_reached_on_the_address_pot_gives_it(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    """Services advertise an alias pot's own address and the port_map ports; pot, not the
+    config's text, says which address (``em0|...`` and IPv6 are pot's to sort out)."""
+    cfg = task_config({**shell("exec sleep 300"), **ALIAS,
+                       "ip": ["fd00::50", "lo0|10.0.0.50"]})
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    network = DriverNetwork(ip="10.0.0.50", port_map={"http": 8080}, auto_advertise=True)
+    assert handle.network == network
+    prepare = pot_double.calls()[0]
+    assert prepare[prepare.index("-N"):prepare.index("-a")] == [
+        "-N", "alias", "-i", "fd00::50", "-i", "lo0|10.0.0.50"]  # and no exports
+    assert ["info", "-p", name, "-E"] in pot_double.calls()
+
+    again = restarted(pot_driver)  # the client restarts with the handle it persisted
+    saved = persisted(handle)
+    assert saved.network == network
+    again.recover_task(saved)
+    again.stop_task(saved, 5.0, "SIGTERM")
+    again.destroy_task(saved, True)
+    assert pot_double.task_pots() == []
+
+
+def test_bridged_and_host_pots_use_the_nodes_network(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    for config in ({}, {"network_mode": "host"}):
+        handle = pot_driver.start_task(task_config({**shell("exit 0"), **config}))
+        assert handle.network is None
+        pot_driver.wait_task(handle)
+        pot_driver.destroy_task(handle, True)
+    assert not [argv for argv in pot_double.calls() if argv[:1] == ["info"] and "-E" in argv]
+
+
+def test_an_interrupted_alias_start_gets_its_network_back(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    cfg = task_config({**shell("exec sleep 300"), **ALIAS})
+    record = pot_driver.start_record(cfg)
+    handle = pot_driver.start_task(cfg)  # ... and the client died before saving the handle
+    again = restarted(pot_driver)
+    recovered = again.recover_start(StartRecord(**json.loads(json.dumps(
+        dataclasses.asdict(record)))))
+    assert recovered is not None and recovered.network == handle.network
+    assert recovered.network == DriverNetwork(ip="10.0.0.50", port_map={"http": 8080},
+                                              auto_advertise=True)
+    again.stop_task(recovered, 5.0, "SIGTERM")
+    again.destroy_task(recovered, True)
+    assert pot_double.task_pots() == []
+
+
+def test_an_alias_address_pot_refuses_fails_the_start_and_leaves_no_pot(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
+    """An IPv6-only alias on pot's default ipv4 stack: pot's clone refuses it (and prepare
+    still exits 0)."""
+    with pytest.raises(DriverError, match="pot prepare did not create the pot .*Stack is "
+                                          "ipv4 but not ipv4 address has been provided"):
+        pot_driver.start_task(task_config({**shell("exit 0"), **ALIAS, "ip": "fd00::50"}))
+    assert pot_double.task_pots() == [] and "start" not in pot_double.commands()
 
 
 def test_a_port_label_without_an_allocated_port_fails_the_start(

@@ -28,6 +28,18 @@ def test_full_config_parses() -> None:
     assert parsed.extra_hosts == ["db:10.0.0.5", "v6:fe80::1"]
 
 
+def test_alias_pots_take_their_addresses_and_export_nothing() -> None:
+    parsed = parse_pot_config({**BASE, "network_mode": "alias", "ip": "em0|10.0.0.50",
+                               "port_map": {"http": "8080"}})
+    assert (parsed.network_type, parsed.addresses, parsed.exports_ports) == (
+        "alias", ["em0|10.0.0.50"], False)
+    both = parse_pot_config({**BASE, "network_mode": "alias", "ip": ["10.0.0.50", "fd00::50"]})
+    assert both.addresses == ["10.0.0.50", "fd00::50"]
+    later = parse_pot_config({**BASE, "network_mode": "alias", "ip": "${NOMAD_META_ip}"})
+    assert later.addresses == ["${NOMAD_META_ip}"]  # checked again once interpolated
+    assert parse_pot_config(BASE).exports_ports
+
+
 def test_port_map_as_a_plain_map_and_as_list_of_maps() -> None:
     assert parse_pot_config({**BASE, "port_map": {"http": "80"}}).port_map == [
         PortMapping("http", 80)]
@@ -47,7 +59,16 @@ def test_port_map_as_a_plain_map_and_as_list_of_maps() -> None:
     ({**BASE, "mount": ["/a:/"]}, "/ is not a valid mount point"),
     ({**BASE, "network_mode": "bridge"}, "network_mode 'bridge' is not supported; use one of "
                                          '"public-bridge", "host", "inherit"'),
-    ({**BASE, "network_mode": "alias"}, "alias mode needs an IP address"),
+    ({**BASE, "network_mode": "alias"}, 'network_mode "alias" needs \'ip\''),
+    ({**BASE, "network_mode": "alias", "ip": "auto"}, "ip 'auto': \"auto\" is for bridged pots"),
+    ({**BASE, "network_mode": "alias", "ip": "10.0.0.300"},
+     "ip '10.0.0.300': '10.0.0.300' is not an IP address"),
+    ({**BASE, "network_mode": "alias", "ip": ["10.0.0.5", "em 0|10.0.0.6"]},
+     "ip[1] 'em 0|10.0.0.6': 'em 0' is not a network interface name"),
+    ({**BASE, "network_mode": "alias", "ip": {"a": 1}}, "'ip' must be an address or a list"),
+    ({**BASE, "ip": "10.0.0.5"}, "'ip' is only used with network_mode \"alias\" (a "
+                                 "'public-bridge' pot gets its address from pot)"),
+    ({**BASE, "network_mode": "host", "ip": "10.0.0.5"}, "shares the host's addresses"),
     ({**BASE, "port_map": [{"http": "eighty"}]}, "port_map label 'http': 'eighty' is not a port"),
     ({**BASE, "port_map": ["http=80"]}, "'port_map' must be a map of port labels"),
     ({**BASE, "extra_hosts": ["db:999.1.1.1"]}, "'999.1.1.1' is not an IP address"),

@@ -269,24 +269,6 @@ def test_bad_client_status_is_rejected(server):
 
 
 # -- drain and eligibility -------------------------------------------------------------
-def test_drain_moves_allocations_off_and_completes(server):
-    first, second = register_nodes(server, 2)
-    job = mock_job(count=4)
-    server.register_job(job)
-    placed(server, job.id, 4)
-    server.drain_node(first.id, DrainStrategy(deadline=3600 * 10**9))
-    node = server.state.node_by_id(first.id)
-    assert node.drain_strategy is not None and node.scheduling_eligibility == "ineligible"
-    assert node.drain_strategy.force_deadline != "0001-01-01T00:00:00Z"
-    wait_for(lambda: {a.node_id for a in live_allocs(server, job.id)} == {second.id}
-             and len(live_allocs(server, job.id)) == 4, timeout=10,
-             message="allocations to move to the other node")
-    done = wait_for(lambda: (n := server.state.node_by_id(first.id)).drain_strategy is None
-                    and n, timeout=10, message="the drain to complete")
-    assert done.scheduling_eligibility == "ineligible"
-    assert done.events[-1].message == "Node drain complete"
-
-
 def test_eligibility_toggle(server):
     [node] = register_nodes(server, 1)
     server.set_node_eligibility(node.id, False)

@@ -72,3 +72,49 @@ def test_reschedule_rules():
     assert "Delay cannot be less than 5s (got 1s)" in errors
     assert any(e.startswith("Invalid delay function 'linear'") for e in errors)
     assert "Interval cannot be less than 5s (got 0s)" in errors
+
+
+def test_migrate_rules():
+    from nomadjail.structs.policies import migrate_errors
+
+    good = MigrateStrategy()
+    good.canonicalize()
+    assert list(migrate_errors(good)) == []
+    bad = MigrateStrategy(max_parallel=-1, health_check="pings", min_healthy_time=-SECOND,
+                          healthy_deadline=-2 * SECOND)
+    assert list(migrate_errors(bad)) == [
+        "MaxParallel must be >= 0 but found -1",
+        "Invalid HealthCheck: 'pings' (expected 'checks' or 'task_states')",
+        "MinHealthyTime is -1s and must be >= 0", "HealthyDeadline is -2s and must be >= 0",
+        "MinHealthyTime must be less than HealthyDeadline"]
+    slow = MigrateStrategy(max_parallel=1, health_check="task_states",
+                           min_healthy_time=MINUTE, healthy_deadline=SECOND)
+    assert list(migrate_errors(slow)) == ["MinHealthyTime must be less than HealthyDeadline"]
+
+
+def test_a_job_level_migrate_block_is_merged_into_its_groups():
+    from nomadjail.testing import mock_job
+
+    job = mock_job(count=1)
+    job.migrate = MigrateStrategy(max_parallel=3, min_healthy_time=SECOND)
+    job.task_groups[0].migrate = MigrateStrategy(min_healthy_time=2 * SECOND)
+    job.canonicalize()
+    assert job.task_groups[0].migrate == MigrateStrategy(
+        max_parallel=3, health_check="checks", min_healthy_time=2 * SECOND,
+        healthy_deadline=5 * MINUTE)
+
+
+def test_only_service_jobs_may_have_a_migrate_block():
+    from nomadjail.structs import ValidationError
+    from nomadjail.testing import mock_batch_job, mock_job
+
+    job = mock_batch_job(count=1)
+    job.task_groups[0].migrate = MigrateStrategy(max_parallel=1)
+    job.canonicalize()
+    with pytest.raises(ValidationError, match="Job type 'batch' does not allow migrate block"):
+        job.validate()
+    job = mock_job(count=1)
+    job.task_groups[0].migrate = MigrateStrategy(max_parallel=-2)
+    job.canonicalize()
+    with pytest.raises(ValidationError, match="migrate: MaxParallel must be >= 0 but found -2"):
+        job.validate()
