@@ -38,6 +38,7 @@ from .consts import (
     JobType,
 )
 from .policies import MigrateStrategy, ReschedulePolicy, UpdateStrategy, default_update_strategy
+from .services import canonicalize_services
 from .task_group import TaskGroup, group_errors
 from .validate import ValidationError
 
@@ -99,6 +100,7 @@ class Job:
             self.update = self.update.merged_onto(default_update_strategy())
         for group in self.task_groups:
             group.canonicalize(self.type, self.update, self.reschedule)
+        canonicalize_services(self)
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` listing every problem in the job."""
