@@ -209,7 +209,7 @@ class Client:
             restored = list(self._allocs)
         for provider in self.services.all():
             provider.restored(restored)
-            provider.start()
+            provider.start(self._node_id)
         for name, target in (("node", self._node_loop), ("watcher", self._watch_loop),
                              ("sync", self._sync_loop)):
             thread = threading.Thread(target=target, name=f"client-{name}", daemon=True)

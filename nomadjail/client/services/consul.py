@@ -170,7 +170,7 @@ class _CheckCache:
 
 
 class ConsulServiceProvider:
-    def __init__(self, agent: ConsulAgent, *, node_id: str,
+    def __init__(self, agent: ConsulAgent, *, node_id: str = "",
                  sync_interval: float = SYNC_INTERVAL, retry_min: float = RETRY_MIN,
                  retry_max: float = RETRY_MAX, probation: float = PROBATION,
                  check_poll_interval: float = CHECK_POLL_INTERVAL,
@@ -279,10 +279,11 @@ class ConsulServiceProvider:
             self._dirty = True
             self._wake.notify()
 
-    def start(self) -> None:
+    def start(self, node_id: str = "") -> None:
         with self._lock:
             if self._thread is not None:
                 return
+            self.node_id = node_id or self.node_id
             self._thread = threading.Thread(target=self._run, name="consul-services",
                                             daemon=True)
             self._poller = threading.Thread(target=self._poll_checks, name="consul-checks",

@@ -17,9 +17,10 @@ Contract every provider keeps:
 * The same workload registered twice is registered once (IDs are stable).
 * ``alloc_checks`` answers from what the backend last reported, cheaply enough
   for the health watcher to ask twice a second per allocation.
-* ``restored(alloc_ids)`` tells the provider which allocations this client
-  runs after it restored its state; what the provider holds for any other
-  allocation of this node is stale and may go.
+* ``start(node_id)`` begins the background work once the client restored its
+  state; ``restored(alloc_ids)``, called just before, names the allocations the
+  client restored: what the provider holds for any other allocation of this
+  node is stale and may go.
 * ``shutdown`` stops the background work and leaves the registrations in
   place: the tasks keep running while the client restarts.
 
@@ -88,7 +89,9 @@ class ServiceProvider(Protocol):
 
     def restored(self, alloc_ids: Iterable[str]) -> None: ...
 
-    def start(self) -> None: ...
+    def start(self, node_id: str) -> None:
+        """Begin the background work, for the node with this ID (the client's)."""
+        ...
 
     def shutdown(self) -> None: ...
 
@@ -120,7 +123,7 @@ class MissingProvider:
     def restored(self, alloc_ids: Iterable[str]) -> None:
         return None
 
-    def start(self) -> None:
+    def start(self, node_id: str) -> None:
         return None
 
     def shutdown(self) -> None:
