@@ -76,11 +76,17 @@ class CheckWatcher:
         self._thread: threading.Thread | None = None
 
     def watch(self, check: CheckDefinition, task_key: str, restarter: Restarter) -> None:
+        """Watch ``check`` from now (its grace starts now); a check already watched keeps
+        its count (a workload update registers the same check again)."""
         restart = check.check_restart
         if restart is None or restart.limit <= 0:
             return
         interval = check.interval / 1e9
         with self._wake:
+            existing = self._watched.get(check.check_id)
+            if existing is not None:
+                existing.restarter = restarter
+                return
             self._watched[check.check_id] = _Watch(
                 check_id=check.check_id, check_name=check.name, task_key=task_key,
                 restarter=restarter, grace_until=self._clock() + (restart.grace or 0) / 1e9,

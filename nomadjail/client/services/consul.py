@@ -34,6 +34,7 @@ allocations ask.
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -46,7 +47,7 @@ from ...structs.durations import format_duration
 from ...structs.services import CheckType
 from .. import events
 from .check_watcher import CheckWatcher
-from .consul_agent import ConsulAgent, ConsulError
+from .consul_agent import ConsulAgent, ConsulError, ConsulUnreachable
 from .provider import AllocChecks, CheckState, ServiceRegistrationError, ServiceState
 from .workload import (
     CHECK_PREFIX,
@@ -200,11 +201,13 @@ class ConsulServiceProvider:
     # -- the protocol ------------------------------------------------------------------
     def register_workload(self, workload: WorkloadServices) -> None:
         result = registrations(workload)
+        services = {i.service_id for i in result.instances}
+        checks = {c.check_id for i in result.instances for c in i.checks}
         with self._wake:
             old = self._workloads.get(workload.key)
             self._workloads[workload.key] = _Workload(workload, result.instances)
             if old is not None:
-                self._forget_locked(old, keep={i.service_id for i in result.instances})
+                self._forget_locked(old, keep_services=services, keep_checks=checks)
             self._dirty = True
             self._wake.notify()
         self._watch(workload, result.instances)
@@ -225,15 +228,20 @@ class ConsulServiceProvider:
             self._dirty = True
             self._wake.notify()
 
-    def _forget_locked(self, entry: _Workload, keep: Iterable[str] = ()) -> None:
-        keep = set(keep)
+    def _forget_locked(self, entry: _Workload, *, keep_services: Iterable[str] = (),
+                       keep_checks: Iterable[str] = ()) -> None:
+        """What ``entry`` registered and the new version does not: deregistered at the next
+        sync, its checks no longer watched (kept ones keep their check_restart count)."""
+        services, checks = set(keep_services), set(keep_checks)
         for instance in entry.instances:
             for check in instance.checks:
-                self.checks.unwatch(check.check_id)
-            if instance.service_id not in keep:
+                if check.check_id not in checks:
+                    self.checks.unwatch(check.check_id)
+            if instance.service_id not in services:
                 self._deregistered.add(instance.service_id)
 
     def _watch(self, workload: WorkloadServices, instances: list[ServiceInstance]) -> None:
+        """check_restart for the workload's checks (those already watched keep counting)."""
         if workload.restarter is None:
             return
         for instance in instances:
@@ -351,12 +359,10 @@ class ConsulServiceProvider:
                     if wait <= 0:
                         break
                     self._wake.wait(wait)
-                if self._stopping:
-                    final = bool(self._deregistered)
-                    if not final:
-                        return
+                if self._stopping and not self._deregistered:
+                    return
                 self._dirty = False
-            if self._stopping:
+            if self._stopping:  # removals not sent yet: one last try
                 try:
                     self.sync()
                 except ConsulError as err:
@@ -364,9 +370,16 @@ class ConsulServiceProvider:
                                 "shutdown: %s", self.agent.address, err)
                 return
             try:
-                self.sync()
+                failed: dict[str, str] | None = self.sync()
+                error = ""
             except ConsulError as err:
-                self._sync_failed(err)
+                failed, error = None, str(err)
+            except Exception:  # noqa: BLE001 - never let the loop die; retry later
+                log.exception("syncing services with Consul failed")
+                next_sync = self._clock() + self.retry_max
+                continue
+            if failed is None or failed:
+                self._sync_failed(failed, error)
                 delay = min(self.retry_min * 2 ** (self.failures - 1), self.retry_max)
                 next_sync = self._clock() + delay
                 with self._wake:  # new work waits for the retry too: Consul is failing
@@ -374,30 +387,40 @@ class ConsulServiceProvider:
                                         timeout=max(0.0, next_sync - self._clock()))
                     self._dirty = True
                 continue
-            except Exception:  # noqa: BLE001 - never let the loop die; retry later
-                log.exception("syncing services with Consul failed")
-                next_sync = self._clock() + self.retry_max
-                continue
             self._sync_succeeded()
             next_sync = self._clock() + self.sync_interval
 
-    def _sync_failed(self, err: ConsulError) -> None:
+    def _sync_failed(self, failed: dict[str, str] | None, error: str) -> None:
+        """A sync failed: all of it (``failed`` None: Consul unreachable or unreadable) or
+        the services in ``failed`` (Consul refused them; the rest is registered)."""
         self.failures += 1
-        self.last_error = str(err)
+        if failed:
+            error = "; ".join(f"{sid}: {why}" for sid, why in sorted(failed.items())[:3])
+        self.last_error = error
         if self.failures == 1:
             log.warning("failed to update services in Consul at %s (retrying): %s",
-                        self.agent.address, err)
+                        self.agent.address, error)
         elif self.failures % 10 == 0:
             log.error("still unable to update services in Consul at %s after %d attempts: "
-                      "%s", self.agent.address, self.failures, err)
+                      "%s", self.agent.address, self.failures, error)
+        tell: list[tuple[_Workload, str]] = []
+        fixed: list[_Workload] = []
         with self._lock:
-            tell = [e for e in self._workloads.values() if not e.synced and not e.failure_told]
-            for entry in tell:
-                entry.failure_told = True
-        for entry in tell:
+            for entry in self._workloads.values():
+                mine = [failed[i.service_id] for i in entry.instances
+                        if failed is not None and i.service_id in failed]
+                if failed is not None and not mine:
+                    fixed += [entry] if entry.failure_told else []
+                    entry.synced, entry.failure_told = True, False
+                elif not entry.failure_told and (mine or not entry.synced):
+                    entry.synced, entry.failure_told = False, True
+                    tell.append((entry, mine[0] if mine else error))
+        for entry, why in tell:
             self._emit(entry, events.hook_failed(
                 HOOK, f"cannot register services with Consul at {self.agent.address} "
-                      f"(retrying in the background): {err}"))
+                      f"(retrying in the background): {why}"))
+        for entry in fixed:
+            self._emit(entry, self._registered_event(entry))
 
     def _sync_succeeded(self) -> None:
         if self.failures:
@@ -412,12 +435,15 @@ class ConsulServiceProvider:
                 entry.synced = True
                 entry.failure_told = False
         for entry in told:
-            names = ", ".join(sorted({i.name for i in entry.instances})) or "none"
-            event = events.new_event(TaskEventType.HOOK_MESSAGE)
-            event.message = (f"{HOOK}: services registered with Consul at "
-                             f"{self.agent.address}: {names}")
-            event.details["message"] = event.message
-            self._emit(entry, event)
+            self._emit(entry, self._registered_event(entry))
+
+    def _registered_event(self, entry: _Workload) -> TaskEvent:
+        names = ", ".join(sorted({i.name for i in entry.instances})) or "none"
+        event = events.new_event(TaskEventType.HOOK_MESSAGE)
+        event.message = (f"{HOOK}: services registered with Consul at {self.agent.address}: "
+                         f"{names}")
+        event.details["message"] = event.message
+        return event
 
     @staticmethod
     def _emit(entry: _Workload, event: TaskEvent) -> None:
@@ -429,8 +455,11 @@ class ConsulServiceProvider:
         except Exception:  # noqa: BLE001 - an event sink must not break the sync
             log.exception("emitting a service registration event failed")
 
-    def sync(self) -> None:
-        """Make Consul hold exactly what should be registered (raises ConsulError)."""
+    def sync(self) -> dict[str, str]:
+        """Make Consul hold exactly what should be registered.
+
+        Returns ``{service ID: why}`` for what Consul refused (everything else is done);
+        raises ConsulError when Consul cannot be read or stops answering midway."""
         present = self.agent.services()
         with self._lock:
             wanted = {i.service_id: i for e in self._workloads.values() for i in e.instances}
@@ -438,6 +467,16 @@ class ConsulServiceProvider:
             deregistered = set(self._deregistered)
             restored = self._restored
             probation = self._clock() < self._probation_until
+        failed: dict[str, str] = {}
+
+        def attempt(sid: str, call: Callable[[], None]) -> None:
+            try:
+                call()
+            except ConsulUnreachable:
+                raise
+            except ConsulError as err:  # an answer: this one is refused, go on
+                failed.setdefault(sid, str(err))
+
         for sid, service in present.items():
             if sid in wanted or not sid.startswith(TASK_SERVICE_PREFIX):
                 continue
@@ -446,23 +485,26 @@ class ConsulServiceProvider:
             alloc = alloc_of_service_id(sid)
             gone = restored is not None and alloc not in restored and alloc not in live
             if sid in deregistered or gone or not probation:
-                self.agent.deregister_service(sid)
-                log.debug("deregistered %s from Consul", sid)
-        bodies = {sid: service_body(instance, self.node_id) for sid, instance in wanted.items()}
-        for sid, body in bodies.items():
+                attempt(sid, functools.partial(self.agent.deregister_service, sid))
+        for sid, instance in wanted.items():
+            body = service_body(instance, self.node_id)
             existing = present.get(sid)
             if existing is None or _differs(body, existing):
-                self.agent.register_service(body, replace_existing_checks=existing is not None)
+                attempt(sid, functools.partial(self.agent.register_service, body,
+                                               replace_existing_checks=existing is not None))
         checks = self.agent.checks()
         wanted_checks = {c.check_id: c for i in wanted.values() for c in i.checks}
         for cid, check in checks.items():
             if cid in wanted_checks or not cid.startswith(CHECK_PREFIX):
                 continue
             if check.get("ServiceID") in wanted:  # a check of ours we no longer want
-                self.agent.deregister_check(cid)
+                attempt(str(check["ServiceID"]),
+                        functools.partial(self.agent.deregister_check, cid))
         for cid, check_def in wanted_checks.items():
-            if cid not in checks:
-                self.agent.register_check(check_body(check_def, with_service=True))
+            if cid not in checks and check_def.service_id not in failed:
+                attempt(check_def.service_id, functools.partial(
+                    self.agent.register_check, check_body(check_def, with_service=True)))
         with self._cache.cond:
             self._cache.refresh = True  # registrations changed: read statuses afresh
             self._cache.cond.notify_all()
+        return failed

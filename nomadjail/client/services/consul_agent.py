@@ -8,8 +8,9 @@ python-consul2's HTTP layer with the full Consul definition, since its
 ``agent.service.register`` cannot carry several checks, weights or tagged
 addresses.
 
-Every failure -- Consul unreachable, a 5xx, a refusal (403, 400) -- is raised
-as :class:`ConsulError` with Consul's own message, so callers handle one type.
+Every failure is raised as :class:`ConsulError` with Consul's own message:
+:class:`ConsulUnreachable` when Consul did not answer or failed (5xx), plain
+:class:`ConsulError` when it refused this one request (403, 400 ...).
 """
 
 from __future__ import annotations
@@ -25,6 +26,11 @@ from consul.base import CB
 
 class ConsulError(Exception):
     """A call to Consul failed; the message says why (Consul's words when it answered)."""
+
+
+class ConsulUnreachable(ConsulError):
+    """Consul did not answer (connection refused, timeout) or failed (5xx): every other
+    call would fail alike, so a sync stops at the first."""
 
 
 class ConsulAgent(Protocol):
@@ -67,7 +73,11 @@ class PythonConsulAgent:
     def _call(self, what: str, call: Any) -> Any:
         try:
             return call()
+        except (requests.ConnectionError, requests.Timeout, OSError) as err:
+            raise ConsulUnreachable(f"{what}: {err}") from err
         except _FAILURES as err:
+            if type(err) is consul.ConsulException:  # python-consul2 raises exactly it for 5xx
+                raise ConsulUnreachable(f"{what}: {err}") from err
             raise ConsulError(f"{what}: {err}") from err
 
     def _put(self, path: str, *, data: Any = None,

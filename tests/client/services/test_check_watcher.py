@@ -121,3 +121,16 @@ def test_script_checks_run_on_their_interval_and_report():
     finally:
         checks.stop()
     assert runs[0] == ["/bin/probe", "-q"] and reports[0] == ("s1", "passing", "fine")
+
+
+def test_watching_a_watched_check_again_keeps_its_count():
+    """A workload update registers the same checks again: grace and count go on."""
+    clock, task = Clock(), Task()
+    w = watcher({"c1": "critical"}, clock)
+    w.watch(check(limit=2, grace=0), "alloc/web", task)
+    w.poll_once()
+    clock.now += 4
+    w.watch(check(limit=2, grace=0), "alloc/web", task)
+    clock.now += 1
+    w.poll_once()
+    assert len(task.restarts) == 1

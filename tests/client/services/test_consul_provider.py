@@ -233,3 +233,23 @@ def test_check_restart_restarts_the_task_after_limit_unhealthy_results(consul, p
     [event] = recorder.restarts
     assert event.type == TaskEventType.RESTART_SIGNAL
     assert event.restart_reason == 'healthcheck: check "alive" unhealthy'
+
+
+def test_a_registration_consul_refuses_does_not_hold_up_the_others(web, providers):
+    double = ConsulDouble().start()
+    try:
+        recorder = Recorder()
+        provider = providers(double.address)
+        good = workload(web.port)
+        bad = workload(web.port, name="bad", recorder=recorder,
+                       checks=[http_check(interval=0)])  # Consul refuses it (400)
+        provider.register_workload(bad)
+        provider.register_workload(good)
+        wait_for(lambda: f"_nomad-task-{good.alloc_id}-group-web-web-http" in double.services,
+                 timeout=10, message="the good one registered")
+        wait_for(lambda: TaskEventType.HOOK_FAILED in recorder.types(), timeout=10,
+                 message="the bad one's task told why")
+        assert "Interval must be > 0" in recorder.events[0].message
+        assert not [sid for sid in double.services if bad.alloc_id in sid]
+    finally:
+        double.close()
