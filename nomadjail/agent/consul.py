@@ -25,6 +25,10 @@ then that the registrations are still there (a restarted Consul agent forgets
 services registered over its API) and registers them again if not.  On
 shutdown it deregisters them, best effort and bounded in time.
 
+The ``service`` blocks of the jobs a client runs are registered by the client
+itself (:mod:`nomadjail.client.services`); :func:`client_service_providers`
+gives it a Consul provider over the same addresses and token.
+
 Auto-join (:func:`discover_peers`): a server with ``bootstrap_expect > 1``,
 no ``server_join`` addresses and ``server_auto_join`` looks up the ``serf``
 registrations of service ``nomad`` in Consul's catalog and waits until it sees

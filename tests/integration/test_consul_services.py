@@ -164,7 +164,7 @@ def test_a_deployment_whose_check_never_passes_fails(agent, consul, purge):
                                checks=[http_check(path="/health")])],
             command=["/bin/sleep", "300"],
             update=UpdateStrategy(max_parallel=1, health_check="checks",
-                                  min_healthy_time=SECOND // 2, healthy_deadline=3 * SECOND,
+                                  min_healthy_time=SECOND // 2, healthy_deadline=8 * SECOND,
                                   progress_deadline=0)))
         alloc = wait_for(lambda: (allocs(agent, "doomed") or [None])[0], timeout=20,
                          message="the allocation running")
