@@ -713,6 +713,9 @@ class ConsulTarget:
         self.address = address
         self.double = double
         self.token = token
+        # A real agent may hold task services of its own: tests see (and remove) only
+        # the ones registered after they started.
+        self.baseline: set[str] = set()
 
     @property
     def real(self) -> bool:
@@ -734,14 +737,16 @@ class ConsulTarget:
         return self.get("/v1/agent/services")
 
     def task_services(self) -> dict[str, Any]:
-        """The services Nomad clients registered for tasks (``_nomad-task-`` IDs)."""
+        """The services Nomad clients registered for tasks (``_nomad-task-`` IDs) since
+        the test began."""
         return {sid: s for sid, s in self.services().items()
-                if sid.startswith(TASK_SERVICE_PREFIX)}
+                if sid.startswith(TASK_SERVICE_PREFIX) and sid not in self.baseline}
 
     def checks(self) -> dict[str, Any]:
         return self.get("/v1/agent/checks")
 
     def checks_of(self, service_id: str) -> list[dict[str, Any]]:
+        """The checks of one service (``/v1/agent/checks``)."""
         return [c for c in self.checks().values() if c["ServiceID"] == service_id]
 
     def health(self, name: str, **params: Any) -> list[dict[str, Any]]:
@@ -751,7 +756,7 @@ class ConsulTarget:
         return self.get(f"/v1/catalog/service/{name}", **params)
 
     def forget_task_services(self) -> None:
-        """Deregister what tests left behind (a real agent outlives the test)."""
+        """Deregister what the test left behind (a real agent outlives the test)."""
         for service_id in self.task_services():
             self.put(f"/v1/agent/service/deregister/{service_id}")
 
@@ -774,7 +779,7 @@ def consul_target(kind: str) -> Any:
                             "against (see README, 'Testing against a real Consul')")
             address = address.removeprefix("http://")
             real = ConsulTarget(address, token=os.environ.get("CONSUL_HTTP_TOKEN", ""))
-            real.forget_task_services()
+            real.baseline = set(real.task_services())
             try:
                 yield real
             finally:

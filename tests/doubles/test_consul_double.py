@@ -48,11 +48,16 @@ def service_id() -> str:
     return f"_nomad-task-{uuid.uuid4()}-group-web-web-http"
 
 
+def service_name() -> str:
+    """A name no other service on a real agent has."""
+    return f"web-{uuid.uuid4().hex[:8]}"
+
+
 def test_a_service_with_checks_reads_back_in_consuls_shapes(consul, web):
-    sid = service_id()
+    sid, name = service_id(), service_name()
     closed = free_port()
     answer = consul.put("/v1/agent/service/register", {
-        "ID": sid, "Name": "web", "Tags": ["a", "b"], "Address": "127.0.0.1",
+        "ID": sid, "Name": name, "Tags": ["a", "b"], "Address": "127.0.0.1",
         "Port": web.port, "Meta": {"external-source": "nomad"},
         "Checks": [
             {"CheckID": sid + "-http", "Name": "alive", "HTTP": web.url, "Interval": "1s",
@@ -64,7 +69,7 @@ def test_a_service_with_checks_reads_back_in_consuls_shapes(consul, web):
     service = consul.services()[sid]
     assert AGENT_SERVICE_KEYS <= set(service)
     assert (service["Service"], service["Tags"], service["Port"], service["Meta"]) == (
-        "web", ["a", "b"], web.port, {"external-source": "nomad"})
+        name, ["a", "b"], web.port, {"external-source": "nomad"})
     checks = {c["CheckID"]: c for c in consul.checks_of(sid)}
     assert set(checks) == {sid + "-http", sid + "-tcp"}
     assert all(AGENT_CHECK_KEYS <= set(c) for c in checks.values())
@@ -73,13 +78,13 @@ def test_a_service_with_checks_reads_back_in_consuls_shapes(consul, web):
         sid + "-http": "passing", sid + "-tcp": "critical"}, timeout=10,
         message="the http check passing and the tcp check critical")
     assert web.hits >= 1
-    [entry] = consul.health("web")
+    [entry] = consul.health(name)
     assert HEALTH_KEYS <= set(entry) and entry["Service"]["ID"] == sid
-    assert consul.health("web", passing="") == []  # the tcp check is critical
-    [catalog] = consul.catalog("web", tag="a")
+    assert consul.health(name, passing="") == []  # the tcp check is critical
+    [catalog] = consul.catalog(name, tag="a")
     assert CATALOG_KEYS <= set(catalog)
     assert (catalog["ServiceID"], catalog["ServicePort"]) == (sid, web.port)
-    assert consul.catalog("web", tag="zzz") == []
+    assert consul.catalog(name, tag="zzz") == []
 
     assert consul.put(f"/v1/agent/service/deregister/{sid}").status_code == 200
     assert sid not in consul.services() and consul.checks_of(sid) == []
