@@ -3,6 +3,7 @@
     workload.py        what to register for a workload (pure): IDs, addresses, checks
     provider.py        the ServiceProvider protocol every provider satisfies
     consul.py          the Consul provider: desired state, sync loop, check statuses
+    consul_definitions.py  registrations as Consul's JSON; when Consul's copy differs
     consul_agent.py    the Consul agent calls, over python-consul2
     check_watcher.py   check_restart: restart a task whose check stays unhealthy
     script_checks.py   script checks, run by the client in the task
