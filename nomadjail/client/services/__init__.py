@@ -1,6 +1,7 @@
 """Service registration on the client: the ``service`` blocks of groups and tasks.
 
-    workload.py        what to register for a workload (pure): IDs, addresses, checks
+    workload.py        what to register for a workload (pure): IDs, interpolation, checks
+    address.py         where a service or check is reached, by address_mode (pure)
     provider.py        the ServiceProvider protocol every provider satisfies
     consul.py          the Consul provider: desired state, sync loop, check statuses
     consul_definitions.py  registrations as Consul's JSON; when Consul's copy differs
