@@ -84,6 +84,7 @@ class Job:
             self.name = self.id
         if self.namespace is None or self.namespace == "":
             self.namespace = DEFAULT_NAMESPACE
+        canonicalize_services(self)  # names default to the job's and the group's
         if self.priority is None:
             self.priority = DEFAULT_PRIORITY
         if self.region is None or self.region == "":
@@ -100,7 +101,6 @@ class Job:
             self.update = self.update.merged_onto(default_update_strategy())
         for group in self.task_groups:
             group.canonicalize(self.type, self.update, self.reschedule)
-        canonicalize_services(self)
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` listing every problem in the job."""
