@@ -31,6 +31,7 @@ bench: setup
 	$(BIN)/python bench/scheduler_placements.py
 	$(BIN)/python bench/agent_memory.py
 	$(BIN)/python bench/raft_apply.py
+	$(BIN)/python bench/service_registration.py
 
 setup: $(VENV)/.installed
 

@@ -47,6 +47,7 @@ from .consul import (
     ConsulRegistrar,
     agent_services,
     client_join_target,
+    client_service_providers,
     consul_client,
     describe_addresses,
     discover_peers,
@@ -154,7 +155,8 @@ class Agent:
                 for name, volume in c.client.host_volumes.items()},
         )
         drivers = build_drivers(c.enabled_drivers(), c.plugins)
-        return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers)
+        return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers,
+                      services=client_service_providers(c))
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:

@@ -129,13 +129,25 @@ class ConsulSettings:
     address: str = "127.0.0.1:8500"  # host:port, or http(s)://host:port
     fallback_addresses: list[str] = field(default_factory=list)
     token: str = ""
+    auth: str = ""  # "user:password" for HTTP basic auth
     ssl: bool = False
+    verify_ssl: bool = True
+    ca_file: str = ""
+    cert_file: str = ""
+    key_file: str = ""
+    share_ssl: bool = True  # Connect's: accepted, nomadjail has no Connect
     server_service_name: str = "nomad"
+    server_http_check_name: str = "Nomad Server HTTP Check"
+    server_serf_check_name: str = "Nomad Server Serf Check"
+    server_rpc_check_name: str = "Nomad Server RPC Check"
     client_service_name: str = "nomad-client"
+    client_http_check_name: str = "Nomad Client HTTP Check"
     tags: list[str] = field(default_factory=list, metadata=_rule(MergeRule.APPEND))
     auto_advertise: bool = True
+    checks_use_advertise: bool = False  # the agent's own checks use advertised addresses
     server_auto_join: bool = True
     client_auto_join: bool = True
+    allow_unauthenticated: bool = True
     timeout: float = 5.0  # seconds, per request
 
     def addresses(self) -> list[str]:

@@ -25,6 +25,10 @@ then that the registrations are still there (a restarted Consul agent forgets
 services registered over its API) and registers them again if not.  On
 shutdown it deregisters them, best effort and bounded in time.
 
+The ``service`` blocks of the jobs a client runs are registered by the client
+itself (:mod:`nomadjail.client.services`); :func:`client_service_providers`
+gives it a Consul provider over the same addresses and token.
+
 Auto-join (:func:`discover_peers`): a server with ``bootstrap_expect > 1``,
 no ``server_join`` addresses and ``server_auto_join`` looks up the ``serf``
 registrations of service ``nomad`` in Consul's catalog and waits until it sees
@@ -48,6 +52,8 @@ from typing import Any, Protocol
 import consul
 import requests
 
+from ..client.services import ConsulServiceProvider, PythonConsulAgent, ServiceProviders
+from ..structs.services import ServiceProvider as ServiceProviderName
 from .addresses import join_host_port, split_host_port, url_host
 from .config import DEFAULT_CONSUL_PORT, AgentConfig, ConsulSettings
 
@@ -169,6 +175,8 @@ def consul_client(settings: ConsulSettings) -> consul.Consul:
     :class:`FailoverHTTP`)."""
     endpoints = [parse_consul_address(a, settings.ssl) for a in settings.addresses()]
     scheme, host, port = endpoints[0]
+    verify: bool | str = settings.ca_file or settings.verify_ssl
+    cert = (settings.cert_file, settings.key_file) if settings.cert_file else None
     with warnings.catch_warnings():
         # python-consul2 builds every API wrapper up front and some warn that their
         # Consul API is old or new (legacy ACL, discovery chain) whether they are used
@@ -179,12 +187,26 @@ def consul_client(settings: ConsulSettings) -> consul.Consul:
     # python-consul2 lets CONSUL_HTTP_ADDR/CONSUL_HTTP_TOKEN override its arguments;
     # in nomadjail the config file wins, as it does in Nomad.  The host goes into
     # python-consul2's URL as is, so an IPv6 address needs its brackets there.
-    client.http = FailoverHTTP([
-        client.http_connect(url_host(h), p, s, True, None, timeout=settings.timeout)
-        for s, h, p in endpoints])
+    connections = [client.http_connect(url_host(h), p, s, verify, cert, timeout=settings.timeout)
+                   for s, h, p in endpoints]
+    if settings.auth:
+        user, _, password = settings.auth.partition(":")
+        for connection in connections:
+            connection.session.auth = (user, password)
+    client.http = FailoverHTTP(connections)
     if settings.token:
         client.token = settings.token
     return client
+
+
+def client_service_providers(config: AgentConfig) -> ServiceProviders:
+    """The client's service providers: Consul's when the agent has a ``consul`` block
+    (registrations go to the same Consul addresses, with the same token); without one
+    a ``provider = "consul"`` service is reported, not registered."""
+    if not config.consul.enabled:
+        return ServiceProviders()
+    agent = PythonConsulAgent(consul_client(config.consul), describe_addresses(config.consul))
+    return ServiceProviders({ServiceProviderName.CONSUL: ConsulServiceProvider(agent)})
 
 
 def describe_addresses(settings: ConsulSettings) -> str:
@@ -216,7 +238,8 @@ def agent_services(config: AgentConfig) -> list[ServiceRegistration]:
             services.append(ServiceRegistration(
                 f"_nomad-server-{node}-{listener}", name, host, port,
                 [listener, *extra],
-                {"Name": f"Nomad Server {listener.upper()} Check", "Interval": CHECK_INTERVAL,
+                {"Name": (settings.server_rpc_check_name if listener == "rpc"
+                          else settings.server_serf_check_name), "Interval": CHECK_INTERVAL,
                  "Timeout": CHECK_TIMEOUT, "TCP": join_host_port(host, port)}))
     if c.client.enabled:
         services.append(_http_registration(config, "client", settings.client_service_name))
@@ -232,7 +255,8 @@ def _http_registration(config: AgentConfig, role: str, name: str) -> ServiceRegi
         f"_nomad-{role}-{node}-http", name, host, port,
         ["http", *potluck_tags(f"nomad{role}", name, node, config.datacenter),
          *config.consul.tags],
-        {"Name": f"Nomad {role.capitalize()} HTTP Check", "Interval": CHECK_INTERVAL,
+        {"Name": (config.consul.server_http_check_name if role == "server"
+                  else config.consul.client_http_check_name), "Interval": CHECK_INTERVAL,
          "Timeout": CHECK_TIMEOUT,
          "HTTP": f"http://{join_host_port(host, port)}/v1/agent/health?type={role}"})
 

@@ -61,6 +61,8 @@ from .allocdir import AllocDir
 from .config import ClientConfig
 from .health import AllocHealthWatcher
 from .lifecycle import TaskCoordinator, is_poststop, is_sidecar
+from .services.group_hook import GroupServices
+from .services.provider import AllocChecks, ServiceProviders
 from .state_db import StateDB
 from .task_runner import TaskNotRunning, TaskRunner
 
@@ -99,7 +101,8 @@ class AllocRunner:
     def __init__(self, alloc: Allocation, *, config: ClientConfig, drivers: Mapping[str, Driver],
                  node: Callable[[], Node], state_db: StateDB, timers: Timers,
                  on_update: Callable[[Allocation], None],
-                 servers_contacted: threading.Event | None = None) -> None:
+                 servers_contacted: threading.Event | None = None,
+                 services: ServiceProviders | None = None) -> None:
         group = alloc.lookup_task_group()
         if group is None:
             raise AllocRunnerError(f"task group {alloc.task_group!r} not found in job "
@@ -115,7 +118,12 @@ class AllocRunner:
         self._deployment_status: AllocDeploymentStatus | None = (
             copy.deepcopy(alloc.deployment_status) if alloc.deployment_status else None)
         self._coordinator = TaskCoordinator(group.tasks)
-        self._health = AllocHealthWatcher(timers, self._set_health)
+        self._services = services
+        self._group_services = GroupServices(providers=services, node=node,
+                                             region=config.region, restarter=self,
+                                             emit=self._emit_to_all)
+        self._health = AllocHealthWatcher(timers, self._set_health, checks=self._alloc_checks,
+                                          emit=self._emit_health_events)
         self._processing = False
         self._dirty = False
         self._flag_lock = threading.Lock()
@@ -134,7 +142,7 @@ class AllocRunner:
                 alloc=alloc, task=task, alloc_dir=self.alloc_dir, driver=driver, node=node,
                 config=config, state_db=state_db, on_state_change=self.task_state_updated,
                 start_gate=functools.partial(self._coordinator.allowed, task.name),
-                servers_contacted=servers_contacted)
+                servers_contacted=servers_contacted, services=services)
 
     # -- read side ---------------------------------------------------------------------
 
@@ -210,6 +218,8 @@ class AllocRunner:
                     runner.emit_event(events.fails_task(events.setup_failure(message)))
                     runner.kill(wait=False)
         self._coordinator.update(self.task_states())
+        if not alloc.terminal_status():
+            self._group_services.register(alloc)
         if not alloc.terminal_status() and not self._has_health():
             self._health.start(alloc)
         for runner in self.tasks.values():
@@ -257,12 +267,15 @@ class AllocRunner:
         for runner in self.tasks.values():
             runner.update(alloc)
         if stopping:
+            self._group_services.deregister()
             self._health.stop()
             threading.Thread(target=self.kill_tasks, name=f"stop-{self.id[:8]}",
                              daemon=True).start()
-        elif alloc.deployment_id != old.deployment_id and not self._has_health():
-            self._health.start(alloc)
-            self.task_state_updated()
+        else:
+            self._group_services.update(alloc)
+            if alloc.deployment_id != old.deployment_id and not self._has_health():
+                self._health.start(alloc)
+                self.task_state_updated()
 
     # -- task state processing ---------------------------------------------------------
 
@@ -314,7 +327,9 @@ class AllocRunner:
                     threading.Thread(target=self._kill_for, args=(kill_event, live),
                                      name=f"kill-{self.id[:8]}", daemon=True).start()
         else:
-            # Nothing left to run: let dead runners waiting for a restart finish.
+            # Nothing left to run: the group's services go, and dead runners waiting for
+            # a restart finish.
+            self._group_services.deregister()
             for runner in self.tasks.values():
                 if not is_poststop(runner.task) and not runner.done():
                     runner.kill(wait=False)
@@ -330,9 +345,11 @@ class AllocRunner:
         self.kill_tasks()
 
     def kill_tasks(self) -> None:
-        """Kill every task (leader first, then the rest together, sidecars last); blocks."""
+        """Kill every task (leader first, then the rest together, sidecars last); blocks.
+        The group's services are deregistered first."""
         with self._lock:
             self._killing = True
+        self._group_services.deregister()
 
         def kill(runner: TaskRunner) -> None:
             state = runner.task_state()
@@ -370,6 +387,7 @@ class AllocRunner:
         with self._lock:
             self._destroyed = True
         self._health.stop()
+        self._group_services.deregister()
         self.alloc_dir.destroy()
         self._db.delete_allocation(self.id)
 
@@ -379,6 +397,29 @@ class AllocRunner:
         self._health.stop()
         for runner in self.tasks.values():
             runner.shutdown()
+
+    # -- services and health -------------------------------------------------------------
+
+    def _emit_to_all(self, event: TaskEvent) -> None:
+        """An event about the group's services: every task shows it."""
+        for runner in self.tasks.values():
+            runner.emit_event(copy.deepcopy(event))
+
+    def _emit_health_events(self, by_task: dict[str, TaskEvent]) -> None:
+        for name, event in by_task.items():
+            runner = self.tasks.get(name)
+            if runner is not None:
+                runner.emit_event(event)
+
+    def _alloc_checks(self, alloc_id: str, providers: set[str]) -> AllocChecks | None:
+        if self._services is None:
+            return None
+        return self._services.alloc_checks(alloc_id, providers)
+
+    def restart_for_check(self, event: TaskEvent) -> None:
+        """check_restart of a group service: restart the running tasks, as failures."""
+        for runner in self.tasks.values():
+            runner.restart_for_check(copy.deepcopy(event))
 
     # -- operator actions --------------------------------------------------------------
 

@@ -57,6 +57,7 @@ from .alloc_runner import AllocRunner
 from .config import ClientConfig
 from .fingerprint import apply_driver_info, driver_info, fingerprint_node
 from .rpc import NoServersError, ServerRPC
+from .services.provider import ServiceProviders
 from .state_db import FileStateDB, StateDB
 
 log = logging.getLogger(__name__)
@@ -133,8 +134,11 @@ def _failed_alloc(alloc: Allocation, node_id: str, error: str) -> Allocation:
 
 class Client:
     def __init__(self, config: ClientConfig, *, rpc: ServerRPC, drivers: Mapping[str, Driver],
-                 state_db: StateDB | None = None, watch_wait: float = WATCH_WAIT) -> None:
+                 state_db: StateDB | None = None, watch_wait: float = WATCH_WAIT,
+                 services: ServiceProviders | None = None) -> None:
         self.config = config
+        # Where tasks' and groups' service blocks are registered (Consul, Nomad).
+        self.services = services if services is not None else ServiceProviders()
         self._rpc = rpc
         self._drivers: dict[str, Driver] = dict(drivers)
         os.makedirs(config.client_dir, exist_ok=True)
@@ -201,6 +205,11 @@ class Client:
         os.makedirs(self.config.alloc_root, exist_ok=True)
         self._current_node()
         self._restore()
+        with self._allocs_lock:
+            restored = list(self._allocs)
+        for provider in self.services.all():
+            provider.restored(restored)
+            provider.start(self._node_id)
         for name, target in (("node", self._node_loop), ("watcher", self._watch_loop),
                              ("sync", self._sync_loop)):
             thread = threading.Thread(target=target, name=f"client-{name}", daemon=True)
@@ -223,6 +232,8 @@ class Client:
                 thread.join(self.config.max_kill_timeout + 5)
         for runner in runners:
             runner.shutdown()
+        for provider in self.services.all():
+            provider.shutdown()  # registrations stay: the tasks keep running
         self._timers.stop()
         close = getattr(self._rpc, "close", None)
         if callable(close):
@@ -301,7 +312,7 @@ class Client:
         return AllocRunner(alloc, config=self.config, drivers=self._drivers,
                            node=self._current_node, state_db=self._db, timers=self._timers,
                            on_update=self._alloc_updated,
-                           servers_contacted=self._servers_contacted)
+                           servers_contacted=self._servers_contacted, services=self.services)
 
     def _restore(self) -> None:
         self._collected = self._db.get_collected_allocs()

@@ -77,6 +77,7 @@ from .restarts import (
     restartable,
     task_restart_policy,
 )
+from .services.provider import ServiceProviders
 from .state_db import LocalTaskState, StateDB
 from .task_config import build_task_config
 from .task_restore import RESTORE_FAILED, waits_for_servers
@@ -109,7 +110,8 @@ class TaskRunner:
                  on_state_change: Callable[[], None],
                  start_gate: Callable[[], bool] = lambda: True,
                  servers_contacted: threading.Event | None = None,
-                 hooks: list[TaskHook] | None = None) -> None:
+                 hooks: list[TaskHook] | None = None,
+                 services: ServiceProviders | None = None) -> None:
         self.alloc_id = alloc.id
         self.name = task.name
         self._alloc = alloc
@@ -122,6 +124,7 @@ class TaskRunner:
         self._on_state_change = on_state_change
         self._start_gate = start_gate
         self._servers_contacted = servers_contacted
+        self._services = services
         self._hooks = TaskHooks(hooks if hooks is not None else default_task_hooks(),
                                 alloc_id=alloc.id, task=task.name)
         self._calls = DriverCalls(driver, driver_name=task.driver, alloc_id=alloc.id,
@@ -409,7 +412,8 @@ class TaskRunner:
                                     config=self._config, driver=self._driver,
                                     capabilities=self._capabilities, alloc_dir=self._alloc_dir,
                                     task_dir=self._alloc_dir.task_dir(self.name),
-                                    emit=self.emit_event, hook_state=self._local.hook_state)
+                                    emit=self.emit_event, hook_state=self._local.hook_state,
+                                    services=self._services, restarter=self)
         else:
             self._ctx.alloc, self._ctx.task, self._ctx.node = (self._alloc, self._task,
                                                                self._node())
@@ -482,6 +486,7 @@ class TaskRunner:
         if handle is None:
             return
         self._tracker.set_killed()
+        self._prekill()
         self._killer.kill(handle, self._task, self._alloc)
         self._exited(self._calls.wait(self.handle()))
 
@@ -513,6 +518,7 @@ class TaskRunner:
             self.emit_event(event)
         if first and handle is not None:
             self._tracker.set_killed()
+            self._prekill()
             self._killer.kill(handle, self._task, self._alloc)
         if wait:
             self.wait_done(timeout)
@@ -544,11 +550,25 @@ class TaskRunner:
 
     def _kill_for_restart(self, handle: TaskHandle) -> None:
         try:
+            self._prekill()
             self._killer.kill(handle, self._task, self._alloc)
         finally:
             with self._lock:
                 if self._restart_kill_for is handle:
                     self._restart_kill_for = None
+
+    def _prekill(self) -> None:
+        """Before a kill: the prekill hooks (services are deregistered first)."""
+        if self._ctx is not None:
+            self._hooks.prekill(self._context())
+
+    def restart_for_check(self, event: TaskEvent) -> None:
+        """check_restart: restart after an unhealthy check, counted as a failure by the
+        restart policy (Nomad's checkwatcher restarts)."""
+        try:
+            self.restart(event, failure=True)
+        except TaskNotRunning:
+            pass  # not running any more: nothing to restart
 
     def stats(self) -> TaskStats | None:
         """The driver's resource usage of the running task, or None."""

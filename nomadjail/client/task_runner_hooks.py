@@ -32,6 +32,7 @@ from .hooks import (
     HookContext,
     HookError,
     PoststartHook,
+    PrekillHook,
     PrestartHook,
     StopHook,
     TaskHook,
@@ -46,6 +47,7 @@ class HookPhase(StrEnum):
 
     PRESTART = "prestart"
     POSTSTART = "poststart"
+    PREKILL = "prekill"
     EXITED = "exited"
     STOP = "stop"
     UPDATE = "update"
@@ -68,6 +70,7 @@ class TaskHooks:
         self._task = task
         self._prestart = [hook for hook in hooks if isinstance(hook, PrestartHook)]
         self._poststart = [hook for hook in hooks if isinstance(hook, PoststartHook)]
+        self._prekill = [hook for hook in hooks if isinstance(hook, PrekillHook)]
         self._exited = [hook for hook in hooks if isinstance(hook, ExitedHook)]
         self._stop = [hook for hook in hooks if isinstance(hook, StopHook)]
         self._update = [hook for hook in hooks if isinstance(hook, UpdateHook)]
@@ -76,6 +79,7 @@ class TaskHooks:
         """The hooks ``phase`` calls, in order."""
         hooks: dict[HookPhase, Sequence[_Named]] = {
             HookPhase.PRESTART: self._prestart, HookPhase.POSTSTART: self._poststart,
+            HookPhase.PREKILL: self._prekill,
             HookPhase.EXITED: self._exited, HookPhase.STOP: self._stop,
             HookPhase.UPDATE: self._update}
         return [hook.name for hook in hooks[phase]]
@@ -88,6 +92,9 @@ class TaskHooks:
     def poststart(self, ctx: HookContext, handle: TaskHandle) -> None:
         self._run(HookPhase.POSTSTART, self._poststart,
                   lambda hook: hook.poststart(ctx, handle), ctx)
+
+    def prekill(self, ctx: HookContext) -> None:
+        self._run(HookPhase.PREKILL, self._prekill, lambda hook: hook.prekill(ctx), ctx)
 
     def exited(self, ctx: HookContext, result: ExitResult) -> None:
         self._run(HookPhase.EXITED, self._exited, lambda hook: hook.exited(ctx, result), ctx)

@@ -44,6 +44,7 @@ from ..structs import (
     to_api,
 )
 from ..structs.resources import DNSConfig, NetworkResource, Port, Resources
+from ..structs.services import ServiceWeights
 from .hcl.body import Block, Body
 from .hcl.conversion import STRING, ConversionError, convert, list_of, map_of
 from .hcl.errors import JobspecError, quote
@@ -172,22 +173,27 @@ SERVICE = Schema(
     attributes={"name": as_string, "tags": as_string_list, "canary_tags": as_string_list,
                 "port": as_string, "address_mode": as_string, "address": as_string,
                 "provider": as_string, "task": as_string, "on_update": as_string,
-                "meta": as_string_map},
-    blocks={"check": _MANY, "check_restart": _ONE, "meta": _ONE},
-    unsupported=frozenset({"connect", "canary_meta", "tagged_addresses", "identity", "weights",
-                           "enable_tag_override", "cluster", "kind"}))
+                "enable_tag_override": as_bool, "meta": as_string_map,
+                "canary_meta": as_string_map, "tagged_addresses": as_string_map},
+    blocks={"check": _MANY, "check_restart": _ONE, "meta": _ONE, "canary_meta": _ONE,
+            "tagged_addresses": _ONE, "weights": _ONE},
+    unsupported=frozenset({"connect", "identity", "cluster", "kind"}))
 
 CHECK = Schema(
     attributes={"name": as_string, "type": as_string, "command": as_string,
                 "args": as_string_list, "path": as_string, "protocol": as_string,
                 "port": as_string, "address_mode": as_string, "interval": as_duration,
                 "timeout": as_duration, "initial_status": as_string, "method": as_string,
-                "task": as_string, "header": _as_header},
+                "task": as_string, "header": _as_header, "notes": as_string,
+                "tls_server_name": as_string, "tls_skip_verify": as_bool,
+                "grpc_service": as_string, "grpc_use_tls": as_bool,
+                "success_before_passing": as_integer, "failures_before_critical": as_integer,
+                "failures_before_warning": as_integer, "body": as_string,
+                "on_update": as_string},
     blocks={"check_restart": _ONE, "header": _ONE},
-    unsupported=frozenset({"expose", "advertise", "notes", "tls_server_name", "tls_skip_verify",
-                           "grpc_service", "grpc_use_tls", "success_before_passing",
-                           "failures_before_critical", "failures_before_warning", "body",
-                           "on_update"}))
+    unsupported=frozenset({"expose", "advertise"}))
+
+WEIGHTS = Schema(attributes={"passing": as_integer, "warning": as_integer})
 
 CHECK_RESTART = Schema(attributes={"limit": as_integer, "grace": as_duration,
                                    "ignore_warnings": as_bool})
@@ -466,15 +472,25 @@ def decode_network(block: Block, parent: str) -> NetworkResource:
 
 def decode_service(block: Block, parent: str) -> Service:
     d = _decode(block, SERVICE, parent)
+    weights = d.block("weights")
     return Service(
         name=d.get("name", ""), tags=d.get("tags", []), canary_tags=d.get("canary_tags", []),
         port_label=d.get("port", ""), address_mode=d.get("address_mode", ""),
         address=d.get("address", ""), provider=d.get("provider", ""),
         task_name=d.get("task", ""), on_update=d.get("on_update", ""),
+        enable_tag_override=d.get("enable_tag_override", False),
         checks=[decode_check(b, d.where) for b in d.blocks_of("check")],
         check_restart=_optional(d, "check_restart", decode_check_restart),
         meta=string_map(d, "meta") or {},
+        canary_meta=string_map(d, "canary_meta") or {},
+        tagged_addresses=string_map(d, "tagged_addresses") or {},
+        weights=decode_weights(weights, d.where) if weights is not None else None,
     )
+
+
+def decode_weights(block: Block, parent: str) -> ServiceWeights:
+    d = _decode(block, WEIGHTS, parent)
+    return ServiceWeights(passing=d.get("passing", 0), warning=d.get("warning", 0))
 
 
 def decode_check(block: Block, parent: str) -> ServiceCheck:
@@ -485,7 +501,14 @@ def decode_check(block: Block, parent: str) -> ServiceCheck:
         port_label=d.get("port", ""), address_mode=d.get("address_mode", ""),
         interval=d.get("interval", 0), timeout=d.get("timeout", 0),
         initial_status=d.get("initial_status", ""), method=d.get("method", ""),
-        header=_header(d), task_name=d.get("task", ""),
+        header=_header(d), task_name=d.get("task", ""), notes=d.get("notes", ""),
+        tls_server_name=d.get("tls_server_name", ""),
+        tls_skip_verify=d.get("tls_skip_verify", False),
+        grpc_service=d.get("grpc_service", ""), grpc_use_tls=d.get("grpc_use_tls", False),
+        success_before_passing=d.get("success_before_passing", 0),
+        failures_before_critical=d.get("failures_before_critical", 0),
+        failures_before_warning=d.get("failures_before_warning", 0),
+        body=d.get("body", ""), on_update=d.get("on_update", ""),
         check_restart=_optional(d, "check_restart", decode_check_restart),
     )
 
@@ -512,5 +535,5 @@ def _header(d: Decoded) -> dict[str, list[str]]:
 
 def decode_check_restart(block: Block, parent: str) -> CheckRestart:
     d = _decode(block, CHECK_RESTART, parent)
-    return CheckRestart(limit=d.get("limit", 0), grace=d.get("grace", 0),
+    return CheckRestart(limit=d.get("limit", 0), grace=d.get("grace"),
                         ignore_warnings=d.get("ignore_warnings", False))

@@ -173,6 +173,8 @@ class TaskEventType(WireEnum):
     BUILDING_TASK_DIR = "Building Task Directory"
     CLIENT_RECONNECTED = "Reconnected"
     HOOK_FAILED = "Task hook failed"
+    HOOK_MESSAGE = "Task hook message"
+    ALLOC_UNHEALTHY = "Alloc Unhealthy"
     RESTORE_FAILED = "Failed Restoring Task"
     MAIN_DEAD = "Main Tasks Dead"
     WAITING_SHUTDOWN_DELAY = "Waiting for shutdown delay"

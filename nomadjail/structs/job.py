@@ -44,6 +44,7 @@ from .policies import (
     default_update_strategy,
     migrate_errors,
 )
+from .services import canonicalize_services
 from .task_group import TaskGroup, group_errors
 from .validate import ValidationError
 
@@ -89,6 +90,7 @@ class Job:
             self.name = self.id
         if self.namespace is None or self.namespace == "":
             self.namespace = DEFAULT_NAMESPACE
+        canonicalize_services(self)  # names default to the job's and the group's
         if self.priority is None:
             self.priority = DEFAULT_PRIORITY
         if self.region is None or self.region == "":

@@ -26,7 +26,7 @@ from .policies import (
     restart_errors,
 )
 from .resources import DEFAULT_DISK_MB, NetworkResource
-from .services import Service
+from .services import Service, group_service_errors, task_service_errors
 from .task import Task, task_errors
 
 
@@ -149,6 +149,9 @@ def group_errors(group: TaskGroup) -> Iterable[str]:
         seen[task.name] = i
         for err in task_errors(task, group.volumes.keys()):
             yield f"Task {task.name} validation failed: {err}"
+        for err in task_service_errors(task, group.networks):
+            yield f"Task {task.name} validation failed: {err}"
+    yield from group_service_errors(group)
     leaders = [t.name for t in group.tasks if t.leader]
     if len(leaders) > 1:
         yield f"Only one task may be marked as leader, got {', '.join(leaders)}"

@@ -15,7 +15,7 @@ import pytest
 
 from nomadjail.testing import free_port, kill_processes_under, wait_for
 
-from .consul_double import ConsulDouble
+from ..doubles.consul import ConsulDouble
 from .standins import install_standins, pidfile
 
 RSYSLOGD = "/usr/sbin/rsyslogd"
@@ -85,7 +85,7 @@ def consul_double() -> Iterator[ConsulDouble]:
     try:
         yield double
     finally:
-        double.stop()
+        double.close()
 
 
 @dataclass

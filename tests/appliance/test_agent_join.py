@@ -21,7 +21,7 @@ from nomadjail.http import create_app
 from nomadjail.server.raft import RaftError
 from nomadjail.testing import free_port, mock_job, wait_for
 
-from .consul_double import ConsulDouble
+from ..doubles.consul import ConsulDouble
 
 PEER = "127.0.0.9:4648"  # a second server that never answers: no leader, ever
 

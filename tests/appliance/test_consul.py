@@ -19,7 +19,7 @@ from nomadjail.agent.consul import (
 )
 from nomadjail.testing import free_port, make_agent, wait_for
 
-from .consul_double import ConsulDouble
+from ..doubles.consul import ConsulDouble
 
 
 def server_config(consul_address: str, **consul: object) -> AgentConfig:
@@ -96,7 +96,7 @@ def test_registrar_retries_until_consul_is_up_and_never_blocks():
     finally:
         registrar.stop(timeout=5)
         if double is not None:
-            double.stop()
+            double.close()
 
 
 def test_when_the_first_consul_is_down_the_next_address_is_used(consul_double):

@@ -15,6 +15,7 @@ from nomadjail.client.allocdir import AllocDir
 from nomadjail.client.client import Client
 from nomadjail.client.config import ClientConfig
 from nomadjail.client.hooks import HookContext
+from nomadjail.client.services import ServiceProviders
 from nomadjail.drivers.base import Driver
 from nomadjail.drivers.mock import MockDriver
 from nomadjail.drivers.raw_exec import RawExecDriver
@@ -35,7 +36,8 @@ def make_client(tmp_path, servers) -> Iterator[Callable[..., Client]]:
     process left under the test's temp dir is killed afterwards."""
     clients: list[Client] = []
 
-    def make(*, drivers: dict[str, Driver] | None = None, **config) -> Client:
+    def make(*, drivers: dict[str, Driver] | None = None,
+             services: ServiceProviders | None = None, **config) -> Client:
         if drivers is None:
             drivers = {"raw_exec": RawExecDriver(), "mock_driver": MockDriver()}
         config.setdefault("node_name", "test-node")
@@ -43,7 +45,8 @@ def make_client(tmp_path, servers) -> Iterator[Callable[..., Client]]:
         config.setdefault("servers", ["127.0.0.1:4647"])
         config.setdefault("network_interface", "lo")
         config.setdefault("update_interval", 0.05)
-        client = Client(ClientConfig(**config), rpc=servers, drivers=drivers, watch_wait=0.5)
+        client = Client(ClientConfig(**config), rpc=servers, drivers=drivers, watch_wait=0.5,
+                        services=services)
         clients.append(client)
         return client
 

@@ -67,7 +67,7 @@ def expected_full_job() -> Job:
         restart_policy=RestartPolicy(attempts=5, mode="delay"),
         constraints=[Constraint("${attr.os.version}", "14.0", ">=")],
         affinities=[Affinity("${node.class}", "fast", "=", -50)],
-        services=[Service(name="server-metrics", port_label="metrics", provider="nomad")],
+        services=[Service(name="server-metrics", port_label="metrics", provider="consul")],
     )
     shipper = Task(
         name="log-shipper", driver="raw_exec",

@@ -8,6 +8,7 @@ from .base import (
     HookContext,
     HookError,
     PoststartHook,
+    PrekillHook,
     PrestartHook,
     StopHook,
     TaskHook,
@@ -15,6 +16,7 @@ from .base import (
 )
 from .env import EnvHook
 from .logs import LogsHook
+from .services import TaskServicesHook
 from .task_dir import TaskDirHook
 from .validate import ValidateHook
 from .volumes import VolumesHook
@@ -22,10 +24,12 @@ from .volumes import VolumesHook
 
 def default_task_hooks() -> list[TaskHook]:
     """The hooks every task runs, in order (Nomad's order: task dir, env, validate, logs,
-    volumes)."""
-    return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook(), VolumesHook()]
+    volumes, then the services registered once the task runs)."""
+    return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook(), VolumesHook(),
+            TaskServicesHook()]
 
 
 __all__ = ["EnvHook", "ExitedHook", "HookContext", "HookError", "LogsHook", "PoststartHook",
-           "PrestartHook", "StopHook", "TaskDirHook", "TaskHook", "UpdateHook", "ValidateHook",
-           "VolumesHook", "default_task_hooks"]
+           "PrekillHook", "PrestartHook", "StopHook", "TaskDirHook", "TaskHook",
+           "TaskServicesHook", "UpdateHook", "ValidateHook", "VolumesHook",
+           "default_task_hooks"]

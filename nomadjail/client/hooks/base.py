@@ -29,6 +29,8 @@ from ...drivers.base import Capabilities, Driver, ExitResult, MountConfig, TaskH
 from ...structs import Allocation, Node, Task, TaskEvent
 from ..allocdir import AllocDir, TaskDir
 from ..config import ClientConfig
+from ..services.provider import ServiceProviders
+from ..services.workload import Restarter
 from ..taskenv import TaskEnv
 
 
@@ -56,6 +58,8 @@ class HookContext:
     task_dir: TaskDir
     emit: Callable[[TaskEvent], None]  # append an event to the task's state
     hook_state: dict[str, dict[str, str]] = field(default_factory=dict)
+    services: ServiceProviders | None = None  # where the task's services are registered
+    restarter: Restarter | None = None  # restarts the task for check_restart
     # Filled by the prestart hooks:
     env: TaskEnv | None = None
     driver_config: dict[str, Any] = field(default_factory=dict)  # interpolated task config
@@ -81,6 +85,13 @@ class PoststartHook(Protocol):
 
 
 @runtime_checkable
+class PrekillHook(Protocol):
+    name: str
+
+    def prekill(self, ctx: HookContext) -> None: ...
+
+
+@runtime_checkable
 class ExitedHook(Protocol):
     name: str
 
@@ -101,5 +112,5 @@ class UpdateHook(Protocol):
     def update(self, ctx: HookContext) -> None: ...
 
 
-TaskHook = PrestartHook | PoststartHook | ExitedHook | StopHook | UpdateHook
+TaskHook = PrestartHook | PoststartHook | PrekillHook | ExitedHook | StopHook | UpdateHook
 """A hook implements one or more of the phases above."""
