@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 from types import TracebackType
 
@@ -54,24 +55,37 @@ def run_cli(agent: AgentProcess, *args: str, cwd: Path,
 class BackgroundCli:
     """``nomadjail <args>`` running while the test goes on; a context manager.
 
-    :meth:`result` waits for it to end.  Leaving the ``with`` block kills it
-    (by its PID) if it still runs, so a failing test leaves no command behind.
+    Its output goes to temporary files, not pipes, so a chatty command never
+    blocks on a full pipe while the test is busy elsewhere.  :meth:`result`
+    waits for it to end.  Leaving the ``with`` block kills it (by its PID) if
+    it still runs, so a failing test leaves no command behind.
     """
 
     def __init__(self, agent: AgentProcess, *args: str, cwd: Path):
         self.args = args
+        self._stdout = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
+        self._stderr = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")
         self.proc = subprocess.Popen(_command(args), cwd=cwd, env=cli_env(agent),
-                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                     stdout=self._stdout, stderr=self._stderr)
+
+    def _output(self) -> tuple[str, str]:
+        texts = []
+        for file in (self._stdout, self._stderr):
+            file.seek(0)
+            texts.append(file.read())
+        return texts[0], texts[1]
 
     def result(self, timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
         """Its exit status and output once it ended (fails the test after ``timeout``)."""
         try:
-            stdout, stderr = self.proc.communicate(timeout=timeout)
+            self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
             self.proc.kill()
-            stdout, stderr = self.proc.communicate()
+            self.proc.wait()
+            stdout, stderr = self._output()
             raise AssertionError(f"`nomadjail {' '.join(self.args)}` still running after "
                                  f"{timeout}s; its output so far:\n{stdout}{stderr}") from None
+        stdout, stderr = self._output()
         return subprocess.CompletedProcess(self.proc.args, self.proc.returncode, stdout, stderr)
 
     def __enter__(self) -> BackgroundCli:
@@ -81,4 +95,6 @@ class BackgroundCli:
                  tb: TracebackType | None) -> None:
         if self.proc.poll() is None:
             self.proc.kill()
-        self.proc.communicate()
+            self.proc.wait()
+        self._stdout.close()
+        self._stderr.close()
