@@ -314,9 +314,11 @@ def test_manual_health_pause_and_resume(rollout: Rollout) -> None:
     out = ok(rollout.cli("deployment", "pause", deployment_id[:6]))
     assert out == f'Deployment "{deployment_id}" paused\n'
 
+    unchanged = rollout.fingerprint()
     with pytest.raises(ApiError) as refused:
         rollout.api.set_deployment_alloc_health(deployment_id, healthy=["not-an-alloc"])
     assert (refused.value.status, refused.value.message) == (400, 'unknown alloc "not-an-alloc"')
+    assert rollout.fingerprint() == unchanged
 
     # Healthy while paused: the server evaluates the job, and places nothing more.
     eval_id = mark_healthy(deployment_id, first["ID"])
