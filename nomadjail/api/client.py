@@ -301,7 +301,9 @@ class ApiClient:
     def set_job_stability(self, job_id: str, version: int, stable: bool, *,
                           namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
         """Mark a job version stable or not (PUT /v1/job/:id/stable): the version
-        ``auto_revert`` goes back to.  The answer holds JobModifyIndex."""
+        ``auto_revert`` goes back to.  A Nomad server answers its
+        JobStabilityResponse, ``{"Index": N}`` (the API docs' sample shows a
+        ``JobModifyIndex`` that the server never fills in)."""
         body = {"JobID": job_id, "JobVersion": version, "Stable": stable}
         data, meta = self.write("PUT", f"/v1/job/{quote(job_id, safe='')}/stable", body,
                                 namespace=namespace)

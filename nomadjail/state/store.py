@@ -3,8 +3,9 @@
 Only the FSM writes, and only inside ``with store.txn(index) as txn:``.  A
 transaction works on its own copy of the root (persistent maps make that
 free), reads its own writes, derives what Nomad derives on every write (job
-status, job summaries, table indexes) and publishes the new root atomically
-when the block ends.  Readers call :meth:`StateStore.snapshot` and get a
+versions, status and summaries by the rules in :mod:`.jobs`; deployment
+counts by those in :mod:`.deployments`; table indexes) and publishes the new
+root atomically when the block ends.  Readers call :meth:`StateStore.snapshot` and get a
 consistent view in O(1); blocking queries wait with :meth:`wait_for` /
 :meth:`wait_for_async`.
 
@@ -35,24 +36,27 @@ from ..structs import (
     EvalStatus,
     Evaluation,
     Job,
-    JobStatus,
-    JobSummary,
-    JobType,
     Node,
     NodeEvent,
     NodeStatus,
     NotFound,
     PlanResult,
-    TaskGroupSummary,
     rfc3339,
 )
 from .deployments import account_alloc, with_status
+from .jobs import (
+    add_version,
+    job_status,
+    replace_version,
+    stamp_version,
+    summarize,
+    with_queued,
+    with_stability,
+)
 from .services import ServiceTable
 from .snapshot import JobKey, StateSnapshot, Table, Tables
 from .watch import IndexWatch
 
-# How many versions of a job are kept for `job history` and reverts (Nomad's default).
-JOB_TRACKED_VERSIONS = 6
 # Nomad keeps the newest ten events per node (structs.MaxRetainedNodeEvents).
 MAX_RETAINED_NODE_EVENTS = 10
 # Node event words, as Nomad writes them.
@@ -103,30 +107,11 @@ class Txn(StateSnapshot):
 
     # -- jobs --------------------------------------------------------------------
     def upsert_job(self, job: Job, submit_time: int = 0) -> Job:
-        """Store ``job``; a new version only if its spec changed (Nomad's rule)."""
+        """Store ``job``; a new version only if its spec changed (:mod:`.jobs`)."""
         key = (job.namespace or "", job.id)
-        existing = self._t.jobs.get(key)
-        job = job.copy()
-        job.modify_index = self._index
-        if existing is None:
-            job.create_index = self._index
-            job.version = 0
-            job.job_modify_index = self._index
-            job.submit_time = submit_time
-        elif existing.spec_changed(job):
-            job.create_index = existing.create_index
-            job.version = existing.version + 1
-            job.job_modify_index = self._index
-            job.submit_time = submit_time
-        else:
-            job.create_index = existing.create_index
-            job.version = existing.version
-            job.job_modify_index = existing.job_modify_index
-            job.submit_time = existing.submit_time
-            job.stable = existing.stable
-        job.status = self._job_status(job)
-        older = [v for v in self._t.job_versions.get(key, ()) if v.version != job.version]
-        versions = (job, *older)[:JOB_TRACKED_VERSIONS]
+        job = stamp_version(job, self._t.jobs.get(key), self._index, submit_time)
+        job.status = job_status(self, job)
+        versions = add_version(self._t.job_versions.get(key, ()), job)
         self._set(Table.JOBS, jobs=self._t.jobs.set(key, job))
         self._set(Table.JOB_VERSIONS, job_versions=self._t.job_versions.set(key, versions))
         self._touched_jobs.add(key)
@@ -150,12 +135,11 @@ class Txn(StateSnapshot):
         current) stable: the version a failed rollout can go back to."""
         key = (namespace, job_id)
         versions = self._t.job_versions.get(key, ())
-        target = next((v for v in versions if v.version == version), None)
-        if target is None or target.stable == stable:
-            return  # collected already, or nothing to change
-        updated = dataclasses.replace(target, stable=stable, modify_index=self._index)
+        updated = with_stability(versions, version, stable, self._index)
+        if updated is None:
+            return
         self._set(Table.JOB_VERSIONS, job_versions=self._t.job_versions.set(
-            key, tuple(updated if v.version == version else v for v in versions)))
+            key, replace_version(versions, updated)))
         current = self._t.jobs.get(key)
         if current is not None and current.version == version:
             self._set(Table.JOBS, jobs=self._t.jobs.set(key, updated))
@@ -474,66 +458,8 @@ class Txn(StateSnapshot):
         summary = self._t.job_summaries.get(key)
         if summary is None:
             return
-        groups = {name: dataclasses.replace(tg, queued=queued.get(name, tg.queued))
-                  for name, tg in summary.summary.items()}
-        summary = dataclasses.replace(summary, summary=groups, modify_index=self._index)
-        self._set(Table.JOB_SUMMARIES,
-                  job_summaries=self._t.job_summaries.set(key, summary))
-
-    def _job_status(self, job: Job, evals_deleted: bool = False) -> JobStatus:
-        """Nomad's getJobStatus: a system job runs until stopped; any other job
-        runs while a deployment is unfinished or an allocation is live, is
-        pending while an evaluation is outstanding, and is dead once it has had
-        an evaluation (or lost them to garbage collection) or was stopped.
-        Finished allocations also count as having run (their evals may be
-        collected before them)."""
-        if job.type == JobType.SYSTEM:
-            return JobStatus.DEAD if job.stop else JobStatus.RUNNING
-        key = (job.namespace or "", job.id)
-        deployments = self._t.deployments
-        for deployment_id in self._t.deployments_by_job.get(key) or ():
-            if deployments[deployment_id].active():
-                return JobStatus.RUNNING
-        has_alloc = False
-        for alloc in self._allocs_in(self._t.allocs_by_job.get(key)):
-            has_alloc = True
-            if not alloc.terminal_status():
-                return JobStatus.RUNNING
-        has_eval = False
-        for ev in self.evals_by_job(*key):
-            has_eval = True
-            if not ev.terminal_status():
-                return JobStatus.PENDING
-        if evals_deleted or has_eval or has_alloc or job.stop:
-            return JobStatus.DEAD
-        return JobStatus.PENDING
-
-    def _summarize(self, job: Job) -> JobSummary:
-        key = (job.namespace or "", job.id)
-        previous = self._t.job_summaries.get(key)
-        groups = {g.name: TaskGroupSummary(queued=previous.summary[g.name].queued
-                                           if previous and g.name in previous.summary else 0)
-                  for g in job.task_groups}
-        for alloc in self._allocs_in(self._t.allocs_by_job.get(key)):
-            group = groups.get(alloc.task_group)
-            if group is None:
-                continue
-            status = alloc.client_status
-            if status == AllocClientStatus.PENDING:
-                group.starting += 1
-            elif status == AllocClientStatus.RUNNING:
-                group.running += 1
-            elif status == AllocClientStatus.COMPLETE:
-                group.complete += 1
-            elif status == AllocClientStatus.FAILED:
-                group.failed += 1
-            elif status == AllocClientStatus.LOST:
-                group.lost += 1
-            elif status == AllocClientStatus.UNKNOWN:
-                group.unknown += 1
-        return JobSummary(job_id=job.id, namespace=job.namespace or "", summary=groups,
-                          create_index=previous.create_index if previous else self._index,
-                          modify_index=self._index)
+        self._set(Table.JOB_SUMMARIES, job_summaries=self._t.job_summaries.set(
+            key, with_queued(summary, queued, self._index)))
 
     def _finish(self) -> Tables:
         """Derive job status and summaries for touched jobs; stamp table indexes."""
@@ -541,16 +467,15 @@ class Txn(StateSnapshot):
             job = self._t.jobs.get(key)
             if job is None:
                 continue
-            summary = self._summarize(job)
             previous = self._t.job_summaries.get(key)
+            summary = summarize(self, job, previous, self._index)
             if previous is None or previous.summary != summary.summary:
                 self._set(Table.JOB_SUMMARIES,
                           job_summaries=self._t.job_summaries.set(key, summary))
-            status = self._job_status(job, key in self._eval_deleted_jobs)
+            status = job_status(self, job, key in self._eval_deleted_jobs)
             if status != job.status:
                 updated = dataclasses.replace(job, status=status, modify_index=self._index)
-                versions = self._t.job_versions.get(key, ())
-                versions = tuple(updated if v.version == job.version else v for v in versions)
+                versions = replace_version(self._t.job_versions.get(key, ()), updated)
                 self._set(Table.JOBS, jobs=self._t.jobs.set(key, updated))
                 self._t = dataclasses.replace(self._t, job_versions=self._t.job_versions.set(
                     key, versions))

@@ -6,28 +6,10 @@ runs it, with ``NOMAD_ADDR`` pointing at a dev agent on a free loopback port.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 from nomadjail.testing import AgentProcess, wait_alloc_status, wait_for
-
-COMMAND_TIMEOUT = 120  # seconds; a hung command fails the test instead of hanging the suite
-
-
-
-def nomadjail(agent: AgentProcess, *args: str, cwd: Path,
-              timeout: float = COMMAND_TIMEOUT) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "NOMAD_ADDR": agent.address, "NOMAD_CLI_NO_COLOR": "1"}
-    try:
-        return subprocess.run([sys.executable, "-m", "nomadjail", *args], cwd=cwd, env=env,
-                              capture_output=True, text=True, timeout=timeout)
-    except subprocess.TimeoutExpired as err:  # the child is killed by subprocess.run
-        output = (err.stdout or b"").decode(errors="replace") if isinstance(
-            err.stdout, bytes) else (err.stdout or "")
-        raise AssertionError(f"`nomadjail {' '.join(args)}` still running after {timeout}s; "
-                             f"its output so far:\n{output}") from None
+from nomadjail.testing.cli_process import run_cli as nomadjail
 
 
 def test_init_run_logs_stop(dev_agent: AgentProcess, tmp_path: Path) -> None:
