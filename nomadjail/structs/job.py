@@ -43,6 +43,7 @@ from .policies import (
     UpdateStrategy,
     default_update_strategy,
     migrate_errors,
+    update_errors,
 )
 from .services import canonicalize_services
 from .task_group import TaskGroup, group_errors
@@ -173,6 +174,9 @@ def job_errors(job: Job) -> Iterable[str]:
                    f"1 with system scheduler")
         for err in group_errors(group):
             yield f"Task group {group.name} validation failed: {err}"
+        if group.update is not None and job.type in (JobType.SERVICE, JobType.SYSTEM):
+            for err in update_errors(group.update):
+                yield f"Task group {group.name} validation failed: update: {err}"
         if group.migrate is not None and job.type != JobType.SERVICE:
             yield (f"Task group {group.name} validation failed: Job type {job.type!r} does "
                    "not allow migrate block")

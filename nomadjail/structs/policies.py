@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .consts import HOUR, MINUTE, SECOND, JobType, RestartMode
+from .durations import format_duration
 
 DELAY_FUNCTIONS = frozenset({"constant", "exponential", "fibonacci"})
 RESCHEDULE_MIN_DELAY = 5_000_000_000  # ns, Nomad's ReschedulePolicyMinDelay
@@ -119,6 +120,37 @@ class MigrateStrategy:
 
 
 MIGRATE_HEALTH_CHECKS = ("checks", "task_states")
+UPDATE_HEALTH_CHECKS = ("checks", "task_states", "manual")
+
+
+def update_errors(policy: UpdateStrategy) -> Iterable[str]:
+    """Nomad's UpdateStrategy.Validate, on a canonicalized block, in Nomad's words."""
+    if policy.health_check not in UPDATE_HEALTH_CHECKS:
+        yield f"Invalid health check given: {policy.health_check!r}"
+    max_parallel, canary = policy.max_parallel or 0, policy.canary or 0
+    if max_parallel < 0:
+        yield f"Max parallel can not be less than zero: {max_parallel} < 0"
+    if canary < 0:
+        yield f"Canary count can not be less than zero: {canary} < 0"
+    if canary == 0 and policy.auto_promote:
+        yield "Auto Promote requires a Canary count greater than zero"
+    min_healthy = policy.min_healthy_time or 0
+    healthy_deadline = policy.healthy_deadline or 0
+    progress_deadline = policy.progress_deadline or 0
+    if min_healthy < 0:
+        yield f"Minimum healthy time may not be less than zero: {format_duration(min_healthy)}"
+    if healthy_deadline <= 0:
+        yield f"Healthy deadline must be greater than zero: {format_duration(healthy_deadline)}"
+    if progress_deadline < 0:
+        yield f"Progress deadline must be zero or greater: {format_duration(progress_deadline)}"
+    if min_healthy >= healthy_deadline:
+        yield (f"Minimum healthy time must be less than healthy deadline: "
+               f"{format_duration(min_healthy)} > {format_duration(healthy_deadline)}")
+    if progress_deadline != 0 and healthy_deadline >= progress_deadline:
+        yield (f"Healthy deadline must be less than progress deadline: "
+               f"{format_duration(healthy_deadline)} > {format_duration(progress_deadline)}")
+    if (policy.stagger or 0) <= 0:
+        yield f"Stagger must be greater than zero: {format_duration(policy.stagger or 0)}"
 
 
 def migrate_errors(policy: MigrateStrategy) -> Iterable[str]:

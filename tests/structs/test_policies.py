@@ -118,3 +118,39 @@ def test_only_service_jobs_may_have_a_migrate_block():
     job.canonicalize()
     with pytest.raises(ValidationError, match="migrate: MaxParallel must be >= 0 but found -2"):
         job.validate()
+
+
+def test_update_rules_list_every_problem_in_nomads_words():
+    from nomadjail.structs.policies import update_errors
+
+    bad = UpdateStrategy(stagger=30 * SECOND, max_parallel=-1, health_check="foo",
+                         min_healthy_time=-10, healthy_deadline=-15, progress_deadline=-25,
+                         canary=-1, auto_revert=False, auto_promote=False)
+    assert list(update_errors(bad)) == [
+        "Invalid health check given: 'foo'",
+        "Max parallel can not be less than zero: -1 < 0",
+        "Canary count can not be less than zero: -1 < 0",
+        "Minimum healthy time may not be less than zero: -10ns",
+        "Healthy deadline must be greater than zero: -15ns",
+        "Progress deadline must be zero or greater: -25ns",
+        "Minimum healthy time must be less than healthy deadline: -10ns > -15ns",
+        "Healthy deadline must be less than progress deadline: -15ns > -25ns",
+    ]
+    assert list(update_errors(default_update_strategy())) == []
+    promote_alone = default_update_strategy()
+    promote_alone.auto_promote = True
+    assert list(update_errors(promote_alone)) == [
+        "Auto Promote requires a Canary count greater than zero"]
+
+
+def test_a_bad_update_block_fails_job_validation():
+    from nomadjail.structs import ValidationError
+    from nomadjail.testing import mock_job
+
+    job = mock_job(count=1)
+    job.task_groups[0].update = UpdateStrategy(min_healthy_time=10 * MINUTE,
+                                               healthy_deadline=5 * MINUTE)
+    job.canonicalize()
+    with pytest.raises(ValidationError, match="update: Minimum healthy time must be less than "
+                                              "healthy deadline: 10m0s > 5m0s"):
+        job.validate()
