@@ -122,6 +122,12 @@ class ConsulServiceProvider:
         self.failures = 0  # consecutive failed syncs
         self.last_error = ""
 
+    @property
+    def engaged(self) -> bool:
+        """Whether it talks to Consul (a lazy provider: once a workload was registered)."""
+        with self._lock:
+            return self._engaged
+
     # -- the protocol ------------------------------------------------------------------
     def register_workload(self, workload: WorkloadServices) -> None:
         result = registrations(workload)
@@ -253,8 +259,8 @@ class ConsulServiceProvider:
         cache = self._cache
         while True:
             with cache.cond:
-                while not self._stopping and (
-                        self._clock() - cache.wanted_at > POLL_IDLE_AFTER and not cache.refresh):
+                while not self._stopping and (not self._engaged or (
+                        self._clock() - cache.wanted_at > POLL_IDLE_AFTER and not cache.refresh)):
                     cache.cond.wait()
                 if self._stopping:
                     return
