@@ -154,7 +154,7 @@ class Client:
         nomad = self.services.provider(ProviderName.NOMAD)
         if not isinstance(nomad, NomadServiceProvider):
             nomad = NomadServiceProvider(rpc, state_dir=config.client_dir,
-                                         node_address=self._node_address)
+                                         node_address=self._node_address, node_ready=False)
             self.services.add(ProviderName.NOMAD, nomad)
         self.nomad_services = nomad
         self._watch_wait = watch_wait
@@ -408,6 +408,7 @@ class Client:
             self._node.status = NodeStatus.READY
         self._last_heartbeat = time.monotonic()
         self._registered.set()
+        self.nomad_services.node_registered()
         log.info("node %s registered (heartbeat TTL %.1fs)", self._node_id, self._heartbeat_ttl)
         return True
 

@@ -18,6 +18,8 @@ the servers:
 * a workload is upserted whole, one RPC per workload; a removed one is deleted
   instance by instance ("not found" is what was wanted: the servers drop an
   allocation's instances themselves once it stops);
+* nothing is sent before the client registered its node (the servers authenticate
+  these calls with the node's secret);
 * while no server answers, it retries with a doubling delay (1s ... 10s); a
   workload still not registered after three attempts gets a "Task hook failed"
   event, and a "Task hook message" once it is;
@@ -133,7 +135,7 @@ class NomadServiceProvider:
                  checks: NomadChecks | None = None,
                  check_watcher: CheckWatcher | None = None,
                  retry_min: float = RETRY_MIN, retry_max: float = RETRY_MAX,
-                 probation: float = PROBATION,
+                 probation: float = PROBATION, node_ready: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._rpc = rpc
         self._state_path = os.path.join(state_dir, STATE_FILE) if state_dir else None
@@ -150,6 +152,7 @@ class NomadServiceProvider:
         self._deletes: dict[str, str] = {}  # reg ID -> namespace, to delete
         self._known: dict[str, dict[str, str]] = self._load()  # what the servers may hold
         self._probation_until: float | None = None  # set by start()
+        self._node_ready = node_ready  # the servers know this node: RPCs may go
         self._versions = 0
         self._dirty = False
         self._stopping = False
@@ -247,6 +250,15 @@ class NomadServiceProvider:
             self._thread = threading.Thread(target=self._run, name="nomad-services",
                                             daemon=True)
         self._thread.start()
+
+    def node_registered(self) -> None:
+        """The client registered its node with the servers: calls authenticated as the
+        node can go (a provider built with ``node_ready=False`` waits for this)."""
+        with self._wake:
+            if not self._node_ready:
+                self._node_ready = True
+                self._dirty = True
+                self._wake.notify()
 
     def shutdown(self) -> None:
         """Stop; what is registered stays (the tasks keep running).  Removals not sent
@@ -353,7 +365,12 @@ class NomadServiceProvider:
         next_pass = self._clock()
         while True:
             with self._wake:
-                while not self._stopping and not self._dirty:
+                while not self._stopping:
+                    if not self._node_ready:  # the servers would not know our secret yet
+                        self._wake.wait()
+                        continue
+                    if self._dirty:
+                        break
                     deadline = next_pass if self.failures else self._probation_until
                     if deadline is not None and deadline - self._clock() <= 0:
                         break

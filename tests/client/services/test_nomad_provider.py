@@ -258,3 +258,12 @@ def test_check_results_feed_health_and_check_restart(servers, providers, web):
     provider.remove_workload(work)
     assert provider.check_results(work.alloc_id) == {}
     assert provider.alloc_checks(work.alloc_id).checks() == []
+
+
+def test_nothing_is_sent_before_the_node_is_registered(servers, providers):
+    provider = providers(node_ready=False)
+    work = workload(25009)
+    provider.register_workload(work)
+    assert servers.service_upserts == []  # the servers would refuse: no node secret yet
+    provider.node_registered()
+    wait_for(lambda: len(registered(servers)) == 1, timeout=10, message="sent once registered")
