@@ -293,30 +293,44 @@ def test_a_canary_whose_check_fails_is_reverted(agent, purge, tmp_path):
 
 
 def test_a_killed_client_comes_back_with_the_same_registrations(agent_factory):
-    agent = agent_factory("kill9", dev=False, config={
-        "client": {"network_interface": "lo"},
+    """A server and a client-only agent, as on a FreeBSD host: the client is killed with
+    ``kill -9`` while its services are registered; the server keeps them, the restarted
+    client re-attaches and registers the same IDs again, nothing doubles.  The checks are
+    read through the server, which forwards to the client."""
+    server = agent_factory("server", dev=False, client=False)
+    server.start(wait_client=False)
+    client = agent_factory("client", dev=False, server=False, config={
+        "client": {"servers": [server.rpc_address], "network_interface": "lo"},
         "plugin": {"raw_exec": {"config": {"enabled": True}}}})
-    agent.start()
-    submit(agent, web_job("many", count=5))
-    allocs = running(agent, "many", count=5)
+    client.start()
+    wait_for(lambda: server.json("/v1/nodes"), timeout=30, message="the client registered")
+    submit(server, web_job("many", count=5))
+    allocs = running(server, "many", count=5)
 
     def registered() -> dict[str, tuple[str, int, str]] | None:
-        found = instances(agent, "many")
+        found = instances(server, "many")
         return {r["ID"]: (r["Address"], r["Port"], r["AllocID"]) for r in found} \
             if len(found) == 5 else None
     before = wait_for(registered, timeout=30, message="5 registrations")
     assert {alloc for _, _, alloc in before.values()} == {a["ID"] for a in allocs}
-    record = agent.data_dir / "data" / "client" / "nomad_services.json"
+    record = client.data_dir / "data" / "client" / "nomad_services.json"
     assert set(json.loads(record.read_text())["Registrations"]) == set(before)
+    log_size = len(client.log())
 
-    agent.kill()
-    agent.start()
-    wait_for(lambda: {a["ID"] for a in running(agent, "many", count=5)} ==
+    client.kill()
+    assert registered() == before  # the servers keep them while the client is away
+    client.start()
+    wait_for(lambda: {a["ID"] for a in running(server, "many", count=5)} ==
              {a["ID"] for a in allocs}, timeout=30,
              message="the same 5 allocations running (re-attached)")
-    after = [r["ID"] for r in instances(agent, "many")]
+    for alloc in allocs:
+        the_check(server, alloc["ID"], "success")  # forwarded to the client
+    after = [r["ID"] for r in instances(server, "many")]
     assert len(after) == len(set(after)) == 5 and set(after) == set(before)
     assert registered() == before
-    for alloc in allocs:
-        the_check(agent, alloc["ID"], "success")
     assert set(json.loads(record.read_text())["Registrations"]) == set(before)
+    # The restored workloads waited for the node's registration: no refused attempt.
+    assert "failed to update Nomad service registrations" not in client.log()[log_size:]
+    shown = cli(server, "alloc", "checks", allocs[0]["ID"])
+    assert shown.returncode == 0, shown.stderr
+    assert re.search(r"^Status\s+= success$", shown.stdout, re.M)
