@@ -209,6 +209,9 @@ def test_a_service_is_listed_its_check_passes_and_job_stop_removes_it(agent, pur
     assert re.search(r"^Status\s+= success$", shown.stdout, re.M)
     assert re.search(r"^Task\s+= \(group\)$", shown.stdout, re.M)
 
+    unknown = agent.get("/v1/client/allocation/00000000-0000-0000-0000-000000000000/checks")
+    assert unknown.status_code == 404 and "Unknown allocation" in unknown.text
+
     stopped = agent.request("DELETE", "/v1/job/www")
     assert stopped.status_code == 200, stopped.text
     wait_for(lambda: instances(agent, "www") == [], timeout=30,

@@ -149,6 +149,10 @@ class NomadServiceProvider:
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
         self._workloads: dict[tuple[str, str], _Workload] = {}
+        # Indexes, for the health watchers' frequent questions: by allocation, and the
+        # workload that wants each registration ID.
+        self._by_alloc: dict[str, dict[str, _Workload]] = {}
+        self._wanted: dict[str, tuple[str, str]] = {}
         self._deletes: dict[str, str] = {}  # reg ID -> namespace, to delete
         self._known: dict[str, dict[str, str]] = self._load()  # what the servers may hold
         self._probation_until: float | None = None  # set by start()
@@ -168,9 +172,8 @@ class NomadServiceProvider:
         checks = self._checks_of(workload, instances)
         with self._wake:
             self._versions += 1
-            old = self._workloads.get(workload.key)
-            self._workloads[workload.key] = _Workload(workload, instances, regs, checks,
-                                                      self._versions)
+            old = self._pop_locked(workload.key)
+            self._put_locked(_Workload(workload, instances, regs, checks, self._versions))
             for reg in regs:
                 self._deletes.pop(reg.id, None)
             if old is not None:
@@ -190,7 +193,7 @@ class NomadServiceProvider:
 
     def remove_workload(self, workload: WorkloadServices) -> None:
         with self._wake:
-            entry = self._workloads.pop(workload.key, None)
+            entry = self._pop_locked(workload.key)
             if entry is None:
                 return
             self._forget_locked(entry)
@@ -199,7 +202,7 @@ class NomadServiceProvider:
 
     def alloc_checks(self, alloc_id: str) -> AllocChecks:
         with self._lock:
-            entries = [e for (alloc, _), e in self._workloads.items() if alloc == alloc_id]
+            entries = list(self._by_alloc.get(alloc_id, {}).values())
         result = AllocChecks()
         for entry in entries:
             services = result.workloads.setdefault(entry.workload.name, [])
@@ -324,9 +327,28 @@ class NomadServiceProvider:
             if reg.id not in services:
                 self._deletes[reg.id] = reg.namespace
 
+    def _put_locked(self, entry: _Workload) -> None:
+        key = entry.workload.key
+        self._workloads[key] = entry
+        self._by_alloc.setdefault(key[0], {})[key[1]] = entry
+        for reg in entry.registrations:
+            self._wanted[reg.id] = key
+
+    def _pop_locked(self, key: tuple[str, str]) -> _Workload | None:
+        entry = self._workloads.pop(key, None)
+        if entry is None:
+            return None
+        of_alloc = self._by_alloc.get(key[0], {})
+        of_alloc.pop(key[1], None)
+        if not of_alloc:
+            self._by_alloc.pop(key[0], None)
+        for reg in entry.registrations:
+            if self._wanted.get(reg.id) == key:
+                del self._wanted[reg.id]
+        return entry
+
     def _wanted_locked(self, reg_id: str) -> bool:
-        return any(reg.id == reg_id for entry in self._workloads.values()
-                   for reg in entry.registrations)
+        return reg_id in self._wanted
 
     # -- the record of what the servers may hold ----------------------------------------
     def _load(self) -> dict[str, dict[str, str]]:
@@ -401,15 +423,13 @@ class NomadServiceProvider:
         if self._probation_until is None or self._clock() < self._probation_until:
             return
         self._probation_until = None
-        wanted = {reg.id for e in self._workloads.values() for reg in e.registrations}
         for reg_id, record in self._known.items():
-            if reg_id not in wanted and reg_id not in self._deletes:
+            if reg_id not in self._wanted and reg_id not in self._deletes:
                 self._deletes[reg_id] = record.get("Namespace") or DEFAULT_NAMESPACE
 
     def _take_pass(self) -> _Pass:
         with self._lock:
-            wanted = {reg.id for e in self._workloads.values() for reg in e.registrations}
-            for reg_id in [r for r in self._deletes if r in wanted]:
+            for reg_id in [r for r in self._deletes if r in self._wanted]:
                 del self._deletes[reg_id]
             work = _Pass(deletes=dict(self._deletes))
             for key, entry in self._workloads.items():
