@@ -8,6 +8,7 @@
     consul_agent.py    the Consul agent calls, over python-consul2
     nomad.py           Nomad's own service discovery: registrations through the servers
     nomad_checks.py    the http and tcp checks of Nomad-provider services, run here
+    nomad_record.py    what the Nomad provider may have registered, kept on disk
     check_watcher.py   check_restart: restart a task whose check stays unhealthy
     script_checks.py   script checks, run by the client in the task
     group_hook.py      a group's services, kept by the allocation runner

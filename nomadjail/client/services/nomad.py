@@ -26,9 +26,9 @@ the servers:
 * what the servers refuse (400: an address no one can connect to, an allocation
   they do not know) is told to the task and not retried.
 
-**Restarts.**  The IDs of everything sent to the servers are kept in
-``nomad_services.json`` in the client's directory, written *before* the upsert
-and forgotten only once deleted.  After a restart (even ``kill -9``) the
+**Restarts.**  The IDs of everything sent to the servers are kept on disk
+(:mod:`.nomad_record`), written *before* the upsert and forgotten only once
+deleted.  After a restart (even ``kill -9``) the
 restored workloads register again under the same IDs -- the servers replace,
 nothing doubles -- and :meth:`restored` schedules the deletion of every recorded
 instance of an allocation the client did not restore.  A minute later
@@ -48,16 +48,13 @@ hex digest, stable for the same service and check definition.
 from __future__ import annotations
 
 import dataclasses
-import json
 import logging
-import os
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ...helper.atomic_file import write_atomically
 from ...structs import (
     DEFAULT_NAMESPACE,
     BadRequest,
@@ -72,6 +69,7 @@ from ...structs.services import CheckType
 from .. import events
 from .check_watcher import CheckWatcher
 from .nomad_checks import NomadCheck, NomadChecks, consul_status
+from .nomad_record import Entries, RegistrationRecord
 from .provider import AllocChecks, CheckState, ServiceRegistrationError, ServiceState
 from .workload import (
     CHECK_PREFIX,
@@ -89,7 +87,6 @@ RETRY_MAX = 10.0  # ... up to this
 TELL_AFTER = 3  # failed attempts before the task hears its services are not registered
 PROBATION = 60.0  # seconds after start before unclaimed recorded instances are deleted
 SHUTDOWN_DEADLINE = 5.0  # seconds shutdown spends sending removals not sent yet
-STATE_FILE = "nomad_services.json"
 HOOK = "nomad_services"
 
 
@@ -138,7 +135,7 @@ class NomadServiceProvider:
                  probation: float = PROBATION, node_ready: bool = True,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self._rpc = rpc
-        self._state_path = os.path.join(state_dir, STATE_FILE) if state_dir else None
+        self._record = RegistrationRecord(state_dir)
         self._node_address = node_address
         self.checks = checks or NomadChecks()
         self.watcher = check_watcher or CheckWatcher(self.check_statuses)
@@ -154,7 +151,7 @@ class NomadServiceProvider:
         self._by_alloc: dict[str, dict[str, _Workload]] = {}
         self._wanted: dict[str, tuple[str, str]] = {}
         self._deletes: dict[str, str] = {}  # reg ID -> namespace, to delete
-        self._known: dict[str, dict[str, str]] = self._load()  # what the servers may hold
+        self._known: Entries = self._record.load()  # what the servers may hold
         self._probation_until: float | None = None  # set by start()
         self._node_ready = node_ready  # the servers know this node: RPCs may go
         self._versions = 0
@@ -350,38 +347,6 @@ class NomadServiceProvider:
     def _wanted_locked(self, reg_id: str) -> bool:
         return reg_id in self._wanted
 
-    # -- the record of what the servers may hold ----------------------------------------
-    def _load(self) -> dict[str, dict[str, str]]:
-        if self._state_path is None:
-            return {}
-        try:
-            with open(self._state_path, encoding="utf-8") as src:
-                data = json.load(src)
-        except FileNotFoundError:
-            return {}
-        except (OSError, ValueError) as err:
-            log.error("cannot read %s (registrations made before this start will not be "
-                      "cleaned up): %s", self._state_path, err)
-            return {}
-        records = data.get("Registrations") if isinstance(data, dict) else None
-        if not isinstance(records, dict):
-            return {}
-        return {str(k): {"Namespace": str(v.get("Namespace", "")),
-                         "AllocID": str(v.get("AllocID", ""))}
-                for k, v in records.items() if isinstance(v, dict)}
-
-    def _save(self, known: dict[str, dict[str, str]]) -> bool:
-        if self._state_path is None:
-            return True
-        try:
-            write_atomically(self._state_path, json.dumps({"Registrations": known},
-                                                          sort_keys=True))
-        except OSError as err:
-            log.error("cannot record Nomad service registrations in %s: %s",
-                      self._state_path, err)
-            return False
-        return True
-
     # -- the sync loop -------------------------------------------------------------------
     def _run(self) -> None:
         next_pass = self._clock()
@@ -471,7 +436,7 @@ class NomadServiceProvider:
             if self._wanted_locked(reg_id) or self._known.pop(reg_id, None) is None:
                 return
             known = dict(self._known)
-        self._save(known)
+        self._record.save(known)
 
     def _upsert_all(self, work: _Pass) -> str:
         """Upsert every workload of the pass; the error that stopped it, or ""."""
@@ -482,8 +447,8 @@ class NomadServiceProvider:
                         self._known[reg.id] = {"Namespace": reg.namespace,
                                                "AllocID": reg.alloc_id}
                 known = dict(self._known)
-            if not self._save(known):
-                return f"cannot record the registrations in {self._state_path}"
+            if not self._record.save(known):
+                return f"cannot record the registrations in {self._record.path}"
         for key, version, regs in work.upserts:
             try:
                 self._rpc.upsert_service_registrations(regs)
@@ -512,7 +477,7 @@ class NomadServiceProvider:
             for reg in entry.registrations:  # nothing was stored
                 self._known.pop(reg.id, None)
             known = dict(self._known)
-        self._save(known)
+        self._record.save(known)
         self._emit(entry, events.hook_failed(HOOK, f"services not registered with Nomad: "
                                                    f"{why}"))
 

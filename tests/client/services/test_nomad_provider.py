@@ -5,6 +5,7 @@ health and check_restart."""
 
 from __future__ import annotations
 
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -267,3 +268,15 @@ def test_nothing_is_sent_before_the_node_is_registered(servers, providers):
     assert servers.service_upserts == []  # the servers would refuse: no node secret yet
     provider.node_registered()
     wait_for(lambda: len(registered(servers)) == 1, timeout=10, message="sent once registered")
+
+
+def test_an_unreadable_record_is_reported_and_replaced(servers, providers, tmp_path, caplog):
+    (tmp_path / "nomad_services.json").write_text("{not json")
+    provider = providers()
+    assert provider.recorded() == {}
+    assert "cannot read" in caplog.text and "nomad_services.json" in caplog.text
+    work = workload(25011)
+    provider.register_workload(work)
+    wait_for(lambda: len(registered(servers)) == 1, timeout=10, message="registered")
+    assert list(json.loads((tmp_path / "nomad_services.json").read_text())["Registrations"]
+                ) == [f"_nomad-task-{work.alloc_id}-group-web-web-http"]
