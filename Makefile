@@ -32,6 +32,7 @@ bench: setup
 	$(BIN)/python bench/agent_memory.py
 	$(BIN)/python bench/raft_apply.py
 	$(BIN)/python bench/service_registration.py
+	$(BIN)/python bench/nomad_service_registration.py
 
 setup: $(VENV)/.installed
 

@@ -116,8 +116,11 @@ class ClientSettings:
 @dataclass(slots=True)
 class ConsulSettings:
     """Nomad's ``consul { ... }`` block.  ``enabled`` is set when the block is
-    present: only then does the agent talk to Consul (Nomad always tries; an
-    appliance without Consul should not log connection errors forever).
+    present: only then does the agent register itself in Consul or find its peers
+    there (Nomad always tries; an appliance without Consul should not log connection
+    errors forever).  The client's ``provider = "consul"`` services go to ``address``
+    either way -- 127.0.0.1:8500 without a block, as in Nomad -- but without one the
+    client stays off the wire until a job has such a service.
 
     ``fallback_addresses`` is nomadjail's own key (not in Nomad, whose agent
     talks to one local Consul agent): more Consul addresses, tried in turn

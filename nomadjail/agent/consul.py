@@ -200,13 +200,14 @@ def consul_client(settings: ConsulSettings) -> consul.Consul:
 
 
 def client_service_providers(config: AgentConfig) -> ServiceProviders:
-    """The client's service providers: Consul's when the agent has a ``consul`` block
-    (registrations go to the same Consul addresses, with the same token); without one
-    a ``provider = "consul"`` service is reported, not registered."""
-    if not config.consul.enabled:
-        return ServiceProviders()
-    agent = PythonConsulAgent(consul_client(config.consul), describe_addresses(config.consul))
-    return ServiceProviders({ServiceProviderName.CONSUL: ConsulServiceProvider(agent)})
+    """The client's Consul provider: at the ``consul`` block's addresses, with its token
+    -- or, as Nomad's client, at 127.0.0.1:8500 when there is no block; that one is
+    lazy (quiet, and silent on the wire until a job asks for a Consul service).  The
+    client adds Nomad's own provider itself (it needs the client's server RPC)."""
+    settings = config.consul
+    agent = PythonConsulAgent(consul_client(settings), describe_addresses(settings))
+    return ServiceProviders({ServiceProviderName.CONSUL: ConsulServiceProvider(
+        agent, lazy=not settings.enabled)})
 
 
 def describe_addresses(settings: ConsulSettings) -> str:

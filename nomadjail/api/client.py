@@ -43,6 +43,7 @@ from ..structs import (
     from_api,
     to_api,
 )
+from ..structs.check_result import CheckQueryResult
 from ._errors import (
     ApiBadRequest,
     ApiConflict,
@@ -390,6 +391,16 @@ class ApiClient:
         data, _ = self.query(f"/v1/client/allocation/{quote(alloc_id, safe='')}/stats",
                              namespace=namespace)
         return data or {}
+
+    def allocation_checks(self, alloc_id: str, *, namespace: str | None = None
+                          ) -> dict[str, CheckQueryResult]:
+        """The latest results of the allocation's Nomad service checks, by check ID, from
+        the client running it."""
+        data, _ = self.query(f"/v1/client/allocation/{quote(alloc_id, safe='')}/checks",
+                             namespace=namespace)
+        if not isinstance(data, dict):
+            return {}
+        return {check_id: _decode(CheckQueryResult, raw) for check_id, raw in data.items()}
 
     def allocation_logs(self, alloc_id: str, task: str, *, log_type: str = "stdout",
                         origin: str = "start", offset: int = 0, follow: bool = False,

@@ -9,6 +9,7 @@ import click
 from ..api import ApiClient, ApiError, ApiNotFound
 from ..structs import Allocation, TaskState, format_duration, to_api
 from ..structs.task_events import display_message
+from .alloc_checks import format_checks_table
 from .flags import nomad_option
 from .format import (
     FULL_ID,
@@ -72,6 +73,10 @@ def alloc_status(meta: Meta, args: tuple[str, ...], short: bool, verbose: bool, 
         if addresses:
             ui.output("")
             ui.output(addresses)
+        checks = _nomad_checks(client, alloc)
+        if checks:
+            ui.output("")
+            ui.output(checks)
         usage = _stats(meta, client, alloc, stats)
         _task_details(meta, alloc, usage, stats)
     if verbose:
@@ -152,6 +157,16 @@ def _network_info(alloc: Allocation) -> str:
         rows += [row(p.label, p.value, p.to, network.ip) for p in network.reserved_ports]
     mode = f' (mode = "{network.mode}")' if network.mode else ""
     return f"Allocation Addresses{mode}:\n{format_list(rows)}"
+
+
+def _nomad_checks(client: ApiClient, alloc: Allocation) -> str:
+    """The "Nomad Service Checks" table; nothing when there are none or the client
+    cannot be asked (as Nomad: the rest of the status matters more)."""
+    try:
+        return format_checks_table(client.allocation_checks(
+            alloc.id, namespace=alloc.namespace or None))
+    except ApiError:
+        return ""
 
 
 def _stats(meta: Meta, client: ApiClient, alloc: Allocation, wanted: bool) -> dict[str, Any]:

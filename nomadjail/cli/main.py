@@ -6,7 +6,7 @@
     nomadjail job    run|plan|status|stop|init|validate|history|inspect|deployments|
                      promote|revert
     nomadjail deployment list|status|promote|fail|pause|resume
-    nomadjail alloc  status|logs|stop|signal
+    nomadjail alloc  status|logs|stop|signal|checks
     nomadjail node   status|drain|eligibility
     nomadjail eval   status
     nomadjail service list|info|delete
@@ -28,6 +28,7 @@ from importlib import metadata
 import click
 
 from .agent import agent
+from .alloc_checks import alloc_checks
 from .alloc_logs import alloc_logs
 from .alloc_signal import alloc_signal
 from .alloc_status import alloc_status
@@ -118,7 +119,7 @@ for command in (job_run, job_plan, job_status, job_stop, job_init, job_validate,
 for command in (deployment_list, deployment_status, deployment_promote, deployment_fail,
                 deployment_pause, deployment_resume):
     deployment.add_command(command)
-for command in (alloc_status, alloc_logs, alloc_stop, alloc_signal):
+for command in (alloc_status, alloc_logs, alloc_stop, alloc_signal, alloc_checks):
     alloc.add_command(command)
 for command in (node_status, node_drain, node_eligibility):
     node.add_command(command)

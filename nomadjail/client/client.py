@@ -53,10 +53,13 @@ from ..structs import (
     now_ns,
     rfc3339,
 )
+from ..structs.check_result import CheckQueryResult
+from ..structs.services import ServiceProvider as ProviderName
 from .alloc_runner import AllocRunner
 from .config import ClientConfig
 from .fingerprint import apply_driver_info, driver_info, fingerprint_node
 from .rpc import NoServersError, ServerRPC
+from .services.nomad import NomadServiceProvider
 from .services.provider import ServiceProviders
 from .state_db import FileStateDB, StateDB
 
@@ -147,6 +150,13 @@ class Client:
                                            config.node_id)
         self._secret_id = _read_or_create_id(os.path.join(config.client_dir, SECRET_ID_FILE),
                                              None)
+        # Nomad's own service discovery goes through the servers, over this client's rpc.
+        nomad = self.services.provider(ProviderName.NOMAD)
+        if not isinstance(nomad, NomadServiceProvider):
+            nomad = NomadServiceProvider(rpc, state_dir=config.client_dir,
+                                         node_address=self._node_address, node_ready=False)
+            self.services.add(ProviderName.NOMAD, nomad)
+        self.nomad_services = nomad
         self._watch_wait = watch_wait
         self._node_lock = threading.Lock()
         self._node: Node | None = None
@@ -188,6 +198,16 @@ class Client:
                 self._node = fingerprint_node(self.config, node_id=self._node_id,
                                               secret_id=self._secret_id, drivers=self._drivers)
             return self._node
+
+    def _node_address(self) -> str:
+        """Where instances without an address of their own are registered."""
+        return self._current_node().attributes.get("unique.network.ip-address", "")
+
+    def alloc_checks(self, alloc_id: str) -> dict[str, CheckQueryResult]:
+        """The latest results of the allocation's Nomad service checks, by check ID
+        (NotFound when this client does not run the allocation)."""
+        self._runner(alloc_id)
+        return self.nomad_services.check_results(alloc_id)
 
     def servers(self) -> list[str]:
         """The server rpc addresses this client uses, current one first."""
@@ -388,6 +408,7 @@ class Client:
             self._node.status = NodeStatus.READY
         self._last_heartbeat = time.monotonic()
         self._registered.set()
+        self.nomad_services.node_registered()
         log.info("node %s registered (heartbeat TTL %.1fs)", self._node_id, self._heartbeat_ttl)
         return True
 

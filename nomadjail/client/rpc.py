@@ -20,7 +20,7 @@ from typing import Protocol
 
 from ..api.rpc import NodeUpdateResponse
 from ..api.rpc_client import NoServersError
-from ..structs import Allocation, Node
+from ..structs import DEFAULT_NAMESPACE, Allocation, Node, ServiceRegistration
 
 __all__ = ["NodeUpdateResponse", "NoServersError", "ServerRPC"]
 
@@ -46,4 +46,15 @@ class ServerRPC(Protocol):
 
     def update_allocs(self, allocs: list[Allocation]) -> None:
         """Node.UpdateAlloc: client status, task states, deployment health."""
+        ...
+
+    def upsert_service_registrations(self, services: list[ServiceRegistration]) -> int:
+        """ServiceRegistration.Upsert: instances of this node's allocations (Nomad's own
+        service discovery); the raft index.  BadRequest when refused (nothing stored)."""
+        ...
+
+    def delete_service_registration(self, reg_id: str,
+                                    namespace: str = DEFAULT_NAMESPACE) -> int:
+        """ServiceRegistration.DeleteByID: one of this node's instances; NotFound when
+        the servers do not have it (any more)."""
         ...

@@ -8,6 +8,7 @@ import falcon.asgi
 
 from ..server import Table
 from ..structs import BadRequest, NotFound
+from ..structs.check_result import check_result_json
 from .body import read_object
 from .query import bool_param, paginate, set_index
 from .resource import Resource
@@ -102,3 +103,18 @@ class ClientAllocGCResource(Resource):
             return
         await asyncio.to_thread(client.gc_alloc, alloc_id)
         resp.media = {}
+
+
+class ClientAllocChecksResource(Resource):
+    """GET /v1/client/allocation/:id/checks: the latest result of each of the
+    allocation's Nomad service checks, by check ID (answered by the client that runs
+    it; ``{}`` when it has none)."""
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
+                     alloc_id: str) -> None:
+        client = await self.client_for(req, resp, alloc_id)
+        if client is None:
+            return
+        results = await asyncio.to_thread(client.alloc_checks, alloc_id)
+        resp.media = {check_id: check_result_json(result)
+                      for check_id, result in results.items()}

@@ -20,6 +20,7 @@ from .allocations import (
     AllocationResource,
     AllocationsResource,
     AllocationStopResource,
+    ClientAllocChecksResource,
     ClientAllocGCResource,
     ClientAllocRestartResource,
     ClientAllocSignalResource,
@@ -124,6 +125,7 @@ def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asg
     app.add_route("/v1/client/allocation/{alloc_id}/restart", ClientAllocRestartResource(agent))
     app.add_route("/v1/client/allocation/{alloc_id}/stats", ClientAllocStatsResource(agent))
     app.add_route("/v1/client/allocation/{alloc_id}/gc", ClientAllocGCResource(agent))
+    app.add_route("/v1/client/allocation/{alloc_id}/checks", ClientAllocChecksResource(agent))
     app.add_route("/v1/client/fs/logs/{alloc_id}", LogsResource(agent))
 
     app.add_route("/v1/nodes", NodesResource(agent))

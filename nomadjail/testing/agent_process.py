@@ -158,6 +158,12 @@ def make_agent(base: Path, *, dev: bool = True, server: bool = True, client: boo
         "server": {"enabled": server},
         "client": {"enabled": client},
     }
+    if "consul" not in (config or {}):
+        # Without a consul block a client registers Consul services at 127.0.0.1:8500,
+        # as Nomad's does: a test agent gets an address where nothing listens instead,
+        # so no test depends on what runs on this machine's port 8500.
+        settings["consul"] = {"address": f"127.0.0.1:{free_port()}", "auto_advertise": False,
+                              "server_auto_join": False, "client_auto_join": False}
     for key, value in (config or {}).items():
         if isinstance(value, dict) and isinstance(settings.get(key), dict):
             settings[key] = {**settings[key], **value}

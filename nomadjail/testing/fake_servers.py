@@ -16,6 +16,7 @@ from ..api.rpc import NodeUpdateResponse
 from ..api.rpc_client import NoServersError
 from ..client.client import Client
 from ..structs import (
+    DEFAULT_NAMESPACE,
     SECOND,
     Allocation,
     AllocDesiredStatus,
@@ -24,6 +25,7 @@ from ..structs import (
     NodeStatus,
     NotFound,
     RestartPolicy,
+    ServiceRegistration,
     TaskState,
     default_restart_policy,
 )
@@ -48,6 +50,10 @@ class FakeServers:
         self.closes = 0
         self.pulled: list[str] = []  # every alloc ID Alloc.GetAllocs was asked for, in order
         self.answered_queries = 0  # Node.GetClientAllocs answers given
+        # Nomad-provider service registrations by (namespace, ID), and every call made.
+        self.services: dict[tuple[str, str], ServiceRegistration] = {}
+        self.service_upserts: list[list[str]] = []
+        self.service_deletes: list[str] = []
 
     def close(self) -> None:
         """A client shut down: end its blocking query now (others just ask again)."""
@@ -115,6 +121,25 @@ class FakeServers:
                 self.index += 1
                 alloc.modify_index = self.index
             self.cond.notify_all()
+
+    def upsert_service_registrations(self, services: list[ServiceRegistration]) -> int:
+        self._check()
+        with self.cond:
+            self.service_upserts.append([reg.id for reg in services])
+            for reg in services:
+                self.services[(reg.namespace or DEFAULT_NAMESPACE, reg.id)] = copy.deepcopy(reg)
+            self.index += 1
+            return self.index
+
+    def delete_service_registration(self, reg_id: str,
+                                    namespace: str = DEFAULT_NAMESPACE) -> int:
+        self._check()
+        with self.cond:
+            self.service_deletes.append(reg_id)
+            if self.services.pop((namespace, reg_id), None) is None:
+                raise NotFound(f"service registration {reg_id!r} not found")
+            self.index += 1
+            return self.index
 
     # -- test controls -----------------------------------------------------------------
     def place(self, alloc: Allocation) -> Allocation:

@@ -6,6 +6,9 @@
     consul.py          the Consul provider: desired state, sync loop, check statuses
     consul_definitions.py  registrations as Consul's JSON; when Consul's copy differs
     consul_agent.py    the Consul agent calls, over python-consul2
+    nomad.py           Nomad's own service discovery: registrations through the servers
+    nomad_checks.py    the http and tcp checks of Nomad-provider services, run here
+    nomad_record.py    what the Nomad provider may have registered, kept on disk
     check_watcher.py   check_restart: restart a task whose check stays unhealthy
     script_checks.py   script checks, run by the client in the task
     group_hook.py      a group's services, kept by the allocation runner
@@ -16,6 +19,8 @@ A task's services are kept by its task runner's hook
 
 from .consul import ConsulServiceProvider
 from .consul_agent import ConsulAgent, ConsulError, PythonConsulAgent
+from .nomad import NomadServiceProvider
+from .nomad_checks import NomadChecks
 from .provider import (
     AllocChecks,
     CheckState,
@@ -28,6 +33,6 @@ from .provider import (
 from .workload import ServiceInstance, WorkloadServices, registrations
 
 __all__ = ["AllocChecks", "CheckState", "ConsulAgent", "ConsulError", "ConsulServiceProvider",
-           "MissingProvider", "PythonConsulAgent", "ServiceInstance", "ServiceProvider",
-           "ServiceProviders", "ServiceRegistrationError", "ServiceState", "WorkloadServices",
-           "registrations"]
+           "MissingProvider", "NomadChecks", "NomadServiceProvider", "PythonConsulAgent",
+           "ServiceInstance", "ServiceProvider", "ServiceProviders", "ServiceRegistrationError",
+           "ServiceState", "WorkloadServices", "registrations"]

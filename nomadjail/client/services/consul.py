@@ -27,6 +27,11 @@ clients that share one Consul agent (the appliance talks to Consul servers
 directly) never remove each other's services.  Registration IDs are stable
 (:mod:`.workload`), so registering again never duplicates.
 
+A *lazy* provider (the client's without a ``consul`` block: Consul at the default
+127.0.0.1:8500, as Nomad's client assumes) does not talk to Consul until a workload
+is registered, and logs its failures only at debug level while it has none: a
+client that never runs a Consul service never depends on what listens there.
+
 Check statuses for health and ``check_restart`` come from one cached read of
 ``/v1/agent/checks`` per ``check_poll_interval`` (0.5s, Nomad's), however many
 allocations ask.
@@ -93,9 +98,10 @@ class ConsulServiceProvider:
                  sync_interval: float = SYNC_INTERVAL, retry_min: float = RETRY_MIN,
                  retry_max: float = RETRY_MAX, probation: float = PROBATION,
                  check_poll_interval: float = CHECK_POLL_INTERVAL,
-                 check_watcher: CheckWatcher | None = None,
+                 check_watcher: CheckWatcher | None = None, lazy: bool = False,
                  clock: Callable[[], float] = time.monotonic) -> None:
         self.agent = agent
+        self._engaged = not lazy  # talks to Consul (a lazy one once a workload came)
         self.node_id = node_id
         self.sync_interval = sync_interval
         self.retry_min, self.retry_max = retry_min, retry_max
@@ -116,12 +122,19 @@ class ConsulServiceProvider:
         self.failures = 0  # consecutive failed syncs
         self.last_error = ""
 
+    @property
+    def engaged(self) -> bool:
+        """Whether it talks to Consul (a lazy provider: once a workload was registered)."""
+        with self._lock:
+            return self._engaged
+
     # -- the protocol ------------------------------------------------------------------
     def register_workload(self, workload: WorkloadServices) -> None:
         result = registrations(workload)
         services = {i.service_id for i in result.instances}
         checks = {c.check_id for i in result.instances for c in i.checks}
         with self._wake:
+            self._engaged = True
             old = self._workloads.get(workload.key)
             self._workloads[workload.key] = _Workload(workload, result.instances)
             if old is not None:
@@ -246,8 +259,8 @@ class ConsulServiceProvider:
         cache = self._cache
         while True:
             with cache.cond:
-                while not self._stopping and (
-                        self._clock() - cache.wanted_at > POLL_IDLE_AFTER and not cache.refresh):
+                while not self._stopping and (not self._engaged or (
+                        self._clock() - cache.wanted_at > POLL_IDLE_AFTER and not cache.refresh)):
                     cache.cond.wait()
                 if self._stopping:
                     return
@@ -270,6 +283,8 @@ class ConsulServiceProvider:
     # -- the sync loop -------------------------------------------------------------------
     def _run(self) -> None:
         next_sync = self._clock()
+        with self._wake:
+            self._wake.wait_for(lambda: self._stopping or self._engaged)
         while True:
             with self._wake:
                 while not self._stopping and not self._dirty:
@@ -315,7 +330,11 @@ class ConsulServiceProvider:
         if failed:
             error = "; ".join(f"{sid}: {why}" for sid, why in sorted(failed.items())[:3])
         self.last_error = error
-        if self.failures == 1:
+        with self._lock:
+            idle = not self._workloads
+        if idle:  # nothing waits on Consul: no reason to fill the log
+            log.debug("cannot reach Consul at %s (retrying): %s", self.agent.address, error)
+        elif self.failures == 1:
             log.warning("failed to update services in Consul at %s (retrying): %s",
                         self.agent.address, error)
         elif self.failures % 10 == 0:

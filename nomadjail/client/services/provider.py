@@ -158,6 +158,15 @@ class ServiceProviders:
     def all(self) -> list[ServiceProvider]:
         return list(self._providers.values())
 
+    def provider(self, name: str) -> ServiceProvider | None:
+        """The provider registered under ``name``, if any (no stand-in)."""
+        return self._providers.get(name)
+
+    def add(self, name: str, provider: ServiceProvider) -> None:
+        """Route ``name`` to ``provider`` (the client adds Nomad's own, which needs its
+        connection to the servers)."""
+        self._providers[name] = provider
+
     def alloc_checks(self, alloc_id: str, names: Iterable[str]) -> AllocChecks | None:
         """The allocation's checks from every provider in ``names``; None if one of them
         cannot tell now."""

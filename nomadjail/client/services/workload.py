@@ -86,6 +86,7 @@ class WorkloadServices:
     interpolate: Callable[[str], str] = str
     restarter: Restarter | None = None
     events: Callable[[TaskEvent], None] | None = None  # the workload's task event sink
+    alloc_name: str = ""  # "<job>.<group>[<index>]": where Nomad's own checks say they run
 
     @property
     def name(self) -> str:
@@ -322,7 +323,8 @@ def task_workload(alloc: Allocation, task: Task, node: Node, *,
         namespace=alloc.namespace, node_id=node.id, datacenter=node.datacenter,
         services=list(task.services), ports=_alloc_ports(alloc),
         networks=list(own.networks) if own is not None else [],
-        driver_network=driver_network, canary=is_canary(alloc), interpolate=interpolate)
+        driver_network=driver_network, canary=is_canary(alloc), interpolate=interpolate,
+        alloc_name=alloc.name)
 
 
 def group_workload(alloc: Allocation, node: Node, *,
@@ -333,7 +335,8 @@ def group_workload(alloc: Allocation, node: Node, *,
         alloc_id=alloc.id, job_id=alloc.job_id, group=alloc.task_group, task="",
         namespace=alloc.namespace, node_id=node.id, datacenter=node.datacenter,
         services=list(group.services) if group is not None else [],
-        ports=_alloc_ports(alloc), canary=is_canary(alloc), interpolate=interpolate)
+        ports=_alloc_ports(alloc), canary=is_canary(alloc), interpolate=interpolate,
+        alloc_name=alloc.name)
 
 
 def script_checks_for_task(alloc: Allocation, task: Task,
