@@ -55,10 +55,13 @@ class TaskKiller:
     """Kills one task by the rules above; any thread may call :meth:`kill`."""
 
     def __init__(self, calls: DriverCalls, *, emit: Callable[[TaskEvent], None],
-                 max_kill_timeout: float) -> None:
-        """``emit`` records an event on the task (the shutdown delay's)."""
+                 max_kill_timeout: float, prekill: Callable[[], None] = lambda: None) -> None:
+        """``emit`` records an event on the task (the shutdown delay's); ``prekill`` runs
+        first on every kill (the prekill hooks: services leave discovery before the task
+        stops answering, as in Nomad)."""
         self._calls = calls
         self._emit = emit
+        self._prekill = prekill
         self._max_kill_timeout = max_kill_timeout
         self._skip = threading.Event()
         self.error = ""  # the last failed stop's error, for the "Killed" event
@@ -73,6 +76,7 @@ class TaskKiller:
     def kill(self, handle: TaskHandle, task: Task, alloc: Allocation) -> None:
         """The shutdown delay, then kill_signal, kill_timeout and force (the driver's steps);
         returns once the driver's stop returned."""
+        self._prekill()
         event, delay = shutdown_delay(task, alloc)
         if event is not None:
             self._emit(event)

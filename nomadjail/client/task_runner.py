@@ -130,7 +130,8 @@ class TaskRunner:
         self._calls = DriverCalls(driver, driver_name=task.driver, alloc_id=alloc.id,
                                   task=task.name)
         self._killer = TaskKiller(self._calls, emit=self.emit_event,
-                                  max_kill_timeout=config.max_kill_timeout)
+                                  max_kill_timeout=config.max_kill_timeout,
+                                  prekill=self._prekill)
         self._capabilities = driver.capabilities()
         job_type = job_type_of(alloc)
         self._tracker = RestartTracker(task_restart_policy(task, job_type), job_type,
@@ -486,7 +487,6 @@ class TaskRunner:
         if handle is None:
             return
         self._tracker.set_killed()
-        self._prekill()
         self._killer.kill(handle, self._task, self._alloc)
         self._exited(self._calls.wait(self.handle()))
 
@@ -518,7 +518,6 @@ class TaskRunner:
             self.emit_event(event)
         if first and handle is not None:
             self._tracker.set_killed()
-            self._prekill()
             self._killer.kill(handle, self._task, self._alloc)
         if wait:
             self.wait_done(timeout)
@@ -550,7 +549,6 @@ class TaskRunner:
 
     def _kill_for_restart(self, handle: TaskHandle) -> None:
         try:
-            self._prekill()
             self._killer.kill(handle, self._task, self._alloc)
         finally:
             with self._lock:

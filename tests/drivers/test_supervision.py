@@ -147,8 +147,11 @@ def shell(script: str, **env: str) -> SupervisedCommand:
                              env={"PATH": "/usr/bin:/bin", **env})
 
 
-# A command with a child in its process group; both print their pids.
-FAMILY = 'sleep 300 & echo "child $!"; echo "parent $$"; trap "" INT; wait'
+# A command with a child in its process group; both print their pids.  The parent ignores
+# SIGINT from before it prints (dash's `wait` may still return on one, so it waits again
+# while the child lives): only SIGKILL ends it.
+FAMILY = ('trap "" INT; sleep 300 & echo "child $!"; echo "parent $$"; '
+          'while kill -0 $! 2>/dev/null; do wait; done')
 
 
 def family_pids(cfg) -> dict[str, int]:
