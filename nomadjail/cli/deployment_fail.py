@@ -15,7 +15,7 @@ import click
 from ..api import ApiError
 from .flags import nomad_option
 from .format import FULL_ID, SHORT_ID
-from .lookup import deployment_by_prefix
+from .lookup import deployment_argument
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .monitor import follow_evaluation
 
@@ -28,13 +28,8 @@ from .monitor import follow_evaluation
 @click.argument("args", nargs=-1, metavar="<deployment>")
 def deployment_fail(meta: Meta, args: tuple[str, ...], detach: bool, verbose: bool) -> int:
     """Manually fail a deployment."""
-    if len(args) != 1:
-        raise meta.usage_error("This command takes one argument: <deployment id>")
     length = FULL_ID if verbose else SHORT_ID
-    client = meta.client()
-    deployment = deployment_by_prefix(client, args[0], verbose=verbose)
-    if deployment.namespace:
-        client.namespace = deployment.namespace
+    client, deployment = deployment_argument(meta, args, verbose=verbose)
     try:
         response, _ = client.fail_deployment(deployment.id)
     except ApiError as err:

@@ -12,7 +12,7 @@ import click
 from ..api import ApiError
 from .flags import nomad_option
 from .format import FULL_ID, SHORT_ID
-from .lookup import deployment_by_prefix
+from .lookup import deployment_argument
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .monitor import follow_evaluation
 
@@ -23,12 +23,9 @@ from .monitor import follow_evaluation
 @click.argument("args", nargs=-1, metavar="<deployment>")
 def deployment_pause(meta: Meta, args: tuple[str, ...], verbose: bool) -> int:
     """Pause a deployment."""
-    if len(args) != 1:
-        raise meta.usage_error("This command takes one argument: <deployment id>")
-    client = meta.client()
-    deployment = deployment_by_prefix(client, args[0], verbose=verbose)
+    client, deployment = deployment_argument(meta, args, verbose=verbose)
     try:
-        client.pause_deployment(deployment.id, True, namespace=deployment.namespace or None)
+        client.pause_deployment(deployment.id, True)
     except ApiError as err:
         raise CommandFailed(f"Error pausing deployment: {err}") from None
     meta.ui.output(f'Deployment "{deployment.id}" paused')
@@ -43,13 +40,8 @@ def deployment_pause(meta: Meta, args: tuple[str, ...], verbose: bool) -> int:
 @click.argument("args", nargs=-1, metavar="<deployment>")
 def deployment_resume(meta: Meta, args: tuple[str, ...], detach: bool, verbose: bool) -> int:
     """Resume a paused deployment."""
-    if len(args) != 1:
-        raise meta.usage_error("This command takes one argument: <deployment id>")
     length = FULL_ID if verbose else SHORT_ID
-    client = meta.client()
-    deployment = deployment_by_prefix(client, args[0], verbose=verbose)
-    if deployment.namespace:
-        client.namespace = deployment.namespace
+    client, deployment = deployment_argument(meta, args, verbose=verbose)
     try:
         response, _ = client.pause_deployment(deployment.id, False)
     except ApiError as err:

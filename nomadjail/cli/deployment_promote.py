@@ -14,7 +14,7 @@ import click
 from ..api import ApiError
 from .flags import nomad_option
 from .format import FULL_ID, SHORT_ID
-from .lookup import deployment_by_prefix
+from .lookup import deployment_argument
 from .meta import CommandFailed, Meta, NomadCommand, common_options
 from .monitor import follow_evaluation
 
@@ -39,13 +39,8 @@ def group_options(func: click.decorators.FC) -> click.decorators.FC:
 def deployment_promote(meta: Meta, args: tuple[str, ...], groups: tuple[str, ...],
                        detach: bool, verbose: bool) -> int:
     """Promote canaries in a deployment."""
-    if len(args) != 1:
-        raise meta.usage_error("This command takes one argument: <deployment id>")
     length = FULL_ID if verbose else SHORT_ID
-    client = meta.client()
-    deployment = deployment_by_prefix(client, args[0], verbose=verbose)
-    if deployment.namespace:
-        client.namespace = deployment.namespace
+    client, deployment = deployment_argument(meta, args, verbose=verbose)
     try:
         response, _ = client.promote_deployment(deployment.id, groups)
     except ApiError as err:

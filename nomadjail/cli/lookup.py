@@ -151,6 +151,20 @@ def deployment_by_prefix(client: ApiClient, deployment_id: str, *, verbose: bool
     return matches[0]
 
 
+def deployment_argument(meta: Meta, args: tuple[str, ...], *, verbose: bool
+                        ) -> tuple[ApiClient, Deployment]:
+    """For the commands acting on one deployment (fail, pause, resume, promote): check
+    there is exactly one argument, find the deployment it names, and return a client
+    pinned to that deployment's namespace."""
+    if len(args) != 1:
+        raise meta.usage_error("This command takes one argument: <deployment id>")
+    client = meta.client()
+    deployment = deployment_by_prefix(client, args[0], verbose=verbose)
+    if deployment.namespace:
+        client.namespace = deployment.namespace
+    return client, deployment
+
+
 def local_node_id(client: ApiClient) -> str:
     """The ID of the client node behind the agent we talk to (``-self``)."""
     try:

@@ -72,6 +72,14 @@ def hook_failed(hook: str, error: str) -> TaskEvent:
     return event
 
 
+def hook_message(hook: str, message: str) -> TaskEvent:
+    """A hook's news that is not a failure ("services registered ...")."""
+    event = new_event(TaskEventType.HOOK_MESSAGE)
+    event.message = f"{hook}: {message}"
+    event.details["message"] = event.message
+    return event
+
+
 def terminated(exit_code: int, signal: int, *, oom_killed: bool = False,
                exit_message: str = "") -> TaskEvent:
     event = new_event(TaskEventType.TERMINATED)

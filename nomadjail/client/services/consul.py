@@ -47,12 +47,18 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from ...structs import TaskEvent, TaskEventType
+from ...structs import TaskEvent
 from .. import events
 from .check_watcher import CheckWatcher
 from .consul_agent import ConsulAgent, ConsulError, ConsulUnreachable
 from .consul_definitions import NODE_META, check_body, differs, service_body
-from .provider import AllocChecks, CheckState, ServiceRegistrationError, ServiceState
+from .provider import (
+    AllocChecks,
+    CheckState,
+    ServiceRegistrationError,
+    ServiceState,
+    tell_workload,
+)
 from .workload import (
     CHECK_PREFIX,
     TASK_SERVICE_PREFIX,
@@ -376,21 +382,12 @@ class ConsulServiceProvider:
 
     def _registered_event(self, entry: _Workload) -> TaskEvent:
         names = ", ".join(sorted({i.name for i in entry.instances})) or "none"
-        event = events.new_event(TaskEventType.HOOK_MESSAGE)
-        event.message = (f"{HOOK}: services registered with Consul at {self.agent.address}: "
-                         f"{names}")
-        event.details["message"] = event.message
-        return event
+        return events.hook_message(
+            HOOK, f"services registered with Consul at {self.agent.address}: {names}")
 
     @staticmethod
     def _emit(entry: _Workload, event: TaskEvent) -> None:
-        sink = entry.workload.events
-        if sink is None:
-            return
-        try:
-            sink(event)
-        except Exception:  # noqa: BLE001 - an event sink must not break the sync
-            log.exception("emitting a service registration event failed")
+        tell_workload(entry.workload, event)
 
     def sync(self) -> dict[str, str]:
         """Make Consul hold exactly what should be registered.

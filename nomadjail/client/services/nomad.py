@@ -62,7 +62,6 @@ from ...structs import (
     PermissionDenied,
     ServiceRegistration,
     TaskEvent,
-    TaskEventType,
 )
 from ...structs.check_result import CheckQueryResult
 from ...structs.services import CheckType
@@ -70,7 +69,13 @@ from .. import events
 from .check_watcher import CheckWatcher
 from .nomad_checks import NomadCheck, NomadChecks, consul_status
 from .nomad_record import Entries, RegistrationRecord
-from .provider import AllocChecks, CheckState, ServiceRegistrationError, ServiceState
+from .provider import (
+    AllocChecks,
+    CheckState,
+    ServiceRegistrationError,
+    ServiceState,
+    tell_workload,
+)
 from .workload import (
     CHECK_PREFIX,
     ServiceInstance,
@@ -530,18 +535,9 @@ class NomadServiceProvider:
     @staticmethod
     def _registered_event(entry: _Workload) -> TaskEvent:
         names = ", ".join(sorted({r.service_name for r in entry.registrations})) or "none"
-        event = events.new_event(TaskEventType.HOOK_MESSAGE)
-        event.message = f"{HOOK}: services registered with Nomad: {names}"
-        event.details["message"] = event.message
-        return event
+        return events.hook_message(HOOK, f"services registered with Nomad: {names}")
 
     @staticmethod
     def _emit(entry: _Workload, event: TaskEvent) -> None:
-        sink = entry.workload.events
-        if sink is None:
-            return
-        try:
-            sink(event)
-        except Exception:  # noqa: BLE001 - an event sink must not break the sync
-            log.exception("emitting a service registration event failed")
+        tell_workload(entry.workload, event)
 

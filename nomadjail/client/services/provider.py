@@ -30,12 +30,27 @@ Contract every provider keeps:
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from ...structs import TaskEvent
 from ...structs.services import ServiceProvider as ProviderName
 from .workload import WorkloadServices
+
+log = logging.getLogger(__name__)
+
+
+def tell_workload(workload: WorkloadServices, event: TaskEvent) -> None:
+    """Record ``event`` on the workload's task(s), if it takes events; a failing event
+    sink is logged, never raised: it must not break a provider's background sync."""
+    if workload.events is None:
+        return
+    try:
+        workload.events(event)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("emitting a service registration event failed")
 
 
 class ServiceRegistrationError(Exception):
