@@ -8,7 +8,7 @@ the ``distinct_hosts = true`` style shorthands, ``logs { max_file_size }`` ->
 ``MaxFileSizeMB`` ...).  What the file leaves out stays ``None``/empty: callers
 run ``job.canonicalize()`` and ``job.validate()``.
 
-Blocks Nomad has that nomadjail cannot run yet (``template``, ``artifact``,
+Blocks Nomad has that nomadjail cannot run yet (``artifact``,
 ``vault``, ``periodic`` ...) are rejected at their position rather than
 silently dropped, so a job never runs without something its author asked for.
 
@@ -25,6 +25,7 @@ from typing import Any
 
 from ..structs import (
     Affinity,
+    ChangeScript,
     CheckRestart,
     Constraint,
     EphemeralDisk,
@@ -38,9 +39,11 @@ from ..structs import (
     Task,
     TaskGroup,
     TaskLifecycle,
+    Template,
     UpdateStrategy,
     VolumeMount,
     VolumeRequest,
+    WaitConfig,
     to_api,
 )
 from ..structs.resources import DNSConfig, NetworkResource, Port, Resources
@@ -101,9 +104,23 @@ TASK = Schema(
                 "kind": as_string, "env": as_string_map, "meta": as_string_map},
     blocks={"config": _ONE, "lifecycle": _ONE, "constraint": _MANY, "affinity": _MANY,
             "env": _ONE, "service": _MANY, "resources": _ONE, "restart": _ONE, "meta": _ONE,
-            "logs": _ONE, "volume_mount": _MANY},
-    unsupported=frozenset({"artifact", "template", "vault", "consul", "dispatch_payload",
+            "logs": _ONE, "volume_mount": _MANY, "template": _MANY},
+    unsupported=frozenset({"artifact", "vault", "consul", "dispatch_payload",
                            "csi_plugin", "scaling", "secret", "identity", "action", "schedule"}))
+
+TEMPLATE = Schema(
+    attributes={"data": as_string, "source": as_string, "destination": as_string,
+                "change_mode": as_string, "change_signal": as_string, "once": as_bool,
+                "splay": as_duration, "perms": as_string, "uid": as_integer,
+                "gid": as_integer, "left_delimiter": as_string, "right_delimiter": as_string,
+                "env": as_bool, "vault_grace": as_duration, "error_on_missing_key": as_bool},
+    blocks={"change_script": _ONE, "wait": _ONE})
+
+CHANGE_SCRIPT = Schema(attributes={"command": as_string, "args": as_string_list,
+                                   "timeout": as_duration, "fail_on_error": as_bool,
+                                   "run_on_first_render": as_bool})
+
+TEMPLATE_WAIT = Schema(attributes={"min": as_duration, "max": as_duration})
 
 RESOURCES = Schema(
     attributes={"cpu": as_integer, "cores": as_integer, "memory": as_integer,
@@ -304,6 +321,7 @@ def decode_task(block: Block, parent: str) -> Task:
         leader=d.get("leader", False),
         shutdown_delay=d.get("shutdown_delay", 0),
         kind=d.get("kind", ""),
+        templates=[decode_template(b, where) for b in d.blocks_of("template")],
     )
 
 
@@ -425,6 +443,37 @@ def decode_volume_mount(block: Block, parent: str) -> VolumeMount:
     return VolumeMount(volume=d.get("volume", ""), destination=d.get("destination", ""),
                        read_only=d.get("read_only", False),
                        propagation_mode=d.get("propagation_mode", ""))
+
+
+def decode_template(block: Block, parent: str) -> Template:
+    """``template { ... }``: Nomad's attribute names (``data``, ``destination``, ``env``,
+    ``left_delimiter`` ...) onto the API fields (``EmbeddedTmpl``, ``DestPath`` ...)."""
+    d = _decode(block, TEMPLATE, parent)
+    script = d.block("change_script")
+    wait = d.block("wait")
+    return Template(
+        source_path=d.get("source", ""), dest_path=d.get("destination", ""),
+        embedded_tmpl=d.get("data", ""), change_mode=d.get("change_mode"),
+        change_signal=d.get("change_signal"),
+        change_script=decode_change_script(script, d.where) if script is not None else None,
+        once=d.get("once", False), splay=d.get("splay"), perms=d.get("perms"),
+        uid=d.get("uid"), gid=d.get("gid"), left_delim=d.get("left_delimiter"),
+        right_delim=d.get("right_delimiter"), envvars=d.get("env", False),
+        vault_grace=d.get("vault_grace", 0),
+        wait=decode_template_wait(wait, d.where) if wait is not None else None,
+        err_missing_key=d.get("error_on_missing_key", False))
+
+
+def decode_change_script(block: Block, parent: str) -> ChangeScript:
+    d = _decode(block, CHANGE_SCRIPT, parent)
+    return ChangeScript(command=d.get("command", ""), args=d.get("args", []),
+                        timeout=d.get("timeout"), fail_on_error=d.get("fail_on_error", False),
+                        run_on_first_render=d.get("run_on_first_render", False))
+
+
+def decode_template_wait(block: Block, parent: str) -> WaitConfig:
+    d = _decode(block, TEMPLATE_WAIT, parent)
+    return WaitConfig(min=d.get("min"), max=d.get("max"))
 
 
 def decode_resources(block: Block, parent: str) -> Resources:

@@ -102,6 +102,7 @@ from .services import CheckRestart, Service, ServiceCheck
 from .summary import JobChildrenSummary, JobSummary, TaskGroupSummary
 from .task import LogConfig, Task, TaskLifecycle, VolumeMount
 from .task_group import EphemeralDisk, TaskGroup, VolumeRequest
+from .template import ChangeScript, Template, TemplateChangeMode, WaitConfig
 from .validate import ValidationError
 from .versions import parse_version, version_matches
 
@@ -109,7 +110,7 @@ __all__ = [
     "ALL_DATACENTERS", "Affinity", "AllocClientStatus", "AllocDeploymentStatus",
     "AllocDesiredStatus", "AllocMetric", "AllocatedCpuResources", "AllocatedMemoryResources",
     "AllocatedResources", "AllocatedSharedResources", "AllocatedTaskResources", "Allocation",
-    "BadRequest", "CheckRestart", "ClientHostVolumeConfig", "Conflict", "Constraint",
+    "BadRequest", "ChangeScript", "CheckRestart", "ClientHostVolumeConfig", "Conflict", "Constraint",
     "DEFAULT_CPU_MHZ", "DEFAULT_MEMORY_MB", "DEFAULT_NAMESPACE", "DEFAULT_NODE_POOL",
     "DEFAULT_PRIORITY", "DNSConfig", "DecodeError", "Deployment", "DeploymentState",
     "DeploymentStatus", "DeploymentStatusUpdate", "DesiredTransition", "DesiredUpdates",
@@ -125,6 +126,7 @@ __all__ = [
     "TERMINAL_CLIENT_STATUSES",
     "TERMINAL_EVAL_STATUSES", "Task", "TaskEvent", "TaskEventType", "TaskGroup",
     "TaskGroupSummary", "TaskLifecycle", "TaskLifecycleHook", "TaskState", "TaskStateName",
+    "Template", "TemplateChangeMode", "WaitConfig",
     "Unavailable", "UpdateStrategy", "ValidationError", "VolumeMount", "VolumeRequest",
     "ZERO_TIME", "alloc_name",
     "api_key", "default_reschedule_policy", "default_restart_policy", "default_update_strategy",

@@ -18,6 +18,7 @@ from .consts import SECOND
 from .policies import RestartPolicy, restart_errors
 from .resources import Resources
 from .services import Service
+from .template import Template, templates_errors
 
 
 @dataclass(slots=True)
@@ -70,6 +71,7 @@ class Task:
     leader: bool = False
     shutdown_delay: int = 0  # ns
     kind: str = ""
+    templates: list[Template] = field(default_factory=list)
 
     def canonicalize(self, group_restart_policy: RestartPolicy) -> None:
         """Fill defaults; the task's restart policy is merged onto its group's."""
@@ -85,6 +87,8 @@ class Task:
             self.restart_policy = copy.copy(group_restart_policy)
         else:
             self.restart_policy = self.restart_policy.merged_onto(group_restart_policy)
+        for tmpl in self.templates:
+            tmpl.canonicalize()
 
 
 def task_errors(task: Task, group_volumes: Collection[str]) -> Iterable[str]:
@@ -119,3 +123,4 @@ def task_errors(task: Task, group_volumes: Collection[str]) -> Iterable[str]:
     for mount in task.volume_mounts:
         if mount.volume not in group_volumes:
             yield f"Volume Mount referenced undefined volume {mount.volume!r}"
+    yield from templates_errors(task.templates)

@@ -378,9 +378,9 @@ def test_the_shipped_example_job_parses_and_validates():
     assert args[0] == "-c" and "$NOMAD_PORT_http" in args[1]
 
 
-def test_a_template_block_is_refused_at_its_position():
+def test_an_unsupported_block_is_refused_at_its_position():
     text = (FIXTURES / "potluck" / "nginx.nomad").read_text().replace(
-        "      resources {", "      template {\n        data = \"x\"\n      }\n\n      resources {")
+        "      resources {", "      vault {\n        policies = [\"x\"]\n      }\n\n      resources {")
     with pytest.raises(JobspecError) as err:
         parse_job(text, "nginx.nomad")
-    assert str(err.value) == 'nginx.nomad:49:7: block "template" is not supported by nomadjail yet'
+    assert str(err.value) == 'nginx.nomad:49:7: block "vault" is not supported by nomadjail yet'
