@@ -27,8 +27,8 @@ Differences from Go, on purpose: parse errors carry the column as well as the li
 
 from __future__ import annotations
 
+from .consul.names import FUNCTION_NAMES
 from .errors import ExecError, ParseError, TemplateError
 from .template import Template, parse
-from .consul.names import FUNCTION_NAMES
 
 __all__ = ["FUNCTION_NAMES", "ExecError", "ParseError", "Template", "TemplateError", "parse"]

@@ -34,3 +34,16 @@ class ParseError(TemplateError):
 
 class ExecError(TemplateError):
     """The template parsed but executing it failed (a function error, a missing key...)."""
+
+
+def location(text: str, pos: int) -> tuple[int, int]:
+    """(line, column) of offset ``pos`` as Go's ErrorContext counts them.
+
+    Lines count from 1; the column is the offset from the start of the line, from 0
+    -- Go's ``template: t:2:7:`` means line 2, seven characters in.
+    """
+    before = text[:pos]
+    line = before.count("\n") + 1
+    newline = before.rfind("\n")
+    col = pos if newline < 0 else pos - newline - 1
+    return line, col
