@@ -37,8 +37,19 @@ checks the shapes):
   the services kept (a Consul agent keeps what was registered over its API across
   restarts), so tests can take "Consul" down and bring it back.
 
+- the **KV store**: ``GET /v1/kv/<key>`` (404 when absent; ``?recurse`` for every
+  key under a prefix, ``?keys`` for the key names, cut after ``?separator=``,
+  ``?raw`` for the bare value), ``PUT /v1/kv/<key>`` (the body is the raw value;
+  ``?cas=<index>`` check-and-set, 0 = only if absent; ``?flags=``; answers ``true``
+  or ``false``), ``DELETE /v1/kv/<key>[?recurse][?cas=]``.  Entries carry Consul's
+  ``Key``, ``Value`` (base64, ``null`` when empty), ``Flags``, ``CreateIndex``,
+  ``ModifyIndex``, ``LockIndex``, ``Session``.  KV reads are **blocking queries**:
+  ``?index=N`` waits (``?wait=``, default 5m, capped at 10m as Consul) until the KV
+  index passes N; ``X-Consul-Index`` is the KV index (never 0).
+
 What it does not: one node ("consul-double", 127.0.0.1, dc1) only; no blocking
-queries, ACL policies, namespaces, KV, Connect, gRPC/UDP/script/alias checks
+queries outside KV, ACL policies, namespaces, KV sessions and locks, transactions,
+Connect, gRPC/UDP/script/alias checks
 (stored, never run: they stay at their initial status); and it probes **loopback
 addresses only** -- a check aimed elsewhere goes critical saying so, so a test
 can never send traffic off the machine.
@@ -49,6 +60,7 @@ and ``check_runs`` counts the probes run, for tests that assert what the agent d
 
 from __future__ import annotations
 
+import base64
 import heapq
 import ipaddress
 import json
@@ -181,6 +193,9 @@ class ConsulDouble:
         self._checks: dict[str, Check] = {}
         self._lock = threading.Lock()
         self._wake = threading.Condition(self._lock)
+        self._kv: dict[str, dict[str, Any]] = {}
+        self.kv_index = 1
+        self._kv_changed = threading.Condition(self._lock)
         self._schedule: list[tuple[float, int, str, int]] = []  # (due, seq, check id, gen)
         self._seq = 0
         self._closing = False
@@ -205,12 +220,17 @@ class ConsulDouble:
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
 
-            def _answer(self, status: int, body: Any = None, text: str = "") -> None:
-                data = (json.dumps(body) if body is not None else text).encode()
+            def _answer(self, status: int, body: Any = None, text: str | bytes = "",
+                        index: int | None = None) -> None:
+                if body is not None:
+                    data = json.dumps(body).encode()
+                else:
+                    data = text if isinstance(text, bytes) else text.encode()
                 self.send_response(status)
                 self.send_header("Content-Type", "application/json" if body is not None
                                  else "text/plain; charset=utf-8")
-                self.send_header("X-Consul-Index", str(double.index))
+                self.send_header("X-Consul-Index", str(index if index is not None
+                                                       else double.index))
                 self.send_header("X-Consul-Knownleader", "true")
                 self.send_header("X-Consul-Lastcontact", "0")
                 self.send_header("Content-Length", str(len(data)))
@@ -226,6 +246,13 @@ class ConsulDouble:
                 if double.required_token and \
                         self.headers.get("X-Consul-Token") != double.required_token:
                     return self._answer(403, text="Permission denied")
+                if url.path.startswith("/v1/kv/"):
+                    status, payload, index = double.handle_kv(
+                        method, unquote(url.path[len("/v1/kv/"):]),
+                        parse_qs(url.query, keep_blank_values=True), raw)
+                    if isinstance(payload, (str, bytes)):
+                        return self._answer(status, text=payload, index=index)
+                    return self._answer(status, payload, index=index)
                 try:
                     body = json.loads(raw) if raw.strip() else None
                 except ValueError:
@@ -324,6 +351,105 @@ class ConsulDouble:
                                     "NodeID": NODE_ID, "Version": "1.20.0"},
                          "Member": {"Name": NODE, "Addr": NODE_ADDRESS}}
         return 404, ""
+
+    # -- KV --------------------------------------------------------------------------------
+    def handle_kv(self, method: str, key: str, query: dict[str, list[str]],
+                  raw: bytes) -> tuple[int, Any, int]:
+        """One ``/v1/kv/`` request: (status, JSON value, text or bytes, X-Consul-Index)."""
+        def arg(name: str) -> str | None:
+            values = query.get(name)
+            return values[0] if values else None
+
+        if method == "PUT":
+            cas, flags = arg("cas"), arg("flags")
+            try:
+                return 200, self.kv_put(key, raw, cas=int(cas) if cas is not None else None,
+                                        flags=int(flags or 0)), self.kv_index
+            except ValueError as err:
+                return 400, str(err), self.kv_index
+        if method == "DELETE":
+            cas = arg("cas")
+            return 200, self.kv_delete(key, recurse="recurse" in query,
+                                       cas=int(cas) if cas is not None else None), self.kv_index
+        if method != "GET":
+            return 405, f"method {method} not allowed", self.kv_index
+        index = arg("index")
+        if index:
+            try:
+                wait = _seconds(arg("wait"), 300.0) if arg("wait") else 300.0
+            except ValueError:
+                return 400, f"Invalid wait time: {arg('wait')!r}", self.kv_index
+            self.kv_wait(int(index), min(wait, 600.0))
+        with self._lock:
+            kv_index = self.kv_index
+            if "keys" in query:
+                separator = arg("separator") or ""
+                names: list[str] = []
+                for name in sorted(self._kv):
+                    if not name.startswith(key):
+                        continue
+                    if separator:
+                        cut = name.find(separator, len(key))
+                        if cut >= 0:
+                            name = name[:cut + len(separator)]
+                    if name not in names:
+                        names.append(name)
+                return (200, names, kv_index) if names else (404, "", kv_index)
+            if "recurse" in query:
+                found = [dict(e) for k, e in sorted(self._kv.items()) if k.startswith(key)]
+                return (200, found, kv_index) if found else (404, "", kv_index)
+            entry = self._kv.get(key)
+            if entry is None:
+                return 404, "", kv_index
+            if "raw" in query:
+                return 200, base64.b64decode(entry["Value"] or ""), kv_index
+            return 200, [dict(entry)], kv_index
+
+    def kv_put(self, key: str, value: bytes | str, *, cas: int | None = None,
+               flags: int = 0) -> bool:
+        """Set ``key`` (as ``PUT /v1/kv/<key>``); False when ``cas`` does not match."""
+        if not key:
+            raise ValueError("Missing key name")
+        data = value.encode() if isinstance(value, str) else value
+        with self._lock:
+            existing = self._kv.get(key)
+            if cas is not None:
+                current = existing["ModifyIndex"] if existing else 0
+                if cas != current:
+                    return False
+            self.kv_index += 1
+            self.index += 1
+            self._kv[key] = {
+                "Key": key, "Flags": flags,
+                "Value": base64.b64encode(data).decode() if data else None,
+                "CreateIndex": existing["CreateIndex"] if existing else self.kv_index,
+                "ModifyIndex": self.kv_index, "LockIndex": 0, "Session": ""}
+            self._kv_changed.notify_all()
+            return True
+
+    def kv_delete(self, key: str, *, recurse: bool = False, cas: int | None = None) -> bool:
+        with self._lock:
+            if cas is not None:
+                existing = self._kv.get(key)
+                if existing is None or existing["ModifyIndex"] != cas:
+                    return False
+            gone = [k for k in self._kv if (k.startswith(key) if recurse else k == key)]
+            for k in gone:
+                del self._kv[k]
+            self.kv_index += 1
+            self.index += 1
+            self._kv_changed.notify_all()
+            return True
+
+    def kv_wait(self, index: int, timeout: float) -> None:
+        """Block until the KV index passes ``index`` or ``timeout`` seconds went by."""
+        deadline = time.monotonic() + timeout
+        with self._kv_changed:
+            while self.kv_index <= index and not self._closing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._kv_changed.wait(min(left, 0.5))
 
     # -- services ----------------------------------------------------------------------
     def register(self, body: dict[str, Any], *,
@@ -686,6 +812,7 @@ class ConsulDouble:
         with self._wake:
             self._closing = True
             self._wake.notify_all()
+            self._kv_changed.notify_all()
         self._scheduler.join(5)
         self._pool.shutdown(wait=True, cancel_futures=True)
         self._session.close()
