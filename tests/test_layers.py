@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "nomadjail"
-ORDER = ["helper", "gotemplate", "structs", "api", "jobspec", "state", "scheduler", "server", "drivers",
-         "pot_driver", "client", "http", "agent", "appliance", "cli"]
+ORDER = ["helper", "gotemplate", "structs", "api", "jobspec", "state", "scheduler", "server",
+         "drivers", "pot_driver", "client", "http", "agent", "appliance", "cli"]
 NEVER = {("server", "client"), ("client", "server")}
 # DESIGN.md §3, right column ("imports:"); the agent wires everything.
 _ALLOWED = {

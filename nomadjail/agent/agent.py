@@ -36,6 +36,7 @@ from .. import __version__
 from ..api.rpc_client import HTTPServerRPC
 from ..client.client import Client
 from ..client.config import ClientConfig
+from ..client.templates.config import TemplateConfig
 from ..drivers.registry import build_drivers, config_validators
 from ..pot_driver import register as register_pot_driver
 from ..server.config import ServerConfig
@@ -53,6 +54,7 @@ from .consul import (
     discover_peers,
     discover_server_peers,
     server_join_target,
+    template_backends,
 )
 from .import_jobs import ServerJobTarget, import_jobs_when_leader
 from .saved_peers import save_peers, with_saved_peers
@@ -154,9 +156,16 @@ class Agent:
                 read_only=bool(volume.get("read_only", False)))
                 for name, volume in c.client.host_volumes.items()},
         )
+        client_config.template = TemplateConfig(
+            disable_file_sandbox=c.client.template_disable_file_sandbox,
+            function_denylist=tuple(c.client.template_function_denylist),
+            max_stale=c.client.template_max_stale,
+            block_query_wait=c.client.template_block_query_wait,
+            watch_interval=c.client.template_watch_interval)
         drivers = build_drivers(c.enabled_drivers(), c.plugins)
         return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers,
-                      services=client_service_providers(c))
+                      services=client_service_providers(c),
+                      template_backends=template_backends(c))
 
     # -- lifecycle ---------------------------------------------------------------
     def start(self) -> None:

@@ -111,6 +111,13 @@ class ClientSettings:
     # host_volume "name" { path read_only } -> {"name": {"path": ..., "read_only": ...}}
     host_volumes: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata=_rule(MergeRule.REPLACE_ENTRIES))
+    # template { ... }: how job templates are rendered (seconds for the durations)
+    template_disable_file_sandbox: bool = False
+    template_function_denylist: list[str] = field(
+        default_factory=lambda: ["plugin", "writeToFile"])
+    template_max_stale: float = 87600 * 3600.0
+    template_block_query_wait: float = 300.0
+    template_watch_interval: float = 2.0  # nomadjail's own: the shared poll of template data
 
 
 @dataclass(slots=True)

@@ -128,6 +128,14 @@ SCHEMA: dict[str, Any] = {
         },
         "host_volume": LabeledAttributes(("client", "host_volumes"), {
             "path": Key(Kind.STR, ("path",)), "read_only": Key(Kind.BOOL, ("read_only",))}),
+        "template": {
+            "disable_file_sandbox": Key(Kind.BOOL, ("client", "template_disable_file_sandbox")),
+            "function_denylist": Key(Kind.STRINGS, ("client", "template_function_denylist")),
+            "max_stale": Key(Kind.DURATION, ("client", "template_max_stale")),
+            "block_query_wait": Key(Kind.DURATION, ("client", "template_block_query_wait")),
+            # nomadjail's own: seconds between re-reads of the data templates use
+            "watch_interval": Key(Kind.DURATION, ("client", "template_watch_interval")),
+        },
     },
     "ui": {"enabled": Key(Kind.BOOL, ("ui_enabled",))},
     "consul": Section({

@@ -53,6 +53,7 @@ import consul
 import requests
 
 from ..client.services import ConsulServiceProvider, PythonConsulAgent, ServiceProviders
+from ..client.templates.sources import PythonConsulReads, TemplateBackends
 from ..structs.services import ServiceProvider as ServiceProviderName
 from .addresses import join_host_port, split_host_port, url_host
 from .config import DEFAULT_CONSUL_PORT, AgentConfig, ConsulSettings
@@ -208,6 +209,13 @@ def client_service_providers(config: AgentConfig) -> ServiceProviders:
     agent = PythonConsulAgent(consul_client(settings), describe_addresses(settings))
     return ServiceProviders({ServiceProviderName.CONSUL: ConsulServiceProvider(
         agent, lazy=not settings.enabled)})
+
+
+def template_backends(config: AgentConfig) -> TemplateBackends:
+    """What the client's job templates read from Consul: KV and the catalog, at the
+    ``consul`` block's addresses (127.0.0.1:8500 without one, as Nomad); nothing
+    goes on the wire until a template reads a key or a service."""
+    return TemplateBackends(consul=PythonConsulReads(consul_client(config.consul)))
 
 
 def describe_addresses(settings: ConsulSettings) -> str:

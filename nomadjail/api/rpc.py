@@ -6,7 +6,8 @@ payload shapes but carries them as JSON over HTTP, so the same Falcon stack
 serves both ports and the traffic can be read with curl.
 
 Every request is ``POST /v1/rpc/<Method>`` with a JSON body, except the
-blocking ``Node.GetClientAllocs`` which is a ``GET`` with ``?index=&wait=``.
+blocking reads (``Node.GetClientAllocs``, ``ServiceRegistration.GetService``,
+``ServiceRegistration.List``), each a ``GET`` with ``?index=&wait=``.
 Node-scoped calls carry the node's SecretID in the ``X-Nomad-Token`` header;
 the server answers 403 if it does not match the registered node.  Errors use
 the public API's status codes and plain-text bodies.
@@ -32,6 +33,11 @@ ServiceRegistration.   {"Services": [ServiceRegistration]}   {"Index": n}
 Upsert                 (every NodeID the caller's)
 ServiceRegistration.   {"ID": id, "Namespace": ns,           {"Index": n}
 DeleteByID             "NodeID": id}
+ServiceRegistration.   query: node_id, namespace,            {"Services": [ServiceRegistration],
+GetService             service_name, index, wait             "Index": n}
+ServiceRegistration.   query: node_id, namespace, index,     {"Services": [{"Namespace": ns,
+List                   wait                                  "Services": [{"ServiceName",
+                                                             "Tags"}]}], "Index": n}
 =====================  ====================================  ===================================
 
 A follower server forwards the same requests, unchanged, to the leader's rpc
@@ -57,13 +63,16 @@ from ..structs.rpc import (
     NodeUpdateResponse,
     NodeUpdateStatusRequest,
     ServiceRegistrationDeleteByIDRequest,
+    ServiceRegistrationGetServiceResponse,
+    ServiceRegistrationListResponse,
     ServiceRegistrationUpsertRequest,
 )
 
 __all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
            "NodeClientAllocsResponse", "NodeRegisterRequest", "NodeUpdateAllocRequest",
            "NodeUpdateResponse", "NodeUpdateStatusRequest", "RPC_PREFIX", "METHODS",
-           "ServiceRegistrationDeleteByIDRequest", "ServiceRegistrationUpsertRequest",
+           "ServiceRegistrationDeleteByIDRequest", "ServiceRegistrationGetServiceResponse",
+           "ServiceRegistrationListResponse", "ServiceRegistrationUpsertRequest",
            "rpc_path", "is_no_leader_error"]
 
 RPC_PREFIX = "/v1/rpc/"
@@ -75,9 +84,12 @@ ALLOC_GET_ALLOCS = "Alloc.GetAllocs"
 NODE_UPDATE_ALLOC = "Node.UpdateAlloc"
 SERVICE_REGISTRATION_UPSERT = "ServiceRegistration.Upsert"
 SERVICE_REGISTRATION_DELETE_BY_ID = "ServiceRegistration.DeleteByID"
+SERVICE_REGISTRATION_GET_SERVICE = "ServiceRegistration.GetService"
+SERVICE_REGISTRATION_LIST = "ServiceRegistration.List"
 
 METHODS = (NODE_REGISTER, NODE_UPDATE_STATUS, NODE_GET_CLIENT_ALLOCS, ALLOC_GET_ALLOCS,
-           NODE_UPDATE_ALLOC, SERVICE_REGISTRATION_UPSERT, SERVICE_REGISTRATION_DELETE_BY_ID)
+           NODE_UPDATE_ALLOC, SERVICE_REGISTRATION_UPSERT, SERVICE_REGISTRATION_DELETE_BY_ID,
+           SERVICE_REGISTRATION_GET_SERVICE, SERVICE_REGISTRATION_LIST)
 
 
 def rpc_path(method: str) -> str:

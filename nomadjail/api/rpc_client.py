@@ -44,6 +44,7 @@ from ..structs import (
     from_api,
     to_api,
 )
+from ..structs.service_registration import ServiceRegistrationListStub
 from ._errors import ApiConnectionError, error_for_status
 from ._transport import RequestsTransport, Transport
 from .rpc import (
@@ -53,6 +54,8 @@ from .rpc import (
     NODE_UPDATE_ALLOC,
     NODE_UPDATE_STATUS,
     SERVICE_REGISTRATION_DELETE_BY_ID,
+    SERVICE_REGISTRATION_GET_SERVICE,
+    SERVICE_REGISTRATION_LIST,
     SERVICE_REGISTRATION_UPSERT,
     AllocGetAllocsRequest,
     AllocGetAllocsResponse,
@@ -63,6 +66,8 @@ from .rpc import (
     NodeUpdateResponse,
     NodeUpdateStatusRequest,
     ServiceRegistrationDeleteByIDRequest,
+    ServiceRegistrationGetServiceResponse,
+    ServiceRegistrationListResponse,
     ServiceRegistrationUpsertRequest,
     is_no_leader_error,
     rpc_path,
@@ -255,3 +260,30 @@ class HTTPServerRPC:
                                                        node_id=self._node_id)
         data = self._call(SERVICE_REGISTRATION_DELETE_BY_ID, body=to_api(request))
         return from_api(IndexResponse, data if isinstance(data, dict) else {}).index
+
+    def _wait_params(self, namespace: str, index: int, wait: float) -> dict[str, Any]:
+        params: dict[str, Any] = {"node_id": self._node_id, "namespace": namespace}
+        if index:
+            params.update(index=index, wait=f"{max(int(wait * 1000), 1)}ms")
+        return params
+
+    def get_service_registrations(self, namespace: str, service_name: str, index: int,
+                                  wait: float) -> tuple[list[ServiceRegistration], int]:
+        """ServiceRegistration.GetService: the instances of one service (templates'
+        nomadService); blocks up to ``wait`` seconds until the index passes ``index``."""
+        params = self._wait_params(namespace, index, wait)
+        params["service_name"] = service_name
+        data = self._call(SERVICE_REGISTRATION_GET_SERVICE, params=params)
+        result = from_api(ServiceRegistrationGetServiceResponse,
+                          data if isinstance(data, dict) else {})
+        return result.services, result.index
+
+    def list_service_registrations(self, namespace: str, index: int, wait: float
+                                   ) -> tuple[list[ServiceRegistrationListStub], int]:
+        """ServiceRegistration.List: service names and tags of ``namespace`` (templates'
+        nomadServices)."""
+        data = self._call(SERVICE_REGISTRATION_LIST,
+                          params=self._wait_params(namespace, index, wait))
+        result = from_api(ServiceRegistrationListResponse,
+                          data if isinstance(data, dict) else {})
+        return result.services, result.index

@@ -65,6 +65,7 @@ from .services.group_hook import GroupServices
 from .services.provider import AllocChecks, ServiceProviders
 from .state_db import StateDB
 from .task_runner import TaskNotRunning, TaskRunner
+from .templates.sources import TemplateBackends
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,8 @@ class AllocRunner:
                  node: Callable[[], Node], state_db: StateDB, timers: Timers,
                  on_update: Callable[[Allocation], None],
                  servers_contacted: threading.Event | None = None,
-                 services: ServiceProviders | None = None) -> None:
+                 services: ServiceProviders | None = None,
+                 template_backends: TemplateBackends | None = None) -> None:
         group = alloc.lookup_task_group()
         if group is None:
             raise AllocRunnerError(f"task group {alloc.task_group!r} not found in job "
@@ -142,7 +144,8 @@ class AllocRunner:
                 alloc=alloc, task=task, alloc_dir=self.alloc_dir, driver=driver, node=node,
                 config=config, state_db=state_db, on_state_change=self.task_state_updated,
                 start_gate=functools.partial(self._coordinator.allowed, task.name),
-                servers_contacted=servers_contacted, services=services)
+                servers_contacted=servers_contacted, services=services,
+                template_backends=template_backends)
 
     # -- read side ---------------------------------------------------------------------
 

@@ -62,6 +62,7 @@ from .rpc import NoServersError, ServerRPC
 from .services.nomad import NomadServiceProvider
 from .services.provider import ServiceProviders
 from .state_db import FileStateDB, StateDB
+from .templates.sources import TemplateBackends, VariableReads
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +139,8 @@ def _failed_alloc(alloc: Allocation, node_id: str, error: str) -> Allocation:
 class Client:
     def __init__(self, config: ClientConfig, *, rpc: ServerRPC, drivers: Mapping[str, Driver],
                  state_db: StateDB | None = None, watch_wait: float = WATCH_WAIT,
-                 services: ServiceProviders | None = None) -> None:
+                 services: ServiceProviders | None = None,
+                 template_backends: TemplateBackends | None = None) -> None:
         self.config = config
         # Where tasks' and groups' service blocks are registered (Consul, Nomad).
         self.services = services if services is not None else ServiceProviders()
@@ -157,6 +159,12 @@ class Client:
                                          node_address=self._node_address, node_ready=False)
             self.services.add(ProviderName.NOMAD, nomad)
         self.nomad_services = nomad
+        # What job templates read: Consul (given by the agent) and the servers, over rpc.
+        self.template_backends = template_backends or TemplateBackends()
+        if self.template_backends.nomad is None:
+            self.template_backends.nomad = rpc
+        if self.template_backends.variables is None and isinstance(rpc, VariableReads):
+            self.template_backends.variables = rpc
         self._watch_wait = watch_wait
         self._node_lock = threading.Lock()
         self._node: Node | None = None
@@ -332,7 +340,8 @@ class Client:
         return AllocRunner(alloc, config=self.config, drivers=self._drivers,
                            node=self._current_node, state_db=self._db, timers=self._timers,
                            on_update=self._alloc_updated,
-                           servers_contacted=self._servers_contacted, services=self.services)
+                           servers_contacted=self._servers_contacted, services=self.services,
+                           template_backends=self.template_backends)
 
     def _restore(self) -> None:
         self._collected = self._db.get_collected_allocs()

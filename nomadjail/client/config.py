@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..structs import ClientHostVolumeConfig, parse_port_ranges
+from .templates.config import TemplateConfig
 
 # Nomad's client defaults.
 DEFAULT_MAX_KILL_TIMEOUT = 30.0  # seconds; caps every task's kill_timeout
@@ -50,6 +51,8 @@ class ClientConfig:
     state_dir: str = ""  # "" = <data_dir>/client
     # client { host_volume "name" { path = "/abs" read_only = false } }
     host_volumes: dict[str, ClientHostVolumeConfig] = field(default_factory=dict)
+    # client { template { ... } }: how job templates are rendered
+    template: TemplateConfig = field(default_factory=TemplateConfig)
 
     def __post_init__(self) -> None:
         try:

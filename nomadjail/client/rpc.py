@@ -21,6 +21,7 @@ from typing import Protocol
 from ..api.rpc import NodeUpdateResponse
 from ..api.rpc_client import NoServersError
 from ..structs import DEFAULT_NAMESPACE, Allocation, Node, ServiceRegistration
+from ..structs.service_registration import ServiceRegistrationListStub
 
 __all__ = ["NodeUpdateResponse", "NoServersError", "ServerRPC"]
 
@@ -57,4 +58,15 @@ class ServerRPC(Protocol):
                                     namespace: str = DEFAULT_NAMESPACE) -> int:
         """ServiceRegistration.DeleteByID: one of this node's instances; NotFound when
         the servers do not have it (any more)."""
+        ...
+
+    def get_service_registrations(self, namespace: str, service_name: str, index: int,
+                                  wait: float) -> tuple[list[ServiceRegistration], int]:
+        """ServiceRegistration.GetService: ``(instances of the service, index)``, blocking
+        up to ``wait`` seconds while the index is ``index`` (0: answer at once)."""
+        ...
+
+    def list_service_registrations(self, namespace: str, index: int, wait: float
+                                   ) -> tuple[list[ServiceRegistrationListStub], int]:
+        """ServiceRegistration.List: ``(service names and tags per namespace, index)``."""
         ...

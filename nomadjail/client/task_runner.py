@@ -84,6 +84,7 @@ from .task_restore import RESTORE_FAILED, waits_for_servers
 from .task_runner_hooks import TaskHooks
 from .task_state import append_event, copy_state, set_state
 from .task_store import TaskStore
+from .templates.sources import TemplateBackends
 
 log = logging.getLogger(__name__)
 
@@ -111,7 +112,8 @@ class TaskRunner:
                  start_gate: Callable[[], bool] = lambda: True,
                  servers_contacted: threading.Event | None = None,
                  hooks: list[TaskHook] | None = None,
-                 services: ServiceProviders | None = None) -> None:
+                 services: ServiceProviders | None = None,
+                 template_backends: TemplateBackends | None = None) -> None:
         self.alloc_id = alloc.id
         self.name = task.name
         self._alloc = alloc
@@ -125,6 +127,7 @@ class TaskRunner:
         self._start_gate = start_gate
         self._servers_contacted = servers_contacted
         self._services = services
+        self._template_backends = template_backends
         self._hooks = TaskHooks(hooks if hooks is not None else default_task_hooks(),
                                 alloc_id=alloc.id, task=task.name)
         self._calls = DriverCalls(driver, driver_name=task.driver, alloc_id=alloc.id,
@@ -414,7 +417,9 @@ class TaskRunner:
                                     capabilities=self._capabilities, alloc_dir=self._alloc_dir,
                                     task_dir=self._alloc_dir.task_dir(self.name),
                                     emit=self.emit_event, hook_state=self._local.hook_state,
-                                    services=self._services, restarter=self)
+                                    services=self._services, restarter=self, control=self,
+                                    cancelled=lambda: self._shutdown or self._kill_requested,
+                                    template_backends=self._template_backends)
         else:
             self._ctx.alloc, self._ctx.task, self._ctx.node = (self._alloc, self._task,
                                                                self._node())

@@ -19,7 +19,8 @@ import falcon.asgi
 from ..api import rpc
 from ..server import Server, Table
 from ..server.heartbeat import NotLeaderForHeartbeats
-from ..structs import BadRequest, Unavailable, from_api, to_api
+from ..server.service_registration_endpoint import list_services
+from ..structs import DEFAULT_NAMESPACE, BadRequest, Unavailable, from_api, to_api
 from ..structs.rpc import (
     AllocGetAllocsRequest,
     AllocGetAllocsResponse,
@@ -29,6 +30,8 @@ from ..structs.rpc import (
     NodeUpdateAllocRequest,
     NodeUpdateStatusRequest,
     ServiceRegistrationDeleteByIDRequest,
+    ServiceRegistrationGetServiceResponse,
+    ServiceRegistrationListResponse,
     ServiceRegistrationUpsertRequest,
 )
 from .agent_api import AgentAPI
@@ -153,6 +156,40 @@ class ServiceRegistrationDeleteByIDRPC(Resource):
         resp.media = to_api(IndexResponse(index=index))
 
 
+class ServiceRegistrationGetServiceRPC(Resource):
+    """Blocking: a service's instances, for templates' nomadService on a client."""
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        node_id = _required(req.get_param("node_id") or "", "node_id")
+        name = _required(req.get_param("service_name") or "", "service_name")
+        server = self.agent.require_server()
+        opts = query_options(req)
+        namespace = req.get_param("namespace") or DEFAULT_NAMESPACE
+        await _call(server.authenticate_node, node_id, _secret(req))
+        snap = await blocking_snapshot(server.state, opts, (Table.SERVICE_REGISTRATIONS,))
+        index = max(snap.index(Table.SERVICE_REGISTRATIONS), 1)
+        found = sorted(snap.service_registrations.by_service(namespace, name),
+                       key=lambda reg: reg.id)
+        resp.media = to_api(ServiceRegistrationGetServiceResponse(services=found, index=index))
+        set_meta(resp, index)
+
+
+class ServiceRegistrationListRPC(Resource):
+    """Blocking: service names and tags, for templates' nomadServices on a client."""
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        node_id = _required(req.get_param("node_id") or "", "node_id")
+        server = self.agent.require_server()
+        opts = query_options(req)
+        namespace = req.get_param("namespace") or DEFAULT_NAMESPACE
+        await _call(server.authenticate_node, node_id, _secret(req))
+        snap = await blocking_snapshot(server.state, opts, (Table.SERVICE_REGISTRATIONS,))
+        index = max(snap.index(Table.SERVICE_REGISTRATIONS), 1)
+        resp.media = to_api(ServiceRegistrationListResponse(
+            services=list_services(snap, namespace), index=index))
+        set_meta(resp, index)
+
+
 def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:
     app.add_route(rpc.rpc_path(rpc.NODE_REGISTER), NodeRegisterRPC(agent))
     app.add_route(rpc.rpc_path(rpc.NODE_UPDATE_STATUS), NodeUpdateStatusRPC(agent))
@@ -163,3 +200,6 @@ def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:
                   ServiceRegistrationUpsertRPC(agent))
     app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_DELETE_BY_ID),
                   ServiceRegistrationDeleteByIDRPC(agent))
+    app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_GET_SERVICE),
+                  ServiceRegistrationGetServiceRPC(agent))
+    app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_LIST), ServiceRegistrationListRPC(agent))

@@ -370,6 +370,11 @@ class Server:
     def node_update_allocs(self, node_id: str, secret_id: str, allocs: list[Allocation]) -> int:
         return self.nodes.update_allocs(node_id, secret_id, allocs)
 
+    def authenticate_node(self, node_id: str, secret_id: str) -> Node:
+        """The registered node whose secret ``secret_id`` is (client reads such as a
+        template's nomadService); NotFound / PermissionDenied otherwise."""
+        return self.nodes.authenticate(node_id, secret_id)
+
     def client_allocs(self, node_id: str, secret_id: str) -> dict[str, int]:
         return self.nodes.client_allocs(node_id, secret_id)
 

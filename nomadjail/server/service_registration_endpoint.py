@@ -24,7 +24,6 @@ import dataclasses
 import hashlib
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from ..state import StateSnapshot, StateStore
@@ -36,6 +35,7 @@ from ..structs import (
     PermissionDenied,
     ServiceRegistration,
 )
+from ..structs.service_registration import ServiceRegistrationListStub, ServiceRegistrationStub
 from ..structs.validate import multierror
 from . import messages as m
 
@@ -44,22 +44,6 @@ Authenticate = Callable[[str, str], Node]  # (node ID, secret ID) -> the registe
 
 MAX_PORT = 65535
 MALFORMED_CHOOSE = "Parameter for choose must be in form '<number>|<key>'"  # Nomad's words
-
-
-@dataclass(slots=True)
-class ServiceRegistrationStub:
-    """One service name of a namespace and the union of its instances' tags."""
-
-    service_name: str = ""
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass(slots=True)
-class ServiceRegistrationListStub:
-    """``GET /v1/services``: the services of one namespace."""
-
-    namespace: str = ""
-    services: list[ServiceRegistrationStub] = field(default_factory=list)
 
 
 def _unspecified(address: str) -> bool:

@@ -179,3 +179,4 @@ class TaskEventType(WireEnum):
     MAIN_DEAD = "Main Tasks Dead"
     WAITING_SHUTDOWN_DELAY = "Waiting for shutdown delay"
     SKIPPING_SHUTDOWN_DELAY = "Skipping shutdown delay"
+    TEMPLATE = "Template"  # the template manager's own events ("Missing: ...")

@@ -12,7 +12,7 @@ from .alloc import Allocation
 from .codec import field
 from .consts import NodeStatus
 from .node import Node
-from .service_registration import ServiceRegistration
+from .service_registration import ServiceRegistration, ServiceRegistrationListStub
 
 
 @dataclass(slots=True)
@@ -97,3 +97,19 @@ class ServiceRegistrationDeleteByIDRequest:
     id: str = ""
     namespace: str = ""  # "" means "default"
     node_id: str = ""  # the caller, as in every node-scoped call
+
+
+@dataclass(slots=True)
+class ServiceRegistrationGetServiceResponse:
+    """The answer to ServiceRegistration.GetService: the instances of one service."""
+
+    services: list[ServiceRegistration] = field(default_factory=list)
+    index: int = 0
+
+
+@dataclass(slots=True)
+class ServiceRegistrationListResponse:
+    """The answer to ServiceRegistration.List: service names and tags per namespace."""
+
+    services: list[ServiceRegistrationListStub] = field(default_factory=list)
+    index: int = 0

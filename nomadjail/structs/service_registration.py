@@ -27,3 +27,19 @@ class ServiceRegistration:
     port: int = 0
     create_index: int = 0
     modify_index: int = 0
+
+
+@dataclass(slots=True)
+class ServiceRegistrationStub:
+    """One service name of a namespace and the union of its instances' tags."""
+
+    service_name: str = ""
+    tags: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ServiceRegistrationListStub:
+    """``GET /v1/services``: the services of one namespace."""
+
+    namespace: str = ""
+    services: list[ServiceRegistrationStub] = field(default_factory=list)

@@ -80,11 +80,12 @@ def test_each_phase_has_the_hooks_implementing_it_in_the_given_order() -> None:
 def test_the_default_hooks_run_in_nomads_order() -> None:
     dispatch = hooks(*default_task_hooks())
     assert dispatch.names(HookPhase.PRESTART) == ["task_dir", "env", "validate", "logs",
-                                                 "volumes"]
+                                                 "volumes", "template"]
     # the services hook: registered once the task runs, gone before it is killed
-    for phase in (HookPhase.POSTSTART, HookPhase.PREKILL, HookPhase.EXITED, HookPhase.STOP,
-                  HookPhase.UPDATE):
+    for phase in (HookPhase.POSTSTART, HookPhase.PREKILL, HookPhase.EXITED, HookPhase.UPDATE):
         assert dispatch.names(phase) == ["task_services"]
+    # the template watcher ends with the task runner
+    assert dispatch.names(HookPhase.STOP) == ["template", "task_services"]
 
 
 def test_phases_call_their_hooks_with_their_arguments(hook_context, calls) -> None:

@@ -380,7 +380,8 @@ def test_the_shipped_example_job_parses_and_validates():
 
 def test_an_unsupported_block_is_refused_at_its_position():
     text = (FIXTURES / "potluck" / "nginx.nomad").read_text().replace(
-        "      resources {", "      vault {\n        policies = [\"x\"]\n      }\n\n      resources {")
+        "      resources {",
+        "      vault {\n        policies = [\"x\"]\n      }\n\n      resources {")
     with pytest.raises(JobspecError) as err:
         parse_job(text, "nginx.nomad")
     assert str(err.value) == 'nginx.nomad:49:7: block "vault" is not supported by nomadjail yet'

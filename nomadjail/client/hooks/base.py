@@ -32,6 +32,20 @@ from ..config import ClientConfig
 from ..services.provider import ServiceProviders
 from ..services.workload import Restarter
 from ..taskenv import TaskEnv
+from ..templates.sources import TemplateBackends
+
+
+class TaskControl(Protocol):
+    """What a hook may do to its own task from another thread (the template hook
+    restarts it when a template changes, or kills it when a template fails)."""
+
+    def handle(self) -> TaskHandle | None: ...
+
+    def restart(self, event: TaskEvent, *, failure: bool = False,
+                force: bool = False) -> None: ...
+
+    def kill(self, event: TaskEvent | None = None, *, wait: bool = True,
+             timeout: float | None = None) -> None: ...
 
 
 class HookError(Exception):
@@ -60,6 +74,9 @@ class HookContext:
     hook_state: dict[str, dict[str, str]] = field(default_factory=dict)
     services: ServiceProviders | None = None  # where the task's services are registered
     restarter: Restarter | None = None  # restarts the task for check_restart
+    control: TaskControl | None = None  # the task runner: restart, kill, the handle
+    cancelled: Callable[[], bool] = lambda: False  # the task is being killed or shut down
+    template_backends: TemplateBackends | None = None  # what job templates read from
     # Filled by the prestart hooks:
     env: TaskEnv | None = None
     driver_config: dict[str, Any] = field(default_factory=dict)  # interpolated task config
