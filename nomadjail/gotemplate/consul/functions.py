@@ -22,17 +22,17 @@ from ..builtins import FuncError
 from . import golayout
 from .dependency import MISSING, DataSource, Dependency, DependencyKind
 from .pure import PURE
-from .shapes import KeyPair, NomadVarItems
+from .shapes import KeyPair, NomadVarItems, Scratch
 from .sprig import SPRIG
 
 # Nomad's default ``template { function_denylist }`` client setting.
 DEFAULT_DENYLIST = ("plugin", "writeToFile")
 
-_KV_RE = re.compile(r"/?(?P<key>[^@]+?)/?(?:@(?P<dc>[\w.-]+))?")
+_KV_RE = re.compile(r"/?(?P<key>[^@?]*?)/?(?:\?(?P<query>[^@]*))?(?:@(?P<dc>[\w.-]+))?")
 _SERVICE_RE = re.compile(
-    r"(?:(?P<tag>[\w\-.]+)\.)?(?P<name>[\w\-/]+)(?:@(?P<dc>[\w.\-]+))?"
+    r"(?:(?P<tag>[\w\-.]+)\.)?(?P<name>[\w\-/]+)(?:\?(?P<query>[^@~|]*))?(?:@(?P<dc>[\w.\-]+))?"
     r"(?:~(?P<near>[\w.\-]+))?(?:\|(?P<filter>[\w,]+))?")
-_DC_RE = re.compile(r"(?:@(?P<dc>[\w.\-]+))?")
+_DC_RE = re.compile(r"(?:\?(?P<query>[^@]*))?(?:@(?P<dc>[\w.\-]+))?")
 _NOMAD_SERVICE_RE = re.compile(
     r"(?:(?P<tag>[\w\-.=]+)\.)?(?P<name>[\w\-/]+)(?:\?ns=(?P<ns>[\w\-]+))?"
     r"(?:@(?P<region>[\w.\-]+))?")
@@ -55,6 +55,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         self.now = now or (lambda: datetime.now(UTC))
         self.used: set[Dependency] = set()
         self.missing: set[Dependency] = set()
+        self.scratch = Scratch()
         funcs: dict[str, Callable[..., Any]] = {}
         funcs.update(PURE)
         funcs.update(SPRIG)
@@ -66,7 +67,8 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
             "nomadVar": self.nomad_var, "nomadVarExists": self.nomad_var_exists,
             "nomadVarList": self.nomad_var_list, "nomadVarListSafe": self.nomad_var_list_safe,
             "file": self.file, "env": self.getenv, "envOrDefault": self.env_or_default,
-            "timestamp": self.timestamp,
+            "mustEnv": self.must_env, "timestamp": self.timestamp,
+            "scratch": lambda: self.scratch,
         })
         for name in denylist:
             funcs[name] = _disabled(name)
@@ -99,8 +101,11 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         match = _KV_RE.fullmatch(path.strip())
         if not match:
             raise FuncError(f'kv.get: invalid format: "{path}"')
-        return Dependency(extra.pop("kind", DependencyKind.KV_GET), path=match["key"],
-                          datacenter=match["dc"] or "", **extra)
+        if not match["key"]:
+            raise FuncError(f'kv.get: invalid format: "{path}"')
+        return Dependency(DependencyKind.KV_GET, path=match["key"],
+                          namespace=_query_ns(match["query"]), datacenter=match["dc"] or "",
+                          **extra)
 
     def key(self, path: Any) -> str:
         """The key's value; waits (missing) until the key exists."""
@@ -119,7 +124,10 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if not isinstance(prefix, str):
             raise FuncError(f"{name}: expected a string prefix")
         match = _KV_RE.fullmatch(prefix.strip()) if prefix.strip("/ ") else None
+        if prefix.strip("/ ") and not match:
+            raise FuncError(f'kv.list: invalid format: "{prefix}"')
         dep = Dependency(DependencyKind.KV_LIST, path=match["key"] if match else "",
+                         namespace=_query_ns(match["query"]) if match else "",
                          datacenter=(match["dc"] or "") if match else "")
         value = self._recall(dep)
         if value is MISSING:
@@ -167,7 +175,8 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
                 raise FuncError('health.service: cannot specify extra keys when using "any"')
         dep = Dependency(DependencyKind.CATALOG_SERVICE, path=match["name"],
                          tag=match["tag"] or "", datacenter=match["dc"] or "",
-                         near=match["near"] or "", health=health)
+                         namespace=_query_ns(match["query"]), near=match["near"] or "",
+                         health=health)
         value = self._recall(dep)
         return [] if value is MISSING else list(value or [])
 
@@ -178,6 +187,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if not match:
             raise FuncError(f'catalog.services: invalid format: "{args[0]}"')
         value = self._recall(Dependency(DependencyKind.CATALOG_SERVICES,
+                                        namespace=_query_ns(match["query"]),
                                         datacenter=match["dc"] or ""))
         return [] if value is MISSING else list(value or [])
 
@@ -280,8 +290,14 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         return self.env.get(str(name), "")
 
     def env_or_default(self, name: Any, default: Any) -> Any:
+        """The variable's value when it is set, even to ""; else the default."""
+        return self.env.get(str(name), default)
+
+    def must_env(self, name: Any) -> str:
         value = self.env.get(str(name), "")
-        return value if value != "" else default
+        if value == "":
+            raise FuncError(f"mustEnv: environment variable {name} is not set or empty")
+        return value
 
     def timestamp(self, *args: Any) -> str:
         """Now in UTC: RFC 3339, ``"unix"`` seconds, or any Go layout."""
@@ -293,6 +309,15 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if layout == "unix":
             return str(int(now.timestamp()))
         return golayout.format_time(now, str(layout))
+
+
+def _query_ns(query: str | None) -> str:
+    """The namespace of a consul-template "?ns=x&partition=y" query suffix."""
+    for part in (query or "").split("&"):
+        key, _, value = part.partition("=")
+        if key == "ns":
+            return value
+    return ""
 
 
 def _disabled(name: str) -> Callable[..., Any]:

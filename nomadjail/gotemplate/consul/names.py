@@ -15,15 +15,16 @@ from .sprig import SPRIG
 DATA_FUNCTIONS = frozenset({
     "key", "keyExists", "keyOrDefault", "ls", "safeLs", "tree", "safeTree", "service",
     "services", "nomadService", "nomadServices", "nomadVar", "nomadVarExists", "nomadVarList",
-    "nomadVarListSafe", "file", "env", "envOrDefault", "timestamp",
+    "nomadVarListSafe", "file", "env", "envOrDefault", "mustEnv", "timestamp", "scratch",
+    "executeTemplate",
 })
 # In consul-template's set but refused by Nomad's default function_denylist: they parse,
 # and executing them is an error naming the denylist.
 DENIED = frozenset({"plugin", "writeToFile"})
 UNSUPPORTED = frozenset({
     "secret", "secrets", "pkiCert", "caRoots", "caLeaf", "connect", "node", "nodes",
-    "datacenters", "checks", "executeTemplate", "sockaddr", "parseYAML", "toYAML", "toTOML",
-    "byMeta", "mergeMap", "mergeMapWithOverride", "splitToMap", "spew_dump", "spew_printf",
+    "datacenters", "checks", "sockaddr", "parseYAML", "toYAML", "toTOML",
+    "byMeta", "mergeMap", "mergeMapWithOverride", "spew_dump", "spew_printf",
     "spew_sdump", "spew_sprintf", "partitions", "peerings", "exportedServices",
 })
 

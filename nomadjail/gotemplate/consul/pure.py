@@ -179,6 +179,16 @@ def split(sep: Any, s: Any) -> list[str]:
     return text.split(sep)
 
 
+def split_to_map(sep: Any, kv_sep: Any, s: Any) -> dict[str, str]:
+    """Split into items on ``sep``, each into key and value on ``kv_sep`` (else skipped)."""
+    out: dict[str, str] = {}
+    for item in _str("splitToMap", s).split(_str("splitToMap", sep) or "\n"):
+        key, found, value = item.partition(_str("splitToMap", kv_sep))
+        if found:
+            out[key] = value
+    return out
+
+
 def join(sep: Any, items: Any) -> str:
     if not isinstance(items, (list, tuple)):
         raise FuncError(f"join: expected a list, got {go_type_name(items)}")
@@ -427,7 +437,8 @@ PURE: dict[str, Callable[..., Any]] = {
     "toUnescapedJSONPretty": to_unescaped_json_pretty, "parseJSON": parse_json,
     "parseBool": parse_bool, "parseInt": parse_int, "parseUint": parse_uint,
     "parseFloat": parse_float, "toLower": to_lower, "toUpper": to_upper, "toTitle": to_title,
-    "split": split, "join": join, "trimSpace": trim_space, "trim": trim,
+    "split": split, "splitToMap": split_to_map, "join": join, "trimSpace": trim_space,
+    "trim": trim,
     "trimPrefix": trim_prefix, "trimSuffix": trim_suffix, "replaceAll": replace_all,
     "regexReplaceAll": regex_replace_all, "regexMatch": regex_match, "indent": indent,
     "sha256Hex": sha256_hex, "md5sum": md5sum, "hmacSHA256Hex": hmac_sha256_hex,

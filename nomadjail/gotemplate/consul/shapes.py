@@ -161,6 +161,14 @@ class NomadVarItem:
         return self._parent
 
 
+@dataclass
+class KV:
+    """One of ``NomadVarItems.Tuples``."""
+
+    K: str = ""
+    V: str = ""
+
+
 class NomadVarItems(dict[str, NomadVarItem]):
     """A variable's items by key; a missing key reads as an empty item (Go's zero value)."""
 
@@ -172,8 +180,8 @@ class NomadVarItems(dict[str, NomadVarItem]):
     def Values(self) -> list[str]:
         return [self[k].Value for k in sorted(self)]
 
-    def Tuples(self) -> list[dict[str, str]]:
-        return [{"K": k, "V": self[k].Value} for k in sorted(self)]
+    def Tuples(self) -> list[KV]:
+        return [KV(k, self[k].Value) for k in sorted(self)]
 
     def Metadata(self) -> NomadVarMeta | None:
         for item in self.values():
@@ -223,3 +231,44 @@ def public_fields(value: Any) -> dict[str, Any]:
     """A shape's exported fields (for toJSON), in declaration order."""
     return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)
             if not f.name.startswith("_")}
+
+
+class Scratch:
+    """consul-template's per-render scratchpad: ``{{ scratch.Set "k" "v" }}`` and friends."""
+
+    def __init__(self) -> None:
+        self._values: dict[str, Any] = {}
+
+    def Key(self, key: str) -> bool:
+        return key in self._values
+
+    def Get(self, key: str) -> Any:
+        return self._values.get(key)
+
+    def Set(self, key: str, value: Any) -> str:
+        self._values[key] = value
+        return ""
+
+    def SetX(self, key: str, value: Any) -> str:
+        self._values.setdefault(key, value)
+        return ""
+
+    def MapSet(self, key: str, map_key: str, value: Any) -> str:
+        target = self._values.get(key)
+        if not isinstance(target, dict):
+            target = self._values[key] = {}
+        target[map_key] = value
+        return ""
+
+    def MapSetX(self, key: str, map_key: str, value: Any) -> str:
+        target = self._values.get(key)
+        if not isinstance(target, dict):
+            target = self._values[key] = {}
+        target.setdefault(map_key, value)
+        return ""
+
+    def MapValues(self, key: str) -> list[Any]:
+        target = self._values.get(key)
+        if not isinstance(target, dict):
+            return []
+        return [target[k] for k in sorted(target)]
