@@ -13,7 +13,8 @@ from nomadjail.gotemplate.gofmt import format_value, sprint, sprintf, sprintln
     (0.0001, "0.0001"), (0.00001, "1e-05"), (1e21, "1e+21"), (0.1 + 0.2, "0.30000000000000004"),
     (-0.0, "-0"), (float("inf"), "+Inf"), (float("-inf"), "-Inf"), (float("nan"), "NaN"),
     ("s", "s"), (["a", 1, [2, 3]], "[a 1 [2 3]]"), ([], "[]"),
-    ({"b": 2, "a": [1, "x"]}, "map[a:[1 x] b:2]"), ({}, "map[]"), ({2: "b", 1: "a"}, "map[1:a 2:b]"),
+    ({"b": 2, "a": [1, "x"]}, "map[a:[1 x] b:2]"), ({}, "map[]"),
+    ({2: "b", 1: "a"}, "map[1:a 2:b]"),
 ])
 def test_v_of_each_kind(value: object, text: str) -> None:
     assert format_value(value, "v") == text
