@@ -21,7 +21,7 @@ from typing import Any
 
 from .builtins import BUILTINS, FuncError, truth
 from .errors import ExecError, TemplateError, location
-from .gofmt import format_value, go_type_name, is_stringer
+from .gofmt import format_value, go_type_name
 from .nodes import (
     ActionNode,
     BoolNode,
@@ -263,12 +263,31 @@ class Executor:
             self.depth -= 1
             self.vars, self.tmpl_name = saved
 
+    def execute_template(self, name: str, *data: Any) -> str:
+        """consul-template's executeTemplate: a defined template's output, as a string."""
+        if len(data) > 1:
+            raise FuncError(f"executeTemplate: wrong number of arguments, expected 1 or 2, "
+                            f"but got {len(data) + 1}")
+        tree = self.trees.get(name)
+        if tree is None:
+            raise FuncError(f"template \"{name}\" not defined")
+        if self.depth >= MAX_TEMPLATE_DEPTH:
+            raise FuncError(f"exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})")
+        dot = data[0] if data else None
+        saved = (self.vars, self.tmpl_name, self.out, self.node)
+        self.vars, self.tmpl_name, self.out = [["$", dot]], name, []
+        self.depth += 1
+        try:
+            self.walk(dot, tree)
+            return "".join(self.out)
+        finally:
+            self.depth -= 1
+            self.vars, self.tmpl_name, self.out, self.node = saved
+
     def print_value(self, node: Node, value: Any) -> str:
         if value is None:
             return "<no value>"
-        if callable(value) and not is_stringer(value) and not isinstance(
-                value, (Mapping, list, tuple)) and (inspect.isfunction(value)
-                                                    or inspect.ismethod(value)):
+        if inspect.isfunction(value) or inspect.ismethod(value):
             self.node = node
             raise self.error(f"can't print {node} of type func")
         return format_value(value, "v")
@@ -384,6 +403,8 @@ class Executor:
             return self.eval_and_or(dot, node, args, final)
         if name == "call":
             fn: Callable[..., Any] | None = _call
+        elif name == "executeTemplate" and name not in self.funcs:
+            fn = self.execute_template
         else:
             fn = self.funcs.get(name) or BUILTINS.get(name)
         if fn is None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from .errors import ParseError, location
-from .lexer import Tok, Token, lex
+from .lexer import Tok, Token, go_quote, lex
 from .literals import LiteralError, char_value, number_value, unquote
 from .nodes import (
     ActionNode,
@@ -367,7 +367,7 @@ class Parser:
             if isinstance(node, VariableNode):
                 return VariableNode(node.pos, node.ident + tuple(fields))
             if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
-                raise self.error(f"unexpected . after term \"{node}\"")
+                raise self.error(f"unexpected . after term {go_quote(str(node))}")
             return ChainNode(pos, node, tuple(fields))
         return node
 
