@@ -4,7 +4,6 @@
 ``hook.py``         the task runner hook: first render in prestart, env, stop
 ``manager.py``      one per task: render loop, "Missing" events, the watcher thread
 ``sources.py``      the DataSource: Consul KV/catalog, Nomad services/variables, files
-``shapes.py``       the values templates read (consul-template's field names)
 ``writer.py``       paths (sandbox) and atomic writes with perms/uid/gid
 ``env_file.py``     ``env = true`` output -> task environment
 ``change.py``       change_mode, coalesced, and splay (pure)

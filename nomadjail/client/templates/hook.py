@@ -58,13 +58,14 @@ class TemplateHook:
         backends = ctx.template_backends
         alloc_dir = ctx.alloc_dir.path
         sandbox = None if config.disable_file_sandbox else alloc_dir
+        namespace = ctx.alloc.namespace or "default"
         sources = TemplateSources(
             consul=backends.consul if backends is not None else None,
             nomad=backends.nomad if backends is not None else None,
             variables=backends.variables if backends is not None else None,
-            namespace=ctx.alloc.namespace or "default", alloc_id=ctx.alloc.id,
+            namespace=namespace, alloc_id=ctx.alloc.id,
             read_file=file_reader(sandbox))
         return TemplateManager(
-            templates, task_dir=ctx.task_dir.dir, alloc_dir=alloc_dir,
+            templates, task_dir=ctx.task_dir.dir, alloc_dir=alloc_dir, namespace=namespace,
             env=lambda: ctx.env.env if ctx.env is not None else {}, sources=sources,
             config=config, emit=ctx.emit, control=ctx.control, driver=ctx.driver)

@@ -30,12 +30,15 @@ import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 from ...drivers.base import Driver, DriverError
 from ...gotemplate import FUNCTION_NAMES, TemplateError, parse
-from ...gotemplate import consul as consul_functions
-from ...gotemplate.consul import Dependency
+from ...gotemplate.consul import (
+    Dependency,
+    DependencyKind,
+    TemplateFunctions,
+    consul_template_functions,
+)
 from ...structs import TaskEvent, Template
 from ...structs.template import parse_perms
 from ..hooks.base import TaskControl
@@ -67,9 +70,36 @@ class Rendered:
     used: frozenset[Dependency]
 
 
+def describe(dep: Dependency) -> str:
+    """A dependency as consul-template names it in Nomad's "Missing" events
+    (``kv.block(app/port)``, ``nomad.var.block(nomad/jobs/web@default.global)`` ...)."""
+    dc = f"@{dep.datacenter}" if dep.datacenter else ""
+    kind = dep.kind
+    if kind == DependencyKind.KV_GET:
+        return f"kv.{'block' if dep.block else 'get'}({dep.path}{dc})"
+    if kind == DependencyKind.KV_LIST:
+        return f"kv.list({dep.path}{dc})"
+    if kind == DependencyKind.CATALOG_SERVICE:
+        name = f"{dep.tag}.{dep.path}" if dep.tag else dep.path
+        return f"health.service({name}{dc}|{','.join(dep.health or ('passing',))})"
+    if kind == DependencyKind.CATALOG_SERVICES:
+        return f"catalog.services{'(' + dep.datacenter + ')' if dep.datacenter else ''}"
+    if kind == DependencyKind.NOMAD_SERVICE:
+        name = f"{dep.tag}.{dep.path}" if dep.tag else dep.path
+        return f"nomad.service({name})"
+    if kind == DependencyKind.NOMAD_SERVICES:
+        return "nomad.services"
+    if kind in (DependencyKind.NOMAD_VAR_GET, DependencyKind.NOMAD_VAR_LIST):
+        verb = "list" if kind == DependencyKind.NOMAD_VAR_LIST else \
+            ("block" if dep.block else "get")
+        return (f"nomad.var.{verb}({dep.path}@{dep.namespace or 'default'}."
+                f"{dep.region or 'global'})")
+    return f"{kind.value}({dep.path})"
+
+
 def missing_message(missing: Iterable[Dependency]) -> str:
     """Nomad's "Missing: a, b, c, and 2 more" (sorted, three named at most)."""
-    names = sorted({str(dep) for dep in missing})
+    names = sorted({describe(dep) for dep in missing})
     if len(names) > MISSING_EVENT_LIMIT:
         names = names[:MISSING_EVENT_LIMIT] + [f"and {len(names) - MISSING_EVENT_LIMIT} more"]
     return "Missing: " + ", ".join(names)
@@ -77,6 +107,7 @@ def missing_message(missing: Iterable[Dependency]) -> str:
 
 class TemplateManager:
     def __init__(self, templates: Sequence[Template], *, task_dir: str, alloc_dir: str,
+                 namespace: str,
                  env: Callable[[], Mapping[str, str]], sources: TemplateSources,
                  config: TemplateConfig, emit: Callable[[TaskEvent], None],
                  control: TaskControl | None, driver: Driver | None,
@@ -84,6 +115,7 @@ class TemplateManager:
         self._templates = list(templates)
         self._task_dir = task_dir
         self._alloc_dir = alloc_dir
+        self._namespace = namespace
         self._env = env
         self._sources = sources
         self._config = config
@@ -92,7 +124,6 @@ class TemplateManager:
         self._driver = driver
         self._rng = rng or random.Random()
         self._sandbox = not config.disable_file_sandbox
-        self._func_names = FUNCTION_NAMES - set(config.function_denylist)
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
         self._env_vars: dict[str, str] = {}
@@ -118,7 +149,7 @@ class TemplateManager:
                     self._write(render)
                 self._load_env(renders)
                 return True
-            names = frozenset(str(dep) for dep in missing)
+            names = frozenset(describe(dep) for dep in missing)
             now = time.monotonic()
             if names != last_missing and \
                     now - last_event >= self._config.missing_event_interval:
@@ -174,22 +205,21 @@ class TemplateManager:
             raise RenderError(str(err)) from err
         try:
             parsed = parse(text, name=self._name(tmpl), left_delim=tmpl.left_delim or "{{",
-                           right_delim=tmpl.right_delim or "}}", func_names=self._func_names)
+                           right_delim=tmpl.right_delim or "}}", func_names=FUNCTION_NAMES)
             funcs = self._functions(env)
             content = parsed.execute(None, funcs,
                                      missing_key="error" if tmpl.err_missing_key else "zero")
         except TemplateError as err:
             raise RenderError(str(err)) from err
-        missing = frozenset(getattr(funcs, "missing", ()))
-        used = frozenset(getattr(funcs, "used", ()))
+        missing, used = frozenset(funcs.missing), frozenset(funcs.used)
         return Rendered(tmpl, path, None if missing else content, missing, used)
 
-    def _functions(self, env: dict[str, str]) -> Any:
-        build = getattr(consul_functions, "consul_template_functions", None)
-        if build is None:  # the engine's function set has not landed yet
-            return {}
-        return build(self._sources, env=env,
-                     sandbox_dir=self._alloc_dir if self._sandbox else None)
+    def _functions(self, env: dict[str, str]) -> TemplateFunctions:
+        """One render's functions: the task's env only (never the agent's), ``file``
+        sandboxed to the task directory as Nomad sets consul-template's SandboxPath."""
+        return consul_template_functions(
+            self._sources, env=env, sandbox_dir=self._task_dir if self._sandbox else None,
+            namespace=self._namespace, denylist=tuple(self._config.function_denylist))
 
     def _write(self, render: Rendered) -> bool:
         assert render.content is not None

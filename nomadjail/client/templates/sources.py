@@ -32,18 +32,21 @@ import threading
 from collections.abc import Callable, Iterable
 from typing import Any, Protocol, runtime_checkable
 
-from ...gotemplate.consul import MISSING, Dependency, DependencyKind
-from ...structs import ServiceRegistration
-from ...structs.service_registration import ServiceRegistrationListStub
-from .shapes import (
+from ...gotemplate.consul import (
+    MISSING,
     CatalogSnippet,
+    Dependency,
+    DependencyKind,
     HealthService,
     KeyPair,
     NomadService,
     NomadServicesSnippet,
-    NomadVarItems,
     NomadVarMeta,
+    ServiceTags,
+    nomad_var_items,
 )
+from ...structs import ServiceRegistration
+from ...structs.service_registration import ServiceRegistrationListStub
 
 log = logging.getLogger(__name__)
 
@@ -225,15 +228,14 @@ class TemplateSources:
             if entry is None:
                 return MISSING if dep.block else None
             return str(entry.get("Value", ""))
-        if kind in (DependencyKind.KV_LIST, DependencyKind.KV_TREE):
-            return _key_pairs(consul.kv_recurse(dep.path), dep.path,
-                              recursive=kind == DependencyKind.KV_TREE)
+        if kind == DependencyKind.KV_LIST:
+            return _key_pairs(consul.kv_recurse(dep.path), dep.path)
         if kind == DependencyKind.CATALOG_SERVICE:
             entries = consul.health_service(dep.path, dep.tag, dep.datacenter)
             return _health_services(entries, dep.health)
         if kind == DependencyKind.CATALOG_SERVICES:
             services = consul.catalog_services(dep.datacenter)
-            return [CatalogSnippet(Name=name, Tags=tuple(sorted(tags)))
+            return [CatalogSnippet(Name=name, Tags=ServiceTags(sorted(tags)))
                     for name, tags in sorted(services.items())]
         raise SourceUnavailable(f"unknown dependency kind {kind!r}")
 
@@ -251,8 +253,7 @@ class TemplateSources:
                 return [_nomad_service(r) for r in sorted(found, key=lambda r: r.id)]
             if dep.kind == DependencyKind.NOMAD_SERVICES:
                 stubs, _ = nomad.list_service_registrations(namespace, 0, 0)
-                return [NomadServicesSnippet(Name=s.service_name, Namespace=stub.namespace,
-                                             Tags=tuple(s.tags))
+                return [NomadServicesSnippet(Name=s.service_name, Tags=ServiceTags(s.tags))
                         for stub in stubs for s in stub.services]
         except SourceUnavailable:
             raise
@@ -268,24 +269,26 @@ class TemplateSources:
             variable, _ = variables.read_variable(namespace, dep.path, self._alloc_id, 0, 0)
             if variable is None:
                 return MISSING if dep.block else None
-            return NomadVarItems(dict(variable.items), _var_meta(variable))
+            return nomad_var_items(variable.path, dict(variable.items),
+                                   namespace=variable.namespace,
+                                   create_index=variable.create_index,
+                                   modify_index=variable.modify_index,
+                                   create_time=variable.create_time,
+                                   modify_time=variable.modify_time)
         metas, _ = variables.list_variables(namespace, dep.path, self._alloc_id, 0, 0)
         return [_var_meta(meta) for meta in sorted(metas, key=lambda m: m.path)]
 
 
-def _key_pairs(entries: list[dict[str, Any]], prefix: str, *, recursive: bool
-               ) -> list[KeyPair]:
-    """consul-template's ``ls`` (direct children, no folders) and ``tree`` (everything
-    below, no folders): ``Key`` is relative to the prefix."""
+def _key_pairs(entries: list[dict[str, Any]], prefix: str) -> list[KeyPair]:
+    """Every entry under ``prefix`` with ``Key`` relative to it, sorted (consul-template's
+    kv.list; ``ls`` keeps the direct children, ``tree`` drops the folders)."""
     base = prefix if not prefix or prefix.endswith("/") else prefix + "/"
     pairs = []
     for entry in sorted(entries, key=lambda e: str(e.get("Key", ""))):
         path = str(entry.get("Key", ""))
         key = path[len(base):] if path.startswith(base) else path.removeprefix(prefix)
-        if not key or key.endswith("/"):
-            continue  # the folder itself, or a folder entry
-        if not recursive and "/" in key:
-            continue
+        if not key:
+            continue  # the folder itself
         pairs.append(KeyPair(Path=path, Key=key, Value=str(entry.get("Value", "")),
                              CreateIndex=int(entry.get("CreateIndex", 0)),
                              ModifyIndex=int(entry.get("ModifyIndex", 0)),
@@ -323,11 +326,12 @@ def _health_services(entries: list[dict[str, Any]], health: tuple[str, ...]
             NodeDatacenter=str(node.get("Datacenter", "")),
             Address=str(service.get("Address") or node.get("Address", "")),
             ID=str(service.get("ID", "")), Name=str(service.get("Service", "")),
-            Tags=tuple(service.get("Tags") or ()), Status=status,
+            Tags=ServiceTags(service.get("Tags") or ()), Status=status,
             Port=int(service.get("Port", 0)), ServiceMeta=dict(service.get("Meta") or {}),
             NodeMeta=dict(node.get("Meta") or {}),
             NodeTaggedAddresses=dict(node.get("TaggedAddresses") or {}),
-            Weights=dict(service.get("Weights") or {}), Checks=tuple(checks)))
+            Weights=dict(service.get("Weights") or {}), Checks=checks,
+            Namespace=str(service.get("Namespace") or "")))
     # consul-template sorts instances by node, then by ID
     return sorted(result, key=lambda s: (s.Node, s.ID))
 
@@ -335,7 +339,7 @@ def _health_services(entries: list[dict[str, Any]], health: tuple[str, ...]
 def _nomad_service(reg: ServiceRegistration) -> NomadService:
     return NomadService(ID=reg.id, Name=reg.service_name, Namespace=reg.namespace,
                         Node=reg.node_id, Datacenter=reg.datacenter, JobID=reg.job_id,
-                        AllocID=reg.alloc_id, Tags=tuple(reg.tags), Address=reg.address,
+                        AllocID=reg.alloc_id, Tags=ServiceTags(reg.tags), Address=reg.address,
                         Port=reg.port)
 
 
