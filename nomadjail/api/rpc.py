@@ -6,7 +6,8 @@ payload shapes but carries them as JSON over HTTP, so the same Falcon stack
 serves both ports and the traffic can be read with curl.
 
 Every request is ``POST /v1/rpc/<Method>`` with a JSON body, except the
-blocking ``Node.GetClientAllocs`` which is a ``GET`` with ``?index=&wait=``.
+blocking ``Node.GetClientAllocs``, ``Variables.Read`` and ``Variables.List``, which
+are ``GET`` with ``?index=&wait=``.
 Node-scoped calls carry the node's SecretID in the ``X-Nomad-Token`` header;
 the server answers 403 if it does not match the registered node.  Errors use
 the public API's status codes and plain-text bodies.
@@ -32,7 +33,15 @@ ServiceRegistration.   {"Services": [ServiceRegistration]}   {"Index": n}
 Upsert                 (every NodeID the caller's)
 ServiceRegistration.   {"ID": id, "Namespace": ns,           {"Index": n}
 DeleteByID             "NodeID": id}
+Variables.Read         query: namespace, path, alloc_id,     {"Data": Variable or null,
+(GET, blocking)        task, index, wait                     "Index": n}
+Variables.List         query: namespace, prefix, alloc_id,   {"Data": [VariableMetadata],
+(GET, blocking)        task, index, wait                     "Index": n}
 =====================  ====================================  ===================================
+
+The ``Variables`` calls are a task's reads (templates): the secret must be that of the
+node running ``alloc_id``, and only the allocation's implicit paths are served
+(``nomad/jobs[/<job>[/<group>[/<task>]]]``; 403 otherwise).
 
 A follower server forwards the same requests, unchanged, to the leader's rpc
 address.  A server that cannot serve a call because there is no leader (or it
@@ -58,13 +67,15 @@ from ..structs.rpc import (
     NodeUpdateStatusRequest,
     ServiceRegistrationDeleteByIDRequest,
     ServiceRegistrationUpsertRequest,
+    VariablesListResponse,
+    VariablesReadResponse,
 )
 
 __all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
            "NodeClientAllocsResponse", "NodeRegisterRequest", "NodeUpdateAllocRequest",
            "NodeUpdateResponse", "NodeUpdateStatusRequest", "RPC_PREFIX", "METHODS",
            "ServiceRegistrationDeleteByIDRequest", "ServiceRegistrationUpsertRequest",
-           "rpc_path", "is_no_leader_error"]
+           "VariablesListResponse", "VariablesReadResponse", "rpc_path", "is_no_leader_error"]
 
 RPC_PREFIX = "/v1/rpc/"
 
@@ -75,9 +86,12 @@ ALLOC_GET_ALLOCS = "Alloc.GetAllocs"
 NODE_UPDATE_ALLOC = "Node.UpdateAlloc"
 SERVICE_REGISTRATION_UPSERT = "ServiceRegistration.Upsert"
 SERVICE_REGISTRATION_DELETE_BY_ID = "ServiceRegistration.DeleteByID"
+VARIABLES_READ = "Variables.Read"
+VARIABLES_LIST = "Variables.List"
 
 METHODS = (NODE_REGISTER, NODE_UPDATE_STATUS, NODE_GET_CLIENT_ALLOCS, ALLOC_GET_ALLOCS,
-           NODE_UPDATE_ALLOC, SERVICE_REGISTRATION_UPSERT, SERVICE_REGISTRATION_DELETE_BY_ID)
+           NODE_UPDATE_ALLOC, SERVICE_REGISTRATION_UPSERT, SERVICE_REGISTRATION_DELETE_BY_ID,
+           VARIABLES_READ, VARIABLES_LIST)
 
 
 def rpc_path(method: str) -> str:

@@ -44,6 +44,7 @@ from ..structs import (
     from_api,
     to_api,
 )
+from ..structs.variables import Variable, VariableMetadata
 from ._errors import ApiConnectionError, error_for_status
 from ._transport import RequestsTransport, Transport
 from .rpc import (
@@ -54,6 +55,8 @@ from .rpc import (
     NODE_UPDATE_STATUS,
     SERVICE_REGISTRATION_DELETE_BY_ID,
     SERVICE_REGISTRATION_UPSERT,
+    VARIABLES_LIST,
+    VARIABLES_READ,
     AllocGetAllocsRequest,
     AllocGetAllocsResponse,
     IndexResponse,
@@ -64,6 +67,8 @@ from .rpc import (
     NodeUpdateStatusRequest,
     ServiceRegistrationDeleteByIDRequest,
     ServiceRegistrationUpsertRequest,
+    VariablesListResponse,
+    VariablesReadResponse,
     is_no_leader_error,
     rpc_path,
 )
@@ -255,3 +260,33 @@ class HTTPServerRPC:
                                                        node_id=self._node_id)
         data = self._call(SERVICE_REGISTRATION_DELETE_BY_ID, body=to_api(request))
         return from_api(IndexResponse, data if isinstance(data, dict) else {}).index
+
+    # -- Nomad Variables (a task's reads, for templates) -----------------------------------
+
+    @staticmethod
+    def _blocking(params: dict[str, Any], index: int, wait: float) -> dict[str, Any]:
+        if index > 0:
+            params["index"] = index
+            params["wait"] = f"{max(int(wait * 1000), 1)}ms"
+        return {key: value for key, value in params.items() if value != ""}
+
+    def read_variable(self, namespace: str, path: str, alloc_id: str, index: int,
+                      wait: float, task: str = "") -> tuple[Variable | None, int]:
+        """The variable at ``path`` as the task of ``alloc_id`` may read it (None when it
+        does not exist) and the index to block on next; PermissionDenied for a path
+        outside the task's implicit ones."""
+        params = self._blocking({"namespace": namespace or DEFAULT_NAMESPACE, "path": path,
+                                 "alloc_id": alloc_id, "task": task}, index, wait)
+        data = self._call(VARIABLES_READ, params=params)
+        result = from_api(VariablesReadResponse, data if isinstance(data, dict) else {})
+        return result.data, result.index
+
+    def list_variables(self, namespace: str, prefix: str, alloc_id: str, index: int,
+                       wait: float, task: str = "") -> tuple[list[VariableMetadata], int]:
+        """The metadata of the variables under ``prefix`` the task may read."""
+        params = self._blocking({"namespace": namespace or DEFAULT_NAMESPACE,
+                                 "prefix": prefix, "alloc_id": alloc_id, "task": task},
+                                index, wait)
+        data = self._call(VARIABLES_LIST, params=params)
+        result = from_api(VariablesListResponse, data if isinstance(data, dict) else {})
+        return result.data, result.index
