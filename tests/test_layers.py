@@ -17,12 +17,14 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent / "nomadjail"
-ORDER = ["helper", "structs", "api", "jobspec", "state", "scheduler", "server", "drivers",
-         "pot_driver", "client", "http", "agent", "appliance", "cli"]
+ORDER = ["helper", "gotemplate", "structs", "api", "jobspec", "state", "scheduler", "server",
+         "drivers", "pot_driver", "client", "http", "agent", "appliance", "cli"]
 NEVER = {("server", "client"), ("client", "server")}
 # DESIGN.md §3, right column ("imports:"); the agent wires everything.
 _ALLOWED = {
     "helper": set(),
+    "gotemplate": set(),  # Go's text/template: a floor like helper/ (the structs parse job
+                          # templates at validation, the client renders them)
     "structs": set(),
     "api": {"structs"},
     "jobspec": {"structs", "api"},
@@ -37,7 +39,8 @@ _ALLOWED = {
     "appliance": {"agent", "jobspec", "api", "structs"},
     "cli": {"api", "jobspec", "structs"},
 }
-ALLOWED = {package: allowed | ({"helper"} if package != "helper" else set())
+_FLOORS = ("helper", "gotemplate")
+ALLOWED = {package: allowed | ({"helper", "gotemplate"} if package not in _FLOORS else set())
            for package, allowed in _ALLOWED.items()}
 
 
