@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from ..structs import DecodeError, from_api, to_api
+from ..structs import DecodeError, format_duration, from_api, parse_duration, to_api
 from ..structs.keyring import RootKeyMeta
 from ..structs.variables import Variable, VariableMetadata
 from ._errors import ApiConflict, ApiError, ApiNotFound
@@ -35,9 +35,23 @@ class ApiCASConflict(ApiConflict):
         self.check_index = check_index
 
 
+def _lock_in_ns(data: Any) -> Any:
+    """Nomad writes a lock's TTL and delay as Go durations ("15s"); the structs hold ns."""
+    lock = data.get("Lock") if isinstance(data, dict) else None
+    if isinstance(lock, dict):
+        for key in ("TTL", "LockDelay"):
+            if isinstance(lock.get(key), str):
+                try:
+                    lock[key] = parse_duration(lock[key])
+                except ValueError:
+                    raise ApiError(200, f"unexpected answer: Lock.{key} {lock[key]!r} is "
+                                        "not a duration") from None
+    return data
+
+
 def _variable(data: Any) -> Variable:
     try:
-        return from_api(Variable, data)
+        return from_api(Variable, _lock_in_ns(data))
     except DecodeError as err:
         raise ApiError(200, f"unexpected answer: {err}") from None
 
@@ -58,7 +72,7 @@ class VariablesApi:
         data, meta = self.client.query("/v1/vars", params, namespace=namespace, prefix=prefix,
                                        index=index, wait=wait)
         try:
-            return [from_api(VariableMetadata, item) for item in data or []], meta
+            return [from_api(VariableMetadata, _lock_in_ns(item)) for item in data or []], meta
         except DecodeError as err:
             raise ApiError(200, f"unexpected answer: {err}") from None
 
@@ -79,14 +93,43 @@ class VariablesApi:
     def put(self, var: Variable, *, cas: int | None = None) -> tuple[Variable, WriteMeta]:
         """Store ``var`` (Go's Update, or CheckedUpdate with ``cas``: 0 = only if it does
         not exist yet).  ApiCASConflict when the check fails."""
-        body = to_api(var)
         params = {"cas": cas} if cas is not None else None
+        return self._put(var, params, cas or 0)
+
+    def _put(self, var: Variable, params: dict[str, Any] | None,
+             check_index: int) -> tuple[Variable, WriteMeta]:
+        body = to_api(var)
+        if isinstance(body.get("Lock"), dict):
+            for key in ("TTL", "LockDelay"):
+                body["Lock"][key] = format_duration(int(body["Lock"][key] or 0))
         try:
             data, meta = self.client.write("PUT", _path(var.path), body, params,
                                            namespace=var.namespace or None)
         except ApiConflict as err:
-            raise self._conflict(err, cas or 0) from None
+            raise self._conflict(err, check_index) from None
         return _variable(data), meta
+
+    # -- locks (Go's client.Locks()) ------------------------------------------------------
+    def acquire_lock(self, var: Variable) -> tuple[Variable, WriteMeta]:
+        """Lock ``var`` (its ``lock`` gives TTL and delay; made if missing).  The answer
+        carries the lock ID; ApiCASConflict (the holder's variable) when it is locked."""
+        return self._put(var, {"lock-acquire": ""}, 0)
+
+    def renew_lock(self, var: Variable) -> tuple[VariableMetadata, WriteMeta]:
+        """Restart the TTL of the lock ``var.lock.id``; ApiConflict when it is lost."""
+        body = to_api(Variable(namespace=var.namespace, path=var.path, lock=var.lock))
+        body["Lock"] = {"ID": var.lock.id if var.lock else ""}
+        data, meta = self.client.write("PUT", _path(var.path), body, {"lock-renew": ""},
+                                       namespace=var.namespace or None)
+        try:
+            return from_api(VariableMetadata, _lock_in_ns(data)), meta
+        except DecodeError as err:
+            raise ApiError(200, f"unexpected answer: {err}") from None
+
+    def release_lock(self, var: Variable) -> tuple[Variable, WriteMeta]:
+        """Give up the lock ``var.lock.id`` (the variable stays)."""
+        release = Variable(namespace=var.namespace, path=var.path, lock=var.lock)
+        return self._put(release, {"lock-release": ""}, 0)
 
     def delete(self, path: str, *, namespace: str | None = None,
                cas: int | None = None) -> WriteMeta:
@@ -102,7 +145,7 @@ class VariablesApi:
     @staticmethod
     def _conflict(err: ApiConflict, check_index: int) -> ApiConflict:
         try:
-            conflict = from_api(Variable, json.loads(err.message))
+            conflict = from_api(Variable, _lock_in_ns(json.loads(err.message)))
         except (ValueError, DecodeError):
             return err
         return ApiCASConflict(err.message, conflict, check_index)

@@ -10,20 +10,25 @@
   409 with the *current* variable as its body, as Nomad does;
 * ``DELETE /v1/var/<path>`` -- remove it (``?cas=`` as for PUT), 204.
 
-Nomad's lock operations (``?lock-acquire``, ``?lock-renew``, ``?lock-release``) are
-refused with a 400 saying so: they are not built yet.
+Locks (``PUT /v1/var/<path>?lock-acquire|lock-renew|lock-release``, Nomad's): acquire
+takes the Variable JSON with ``Lock {TTL, LockDelay}`` (Go durations such as ``"15s"``,
+or nanoseconds) and answers the variable with its ``Lock.ID``; renew and release take
+``Lock {ID}``.  Renew answers the variable's metadata; a lock held by someone else, or
+an ID that does not hold it (any more), is a 409.  ``Lock`` durations are written as
+Go durations, as Nomad's API shows them.
 """
 
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import falcon
 import falcon.asgi
 
 from ..server import Table
-from ..structs import BadRequest, NotFound, from_api, to_api
-from ..structs.variables import Variable
+from ..structs import BadRequest, NotFound, format_duration, from_api, parse_duration, to_api
+from ..structs.variables import Variable, VariableMetadata
 from .agent_api import AgentAPI
 from .body import read_object
 from .query import paginate, set_index
@@ -47,11 +52,34 @@ def _path(path: str) -> str:
     return path
 
 
-def _refuse_locks(req: falcon.asgi.Request) -> None:
+def _lock_operation(req: falcon.asgi.Request) -> str:
     asked = [op for op in LOCK_OPERATIONS if op in req.params]
-    if asked:
-        raise BadRequest(f"variable lock operations ({', '.join(asked)}) are not supported "
-                         "by nomadjail yet")
+    if len(asked) > 1:
+        raise BadRequest(f"only one lock operation at a time, got {', '.join(asked)}")
+    return asked[0] if asked else ""
+
+
+def _lock_durations(body: dict[str, Any]) -> None:
+    """Nomad's API sends lock TTL and delay as Go durations ("15s"); store nanoseconds."""
+    lock = body.get("Lock")
+    if not isinstance(lock, dict):
+        return
+    for key in ("TTL", "LockDelay"):
+        value = lock.get(key)
+        if isinstance(value, str):
+            try:
+                lock[key] = parse_duration(value)
+            except ValueError:
+                raise BadRequest(f"Lock.{key}: invalid duration {value!r}") from None
+
+
+def variable_json(var: Variable | VariableMetadata) -> dict[str, Any]:
+    """The API JSON of a variable (or its metadata), lock durations as Go durations."""
+    data = to_api(var)
+    if isinstance(data.get("Lock"), dict):
+        for key in ("TTL", "LockDelay"):
+            data["Lock"][key] = format_duration(int(data["Lock"][key] or 0))
+    return data
 
 
 class VariablesResource(Resource):
@@ -62,7 +90,7 @@ class VariablesResource(Resource):
         found = server.variables.list_metadata(snap, namespace, opts.prefix)
         found = paginate(found, opts, resp, lambda var: f"{var.namespace}.{var.path}"
                          if opts.all_namespaces else var.path)
-        resp.media = [to_api(var) for var in found]
+        resp.media = [variable_json(var) for var in found]
 
 
 class VariablePaths(Resource):
@@ -75,16 +103,17 @@ class VariablePaths(Resource):
         if sealed is None:
             raise NotFound("variable not found")
         server = self.agent.require_server()
-        resp.media = to_api(await asyncio.to_thread(server.variables.opened, sealed))
+        resp.media = variable_json(await asyncio.to_thread(server.variables.opened, sealed))
 
     async def on_put(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                      path: str) -> None:
         path = _path(path)
-        _refuse_locks(req)
+        lock_op = _lock_operation(req)
         cas = _cas(req)
         body = await read_object(req)
-        if not isinstance(body.get("Items"), dict) or not body["Items"]:
+        if not lock_op and (not isinstance(body.get("Items"), dict) or not body["Items"]):
             raise BadRequest("variable missing required Items object")
+        _lock_durations(body)
         var = from_api(Variable, body, "Variable")
         asked = req.get_param("namespace") or ""
         if asked and var.namespace and asked != var.namespace:
@@ -93,21 +122,36 @@ class VariablePaths(Resource):
         var.namespace = asked or var.namespace
         var.path = path
         server = self.agent.require_server()
-        result = await asyncio.to_thread(server.variables.apply, var, cas_index=cas)
+        endpoint = server.variables
+        lock_id = var.lock.id if var.lock is not None else ""
+        if lock_op == "lock-renew":
+            meta, index = await asyncio.to_thread(endpoint.lock_renew, var.namespace, path,
+                                                  lock_id)
+            set_index(resp, index)
+            resp.media = variable_json(meta)
+            return
+        if lock_op == "lock-acquire":
+            result = await asyncio.to_thread(endpoint.lock_acquire, var)
+        elif lock_op == "lock-release":
+            result = await asyncio.to_thread(endpoint.lock_release, var.namespace, path,
+                                             lock_id)
+        else:
+            result = await asyncio.to_thread(endpoint.apply, var, cas_index=cas)
         if result.conflict is not None:
             set_index(resp, result.conflict.modify_index)
             resp.status = falcon.HTTP_409
-            resp.media = to_api(result.conflict)
+            resp.media = variable_json(result.conflict)
             return
         set_index(resp, result.index)
-        resp.media = to_api(result.output) if result.output is not None else None
+        resp.media = variable_json(result.output) if result.output is not None else None
 
     on_post = on_put
 
     async def on_delete(self, req: falcon.asgi.Request, resp: falcon.asgi.Response,
                         path: str) -> None:
         path = _path(path)
-        _refuse_locks(req)
+        if _lock_operation(req):
+            raise BadRequest("lock operations are PUT requests")
         cas = _cas(req)
         server = self.agent.require_server()
         result = await asyncio.to_thread(server.variables.delete,
@@ -115,7 +159,7 @@ class VariablePaths(Resource):
         if result.conflict is not None:
             set_index(resp, result.conflict.modify_index)
             resp.status = falcon.HTTP_409
-            resp.media = to_api(result.conflict)
+            resp.media = variable_json(result.conflict)
             return
         set_index(resp, result.index)
         resp.status = falcon.HTTP_204

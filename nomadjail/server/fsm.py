@@ -59,6 +59,7 @@ from ..structs import (
     to_api,
 )
 from ..structs.node import last_drain_after
+from ..structs.variables import VariableMetadata
 from . import messages as m
 from .messages import MsgType
 from .snapshot_codec import decode_tables, encode_tables
@@ -136,7 +137,12 @@ class FSM:
             MsgType.ROOT_KEY_UPSERT: self._root_key_upsert,
             MsgType.ROOT_KEY_DELETE: self._root_key_delete,
             MsgType.ROOT_KEY_STATE: self._root_key_state,
+            MsgType.VAR_LOCK_RENEW: self._var_lock_renew,
         }
+        # (namespace, path) -> (lock ID, index of its last renewal): bookkeeping for the
+        # leader's lock timers, derived from the log alone (equal on every server), not
+        # part of the state or of snapshots (a new leader gives every lock a full TTL).
+        self.lock_renewals: dict[tuple[str, str], tuple[str, int]] = {}
 
     # -- applying ----------------------------------------------------------------
     @property
@@ -503,6 +509,17 @@ class FSM:
         """A conflict is an answer, not an error: it carries the variable that won."""
         with self.store.txn(index) as txn:
             return txn.apply_variable(request.op, request.var, request.cas_index)
+
+    def _var_lock_renew(self, index: int, request: m.VarLockRenewRequest) -> VariableMetadata:
+        var = self.store.variables.get(request.namespace, request.path)
+        if var is None:
+            raise NotFound(f"variable {request.path!r} not found in namespace "
+                           f"{request.namespace!r}")
+        if var.lock is None or var.lock.id != request.lock_id:
+            raise Conflict(f"variable {request.path!r} is not locked with lock ID "
+                           f"{request.lock_id!r}")
+        self.lock_renewals[(request.namespace, request.path)] = (request.lock_id, index)
+        return var.metadata()
 
     def _root_key_upsert(self, index: int, request: m.RootKeyUpsertRequest) -> None:
         with self.store.txn(index) as txn:

@@ -82,6 +82,7 @@ class MsgType(IntEnum):
     ROOT_KEY_UPSERT = 26  # a new root key (or a changed one), replicated to every server
     ROOT_KEY_DELETE = 27  # an unused, inactive root key goes
     ROOT_KEY_STATE = 28  # a root key changes state (rekeying, deprecated)
+    VAR_LOCK_RENEW = 29  # a variable lock's holder renews it (changes no table)
 
 
 IGNORABLE: frozenset[MsgType] = frozenset()
@@ -361,6 +362,17 @@ class RootKeyStateRequest:
     state: RootKeyState = RootKeyState.INACTIVE
 
 
+@dataclass(slots=True)
+class VarLockRenewRequest:
+    """The holder of a variable lock renews it.  It changes no table: every server notes
+    the renewal (:attr:`~.fsm.FSM.lock_renewals`) and the leader, which times locks out,
+    restarts the lock's TTL."""
+
+    namespace: str = ""
+    path: str = ""
+    lock_id: str = field("", key="LockID")
+
+
 REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.JOB_REGISTER: JobRegisterRequest,
     MsgType.JOB_DEREGISTER: JobDeregisterRequest,
@@ -391,6 +403,7 @@ REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.ROOT_KEY_UPSERT: RootKeyUpsertRequest,
     MsgType.ROOT_KEY_DELETE: RootKeyDeleteRequest,
     MsgType.ROOT_KEY_STATE: RootKeyStateRequest,
+    MsgType.VAR_LOCK_RENEW: VarLockRenewRequest,
 }
 
 

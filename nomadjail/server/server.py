@@ -68,6 +68,7 @@ from .results import (
     NodeUpdateResponse,
 )
 from .service_registration_endpoint import ServiceRegistrationEndpoint
+from .variable_locks import VariableLockTimers
 from .variables_endpoint import VariablesEndpoint
 from .worker import Worker
 
@@ -163,6 +164,8 @@ class Server:
                                clock=clock)
         self.variables = VariablesEndpoint(self._store, self._apply, self.keyring,
                                            self.nodes.authenticate, clock=clock)
+        self.variable_locks = VariableLockTimers(self._store, lambda: self.fsm.lock_renewals,
+                                                 self._apply)
         self.leader = LeaderDuties(
             store=self._store, barrier=lambda: self._apply(m.BarrierRequest()),
             broker=self.broker, blocked=self.blocked, plan_queue=self.plan_queue,
@@ -209,6 +212,7 @@ class Server:
         if self._stopping.is_set() and is_leader:
             return
         self.leader.on_leadership(is_leader)
+        self.variable_locks.set_enabled(is_leader and self.leader.established)
         if is_leader and self.leader.established:
             self._ensure_root_key()
 
@@ -251,6 +255,7 @@ class Server:
             worker.signal_stop()
         self.raft.shutdown()  # in-flight writes fail from here on
         self.leader.shutdown()
+        self.variable_locks.set_enabled(False)
         self.broker.close()  # wakes workers waiting to dequeue
         for worker in self.workers:
             worker.stop()

@@ -31,12 +31,14 @@ from ..structs import (
     Node,
     NotFound,
     PermissionDenied,
+    generate_uuid,
     now_ns,
 )
 from ..structs.validate import multierror
 from ..structs.variables import (
     Variable,
     VariableEncrypted,
+    VariableLock,
     VariableMetadata,
     VarOp,
     VarOpResult,
@@ -136,6 +138,57 @@ class VariablesEndpoint:
             op=op, var=VariableEncrypted(namespace=namespace, path=path),
             cas_index=cas_index or 0))
         return self._response(op, index, result)
+
+    # -- locks -------------------------------------------------------------------
+    def lock_acquire(self, var: Variable) -> VariablesApplyResponse:
+        """Lock ``var`` (made if it does not exist; its items replaced when the request
+        has some).  The answer's ``output`` carries the lock ID every later call on the
+        lock needs; a variable locked by someone else is a conflict."""
+        var = dataclasses.replace(var, items=dict(var.items),
+                                  lock=dataclasses.replace(var.lock) if var.lock
+                                  else VariableLock())
+        canonicalize(var)
+        errors = [e for e in variable_errors(var) if e != "empty variables are invalid"]
+        if errors:
+            raise BadRequest(multierror(errors))
+        assert var.lock is not None
+        var.lock.id = generate_uuid()
+        now = self._clock()
+        key_id, data = "", ""
+        if var.items or self.store.variables.get(var.namespace, var.path) is None:
+            key_id, data = self.keyring.seal_with_active(var.namespace, var.path, var.items)
+        sealed = VariableEncrypted(namespace=var.namespace, path=var.path, lock=var.lock,
+                                   create_time=now, modify_time=now, data=data, key_id=key_id)
+        index, result = self._apply(m.VarApplyStateRequest(op=VarOp.LOCK_ACQUIRE, var=sealed))
+        return self._response(VarOp.LOCK_ACQUIRE, index, result)
+
+    def lock_release(self, namespace: str, path: str, lock_id: str) -> VariablesApplyResponse:
+        """Give up a lock (the variable stays); a wrong lock ID is a conflict."""
+        namespace, errors = self._lock_target(namespace, path, lock_id)
+        if errors:
+            raise BadRequest(multierror(errors))
+        index, result = self._apply(m.VarApplyStateRequest(
+            op=VarOp.LOCK_RELEASE, var=VariableEncrypted(
+                namespace=namespace, path=path, lock=VariableLock(id=lock_id),
+                modify_time=self._clock())))
+        return self._response(VarOp.LOCK_RELEASE, index, result)
+
+    def lock_renew(self, namespace: str, path: str, lock_id: str
+                   ) -> tuple[VariableMetadata, int]:
+        """Restart the lock's TTL; Conflict when ``lock_id`` does not hold it (any more)."""
+        namespace, errors = self._lock_target(namespace, path, lock_id)
+        if errors:
+            raise BadRequest(multierror(errors))
+        index, meta = self._apply(m.VarLockRenewRequest(namespace=namespace, path=path,
+                                                        lock_id=lock_id))
+        return meta, index
+
+    @staticmethod
+    def _lock_target(namespace: str, path: str, lock_id: str) -> tuple[str, list[str]]:
+        errors = path_errors(path)
+        if not lock_id:
+            errors.append("missing lock ID")
+        return namespace or DEFAULT_NAMESPACE, errors
 
     def _response(self, op: VarOp, index: int, result: VarApplyResult) -> VariablesApplyResponse:
         if result.result == VarOpResult.ERROR:

@@ -84,13 +84,20 @@ class VariableTable:
     def applied(self, op: VarOp, var: VariableEncrypted, cas_index: int,
                 index: int) -> tuple[VariableTable, VarApplyResult]:
         """The table after ``op`` at raft ``index`` and what happened.  ``cas_index`` is
-        the ModifyIndex a check-and-set expects (0: "must not exist")."""
+        the ModifyIndex a check-and-set expects (0: "must not exist").
+
+        A locked variable changes only for its lock holder (the request carries the
+        lock's ID): anyone else's write or delete is a conflict, as in Nomad."""
         key = (var.namespace, var.path)
         existing = self.by_key.get(key)
         if op in (VarOp.CAS, VarOp.DELETE_CAS):
             conflict = _cas_conflict(existing, var, cas_index)
             if conflict is not None:
                 return self, VarApplyResult(op, VarOpResult.CONFLICT, conflict=conflict)
+        if op in (VarOp.LOCK_ACQUIRE, VarOp.LOCK_RELEASE):
+            return self._lock_op(op, var, existing, index)
+        if existing is not None and _locked(existing) and not _holder(existing, var):
+            return self, VarApplyResult(op, VarOpResult.CONFLICT, conflict=existing)
         if op in (VarOp.DELETE, VarOp.DELETE_CAS):
             if existing is None:
                 return self, VarApplyResult(op, VarOpResult.OK)
@@ -98,12 +105,46 @@ class VariableTable:
         if op not in (VarOp.SET, VarOp.CAS):
             return self, VarApplyResult(op, VarOpResult.ERROR,
                                         error=f"unsupported variable operation {op!r}")
+        # Lock parameters change only through lock-acquire; a plain write keeps them.
+        lock = existing.lock if existing is not None and _locked(existing) else None
+        return self._stored(op, dataclasses.replace(var, lock=lock), existing, index)
+
+    def _stored(self, op: VarOp, var: VariableEncrypted, existing: VariableEncrypted | None,
+                index: int) -> tuple[VariableTable, VarApplyResult]:
         stored = dataclasses.replace(
             var, modify_index=index,
             create_index=existing.create_index if existing else index,
             create_time=existing.create_time if existing else var.create_time)
-        return (VariableTable(self.by_key.set(key, stored)),
+        return (VariableTable(self.by_key.set((var.namespace, var.path), stored)),
                 VarApplyResult(op, VarOpResult.OK, written=stored.metadata()))
+
+    def _lock_op(self, op: VarOp, var: VariableEncrypted, existing: VariableEncrypted | None,
+                 index: int) -> tuple[VariableTable, VarApplyResult]:
+        if var.lock is None or not var.lock.id:
+            return self, VarApplyResult(op, VarOpResult.ERROR, error="missing lock ID")
+        if op == VarOp.LOCK_ACQUIRE:
+            if existing is not None and _locked(existing):
+                return self, VarApplyResult(op, VarOpResult.CONFLICT, conflict=existing)
+            if not var.data and existing is not None:  # no new items: keep the old ones
+                var = dataclasses.replace(var, data=existing.data, key_id=existing.key_id)
+            return self._stored(op, var, existing, index)
+        if existing is None:
+            return self, VarApplyResult(op, VarOpResult.ERROR, error="variable not found")
+        if not _holder(existing, var):
+            return self, VarApplyResult(op, VarOpResult.CONFLICT, conflict=existing)
+        released = dataclasses.replace(existing, lock=None, modify_time=var.modify_time
+                                       or existing.modify_time)
+        return self._stored(op, released, existing, index)
+
+
+def _locked(var: VariableEncrypted) -> bool:
+    return var.lock is not None and bool(var.lock.id)
+
+
+def _holder(existing: VariableEncrypted, var: VariableEncrypted) -> bool:
+    """Whether ``var`` (a request) carries the ID of ``existing``'s lock."""
+    return (existing.lock is not None and var.lock is not None
+            and var.lock.id == existing.lock.id)
 
 
 def _cas_conflict(existing: VariableEncrypted | None, var: VariableEncrypted,

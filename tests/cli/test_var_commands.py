@@ -191,3 +191,4 @@ def test_keyring_list_rotate_remove(run) -> None:
     assert refused.exit_code == 1 and "active root key cannot be deleted" in refused.output
     removed = run("operator", "root", "keyring", "remove", old[:8])
     assert removed.exit_code == 0 and removed.output == f"Removed encryption key {old}\n"
+

@@ -80,7 +80,7 @@ def test_cas_conflict_answers_409_with_the_current_variable(
     ("nomad/other", {"k": "v"}, {}, 'only paths at "nomad/jobs"'),
     ("x" * 129, {"k": "v"}, {}, "invalid path"),
     ("ok/path", {"k": "v"}, {"cas": "abc"}, "can not parse cas"),
-    ("ok/path", {"k": "v"}, {"lock-acquire": ""}, "lock operations"),
+    ("ok/path", {"k": "v"}, {"lock-acquire": "", "lock-release": ""}, "one lock operation"),
     ("ok/path", {"k": "v"}, {"namespace": "*"}, 'wildcard ("*") namespace'),
 ])
 def test_bad_input_is_refused_and_stores_nothing(api: falcon.testing.TestClient, path: str,
@@ -181,3 +181,43 @@ def test_keyring_rotate_and_remove(api: falcon.testing.TestClient) -> None:
     assert api.simulate_delete("/v1/operator/keyring/key/nope").status_code == 404
     bad = api.simulate_put("/v1/operator/keyring/rotate", params={"full": "maybe"})
     assert bad.status_code == 400
+
+
+def test_locks_acquire_renew_release(api: falcon.testing.TestClient) -> None:
+    body = {"Items": {"leader": "a"}, "Lock": {"TTL": "15s", "LockDelay": "1m"}}
+    acquired = api.simulate_put("/v1/var/lock/one", json=body, params={"lock-acquire": ""})
+    assert acquired.status_code == 200, acquired.text
+    lock = acquired.json["Lock"]
+    assert lock["TTL"] == "15s" and lock["LockDelay"] == "1m0s" and lock["ID"]
+    assert acquired.json["Items"] == {"leader": "a"}
+
+    taken = api.simulate_put("/v1/var/lock/one", json=body, params={"lock-acquire": ""})
+    assert taken.status_code == 409 and taken.json["Lock"]["ID"] == lock["ID"]
+    # Nobody but the holder writes or deletes it.
+    assert put(api, "lock/one", {"leader": "b"}).status_code == 409
+    assert api.simulate_delete("/v1/var/lock/one").status_code == 409
+    mine = api.simulate_put("/v1/var/lock/one", json={"Items": {"leader": "a2"},
+                                                      "Lock": {"ID": lock["ID"]}})
+    assert mine.status_code == 200 and mine.json["Items"] == {"leader": "a2"}
+    assert mine.json["Lock"]["ID"] == lock["ID"] and mine.json["Lock"]["TTL"] == "15s"
+
+    renewed = api.simulate_put("/v1/var/lock/one", json={"Lock": {"ID": lock["ID"]}},
+                               params={"lock-renew": ""})
+    assert renewed.status_code == 200 and renewed.json["Path"] == "lock/one"
+    assert "Items" not in renewed.json
+    wrong = api.simulate_put("/v1/var/lock/one", json={"Lock": {"ID": "not-the-id"}},
+                             params={"lock-renew": ""})
+    assert wrong.status_code == 409
+
+    released = api.simulate_put("/v1/var/lock/one", json={"Lock": {"ID": lock["ID"]}},
+                                params={"lock-release": ""})
+    assert released.status_code == 200, released.text
+    assert released.json.get("Lock") is None and released.json["Items"] == {"leader": "a2"}
+    again = api.simulate_put("/v1/var/lock/one", json={"Lock": {"TTL": "10s"}},
+                             params={"lock-acquire": ""})
+    assert again.status_code == 200 and again.json["Lock"]["ID"] != lock["ID"]
+    assert again.json["Items"] == {"leader": "a2"}  # no items given: kept
+    bad = api.simulate_put("/v1/var/lock/two", json={"Lock": {"TTL": "1s"}},
+                           params={"lock-acquire": ""})
+    assert bad.status_code == 400 and "TTL must be between 10 seconds and 24 hours" in bad.text
+    assert api.simulate_get("/v1/var/lock/two").status_code == 404

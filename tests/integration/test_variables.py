@@ -8,9 +8,12 @@ import json
 import os
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
-from nomadjail.testing import AgentProcess
+import pytest
+
+from nomadjail.testing import AgentProcess, make_agent, wait_for
 
 SECRET = "plaintext-canary-7f3a9c1e"
 ENCRYPT = "Zm9yLXRoZS12YXJpYWJsZS10ZXN0cy0zMi1ieXRlcyE="  # base64 of 32 bytes
@@ -35,10 +38,63 @@ def files_holding(root: Path, needle: bytes) -> list[str]:
     return found
 
 
-def test_cli_round_trip_and_no_plaintext_at_rest(agent_factory) -> None:
-    agent = agent_factory("vars", dev=False, client=False,
-                          config={"server": {"enabled": True, "encrypt": ENCRYPT}})
+@pytest.fixture(scope="module")
+def agent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AgentProcess]:
+    agent = make_agent(tmp_path_factory.mktemp("vars"), dev=False, client=False,
+                       config={"server": {"enabled": True, "encrypt": ENCRYPT}})
     agent.start(wait_client=False)
+    try:
+        yield agent
+    finally:
+        agent.stop()
+
+
+CHILD = """
+import pathlib, sys, time
+here = pathlib.Path(sys.argv[1])
+(here / "started").write_text("yes")
+deadline = time.monotonic() + 30
+while not (here / "go").exists() and time.monotonic() < deadline:
+    time.sleep(0.02)
+sys.exit(int(sys.argv[2]))
+"""
+
+
+def test_var_lock_holds_the_lock_while_its_child_runs(agent: AgentProcess,
+                                                      tmp_path: Path) -> None:
+    script = tmp_path / "child.py"
+    script.write_text(CHILD)
+    env = {**os.environ, "NOMAD_ADDR": agent.address}
+    with subprocess.Popen(
+            [sys.executable, "-m", "nomadjail", "var", "lock", "-ttl=10s", "-shell=false",
+             "locks/leader", sys.executable, str(script), str(tmp_path), "0"],
+            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as holder:
+        try:
+            wait_for(lambda: (tmp_path / "started").exists(), timeout=30,
+                     message="the child to run under the lock")
+            held = agent.json("/v1/var/locks/leader")
+            assert held["Lock"]["ID"] and held["Lock"]["TTL"] == "10s"
+            other = cli(agent, "var", "lock", "-early-return", "locks/leader", "true")
+            assert other.returncode == 0  # gave up at once: held by someone else (as Nomad)
+            locked = cli(agent, "var", "put", "-force", "locks/leader", "k=v")
+            assert locked.returncode == 1
+            (tmp_path / "go").write_text("")
+            _, err = holder.communicate(timeout=30)
+            assert holder.returncode == 0, err
+        finally:
+            if holder.poll() is None:
+                holder.kill()
+                holder.communicate(timeout=5)
+    assert agent.json("/v1/var/locks/leader").get("Lock") is None  # released
+
+    failing = cli(agent, "var", "lock", "-shell=false", "locks/leader", sys.executable, "-c",
+                  "import sys; sys.exit(3)")
+    assert failing.returncode == 1 and "exit status 3" in failing.stderr
+    assert agent.json("/v1/var/locks/leader").get("Lock") is None
+    assert cli(agent, "var", "purge", "locks/leader").returncode == 0
+
+
+def test_cli_round_trip_and_no_plaintext_at_rest(agent: AgentProcess) -> None:
     data_dir = agent.data_dir / "data"
 
     put = cli(agent, "var", "put", "-out=json", "app/db", "user=admin", f"password={SECRET}")
