@@ -67,16 +67,13 @@ class VariableLockTimers:
         whose TTL and delay ran out."""
         now = self._clock()
         renewals = dict(self._renewals())
-        locked: dict[tuple[str, str], VariableEncrypted] = {
-            (var.namespace, var.path): var for var in self.store.variables
+        locked: dict[tuple[str, str], tuple[VariableEncrypted, VariableLock]] = {
+            (var.namespace, var.path): (var, var.lock) for var in self.store.variables
             if var.lock is not None and var.lock.id}
         for key in [k for k, t in self._timers.items()
-                    if k not in locked or locked[k].lock is None
-                    or locked[k].lock.id != t.lock_id]:  # type: ignore[union-attr]
+                    if k not in locked or locked[k][1].id != t.lock_id]:
             del self._timers[key]
-        for key, var in locked.items():
-            lock = var.lock
-            assert lock is not None
+        for key, (var, lock) in locked.items():
             timer = self._timers.get(key)
             renewed_id, renewed_index = renewals.get(key, ("", 0))
             if timer is None:
