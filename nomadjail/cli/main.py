@@ -11,7 +11,7 @@
     nomadjail eval   status
     nomadjail service list|info|delete
     nomadjail server members
-    nomadjail var    put|get|list|purge|lock
+    nomadjail var    init|put|get|list|purge|lock
     nomadjail operator root keyring list|rotate|remove
     nomadjail flavour cook       set up the pot server appliance
     nomadjail version
@@ -61,6 +61,7 @@ from .service_delete import service_delete
 from .service_info import service_info
 from .service_list import service_list
 from .var_get import var_get
+from .var_init import var_init
 from .var_list import var_list
 from .var_lock import var_lock
 from .var_purge import var_purge
@@ -146,7 +147,7 @@ server.add_command(server_members)
 for command in (service_list, service_info, service_delete):
     service.add_command(command)
 
-for command in (var_put, var_get, var_list, var_purge, var_lock):
+for command in (var_init, var_put, var_get, var_list, var_purge, var_lock):
     var.add_command(command)
 operator.add_command(operator_root)
 for alias, command in (("run", job_run), ("plan", job_plan), ("status", job_status),

@@ -198,6 +198,12 @@ def parse_spec(text: str, in_format: str, source: str) -> Variable:
                                 f"integer; got {value!r}")
         setattr(var, key, value)
     items = data.get("items") or {}
+    if isinstance(items, list):  # `items { ... }` written as a block, as Nomad's example
+        merged: dict[str, Any] = {}
+        for block in items:
+            if isinstance(block, dict):
+                merged.update({k: v for k, v in block.items() if k != "__is_block__"})
+        items = merged
     if not isinstance(items, dict):
         raise CommandFailed(f"Failed to parse variable data: {source}: items must be a map")
     var.items = {str(_unquote(k)): str(_unquote(v)) for k, v in items.items()}

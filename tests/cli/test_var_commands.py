@@ -192,3 +192,17 @@ def test_keyring_list_rotate_remove(run) -> None:
     removed = run("operator", "root", "keyring", "remove", old[:8])
     assert removed.exit_code == 0 and removed.output == f"Removed encryption key {old}\n"
 
+
+
+@pytest.mark.parametrize("out", ["hcl", "json"])
+def test_init_writes_a_specification_put_reads(run, tmp_path: Path, monkeypatch,
+                                               out: str) -> None:
+    monkeypatch.chdir(tmp_path)
+    made = run("var", "init", f"-out={out}")
+    assert made.exit_code == 0
+    assert f"Example variable specification written to spec.nv.{out}" in made.output
+    again = run("var", "init", f"-out={out}")
+    assert again.exit_code == 1 and "already exists" in again.output
+    put = run("var", "put", "-out=json", f"cli/init-{out}", f"@spec.nv.{out}")
+    assert put.exit_code == 0, put.output
+    assert json.loads(put.output)["Items"] == {"password": "change-me", "user": "admin"}
