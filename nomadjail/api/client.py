@@ -63,6 +63,7 @@ from ._transport import (
     RequestsTransport,
     Transport,
 )
+from .variables import KeyringApi, VariablesApi
 
 T = TypeVar("T")
 
@@ -482,6 +483,16 @@ class ApiClient:
         body = {"HealthyAllocationIDs": list(healthy),
                 "UnhealthyAllocationIDs": list(unhealthy)}
         return self._deployment_update("allocation-health", deployment_id, body, namespace)
+
+    # ----------------------------------------------------------------- variables
+
+    def variables(self) -> VariablesApi:
+        """Nomad Variables (``/v1/vars``, ``/v1/var/<path>``)."""
+        return VariablesApi(self)
+
+    def keyring(self) -> KeyringApi:
+        """The servers' root keys (``/v1/operator/keyring``)."""
+        return KeyringApi(self)
 
     # ----------------------------------------------------------------- services
 

@@ -7,7 +7,8 @@ serves both ports and the traffic can be read with curl.
 
 Every request is ``POST /v1/rpc/<Method>`` with a JSON body, except the
 blocking reads (``Node.GetClientAllocs``, ``ServiceRegistration.GetService``,
-``ServiceRegistration.List``), each a ``GET`` with ``?index=&wait=``.
+``ServiceRegistration.List``, ``Variables.Read``, ``Variables.List``), each a ``GET``
+with ``?index=&wait=``.
 Node-scoped calls carry the node's SecretID in the ``X-Nomad-Token`` header;
 the server answers 403 if it does not match the registered node.  Errors use
 the public API's status codes and plain-text bodies.
@@ -38,7 +39,15 @@ GetService             service_name, index, wait             "Index": n}
 ServiceRegistration.   query: node_id, namespace, index,     {"Services": [{"Namespace": ns,
 List                   wait                                  "Services": [{"ServiceName",
                                                              "Tags"}]}], "Index": n}
+Variables.Read         query: namespace, path, alloc_id,     {"Data": Variable or null,
+(GET, blocking)        task, index, wait                     "Index": n}
+Variables.List         query: namespace, prefix, alloc_id,   {"Data": [VariableMetadata],
+(GET, blocking)        task, index, wait                     "Index": n}
 =====================  ====================================  ===================================
+
+The ``Variables`` calls are a task's reads (templates): the secret must be that of the
+node running ``alloc_id``, and only the allocation's implicit paths are served
+(``nomad/jobs[/<job>[/<group>[/<task>]]]``; 403 otherwise).
 
 A follower server forwards the same requests, unchanged, to the leader's rpc
 address.  A server that cannot serve a call because there is no leader (or it
@@ -66,6 +75,8 @@ from ..structs.rpc import (
     ServiceRegistrationGetServiceResponse,
     ServiceRegistrationListResponse,
     ServiceRegistrationUpsertRequest,
+    VariablesListResponse,
+    VariablesReadResponse,
 )
 
 __all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
@@ -73,7 +84,7 @@ __all__ = ["AllocGetAllocsRequest", "AllocGetAllocsResponse", "IndexResponse",
            "NodeUpdateResponse", "NodeUpdateStatusRequest", "RPC_PREFIX", "METHODS",
            "ServiceRegistrationDeleteByIDRequest", "ServiceRegistrationGetServiceResponse",
            "ServiceRegistrationListResponse", "ServiceRegistrationUpsertRequest",
-           "rpc_path", "is_no_leader_error"]
+           "VariablesListResponse", "VariablesReadResponse", "rpc_path", "is_no_leader_error"]
 
 RPC_PREFIX = "/v1/rpc/"
 
@@ -86,10 +97,13 @@ SERVICE_REGISTRATION_UPSERT = "ServiceRegistration.Upsert"
 SERVICE_REGISTRATION_DELETE_BY_ID = "ServiceRegistration.DeleteByID"
 SERVICE_REGISTRATION_GET_SERVICE = "ServiceRegistration.GetService"
 SERVICE_REGISTRATION_LIST = "ServiceRegistration.List"
+VARIABLES_READ = "Variables.Read"
+VARIABLES_LIST = "Variables.List"
 
 METHODS = (NODE_REGISTER, NODE_UPDATE_STATUS, NODE_GET_CLIENT_ALLOCS, ALLOC_GET_ALLOCS,
            NODE_UPDATE_ALLOC, SERVICE_REGISTRATION_UPSERT, SERVICE_REGISTRATION_DELETE_BY_ID,
-           SERVICE_REGISTRATION_GET_SERVICE, SERVICE_REGISTRATION_LIST)
+           SERVICE_REGISTRATION_GET_SERVICE, SERVICE_REGISTRATION_LIST, VARIABLES_READ,
+           VARIABLES_LIST)
 
 
 def rpc_path(method: str) -> str:

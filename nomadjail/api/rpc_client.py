@@ -45,6 +45,7 @@ from ..structs import (
     to_api,
 )
 from ..structs.service_registration import ServiceRegistrationListStub
+from ..structs.variables import Variable, VariableMetadata
 from ._errors import ApiConnectionError, error_for_status
 from ._transport import RequestsTransport, Transport
 from .rpc import (
@@ -57,6 +58,8 @@ from .rpc import (
     SERVICE_REGISTRATION_GET_SERVICE,
     SERVICE_REGISTRATION_LIST,
     SERVICE_REGISTRATION_UPSERT,
+    VARIABLES_LIST,
+    VARIABLES_READ,
     AllocGetAllocsRequest,
     AllocGetAllocsResponse,
     IndexResponse,
@@ -69,6 +72,8 @@ from .rpc import (
     ServiceRegistrationGetServiceResponse,
     ServiceRegistrationListResponse,
     ServiceRegistrationUpsertRequest,
+    VariablesListResponse,
+    VariablesReadResponse,
     is_no_leader_error,
     rpc_path,
 )
@@ -287,3 +292,33 @@ class HTTPServerRPC:
         result = from_api(ServiceRegistrationListResponse,
                           data if isinstance(data, dict) else {})
         return result.services, result.index
+
+    # -- Nomad Variables (a task's reads, for templates) -----------------------------------
+
+    @staticmethod
+    def _blocking(params: dict[str, Any], index: int, wait: float) -> dict[str, Any]:
+        if index > 0:
+            params["index"] = index
+            params["wait"] = f"{max(int(wait * 1000), 1)}ms"
+        return {key: value for key, value in params.items() if value != ""}
+
+    def read_variable(self, namespace: str, path: str, alloc_id: str, index: int,
+                      wait: float, task: str = "") -> tuple[Variable | None, int]:
+        """The variable at ``path`` as the task of ``alloc_id`` may read it (None when it
+        does not exist) and the index to block on next; PermissionDenied for a path
+        outside the task's implicit ones."""
+        params = self._blocking({"namespace": namespace or DEFAULT_NAMESPACE, "path": path,
+                                 "alloc_id": alloc_id, "task": task}, index, wait)
+        data = self._call(VARIABLES_READ, params=params)
+        result = from_api(VariablesReadResponse, data if isinstance(data, dict) else {})
+        return result.data, result.index
+
+    def list_variables(self, namespace: str, prefix: str, alloc_id: str, index: int,
+                       wait: float, task: str = "") -> tuple[list[VariableMetadata], int]:
+        """The metadata of the variables under ``prefix`` the task may read."""
+        params = self._blocking({"namespace": namespace or DEFAULT_NAMESPACE,
+                                 "prefix": prefix, "alloc_id": alloc_id, "task": task},
+                                index, wait)
+        data = self._call(VARIABLES_LIST, params=params)
+        result = from_api(VariablesListResponse, data if isinstance(data, dict) else {})
+        return result.data, result.index

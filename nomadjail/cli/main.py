@@ -11,6 +11,8 @@
     nomadjail eval   status
     nomadjail service list|info|delete
     nomadjail server members
+    nomadjail var    init|put|get|list|purge|lock
+    nomadjail operator root keyring list|rotate|remove
     nomadjail flavour cook       set up the pot server appliance
     nomadjail version
 
@@ -53,10 +55,17 @@ from .job_validate import job_validate
 from .meta import PROG, CliEnv, NomadCommand, NomadGroup, RootGroup
 from .node_drain import node_drain, node_eligibility
 from .node_status import node_status
+from .operator_root_keyring import root as operator_root
 from .server_members import server_members
 from .service_delete import service_delete
 from .service_info import service_info
 from .service_list import service_list
+from .var_get import var_get
+from .var_init import var_init
+from .var_list import var_list
+from .var_lock import var_lock
+from .var_purge import var_purge
+from .var_put import var_put
 
 
 def version_string() -> str:
@@ -106,6 +115,16 @@ def server() -> None:
     """Interact with servers."""
 
 
+@cli.group("var", cls=NomadGroup)
+def var() -> None:
+    """Interact with variables."""
+
+
+@cli.group("operator", cls=NomadGroup)
+def operator() -> None:
+    """Provides cluster-level tools for Nomad operators."""
+
+
 @cli.command("version", cls=NomadCommand)
 def version() -> int:
     """Print the nomadjail version."""
@@ -128,6 +147,9 @@ server.add_command(server_members)
 for command in (service_list, service_info, service_delete):
     service.add_command(command)
 
+for command in (var_init, var_put, var_get, var_list, var_purge, var_lock):
+    var.add_command(command)
+operator.add_command(operator_root)
 for alias, command in (("run", job_run), ("plan", job_plan), ("status", job_status),
                        ("stop", job_stop), ("init", job_init), ("validate", job_validate),
                        ("inspect", job_inspect), ("logs", alloc_logs)):

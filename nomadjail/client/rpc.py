@@ -22,6 +22,7 @@ from ..api.rpc import NodeUpdateResponse
 from ..api.rpc_client import NoServersError
 from ..structs import DEFAULT_NAMESPACE, Allocation, Node, ServiceRegistration
 from ..structs.service_registration import ServiceRegistrationListStub
+from ..structs.variables import Variable, VariableMetadata
 
 __all__ = ["NodeUpdateResponse", "NoServersError", "ServerRPC"]
 
@@ -69,4 +70,18 @@ class ServerRPC(Protocol):
     def list_service_registrations(self, namespace: str, index: int, wait: float
                                    ) -> tuple[list[ServiceRegistrationListStub], int]:
         """ServiceRegistration.List: ``(service names and tags per namespace, index)``."""
+        ...
+
+    def read_variable(self, namespace: str, path: str, alloc_id: str, index: int,
+                      wait: float, task: str = "") -> tuple[Variable | None, int]:
+        """Variables.Read for a task of ``alloc_id``: ``(variable or None, index)``,
+        blocking up to ``wait`` seconds until the variable's index passes ``index`` (0:
+        answer at once).  PermissionDenied for a path the task may not read (only
+        ``nomad/jobs[/<job>[/<group>[/<task>]]]``; the task level needs ``task``)."""
+        ...
+
+    def list_variables(self, namespace: str, prefix: str, alloc_id: str, index: int,
+                       wait: float, task: str = "") -> tuple[list[VariableMetadata], int]:
+        """Variables.List for a task of ``alloc_id``: the metadata of the variables under
+        ``prefix`` it may read, and the index to block on next."""
         ...

@@ -14,7 +14,7 @@ import falcon
 import falcon.asgi
 
 from ..api.rpc import RPC_PREFIX
-from . import deployments, errors, rpc, services
+from . import deployments, errors, keyring, rpc, services, variables
 from .agent_api import AgentAPI
 from .allocations import (
     AllocationResource,
@@ -148,6 +148,8 @@ def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asg
     app.add_route("/v1/regions", RegionsResource(agent))
 
     services.add_routes(app, agent)
+    variables.add_routes(app, agent)
+    keyring.add_routes(app, agent)
     rpc.add_routes(app, agent)
 
     app.add_route("/", RootRedirect(agent))

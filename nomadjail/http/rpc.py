@@ -20,6 +20,7 @@ from ..api import rpc
 from ..server import Server, Table
 from ..server.heartbeat import NotLeaderForHeartbeats
 from ..server.service_registration_endpoint import list_services
+from ..server.variables_endpoint import WorkloadIdentity
 from ..structs import DEFAULT_NAMESPACE, BadRequest, Unavailable, from_api, to_api
 from ..structs.rpc import (
     AllocGetAllocsRequest,
@@ -33,6 +34,8 @@ from ..structs.rpc import (
     ServiceRegistrationGetServiceResponse,
     ServiceRegistrationListResponse,
     ServiceRegistrationUpsertRequest,
+    VariablesListResponse,
+    VariablesReadResponse,
 )
 from .agent_api import AgentAPI
 from .body import read_object
@@ -190,6 +193,61 @@ class ServiceRegistrationListRPC(Resource):
         set_meta(resp, index)
 
 
+class _WorkloadVariables(Resource):
+    """Shared by Variables.Read and Variables.List: authenticate the node that runs the
+    allocation, check the path, then (maybe) block."""
+
+    async def _identify(self, req: falcon.asgi.Request, path: str | None = None
+                        ) -> tuple[Server, WorkloadIdentity, str]:
+        server = self.agent.require_server()
+        alloc_id = _required(req.get_param("alloc_id") or "", "alloc_id")
+        namespace = req.get_param("namespace") or DEFAULT_NAMESPACE
+        who = await _call(server.variables.workload, _secret(req), alloc_id,
+                          req.get_param("task") or "")
+        if path is not None:
+            server.variables.check_workload_path(who, namespace, path)
+        elif namespace != who.namespace:
+            server.variables.check_workload_path(who, namespace, "nomad/jobs")
+        return server, who, namespace
+
+
+class VariablesReadRPC(_WorkloadVariables):
+    """Blocking on the variable itself: answers when its ModifyIndex (or, while it does
+    not exist, the table's index) passes ``index``, or when ``wait`` ran out."""
+
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        path = _required(req.get_param("path") or "", "path")
+        opts = query_options(req)
+        server, _, namespace = await self._identify(req, path)
+        store = server.state
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + opts.wait
+        snap = store.snapshot()
+        while True:
+            sealed = snap.variables.get(namespace, path)
+            index = sealed.modify_index if sealed is not None else snap.index(Table.VARIABLES)
+            remaining = deadline - loop.time()
+            if opts.min_index <= 0 or index > opts.min_index or remaining <= 0 \
+                    or store.closed:
+                break
+            snap = await store.wait_for_async(snap.index(Table.VARIABLES), (Table.VARIABLES,),
+                                              remaining)
+        data = await _call(server.variables.opened, sealed) if sealed is not None else None
+        resp.media = to_api(VariablesReadResponse(data=data, index=max(index, 1)))
+        set_meta(resp, index)
+
+
+class VariablesListRPC(_WorkloadVariables):
+    async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
+        opts = query_options(req)
+        server, who, _ = await self._identify(req)
+        snap = await blocking_snapshot(server.state, opts, (Table.VARIABLES,))
+        index = snap.index(Table.VARIABLES)
+        found = server.variables.workload_list(snap, who, opts.prefix)
+        resp.media = to_api(VariablesListResponse(data=found, index=max(index, 1)))
+        set_meta(resp, index)
+
+
 def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:
     app.add_route(rpc.rpc_path(rpc.NODE_REGISTER), NodeRegisterRPC(agent))
     app.add_route(rpc.rpc_path(rpc.NODE_UPDATE_STATUS), NodeUpdateStatusRPC(agent))
@@ -203,3 +261,5 @@ def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:
     app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_GET_SERVICE),
                   ServiceRegistrationGetServiceRPC(agent))
     app.add_route(rpc.rpc_path(rpc.SERVICE_REGISTRATION_LIST), ServiceRegistrationListRPC(agent))
+    app.add_route(rpc.rpc_path(rpc.VARIABLES_READ), VariablesReadRPC(agent))
+    app.add_route(rpc.rpc_path(rpc.VARIABLES_LIST), VariablesListRPC(agent))

@@ -40,6 +40,7 @@ from typing import Any, Protocol
 
 from ..state import StateStore, Txn, append_node_event
 from ..state.deployments import alloc_health_errors, plan_promotion
+from ..state.variables import VarApplyResult
 from ..structs import (
     Allocation,
     AllocClientStatus,
@@ -58,6 +59,7 @@ from ..structs import (
     to_api,
 )
 from ..structs.node import last_drain_after
+from ..structs.variables import VariableMetadata
 from . import messages as m
 from .messages import MsgType
 from .snapshot_codec import decode_tables, encode_tables
@@ -131,7 +133,16 @@ class FSM:
             MsgType.SERVICE_REGISTRATION_UPSERT: self._service_registration_upsert,
             MsgType.SERVICE_REGISTRATION_DELETE_BY_ID: self._service_registration_delete,
             MsgType.SERVICE_REGISTRATION_DELETE_BY_NODE_ID: self._service_registration_delete_node,
+            MsgType.VAR_APPLY: self._var_apply,
+            MsgType.ROOT_KEY_UPSERT: self._root_key_upsert,
+            MsgType.ROOT_KEY_DELETE: self._root_key_delete,
+            MsgType.ROOT_KEY_STATE: self._root_key_state,
+            MsgType.VAR_LOCK_RENEW: self._var_lock_renew,
         }
+        # (namespace, path) -> (lock ID, index of its last renewal): bookkeeping for the
+        # leader's lock timers, derived from the log alone (equal on every server), not
+        # part of the state or of snapshots (a new leader gives every lock a full TTL).
+        self.lock_renewals: dict[tuple[str, str], tuple[str, int]] = {}
 
     # -- applying ----------------------------------------------------------------
     @property
@@ -492,6 +503,45 @@ class FSM:
         with self.store.txn(index) as txn:
             txn.put_service_registrations(
                 txn.service_registrations.without_node(request.node_id))
+
+    # -- variables and the keyring ----------------------------------------------
+    def _var_apply(self, index: int, request: m.VarApplyStateRequest) -> VarApplyResult:
+        """A conflict is an answer, not an error: it carries the variable that won."""
+        with self.store.txn(index) as txn:
+            return txn.apply_variable(request.op, request.var, request.cas_index)
+
+    def _var_lock_renew(self, index: int, request: m.VarLockRenewRequest) -> VariableMetadata:
+        var = self.store.variables.get(request.namespace, request.path)
+        if var is None:
+            raise NotFound(f"variable {request.path!r} not found in namespace "
+                           f"{request.namespace!r}")
+        if var.lock is None or var.lock.id != request.lock_id:
+            raise Conflict(f"variable {request.path!r} is not locked with lock ID "
+                           f"{request.lock_id!r}")
+        self.lock_renewals[(request.namespace, request.path)] = (request.lock_id, index)
+        return var.metadata()
+
+    def _root_key_upsert(self, index: int, request: m.RootKeyUpsertRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.upsert_root_key(request.root_key)
+
+    def _root_key_delete(self, index: int, request: m.RootKeyDeleteRequest) -> None:
+        """Refused (Conflict) for the active key or a key that still seals variables:
+        the endpoint checked, but a write may have used it since."""
+        with self.store.txn(index) as txn:
+            key = txn.root_key(request.key_id)
+            if key is None:
+                raise NotFound(f"root key {request.key_id!r} not found")
+            if key.meta.is_active():
+                raise Conflict("active root key cannot be deleted - call rotate first")
+            if txn.variables.sealed_with(request.key_id):
+                raise Conflict(f"root key {request.key_id} is in use by variables; "
+                               "rotate with -full first")
+            txn.delete_root_key(request.key_id)
+
+    def _root_key_state(self, index: int, request: m.RootKeyStateRequest) -> None:
+        with self.store.txn(index) as txn:
+            txn.set_root_key_state(request.key_id, request.state)
 
     # -- servers -----------------------------------------------------------------
     def _server_member(self, index: int, request: m.ServerMemberRequest) -> None:

@@ -38,6 +38,8 @@ from ..structs import (
     to_api,
 )
 from ..structs.codec import field
+from ..structs.keyring import RootKey, RootKeyState
+from ..structs.variables import VariableEncrypted, VarOp
 
 IGNORE_UNKNOWN_TYPE_FLAG = 128
 """Set on a message type number (as Nomad's ``IgnoreUnknownTypeFlag``) to tell servers
@@ -76,6 +78,11 @@ class MsgType(IntEnum):
     DEPLOYMENT_ALLOC_HEALTH = 22  # health set by hand; may fail (and revert) the deployment
     DEPLOYMENT_STATUS_REVERT = 23  # a deployment fails and its job goes back to a stable version
     JOB_STABILITY = 24  # a job version marked (un)stable by hand
+    VAR_APPLY = 25  # a variable set, checked-and-set or deleted (sealed: never in the clear)
+    ROOT_KEY_UPSERT = 26  # a new root key (or a changed one), replicated to every server
+    ROOT_KEY_DELETE = 27  # an unused, inactive root key goes
+    ROOT_KEY_STATE = 28  # a root key changes state (rekeying, deprecated)
+    VAR_LOCK_RENEW = 29  # a variable lock's holder renews it (changes no table)
 
 
 IGNORABLE: frozenset[MsgType] = frozenset()
@@ -328,6 +335,44 @@ class ServerMemberRequest:
     bootstrap_expect: int = 0
 
 
+@dataclass(slots=True)
+class VarApplyStateRequest:
+    """One variable operation (Nomad's VarApplyStateRequest).  The variable is sealed
+    by the endpoint before it enters the log; ``cas_index`` is the ModifyIndex a
+    check-and-set expects.  Times travel in the message (the FSM reads no clock)."""
+
+    op: VarOp = VarOp.SET
+    var: VariableEncrypted = field(default_factory=VariableEncrypted)
+    cas_index: int = 0
+
+
+@dataclass(slots=True)
+class RootKeyUpsertRequest:
+    root_key: RootKey = field(default_factory=RootKey)
+
+
+@dataclass(slots=True)
+class RootKeyDeleteRequest:
+    key_id: str = field("", key="KeyID")
+
+
+@dataclass(slots=True)
+class RootKeyStateRequest:
+    key_id: str = field("", key="KeyID")
+    state: RootKeyState = RootKeyState.INACTIVE
+
+
+@dataclass(slots=True)
+class VarLockRenewRequest:
+    """The holder of a variable lock renews it.  It changes no table: every server notes
+    the renewal (:attr:`~.fsm.FSM.lock_renewals`) and the leader, which times locks out,
+    restarts the lock's TTL."""
+
+    namespace: str = ""
+    path: str = ""
+    lock_id: str = field("", key="LockID")
+
+
 REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.JOB_REGISTER: JobRegisterRequest,
     MsgType.JOB_DEREGISTER: JobDeregisterRequest,
@@ -354,6 +399,11 @@ REQUEST_TYPES: dict[MsgType, type] = {
     MsgType.DEPLOYMENT_ALLOC_HEALTH: DeploymentAllocHealthRequest,
     MsgType.DEPLOYMENT_STATUS_REVERT: DeploymentRevertRequest,
     MsgType.JOB_STABILITY: JobStabilityRequest,
+    MsgType.VAR_APPLY: VarApplyStateRequest,
+    MsgType.ROOT_KEY_UPSERT: RootKeyUpsertRequest,
+    MsgType.ROOT_KEY_DELETE: RootKeyDeleteRequest,
+    MsgType.ROOT_KEY_STATE: RootKeyStateRequest,
+    MsgType.VAR_LOCK_RENEW: VarLockRenewRequest,
 }
 
 

@@ -54,6 +54,7 @@ from .fsm import FSM
 from .garbage_collector import GarbageCollector, GCThresholds
 from .heartbeat import Heartbeats
 from .job_endpoint import JobEndpoint
+from .keyring import Keyring, key_encryption_key
 from .leader import LeaderDuties
 from .node_endpoint import NodeEndpoint
 from .plan_apply import PlanApplier, PlanQueue
@@ -67,6 +68,8 @@ from .results import (
     NodeUpdateResponse,
 )
 from .service_registration_endpoint import ServiceRegistrationEndpoint
+from .variable_locks import VariableLockTimers
+from .variables_endpoint import VariablesEndpoint
 from .worker import Worker
 
 log = logging.getLogger(__name__)
@@ -157,6 +160,12 @@ class Server:
         self.services = ServiceRegistrationEndpoint(self._store, self._apply,
                                                     self.nodes.authenticate)
         self.deployments = DeploymentEndpoint(self._store, self._apply, clock=clock)
+        self.keyring = Keyring(self._store, self._apply, kek=key_encryption_key(config.encrypt),
+                               clock=clock)
+        self.variables = VariablesEndpoint(self._store, self._apply, self.keyring,
+                                           self.nodes.authenticate, clock=clock)
+        self.variable_locks = VariableLockTimers(self._store, lambda: self.fsm.lock_renewals,
+                                                 self._apply)
         self.leader = LeaderDuties(
             store=self._store, barrier=lambda: self._apply(m.BarrierRequest()),
             broker=self.broker, blocked=self.blocked, plan_queue=self.plan_queue,
@@ -203,6 +212,16 @@ class Server:
         if self._stopping.is_set() and is_leader:
             return
         self.leader.on_leadership(is_leader)
+        self.variable_locks.set_enabled(is_leader and self.leader.established)
+        if is_leader and self.leader.established:
+            self._ensure_root_key()
+
+    def _ensure_root_key(self) -> None:
+        """The leader makes the cluster's first root key when it takes office."""
+        try:
+            self.keyring.ensure_active_key()
+        except Unavailable as err:  # a write will make it later
+            log.warning("keyring: could not create the first root key yet: %s", err)
 
     def _heartbeat_expired(self, node_id: str) -> None:
         self.nodes.invalidate_heartbeat(node_id)
@@ -236,6 +255,7 @@ class Server:
             worker.signal_stop()
         self.raft.shutdown()  # in-flight writes fail from here on
         self.leader.shutdown()
+        self.variable_locks.set_enabled(False)
         self.broker.close()  # wakes workers waiting to dequeue
         for worker in self.workers:
             worker.stop()

@@ -4,9 +4,10 @@ Raft compacts its log by replacing the applied prefix with a snapshot, and
 a restarted or lagging server rebuilds its state from it, so the snapshot
 must hold *everything* the log did: jobs with all tracked versions, job
 summaries, nodes, allocations, evaluations, deployments, service
-registrations, every table's index and the FSM's own counter.  Secondary
-indexes (allocations by job, node and eval; evals and deployments by job;
-service registrations by name, allocation and node) are derived on restore.
+registrations, variables (sealed) and root keys, every table's index and
+the FSM's own counter.  Secondary indexes (allocations by job, node and
+eval; evals and deployments by job; service registrations by name,
+allocation and node) are derived on restore.
 
 Jobs are stored once in a pool and referenced by position: an allocation
 embeds its job, and a thousand allocations of one job would otherwise
@@ -21,6 +22,7 @@ from typing import Any
 import immutables
 
 from ..state import ServiceTable, Table, Tables
+from ..state.variables import VariableTable
 from ..structs import (
     Allocation,
     Deployment,
@@ -32,6 +34,8 @@ from ..structs import (
     from_api,
     to_api,
 )
+from ..structs.keyring import RootKey
+from ..structs.variables import VariableEncrypted
 
 SNAPSHOT_VERSION = 1
 
@@ -76,6 +80,9 @@ def encode_tables(tables: Tables) -> dict[str, Any]:
         "Evals": [to_api(e) for e in tables.evals.values()],
         "Deployments": [to_api(d) for d in tables.deployments.values()],
         "ServiceRegistrations": [to_api(r) for r in tables.services],
+        # Sealed only: the snapshot never holds a variable in the clear.
+        "Variables": [to_api(v) for v in tables.variables],
+        "RootKeys": [to_api(k) for k in tables.root_keys.values()],
     }
 
 
@@ -141,6 +148,14 @@ def decode_tables(data: dict[str, Any]) -> Tables:
         services = ServiceTable.of(
             from_api(ServiceRegistration, raw, "Snapshot.ServiceRegistrations")
             for raw in data.get("ServiceRegistrations") or [])
+        # Absent from snapshots written before variables existed.
+        variables = VariableTable.of(
+            from_api(VariableEncrypted, raw, "Snapshot.Variables")
+            for raw in data.get("Variables") or [])
+        root_keys = {}
+        for raw in data.get("RootKeys") or []:
+            key = from_api(RootKey, raw, "Snapshot.RootKeys")
+            root_keys[key.meta.key_id] = key
         table_index = immutables.Map({Table(name): int(index)
                                       for name, index in data["TableIndex"].items()})
         latest_index = int(data["LatestIndex"])
@@ -160,6 +175,8 @@ def decode_tables(data: dict[str, Any]) -> Tables:
         evals_by_job=_index_map(evals_by_job),
         deployments_by_job=_index_map(deployments_by_job),
         services=services,
+        variables=variables,
+        root_keys=immutables.Map(root_keys),
         table_index=table_index,
         latest_index=latest_index,
     )

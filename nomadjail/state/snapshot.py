@@ -18,7 +18,9 @@ from enum import StrEnum
 import immutables
 
 from ..structs import Allocation, Deployment, Evaluation, Job, JobSummary, Node
+from ..structs.keyring import RootKey
 from .services import ServiceTable
+from .variables import VariableTable
 
 JobKey = tuple[str, str]  # (namespace, job ID)
 _EMPTY: immutables.Map = immutables.Map()
@@ -35,6 +37,8 @@ class Table(StrEnum):
     EVALS = "evals"
     DEPLOYMENTS = "deployment"
     SERVICE_REGISTRATIONS = "service_registrations"
+    VARIABLES = "variables"
+    ROOT_KEYS = "root_keys"
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +58,8 @@ class Tables:
     evals_by_job: immutables.Map = _EMPTY  # JobKey -> Map[eval ID, True]
     deployments_by_job: immutables.Map = _EMPTY  # JobKey -> Map[deployment ID, True]
     services: ServiceTable = ServiceTable()  # service registrations and their indexes
+    variables: VariableTable = VariableTable()  # Nomad Variables, sealed
+    root_keys: immutables.Map = _EMPTY  # key ID -> RootKey
     table_index: immutables.Map = _EMPTY  # Table -> last index that changed it
     latest_index: int = 0
 
@@ -80,6 +86,19 @@ class StateSnapshot:
     def service_registrations(self) -> ServiceTable:
         """The service_registrations table (its queries: :class:`~.services.ServiceTable`)."""
         return self._t.services
+
+    @property
+    def variables(self) -> VariableTable:
+        """The variables table (sealed; :class:`~.variables.VariableTable`)."""
+        return self._t.variables
+
+    def root_keys(self) -> list[RootKey]:
+        """Every root key, oldest first."""
+        return sorted(self._t.root_keys.values(),
+                      key=lambda k: (k.meta.create_index, k.meta.key_id))
+
+    def root_key(self, key_id: str) -> RootKey | None:
+        return self._t.root_keys.get(key_id)
 
     # -- jobs --------------------------------------------------------------------
     def job_by_id(self, namespace: str, job_id: str) -> Job | None:

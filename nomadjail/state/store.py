@@ -43,6 +43,8 @@ from ..structs import (
     PlanResult,
     rfc3339,
 )
+from ..structs.keyring import RootKey, RootKeyState
+from ..structs.variables import VariableEncrypted, VarOp
 from .deployments import account_alloc, with_status
 from .jobs import (
     add_version,
@@ -55,6 +57,7 @@ from .jobs import (
 )
 from .services import ServiceTable
 from .snapshot import JobKey, StateSnapshot, Table, Tables
+from .variables import VarApplyResult
 from .watch import IndexWatch
 
 # Nomad keeps the newest ten events per node (structs.MaxRetainedNodeEvents).
@@ -452,6 +455,44 @@ class Txn(StateSnapshot):
         """Store the table one of :class:`ServiceTable`'s writes returned."""
         if table is not self._t.services:
             self._set(Table.SERVICE_REGISTRATIONS, services=table)
+
+    # -- variables and root keys -------------------------------------------------
+    def apply_variable(self, op: VarOp, var: VariableEncrypted,
+                       cas_index: int = 0) -> VarApplyResult:
+        """One variable operation (:meth:`.VariableTable.applied`); a conflict or an
+        error changes nothing."""
+        table, result = self._t.variables.applied(op, var, cas_index, self._index)
+        if table is not self._t.variables:
+            self._set(Table.VARIABLES, variables=table)
+        return result
+
+    def upsert_root_key(self, key: RootKey) -> None:
+        """Store a root key; a new active key makes every other active one inactive
+        (one key seals new writes)."""
+        existing = self._t.root_keys.get(key.meta.key_id)
+        meta = dataclasses.replace(key.meta, modify_index=self._index,
+                                   create_index=existing.meta.create_index if existing
+                                   else self._index)
+        keys = self._t.root_keys
+        if meta.is_active():
+            for other in keys.values():
+                if other.meta.key_id != meta.key_id and other.meta.is_active():
+                    keys = keys.set(other.meta.key_id, dataclasses.replace(
+                        other, meta=dataclasses.replace(other.meta, state=RootKeyState.INACTIVE,
+                                                        modify_index=self._index)))
+        keys = keys.set(meta.key_id, dataclasses.replace(key, meta=meta))
+        self._set(Table.ROOT_KEYS, root_keys=keys)
+
+    def set_root_key_state(self, key_id: str, state: RootKeyState) -> None:
+        existing = self._t.root_keys.get(key_id)
+        if existing is None:
+            raise NotFound(f"root key {key_id!r} not found")
+        self.upsert_root_key(dataclasses.replace(
+            existing, meta=dataclasses.replace(existing.meta, state=state)))
+
+    def delete_root_key(self, key_id: str) -> None:
+        if key_id in self._t.root_keys:
+            self._set(Table.ROOT_KEYS, root_keys=self._t.root_keys.delete(key_id))
 
     # -- derived state -----------------------------------------------------------
     def _set_queued(self, key: JobKey, queued: dict[str, int]) -> None:

@@ -13,6 +13,7 @@ from .codec import field
 from .consts import NodeStatus
 from .node import Node
 from .service_registration import ServiceRegistration, ServiceRegistrationListStub
+from .variables import Variable, VariableMetadata
 
 
 @dataclass(slots=True)
@@ -97,6 +98,23 @@ class ServiceRegistrationDeleteByIDRequest:
     id: str = ""
     namespace: str = ""  # "" means "default"
     node_id: str = ""  # the caller, as in every node-scoped call
+
+
+@dataclass(slots=True)
+class VariablesReadResponse:
+    """Variables.Read: the variable in the clear (null when it does not exist) and the
+    index to block on next (its ModifyIndex, or the table's when it is missing)."""
+
+    data: Variable | None = None
+    index: int = 0
+
+
+@dataclass(slots=True)
+class VariablesListResponse:
+    """Variables.List: the metadata of the variables the workload may read."""
+
+    data: list[VariableMetadata] = field(default_factory=list)
+    index: int = 0
 
 
 @dataclass(slots=True)

@@ -63,7 +63,7 @@ class TemplateHook:
             consul=backends.consul if backends is not None else None,
             nomad=backends.nomad if backends is not None else None,
             variables=backends.variables if backends is not None else None,
-            namespace=namespace, alloc_id=ctx.alloc.id,
+            namespace=namespace, alloc_id=ctx.alloc.id, task=ctx.task.name,
             read_file=file_reader(sandbox))
         return TemplateManager(
             templates, task_dir=ctx.task_dir.dir, alloc_dir=alloc_dir, namespace=namespace,

@@ -90,13 +90,14 @@ class NomadReads(Protocol):
 
 @runtime_checkable
 class VariableReads(Protocol):
-    """The variable reads templates make (the client's ServerRPC once it has them)."""
+    """The variable reads templates make (the client's ServerRPC): as the task ``task``
+    of ``alloc_id``, so the servers apply Nomad's workload rules to the path."""
 
     def read_variable(self, namespace: str, path: str, alloc_id: str, index: int,
-                      wait: float) -> tuple[Any, int]: ...
+                      wait: float, task: str = "") -> tuple[Any, int]: ...
 
     def list_variables(self, namespace: str, prefix: str, alloc_id: str, index: int,
-                       wait: float) -> tuple[list[Any], int]: ...
+                       wait: float, task: str = "") -> tuple[list[Any], int]: ...
 
 
 class PythonConsulReads:
@@ -149,12 +150,13 @@ class TemplateSources:
 
     def __init__(self, *, consul: ConsulReads | None, nomad: NomadReads | None,
                  namespace: str, alloc_id: str, read_file: Callable[[str], str | None],
-                 variables: VariableReads | None = None) -> None:
+                 variables: VariableReads | None = None, task: str = "") -> None:
         self._consul = consul
         self._nomad = nomad
         self._variables = variables
         self._namespace = namespace
         self._alloc_id = alloc_id
+        self._task = task
         self._read_file = read_file
         self._lock = threading.Lock()
         self._cache: dict[Dependency, object] = {}
@@ -266,7 +268,8 @@ class TemplateSources:
         if variables is None:
             raise SourceUnavailable("this client cannot read Nomad variables")
         if dep.kind == DependencyKind.NOMAD_VAR_GET:
-            variable, _ = variables.read_variable(namespace, dep.path, self._alloc_id, 0, 0)
+            variable, _ = variables.read_variable(namespace, dep.path, self._alloc_id, 0, 0,
+                                                  task=self._task)
             if variable is None:
                 return MISSING if dep.block else None
             return nomad_var_items(variable.path, dict(variable.items),
@@ -275,7 +278,8 @@ class TemplateSources:
                                    modify_index=variable.modify_index,
                                    create_time=variable.create_time,
                                    modify_time=variable.modify_time)
-        metas, _ = variables.list_variables(namespace, dep.path, self._alloc_id, 0, 0)
+        metas, _ = variables.list_variables(namespace, dep.path, self._alloc_id, 0, 0,
+                                            task=self._task)
         return [_var_meta(meta) for meta in sorted(metas, key=lambda m: m.path)]
 
 

@@ -110,13 +110,13 @@ class FakeNomad:
             for n, t in sorted(names.items())])], 1
 
     def read_variable(self, namespace: str, path: str, alloc_id: str, index: int,
-                      wait: float) -> tuple[Any, int]:
+                      wait: float, task: str = "") -> tuple[Any, int]:
         self._check()
         self.var_reads.append((namespace, path, alloc_id))
         return self.variables.get((namespace, path)), 1
 
     def list_variables(self, namespace: str, prefix: str, alloc_id: str, index: int,
-                       wait: float) -> tuple[list[Any], int]:
+                       wait: float, task: str = "") -> tuple[list[Any], int]:
         self._check()
         return [v for (ns, p), v in self.variables.items()
                 if ns == namespace and p.startswith(prefix)], 1
