@@ -273,11 +273,15 @@ class HTTPServerRPC:
         return params
 
     def get_service_registrations(self, namespace: str, service_name: str, index: int,
-                                  wait: float) -> tuple[list[ServiceRegistration], int]:
+                                  wait: float, choose: str = ""
+                                  ) -> tuple[list[ServiceRegistration], int]:
         """ServiceRegistration.GetService: the instances of one service (templates'
-        nomadService); blocks up to ``wait`` seconds until the index passes ``index``."""
+        nomadService; ``choose`` is ``"<count>|<key>"``); blocks up to ``wait`` seconds
+        until the index passes ``index``."""
         params = self._wait_params(namespace, index, wait)
         params["service_name"] = service_name
+        if choose:
+            params["choose"] = choose
         data = self._call(SERVICE_REGISTRATION_GET_SERVICE, params=params)
         result = from_api(ServiceRegistrationGetServiceResponse,
                           data if isinstance(data, dict) else {})

@@ -62,9 +62,12 @@ class ServerRPC(Protocol):
         ...
 
     def get_service_registrations(self, namespace: str, service_name: str, index: int,
-                                  wait: float) -> tuple[list[ServiceRegistration], int]:
+                                  wait: float, choose: str = ""
+                                  ) -> tuple[list[ServiceRegistration], int]:
         """ServiceRegistration.GetService: ``(instances of the service, index)``, blocking
-        up to ``wait`` seconds while the index is ``index`` (0: answer at once)."""
+        up to ``wait`` seconds while the index is ``index`` (0: answer at once);
+        ``choose`` ("<count>|<key>") picks instances by rendezvous hashing as Nomad's
+        ``?choose=``."""
         ...
 
     def list_service_registrations(self, namespace: str, index: int, wait: float

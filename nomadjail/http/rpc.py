@@ -19,7 +19,7 @@ import falcon.asgi
 from ..api import rpc
 from ..server import Server, Table
 from ..server.heartbeat import NotLeaderForHeartbeats
-from ..server.service_registration_endpoint import list_services
+from ..server.service_registration_endpoint import choose, list_services, parse_choose
 from ..server.variables_endpoint import WorkloadIdentity
 from ..structs import DEFAULT_NAMESPACE, BadRequest, Unavailable, from_api, to_api
 from ..structs.rpc import (
@@ -165,6 +165,9 @@ class ServiceRegistrationGetServiceRPC(Resource):
     async def on_get(self, req: falcon.asgi.Request, resp: falcon.asgi.Response) -> None:
         node_id = _required(req.get_param("node_id") or "", "node_id")
         name = _required(req.get_param("service_name") or "", "service_name")
+        picked = req.get_param("choose") or ""
+        if picked:
+            parse_choose(picked)  # refuse a malformed one before waiting
         server = self.agent.require_server()
         opts = query_options(req)
         namespace = req.get_param("namespace") or DEFAULT_NAMESPACE
@@ -173,6 +176,8 @@ class ServiceRegistrationGetServiceRPC(Resource):
         index = max(snap.index(Table.SERVICE_REGISTRATIONS), 1)
         found = sorted(snap.service_registrations.by_service(namespace, name),
                        key=lambda reg: reg.id)
+        if picked:
+            found = choose(found, picked)
         resp.media = to_api(ServiceRegistrationGetServiceResponse(services=found, index=index))
         set_meta(resp, index)
 

@@ -316,3 +316,35 @@ def test_stop_of_a_job_with_a_deployment_succeeds(run, fake):
     assert result.exit_code == 0
     assert "Status      = cancelled\nDescription = Cancelled because job is stopped\n" \
         in result.output
+
+
+TEMPLATED_JOB = '''job "web" {
+  datacenters = ["dc1"]
+  group "web" {
+    task "server" {
+      driver = "raw_exec"
+      config { command = "/bin/true" }
+      template {
+        destination = "local/app.conf"
+        data        = <<EOT
+{{ range nomadService "db" }}
+db = {{ .Address }}:{{ .Port }
+{{ end }}
+EOT
+      }
+    }
+  }
+}
+'''
+
+
+def test_validate_refuses_a_template_syntax_error_with_its_line_and_column(run, fake,
+                                                                           tmp_path):
+    path = tmp_path / "web.nomad"
+    path.write_text(TEMPLATED_JOB)
+    result = run("job", "validate", str(path))
+    assert result.exit_code == 1
+    assert "Template 1 validation failed: template: local/app.conf:2:" in result.stderr
+    path.write_text(TEMPLATED_JOB.replace(".Port }", ".Port }}"))
+    result = run("job", "validate", str(path))
+    assert result.exit_code == 0, result.stderr

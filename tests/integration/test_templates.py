@@ -30,7 +30,9 @@ APP_CONF = '''password={{ with nomadVar "nomad/jobs/tpl" }}{{ .password }}{{ end
 {{ range nomadService "backend" }}backend={{ .Address }}:{{ .Port }}
 {{ end }}greeting={{ key "app/greeting" }}
 task={{ env "NOMAD_TASK_NAME" }}
-'''
+{{ range nomadServices }}service={{ .Name }}
+{{ end }}{{ range nomadService 1 (env "NOMAD_ALLOC_ID") "backend" }}chosen={{ .Port }}
+{{ end }}'''
 WEB_COMMAND = 'cat local/app.conf; echo "env GREETING=$GREETING"; echo ---; exec sleep 3600'
 SIG_COMMAND = ('trap \'echo "got signal: $(cat local/sig.txt)"\' USR1; cat local/sig.txt; echo; '
                'while true; do sleep 0.1; done')
@@ -130,7 +132,7 @@ def test_a_template_renders_a_variable_a_service_and_a_key_and_follows_changes(a
         "AllocatedResources"]["Shared"]["Ports"][0]["Value"]
     assert output.split("---")[0] == (
         f"password=one\nbackend=127.0.0.1:{port}\ngreeting=hello\ntask=web\n"
-        "env GREETING=hello\n")
+        f"service=backend\nchosen={port}\nenv GREETING=hello\n")
 
     # change the variable: the file is rendered again and the task restarted
     put_var(agent, "nomad/jobs/tpl", {"password": "two"})

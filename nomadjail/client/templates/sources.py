@@ -82,7 +82,8 @@ class NomadReads(Protocol):
     """The service reads templates make from the Nomad servers (the client's ServerRPC)."""
 
     def get_service_registrations(self, namespace: str, service_name: str, index: int,
-                                  wait: float) -> tuple[list[ServiceRegistration], int]: ...
+                                  wait: float, choose: str = ""
+                                  ) -> tuple[list[ServiceRegistration], int]: ...
 
     def list_service_registrations(self, namespace: str, index: int, wait: float
                                    ) -> tuple[list[ServiceRegistrationListStub], int]: ...
@@ -250,9 +251,13 @@ class TemplateSources:
             if nomad is None:
                 raise SourceUnavailable("this client cannot reach the Nomad servers")
             if dep.kind == DependencyKind.NOMAD_SERVICE:
-                regs, _ = nomad.get_service_registrations(namespace, dep.path, 0, 0)
+                picked = f"{dep.choose[0]}|{dep.choose[1]}" if dep.choose else ""
+                regs, _ = nomad.get_service_registrations(namespace, dep.path, 0, 0,
+                                                          choose=picked)
                 found = [r for r in regs if not dep.tag or dep.tag in r.tags]
-                return [_nomad_service(r) for r in sorted(found, key=lambda r: r.id)]
+                if not picked:
+                    found.sort(key=lambda r: r.id)
+                return [_nomad_service(r) for r in found]
             if dep.kind == DependencyKind.NOMAD_SERVICES:
                 stubs, _ = nomad.list_service_registrations(namespace, 0, 0)
                 return [NomadServicesSnippet(Name=s.service_name, Tags=ServiceTags(s.tags))

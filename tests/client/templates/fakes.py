@@ -87,14 +87,17 @@ class FakeNomad:
         self.variables: dict[tuple[str, str], FakeVariable] = {}
         self.down = False
         self.var_reads: list[tuple[str, str, str]] = []
+        self.chosen = ""
 
     def _check(self) -> None:
         if self.down:
             raise SourceUnavailable("no servers")
 
     def get_service_registrations(self, namespace: str, service_name: str, index: int,
-                                  wait: float) -> tuple[list[ServiceRegistration], int]:
+                                  wait: float, choose: str = ""
+                                  ) -> tuple[list[ServiceRegistration], int]:
         self._check()
+        self.chosen = choose
         return [s for s in self.services if s.namespace == namespace
                 and s.service_name == service_name], 1
 

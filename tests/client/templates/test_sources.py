@@ -75,6 +75,8 @@ def test_nomad_service_and_services():
     assert out == "127.0.0.1:9000,127.0.0.1:9001, api[v1 v2]"
     out, _ = render(src, '{{ range nomadService "v2.api" }}{{ .Port }}{{ end }}')
     assert out == "9001"
+    render(src, '{{ range nomadService 1 "alloc-1" "api" }}{{ .Port }}{{ end }}')
+    assert nomad.chosen == "1|alloc-1"  # the servers pick, by Nomad's rendezvous hash
 
 
 def test_nomad_var_is_read_for_the_allocation_and_waits_until_it_exists():
