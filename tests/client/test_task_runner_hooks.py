@@ -82,9 +82,10 @@ def test_the_default_hooks_run_in_nomads_order() -> None:
     assert dispatch.names(HookPhase.PRESTART) == ["task_dir", "env", "validate", "logs",
                                                  "volumes", "template"]
     # the services hook: registered once the task runs, gone before it is killed
-    for phase in (HookPhase.POSTSTART, HookPhase.PREKILL, HookPhase.EXITED, HookPhase.UPDATE):
+    for phase in (HookPhase.PREKILL, HookPhase.EXITED, HookPhase.UPDATE):
         assert dispatch.names(phase) == ["task_services"]
-    # the template watcher ends with the task runner
+    # templates: first-render scripts once the task runs; the watcher ends with the runner
+    assert dispatch.names(HookPhase.POSTSTART) == ["template", "task_services"]
     assert dispatch.names(HookPhase.STOP) == ["template", "task_services"]
 
 

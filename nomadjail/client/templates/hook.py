@@ -8,6 +8,7 @@
   ``env = true`` templates into the task's environment -- after the task's own
   ``env`` block, so a template value wins (Nomad's order) -- and interpolates the
   driver config again with it.
+* **poststart**, once: the change_scripts marked ``run_on_first_render``.
 * **stop**: the watcher ends with the task runner.
 
 A template that cannot be rendered fails the start with a "Task hook failed"
@@ -17,6 +18,7 @@ the restart policy decides what follows.
 
 from __future__ import annotations
 
+from ...drivers.base import TaskHandle
 from ...structs import Template
 from ..hooks.base import HookContext, HookError
 from .manager import RenderError, TemplateManager
@@ -28,6 +30,7 @@ class TemplateHook:
 
     def __init__(self) -> None:
         self._manager: TemplateManager | None = None
+        self._first_scripts_run = False
 
     def prestart(self, ctx: HookContext) -> None:
         templates: list[Template] = list(ctx.task.templates)
@@ -48,6 +51,11 @@ class TemplateHook:
         if ctx.env is not None:
             ctx.env.env.update(manager.template_env)
             ctx.driver_config = ctx.env.interpolate(dict(ctx.task.config))
+
+    def poststart(self, ctx: HookContext, handle: TaskHandle) -> None:
+        if self._manager is not None and not self._first_scripts_run:
+            self._first_scripts_run = True
+            self._manager.run_first_render_scripts()
 
     def stop(self, ctx: HookContext) -> None:
         if self._manager is not None:

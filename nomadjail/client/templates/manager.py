@@ -39,7 +39,7 @@ from ...gotemplate.consul import (
     TemplateFunctions,
     consul_template_functions,
 )
-from ...structs import TaskEvent, Template
+from ...structs import TaskEvent, Template, TemplateChangeMode
 from ...structs.template import parse_perms
 from ..hooks.base import TaskControl
 from ..taskenv import replace_refs
@@ -166,6 +166,16 @@ class TemplateManager:
             if render.content is not None:
                 self._write(render)
         self._load_env([r for r in renders if r.content is not None])
+
+    def run_first_render_scripts(self) -> None:
+        """The change_scripts with ``run_on_first_render``, once, after the task started
+        with its first render (Nomad runs them from the hook's poststart)."""
+        for tmpl in self._templates:
+            script = tmpl.change_script
+            if tmpl.mode == TemplateChangeMode.SCRIPT and script is not None \
+                    and script.run_on_first_render:
+                self._run_script(script.command, list(script.args),
+                                 (script.timeout or 5_000_000_000) / 1e9, script.fail_on_error)
 
     def start_watching(self) -> None:
         """Start the watcher thread (once); nothing to watch when every template is once."""

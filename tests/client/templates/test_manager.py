@@ -238,3 +238,16 @@ def test_nomad_var_template(tmp_path, harnesses):
     h.nomad.put_variable("nomad/jobs/web", {"password": "two"})
     wait_for(lambda: h.control.restarts, message="restart")
     assert h.read("secrets/pw") == "pw=two"
+
+
+def test_run_on_first_render_scripts_run_once_on_request(tmp_path, harnesses):
+    script = ChangeScript(command="/local/init.sh", run_on_first_render=True)
+    h = make(harnesses, tmp_path, [
+        Template(embedded_tmpl="x", dest_path="local/a", change_mode="script",
+                 change_script=script),
+        Template(embedded_tmpl="y", dest_path="local/b", change_mode="script",
+                 change_script=ChangeScript(command="/local/other.sh"))])
+    h.manager.first_render()
+    assert h.driver.execs == []
+    h.manager.run_first_render_scripts()
+    assert h.driver.execs == [["/local/init.sh"]]
