@@ -435,3 +435,33 @@ def test_importing_the_agent_config_loads_neither_server_nor_client() -> None:
     assert "nomadjail.helper.server_tunables" in loaded
     packages = {m.split(".")[1] for m in loaded if "." in m}
     assert not packages & {"server", "client", "http"}, sorted(packages)
+
+
+def test_the_client_template_block(tmp_path):
+    """Nomad's client template parameters (and nomadjail's watch_interval) reach the
+    client's template config; without the block, Nomad's defaults."""
+    config = configured(write(tmp_path, "a.hcl", '''
+client {
+  enabled = true
+  template {
+    disable_file_sandbox = true
+    function_denylist    = ["plugin"]
+    max_stale            = "10s"
+    block_query_wait     = "90s"
+    watch_interval       = "500ms"
+  }
+}
+'''))
+    assert (config.client.template_disable_file_sandbox, config.client.template_function_denylist,
+            config.client.template_max_stale, config.client.template_block_query_wait,
+            config.client.template_watch_interval) == (True, ["plugin"], 10.0, 90.0, 0.5)
+    defaults = configured(write(tmp_path, "b.hcl", "client {\n  enabled = true\n}\n"))
+    assert defaults.client.template_function_denylist == ["plugin", "writeToFile"]
+    assert defaults.client.template_disable_file_sandbox is False
+
+
+def test_a_bad_template_block_value_names_the_key(tmp_path):
+    path = write(tmp_path, "a.hcl", 'client {\n  template {\n    watch_interval = "soon"\n'
+                                    '  }\n}\n')
+    with pytest.raises(ConfigError, match="watch_interval"):
+        configured(path)

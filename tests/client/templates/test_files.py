@@ -128,3 +128,11 @@ def test_splay_is_uniform_below_the_maximum():
     delays = [splay_delay(2 * SECOND, rng) for _ in range(200)]
     assert all(0 <= d < 2 for d in delays) and max(delays) > 1
     assert splay_delay(0) == 0
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="only root may give a file away (uid/gid)")
+def test_uid_and_gid_are_set_when_the_client_runs_as_root(tmp_path):
+    path = str(tmp_path / "owned")
+    write_rendered(path, "x", perms=0o640, uid=4321, gid=4322)
+    info = os.stat(path)
+    assert (info.st_uid, info.st_gid) == (4321, 4322)
