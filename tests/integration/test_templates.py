@@ -138,15 +138,19 @@ def test_a_template_renders_a_variable_a_service_and_a_key_and_follows_changes(a
     put_var(agent, "nomad/jobs/tpl", {"password": "two"})
     wait_for(lambda: "password=two" in stdout(agent, front["ID"], "web"), timeout=30,
              message="the restarted task printing the new password")
-    assert "Template with change_mode restart re-rendered" in events(agent, front["ID"], "web")
-    assert task_state(agent, front["ID"], "web")["Restarts"] == 1
+    # task states reach the servers in batches: wait for them rather than race them
+    wait_for(lambda: "Template with change_mode restart re-rendered" in events(
+        agent, front["ID"], "web"), timeout=20, message="the restart event")
+    wait_for(lambda: task_state(agent, front["ID"], "web")["Restarts"] == 1, timeout=20,
+             message="one restart counted")
 
     # change the key a signal template reads: the task gets SIGUSR1, not a restart
     assert "sig=first" in stdout(agent, front["ID"], "sig")
     consul.kv_put("app/sig", "second")
     wait_for(lambda: "got signal: sig=second" in stdout(agent, front["ID"], "sig"),
              timeout=30, message="the signalled task printing the new file")
-    assert "Template re-rendered" in events(agent, front["ID"], "sig")
+    wait_for(lambda: "Template re-rendered" in events(agent, front["ID"], "sig"), timeout=20,
+             message="the signal event")
     assert task_state(agent, front["ID"], "sig")["Restarts"] == 0
 
     answer = agent.request("DELETE", "/v1/job/tpl", purge="true")
@@ -162,3 +166,23 @@ def test_a_template_syntax_error_is_refused_at_submit_with_line_and_column(agent
     assert answer.status_code == 400
     assert "Template 1 validation failed: template: local/app.conf:" in answer.text
     assert agent.request("GET", "/v1/job/broken").status_code == 404
+
+
+def test_a_template_that_cannot_render_fails_the_task_with_nomads_event(agent):
+    task = Task(name="bad", driver="raw_exec", config=sh("exec sleep 3600"),
+                kill_timeout=SECOND, resources=Resources(cpu=20, memory_mb=32), templates=[
+                    Template(embedded_tmpl='{{ parseInt "abc" }}', dest_path="local/x"),
+                    Template(source_path="/etc/hostname", dest_path="local/y")])
+    job = Job(id="badtpl", datacenters=["*"], type="batch",
+              task_groups=[TaskGroup(name="bad", tasks=[task])])
+    answer = agent.request("POST", "/v1/jobs", {"Job": to_api(job)})
+    assert answer.status_code == 200, answer.text
+    alloc = wait_for(lambda: next((a for a in agent.json("/v1/job/badtpl/allocations")
+                                   if a["ClientStatus"] == "failed"), None),
+                     timeout=30, message="the allocation failing")
+    state = task_state(agent, alloc["ID"], "bad")
+    failed = [e for e in state["Events"] if e["DisplayMessage"].startswith("Template failed: ")]
+    assert failed and failed[0]["Type"] == "Killing" and failed[0]["FailsTask"]
+    assert failed[0]["DisplayMessage"].startswith("Template failed: template: local/x:1:")
+    assert state["Failed"] and state["Restarts"] == 0
+    agent.request("DELETE", "/v1/job/badtpl", purge="true")

@@ -11,9 +11,9 @@
 * **poststart**, once: the change_scripts marked ``run_on_first_render``.
 * **stop**: the watcher ends with the task runner.
 
-A template that cannot be rendered fails the start with a "Task hook failed"
-event naming the template and the problem ("template: local/app.conf:3:7: ...");
-the restart policy decides what follows.
+A template that cannot be rendered fails the task as Nomad's does: a "Killing"
+event that fails the task, "Template failed: template: local/app.conf:3:7: ...",
+and no restart (the error is not recoverable).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from __future__ import annotations
 from ...drivers.base import TaskHandle
 from ...structs import Template
 from ..hooks.base import HookContext, HookError
+from . import template_events
 from .manager import RenderError, TemplateManager
 from .sources import TemplateSources, file_reader
 
@@ -47,7 +48,10 @@ class TemplateHook:
                     ctx.task.restart_policy.render_templates:
                 manager.render_again()
         except RenderError as err:
-            raise HookError(str(err)) from err
+            # Nomad kills the task with "Template failed: ..." (fails_task): a template
+            # that does not render will not render on a retry either.
+            raise HookError(f"Template failed: {err}",
+                            event=template_events.killing(f"Template failed: {err}")) from err
         if ctx.env is not None:
             ctx.env.env.update(manager.template_env)
             ctx.driver_config = ctx.env.interpolate(dict(ctx.task.config))
