@@ -63,6 +63,7 @@ class Parser:
         self.funcs = funcs
         self.trees = trees
         self.tokens = lex(text, left, right)
+        self.count = len(self.tokens)
         self.i = 0
         self.vars: list[str] = ["$"]
         self.range_depth = 0
@@ -73,8 +74,9 @@ class Parser:
 
     def next(self) -> Token:
         # The stream ends with EOF or ERROR; reading past it keeps answering that token.
-        tok = self.tokens[min(self.i, len(self.tokens) - 1)]
-        self.i += 1
+        i = self.i
+        tok = self.tokens[i] if i < self.count else self.tokens[-1]
+        self.i = i + 1
         self.last = tok
         return tok
 
@@ -82,7 +84,7 @@ class Parser:
         self.i -= n
 
     def peek(self) -> Token:
-        return self.tokens[min(self.i, len(self.tokens) - 1)]
+        return self.tokens[self.i] if self.i < self.count else self.tokens[-1]
 
     def next_non_space(self) -> Token:
         tok = self.next()
