@@ -383,7 +383,9 @@ class Executor:
                 return receiver[name]
             if self.missing_key == "error":
                 raise self.error(f"map has no entry for key \"{name}\"")
-            return getattr(type(receiver), "go_zero", None)
+            if self.missing_key == "zero":   # a typed map's zero value (NomadVarItems: "")
+                return getattr(type(receiver), "go_zero", None)
+            return None
         if (not name.startswith("_") and not isinstance(receiver, (str, int, float, bool,
                                                                    list, tuple, bytes))
                 and hasattr(receiver, name)):
