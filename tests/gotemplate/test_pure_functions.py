@@ -76,6 +76,10 @@ def test_kv_helpers_explode_and_by_key() -> None:
                   "  {{ .Key }}={{ .Value }}\n{{ end }}{{ end }}", groups) == (
         "elasticsearch:\n  es1=1\n  es2=1\n")
     assert render('{{ explodeMap .m }}', {"m": {"a/b": 1, "c": 2}}) == "map[a:map[b:1] c:2]"
+    maps = {"base": {"a": {"b": 1, "c": ""}, "x": 1}, "over": {"a": {"b": 2, "c": 3}, "y": 2}}
+    assert render("{{ .over | mergeMap .base }}", maps) == "map[a:map[b:1 c:3] x:1 y:2]"
+    assert render("{{ .over | mergeMapWithOverride .base }}", maps) == (
+        "map[a:map[b:2 c:3] x:1 y:2]")
 
 
 @pytest.mark.parametrize(("text", "message"), [

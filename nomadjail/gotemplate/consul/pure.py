@@ -361,6 +361,32 @@ def explode_map(mapping: Any) -> dict[str, Any]:
     return out
 
 
+def _merge(base: Mapping[str, Any], piped: Mapping[str, Any], override: bool) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in piped.items():
+        mine = out.get(key)
+        if isinstance(mine, Mapping) and isinstance(value, Mapping):
+            out[key] = _merge(mine, value, override)
+        elif override or key not in out or mine in (None, "", 0, False):
+            # Without override, only empty values of the base are filled (mergo.Merge).
+            out[key] = value
+    return out
+
+
+def merge_map(base: Any, piped: Any) -> dict[str, Any]:
+    """``$over | mergeMap $base``: deep merge in which the base's values win."""
+    if not isinstance(base, Mapping) or not isinstance(piped, Mapping):
+        raise FuncError("mergeMap: both arguments must be maps")
+    return _merge(base, piped, override=False)
+
+
+def merge_map_with_override(base: Any, piped: Any) -> dict[str, Any]:
+    """``$over | mergeMapWithOverride $base``: deep merge in which the piped map's values win."""
+    if not isinstance(base, Mapping) or not isinstance(piped, Mapping):
+        raise FuncError("mergeMapWithOverride: both arguments must be maps")
+    return _merge(base, piped, override=True)
+
+
 def loop(*args: Any) -> list[int]:
     """loop 3 -> [0 1 2]; loop 2 5 -> [2 3 4]."""
     ints = []
@@ -445,6 +471,7 @@ PURE: dict[str, Callable[..., Any]] = {
     "in": in_, "contains": contains, "containsAll": contains_all, "containsAny": contains_any,
     "containsNone": contains_none, "containsNotAll": contains_not_all, "byKey": by_key,
     "byTag": by_tag, "explode": explode, "explodeMap": explode_map, "loop": loop,
+    "mergeMap": merge_map, "mergeMapWithOverride": merge_map_with_override,
     "add": add, "subtract": subtract, "multiply": multiply, "divide": divide,
     "modulo": modulo, "minimum": minimum, "maximum": maximum,
 }
