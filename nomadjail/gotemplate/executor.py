@@ -20,7 +20,7 @@ import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .builtins import BUILTINS, FuncError, truth
+from .builtins import BUILTINS, ArgTypeError, FuncError, truth
 from .errors import ExecError, TemplateError, location
 from .gofmt import format_value, go_type_name, sort_keys
 from .nodes import (
@@ -451,6 +451,9 @@ class Executor:
                              f"got {len(values)}")
         try:
             return fn(*values)
+        except ArgTypeError as err:
+            self.node = node
+            raise self.error(str(err)) from None
         except TemplateError:
             raise
         except RecursionError:

@@ -92,6 +92,8 @@ def test_kv_helpers_explode_and_by_key() -> None:
     ('{{ "x" | regexMatch "(" }}', "regexMatch: error parsing regexp"),
     ('{{ "x" | indent -1 }}', "indent value must be a positive integer"),
     ('{{ loop 1 2 3 }}', "loop: wrong number of arguments, expected 1 or 2, but got 3"),
+    ('{{ toLower 1 }}', 'at <toLower>: wrong type for value; expected string; got int'),
+    ('{{ "x" | indent "2" }}', "wrong type for value; expected int; got string"),
 ])
 def test_helper_errors(text: str, message: str) -> None:
     with pytest.raises(ExecError, match=message.replace("(", "\\(").replace("{", "\\{")):

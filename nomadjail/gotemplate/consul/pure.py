@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..builtins import FuncError
+from ..builtins import ArgTypeError, FuncError
 from ..gofmt import go_type_name
 from . import gojson, goregex
 
@@ -30,7 +30,7 @@ def _str(name: str, value: Any) -> str:
         return ""
     if hasattr(value, "String") and callable(value.String):
         return str(value.String())
-    raise FuncError(f"{name}: expected a string, got {go_type_name(value)}")
+    raise ArgTypeError(f"wrong type for value; expected string; got {go_type_name(value)}")
 
 
 # -- encodings ------------------------------------------------------------
@@ -191,7 +191,7 @@ def split_to_map(sep: Any, kv_sep: Any, s: Any) -> dict[str, str]:
 
 def join(sep: Any, items: Any) -> str:
     if not isinstance(items, (list, tuple)):
-        raise FuncError(f"join: expected a list, got {go_type_name(items)}")
+        raise ArgTypeError(f"wrong type for value; expected []string; got {go_type_name(items)}")
     return _str("join", sep).join(_str("join", i) for i in items)
 
 
@@ -240,7 +240,7 @@ def regex_match(pattern: Any, s: Any) -> bool:
 def indent(spaces: Any, s: Any) -> str:
     """Prefix every non-empty line with ``spaces`` spaces."""
     if isinstance(spaces, bool) or not isinstance(spaces, int):
-        raise FuncError(f"indent: expected an integer, got {go_type_name(spaces)}")
+        raise ArgTypeError(f"wrong type for value; expected int; got {go_type_name(spaces)}")
     if spaces < 0:
         raise FuncError("indent value must be a positive integer")
     prefix = " " * spaces
