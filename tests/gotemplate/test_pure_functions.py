@@ -56,7 +56,9 @@ def render(text: str, data: object = None) -> str:
      '{"a":[1,2.5,"<x&>"],"b":null}'),
     ('{{ toJSONPretty .m }}', '{\n  "a": [\n    1,\n    2.5,\n    "\\u003cx\\u0026\\u003e"\n  ],\n'
      '  "b": null\n}'),
-    ('{{ "a:1\\nb:2\\nc" | splitToMap "\\n" ":" }}', "map[a:1 b:2]"),
+    ('{{ "a:1\\nb:2\\nc\\n" | splitToMap "\\n" ":" }} {{ "" | splitToMap "," ":" }}',
+     "map[a:1 b:2] map[]"),
+    ('{{ 1.0 | divide 0 }} {{ -1.0 | divide 0.0 }}', "+Inf -Inf"),
 ])
 def test_helpers(text: str, out: str) -> None:
     data = {"l": ["a", "b"], "n": ["b", "c"], "m": {"b": None, "a": [1, 2.5, "<x&>"]}}
@@ -88,7 +90,8 @@ def test_kv_helpers_explode_and_by_key() -> None:
     ('{{ "maybe" | parseBool }}', 'parseBool: strconv.ParseBool: parsing "maybe": invalid syntax'),
     ('{{ "%%%" | base64Decode }}', "base64Decode: illegal base64 data"),
     ('{{ "{" | parseJSON }}', "error calling parseJSON: parseJSON:"),
-    ('{{ 1 | divide 0 }}', "divide: division by 0"),
+    ('{{ 1 | divide 0 }}', "error calling divide: runtime error: integer divide by zero"),
+    ('{{ 1 | modulo 0 }}', "error calling modulo: runtime error: integer divide by zero"),
     ('{{ "x" | regexMatch "(" }}', "regexMatch: error parsing regexp"),
     ('{{ "x" | indent -1 }}', "indent value must be a positive integer"),
     ('{{ loop 1 2 3 }}', "loop: wrong number of arguments, expected 1 or 2, but got 3"),

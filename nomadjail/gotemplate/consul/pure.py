@@ -14,6 +14,7 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
@@ -182,7 +183,11 @@ def split(sep: Any, s: Any) -> list[str]:
 def split_to_map(sep: Any, kv_sep: Any, s: Any) -> dict[str, str]:
     """Split into items on ``sep``, each into key and value on ``kv_sep`` (else skipped)."""
     out: dict[str, str] = {}
-    for item in _str("splitToMap", s).split(_str("splitToMap", sep) or "\n"):
+    text = _str("splitToMap", s).strip()
+    if not text:
+        return out
+    sep = _str("splitToMap", sep)
+    for item in (text.split(sep) if sep else list(text)):
         key, found, value = item.partition(_str("splitToMap", kv_sep))
         if found:
             out[key] = value
@@ -429,11 +434,20 @@ def _math(name: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]
     return fn
 
 
-def _int_div(a: Any, b: Any) -> Any:
+def _float_div(a: float, b: float) -> float:
+    """IEEE division as Go does it: x/0 is ±Inf, 0/0 NaN."""
     if b == 0:
-        raise FuncError("divide: division by 0")
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _int_div(a: Any, b: Any) -> Any:
     if isinstance(a, float):
-        return a / b
+        return _float_div(a, b)
+    if b == 0:
+        raise FuncError("runtime error: integer divide by zero")
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
 
@@ -442,7 +456,7 @@ def _int_mod(a: Any, b: Any) -> Any:
     if isinstance(a, float):
         raise FuncError(f"modulo: unknown type for {_quote_value(a)} (float64)")
     if b == 0:
-        raise FuncError("modulo: division by 0")
+        raise FuncError("runtime error: integer divide by zero")
     r = abs(a) % abs(b)
     return r if a >= 0 else -r
 
