@@ -28,16 +28,17 @@ from .sprig import SPRIG
 # Nomad's default ``template { function_denylist }`` client setting.
 DEFAULT_DENYLIST = ("plugin", "writeToFile")
 
-_KV_RE = re.compile(r"/?(?P<key>[^@?]*?)/?(?:\?(?P<query>[^@]*))?(?:@(?P<dc>[\w.-]+))?")
+# consul-template's query grammars ([[:word:]] is ASCII in Go's regexp).
+_W = "0-9A-Za-z_"
+_KV_RE = re.compile(rf"/?(?P<key>[^@?]*?)/?(?:\?(?P<query>[{_W}\-=&]*))?(?:@(?P<dc>[{_W}.\-]+))?")
 _SERVICE_RE = re.compile(
-    r"(?:(?P<tag>[\w\-.]+)\.)?(?P<name>[\w\-/]+)(?:\?(?P<query>[^@~|]*))?(?:@(?P<dc>[\w.\-]+))?"
-    r"(?:~(?P<near>[\w.\-]+))?(?:\|(?P<filter>[\w,]+))?")
-_DC_RE = re.compile(r"(?:\?(?P<query>[^@]*))?(?:@(?P<dc>[\w.\-]+))?")
+    rf"(?:(?P<tag>[{_W}=:.\-]+)\.)?(?P<name>[{_W}\-]+)(?:\?(?P<query>[{_W}\-=&]+))?"
+    rf"(?:@(?P<dc>[{_W}.\-]+))?(?:~(?P<near>[{_W}.\-]+))?(?:\|(?P<filter>[{_W},]+))?")
+_DC_RE = re.compile(rf"(?:\?(?P<query>[{_W}\-=&]+))?(?:@(?P<dc>[{_W}.\-]+))?")
 _NOMAD_SERVICE_RE = re.compile(
-    r"(?:(?P<tag>[\w\-.=]+)\.)?(?P<name>[\w\-/]+)(?:\?ns=(?P<ns>[\w\-]+))?"
-    r"(?:@(?P<region>[\w.\-]+))?")
-_NOMAD_SERVICES_RE = re.compile(r"(?:\?ns=(?P<ns>[\w\-]+))?(?:@(?P<region>[\w.\-]+))?")
-_VAR_RE = re.compile(r"(?P<path>[^@]*)(?:@(?P<ns>[\w\-]+)(?:\.(?P<region>[\w\-]+))?)?")
+    rf"(?:(?P<tag>[{_W}=:.\-]+)\.)?(?P<name>[{_W}\-]+)(?:@(?P<region>[{_W}.\-]+))?")
+_NOMAD_SERVICES_RE = re.compile(rf"(?:@(?P<region>[{_W}.\-]+))?")
+_VAR_RE = re.compile(rf"(?P<path>[^@]*)(?:@(?P<ns>[{_W}\-]+|\*)(?:\.(?P<region>[{_W}\-]+))?)?")
 _HEALTH = ("any", "passing", "warning", "critical", "maintenance", "unknown")
 
 
@@ -204,7 +205,8 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
     # -- Nomad services --------------------------------------------------------------
 
     def nomad_service(self, *args: Any) -> list[Any]:
-        """``nomadService "tag.name?ns=x@region"`` or ``nomadService 2 $key "name"``."""
+        """``nomadService "tag.name@region"`` or ``nomadService 2 $key "name"`` (the job's
+        namespace, as in Nomad)."""
         choose: tuple[int, str] | None = None
         if len(args) == 3:
             count, key, query = args
@@ -223,7 +225,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if not match:
             raise FuncError(f'nomad.service: invalid format: "{query}"')
         dep = Dependency(DependencyKind.NOMAD_SERVICE, path=match["name"], tag=match["tag"] or "",
-                         namespace=match["ns"] or self.namespace,
+                         namespace=self.namespace,
                          region=match["region"] or "", choose=choose)
         value = self._recall(dep)
         return [] if value is MISSING else list(value or [])
@@ -235,7 +237,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if not match:
             raise FuncError(f'nomad.services: invalid format: "{args[0]}"')
         value = self._recall(Dependency(DependencyKind.NOMAD_SERVICES,
-                                        namespace=match["ns"] or self.namespace,
+                                        namespace=self.namespace,
                                         region=match["region"] or ""))
         return [] if value is MISSING else list(value or [])
 
