@@ -19,6 +19,12 @@ class FuncError(ValueError):
     """A template function refused its arguments; the message is shown to the user."""
 
 
+class ArgTypeError(FuncError):
+    """An argument of the wrong type, which Go refuses before the call: reported without
+    the "error calling <name>:" prefix, in Go's words ("wrong type for value; expected
+    string; got int")."""
+
+
 def truth(value: Any) -> bool:
     """Go's template truth: false, 0, nil, and empty strings/slices/maps are false."""
     if value is None:

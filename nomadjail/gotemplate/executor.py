@@ -16,12 +16,13 @@ error, unless missing keys are errors.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from .builtins import BUILTINS, FuncError, truth
+from .builtins import BUILTINS, ArgTypeError, FuncError, truth
 from .errors import ExecError, TemplateError, location
-from .gofmt import format_value, go_type_name
+from .gofmt import format_value, go_type_name, sort_keys
 from .nodes import (
     ActionNode,
     BoolNode,
@@ -46,7 +47,9 @@ from .nodes import (
 
 MAX_TEMPLATE_DEPTH = 60
 _NO_FINAL = object()   # "no value piped in" (Go's missingVal)
-_ARITY: dict[Any, tuple[int, int | None]] = {}
+# Per function, not per call: inspect.signature is slow.  Weak keys, because a render's
+# function map holds closures that die with it.
+_ARITY: weakref.WeakKeyDictionary[Any, tuple[int, int | None]] = weakref.WeakKeyDictionary()
 
 
 class _Break(Exception):
@@ -61,7 +64,10 @@ def arity(fn: Callable[..., Any]) -> tuple[int, int | None]:
     """(required, maximum or None) positional arguments of a function; cached."""
     key = getattr(fn, "__func__", fn)
     bound = hasattr(fn, "__self__") and not inspect.isbuiltin(fn)
-    cached = _ARITY.get(key)
+    try:
+        cached = _ARITY.get(key)
+    except TypeError:   # not weakly referenceable (a builtin): not cached
+        cached = None
     if cached is None:
         try:
             params = list(inspect.signature(key).parameters.values())
@@ -201,7 +207,7 @@ class Executor:
             value = self.eval_pipeline(dot, node.pipe)
             pipe = node.pipe
             if isinstance(value, Mapping):
-                keys = _sorted_keys(value)
+                keys = sort_keys(list(value.keys()))
                 pairs: Iterable[tuple[Any, Any]] = ((k, value[k]) for k in keys)
             elif isinstance(value, (list, tuple)):
                 pairs = enumerate(value)
@@ -383,7 +389,9 @@ class Executor:
                 return receiver[name]
             if self.missing_key == "error":
                 raise self.error(f"map has no entry for key \"{name}\"")
-            return getattr(type(receiver), "go_zero", None)
+            if self.missing_key == "zero":   # a typed map's zero value (NomadVarItems: "")
+                return getattr(type(receiver), "go_zero", None)
+            return None
         if (not name.startswith("_") and not isinstance(receiver, (str, int, float, bool,
                                                                    list, tuple, bytes))
                 and hasattr(receiver, name)):
@@ -443,6 +451,9 @@ class Executor:
                              f"got {len(values)}")
         try:
             return fn(*values)
+        except ArgTypeError as err:
+            self.node = node
+            raise self.error(str(err)) from None
         except TemplateError:
             raise
         except RecursionError:
@@ -490,7 +501,3 @@ def _message(err: BaseException) -> str:
         return str(err.args[0])
     return str(err) or type(err).__name__
 
-
-def _sorted_keys(mapping: Mapping[Any, Any]) -> list[Any]:
-    from .gofmt import sort_keys
-    return sort_keys(list(mapping.keys()))

@@ -165,7 +165,7 @@ def test_env_timestamp_scratch_and_denylist() -> None:
                     '{{ envOrDefault "NOPE" "d" }}|{{ or (env "EMPTY") "o" }}', FakeSource(),
                     env=env)
     assert out == "abc|||d|o"
-    with pytest.raises(ExecError, match="mustEnv: environment variable NOPE"):
+    with pytest.raises(ExecError, match="required environment variable NOPE is empty"):
         render('{{ mustEnv "NOPE" }}', FakeSource(), env=env)
     out, _ = render('{{ timestamp }}|{{ timestamp "unix" }}|{{ timestamp "2006-01-02 15:04:05.000 '
                     'Mon Jan _2 3PM" }}', FakeSource(), now=lambda: when)
@@ -176,3 +176,13 @@ def test_env_timestamp_scratch_and_denylist() -> None:
     assert out == "1 true [1 2]"
     with pytest.raises(ExecError, match='function "plugin" is disabled'):
         render('{{ plugin "x" }}', FakeSource())
+
+
+def test_empty_arguments_read_nothing() -> None:
+    out, funcs = render('[{{ key "" }}][{{ keyOrDefault "" "d" }}][{{ keyExists "" }}][{{ ls "" }}]'
+                        '[{{ tree "" }}][{{ service "" }}][{{ nomadVar "" }}][{{ file "" }}]'
+                        '[{{ nomadVarExists "" }}]', SOURCE)
+    assert out == "[][d][false][[]][[]][[]][map[]][][false]"
+    assert funcs.used == set()
+    with pytest.raises(ExecError, match="expected integer for <count> argument"):
+        render('{{ nomadService "1" "k" "api" }}', SOURCE)

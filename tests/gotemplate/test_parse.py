@@ -114,3 +114,10 @@ def test_deep_nesting_is_an_error_not_a_crash() -> None:
 def test_defined_templates_are_listed() -> None:
     tpl = parse('{{ define "b" }}{{ end }}{{ block "a" . }}{{ end }}x', name="main")
     assert tpl.defined_templates == ["a", "b"]
+
+
+def test_consul_template_functions_we_lack_say_so() -> None:
+    with pytest.raises(ParseError) as raised:
+        parse('{{ with secret "kv/x" }}{{ end }}', name="t")
+    assert str(raised.value) == ('template: t:1:8: function "secret" not defined '
+                                 "(consul-template's secret is not supported by nomadjail)")

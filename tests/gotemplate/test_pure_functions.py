@@ -56,7 +56,9 @@ def render(text: str, data: object = None) -> str:
      '{"a":[1,2.5,"<x&>"],"b":null}'),
     ('{{ toJSONPretty .m }}', '{\n  "a": [\n    1,\n    2.5,\n    "\\u003cx\\u0026\\u003e"\n  ],\n'
      '  "b": null\n}'),
-    ('{{ "a:1\\nb:2\\nc" | splitToMap "\\n" ":" }}', "map[a:1 b:2]"),
+    ('{{ "a:1\\nb:2\\nc\\n" | splitToMap "\\n" ":" }} {{ "" | splitToMap "," ":" }}',
+     "map[a:1 b:2] map[]"),
+    ('{{ 1.0 | divide 0 }} {{ -1.0 | divide 0.0 }}', "+Inf -Inf"),
 ])
 def test_helpers(text: str, out: str) -> None:
     data = {"l": ["a", "b"], "n": ["b", "c"], "m": {"b": None, "a": [1, 2.5, "<x&>"]}}
@@ -76,6 +78,10 @@ def test_kv_helpers_explode_and_by_key() -> None:
                   "  {{ .Key }}={{ .Value }}\n{{ end }}{{ end }}", groups) == (
         "elasticsearch:\n  es1=1\n  es2=1\n")
     assert render('{{ explodeMap .m }}', {"m": {"a/b": 1, "c": 2}}) == "map[a:map[b:1] c:2]"
+    maps = {"base": {"a": {"b": 1, "c": ""}, "x": 1}, "over": {"a": {"b": 2, "c": 3}, "y": 2}}
+    assert render("{{ .over | mergeMap .base }}", maps) == "map[a:map[b:1 c:3] x:1 y:2]"
+    assert render("{{ .over | mergeMapWithOverride .base }}", maps) == (
+        "map[a:map[b:2 c:3] x:1 y:2]")
 
 
 @pytest.mark.parametrize(("text", "message"), [
@@ -84,10 +90,13 @@ def test_kv_helpers_explode_and_by_key() -> None:
     ('{{ "maybe" | parseBool }}', 'parseBool: strconv.ParseBool: parsing "maybe": invalid syntax'),
     ('{{ "%%%" | base64Decode }}', "base64Decode: illegal base64 data"),
     ('{{ "{" | parseJSON }}', "error calling parseJSON: parseJSON:"),
-    ('{{ 1 | divide 0 }}', "divide: division by 0"),
+    ('{{ 1 | divide 0 }}', "error calling divide: runtime error: integer divide by zero"),
+    ('{{ 1 | modulo 0 }}', "error calling modulo: runtime error: integer divide by zero"),
     ('{{ "x" | regexMatch "(" }}', "regexMatch: error parsing regexp"),
     ('{{ "x" | indent -1 }}', "indent value must be a positive integer"),
     ('{{ loop 1 2 3 }}', "loop: wrong number of arguments, expected 1 or 2, but got 3"),
+    ('{{ toLower 1 }}', 'at <toLower>: wrong type for value; expected string; got int'),
+    ('{{ "x" | indent "2" }}', "wrong type for value; expected int; got string"),
 ])
 def test_helper_errors(text: str, message: str) -> None:
     with pytest.raises(ExecError, match=message.replace("(", "\\(").replace("{", "\\{")):

@@ -32,6 +32,10 @@ file                ``str`` contents of ``path`` (already sandbox-checked)      
                                                                                 file absent
 ==================  ==========================================================  =============
 
+Build ``nomad.var.get`` answers with :func:`.shapes.nomad_var_items`; sort
+``catalog.service`` by node then ID (consul-template's order) and apply ``choose``
+(Nomad's rendezvous hashing, ``?choose=count|key``) to ``nomad.service``.
+
 ``ls`` and ``tree`` both read ``kv.list`` (as in consul-template) and keep the top-level
 keys or every non-folder key.  ``safeLs``/``safeTree``/``nomadVarListSafe`` treat an
 empty list as missing (they refuse to render on empty data, as consul-template

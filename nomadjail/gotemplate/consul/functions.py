@@ -28,16 +28,17 @@ from .sprig import SPRIG
 # Nomad's default ``template { function_denylist }`` client setting.
 DEFAULT_DENYLIST = ("plugin", "writeToFile")
 
-_KV_RE = re.compile(r"/?(?P<key>[^@?]*?)/?(?:\?(?P<query>[^@]*))?(?:@(?P<dc>[\w.-]+))?")
+# consul-template's query grammars ([[:word:]] is ASCII in Go's regexp).
+_W = "0-9A-Za-z_"
+_KV_RE = re.compile(rf"/?(?P<key>[^@?]*?)/?(?:\?(?P<query>[{_W}\-=&]*))?(?:@(?P<dc>[{_W}.\-]+))?")
 _SERVICE_RE = re.compile(
-    r"(?:(?P<tag>[\w\-.]+)\.)?(?P<name>[\w\-/]+)(?:\?(?P<query>[^@~|]*))?(?:@(?P<dc>[\w.\-]+))?"
-    r"(?:~(?P<near>[\w.\-]+))?(?:\|(?P<filter>[\w,]+))?")
-_DC_RE = re.compile(r"(?:\?(?P<query>[^@]*))?(?:@(?P<dc>[\w.\-]+))?")
+    rf"(?:(?P<tag>[{_W}=:.\-]+)\.)?(?P<name>[{_W}\-]+)(?:\?(?P<query>[{_W}\-=&]+))?"
+    rf"(?:@(?P<dc>[{_W}.\-]+))?(?:~(?P<near>[{_W}.\-]+))?(?:\|(?P<filter>[{_W},]+))?")
+_DC_RE = re.compile(rf"(?:\?(?P<query>[{_W}\-=&]+))?(?:@(?P<dc>[{_W}.\-]+))?")
 _NOMAD_SERVICE_RE = re.compile(
-    r"(?:(?P<tag>[\w\-.=]+)\.)?(?P<name>[\w\-/]+)(?:\?ns=(?P<ns>[\w\-]+))?"
-    r"(?:@(?P<region>[\w.\-]+))?")
-_NOMAD_SERVICES_RE = re.compile(r"(?:\?ns=(?P<ns>[\w\-]+))?(?:@(?P<region>[\w.\-]+))?")
-_VAR_RE = re.compile(r"(?P<path>[^@]*)(?:@(?P<ns>[\w\-]+)(?:\.(?P<region>[\w\-]+))?)?")
+    rf"(?:(?P<tag>[{_W}=:.\-]+)\.)?(?P<name>[{_W}\-]+)(?:@(?P<region>[{_W}.\-]+))?")
+_NOMAD_SERVICES_RE = re.compile(rf"(?:@(?P<region>[{_W}.\-]+))?")
+_VAR_RE = re.compile(rf"(?P<path>[^@]*)(?:@(?P<ns>[{_W}\-]+|\*)(?:\.(?P<region>[{_W}\-]+))?)?")
 _HEALTH = ("any", "passing", "warning", "critical", "maintenance", "unknown")
 
 
@@ -109,20 +110,28 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
 
     def key(self, path: Any) -> str:
         """The key's value; waits (missing) until the key exists."""
+        if path == "":
+            return ""
         value = self._recall(self._kv("key", path, block=True))
         return value if isinstance(value, str) else ""
 
     def key_exists(self, path: Any) -> bool:
+        if path == "":
+            return False
         value = self._recall(self._kv("keyExists", path))
         return isinstance(value, str)
 
     def key_or_default(self, path: Any, default: Any) -> Any:
+        if path == "":
+            return default
         value = self._recall(self._kv("keyOrDefault", path))
         return value if isinstance(value, str) and value != "" else default
 
     def _list(self, name: str, prefix: Any, safe: bool, top_level: bool) -> list[KeyPair]:
         if not isinstance(prefix, str):
             raise FuncError(f"{name}: expected a string prefix")
+        if prefix == "":
+            return []   # consul-template reads nothing for an empty prefix
         match = _KV_RE.fullmatch(prefix.strip()) if prefix.strip("/ ") else None
         if prefix.strip("/ ") and not match:
             raise FuncError(f'kv.list: invalid format: "{prefix}"')
@@ -159,7 +168,9 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
 
     def service(self, *args: Any) -> list[Any]:
         """``service "tag.name@dc~near|passing,warning"`` (or the filter as a 2nd arg)."""
-        if not 1 <= len(args) <= 2 or not all(isinstance(a, str) for a in args):
+        if not args or args[0] == "":
+            return []
+        if len(args) > 2 or not all(isinstance(a, str) for a in args):
             raise FuncError(f"service: expected 1 or 2 string arguments, got {len(args)}")
         query = "|".join(args)
         match = _SERVICE_RE.fullmatch(query)
@@ -194,24 +205,27 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
     # -- Nomad services --------------------------------------------------------------
 
     def nomad_service(self, *args: Any) -> list[Any]:
-        """``nomadService "tag.name?ns=x@region"`` or ``nomadService 2 $key "name"``."""
+        """``nomadService "tag.name@region"`` or ``nomadService 2 $key "name"`` (the job's
+        namespace, as in Nomad)."""
         choose: tuple[int, str] | None = None
         if len(args) == 3:
             count, key, query = args
-            if isinstance(count, str) and count.isdigit():
-                count = int(count)
-            if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-                raise FuncError("nomadService: the count must be a positive integer")
-            choose = (count, str(key))
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise FuncError("expected integer for <count> argument")
+            if not isinstance(key, str):
+                raise FuncError("expected string for <key> argument")
+            choose = (count, key)
         elif len(args) == 1:
             query = args[0]
         else:
-            raise FuncError(f"nomadService: expected 1 or 3 arguments, got {len(args)}")
-        match = _NOMAD_SERVICE_RE.fullmatch(query) if isinstance(query, str) else None
+            raise FuncError("expected arguments <service> or <count> <key> <service>")
+        if not isinstance(query, str):
+            raise FuncError("expected string for <service> argument")
+        match = _NOMAD_SERVICE_RE.fullmatch(query)
         if not match:
             raise FuncError(f'nomad.service: invalid format: "{query}"')
         dep = Dependency(DependencyKind.NOMAD_SERVICE, path=match["name"], tag=match["tag"] or "",
-                         namespace=match["ns"] or self.namespace,
+                         namespace=self.namespace,
                          region=match["region"] or "", choose=choose)
         value = self._recall(dep)
         return [] if value is MISSING else list(value or [])
@@ -223,7 +237,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
         if not match:
             raise FuncError(f'nomad.services: invalid format: "{args[0]}"')
         value = self._recall(Dependency(DependencyKind.NOMAD_SERVICES,
-                                        namespace=match["ns"] or self.namespace,
+                                        namespace=self.namespace,
                                         region=match["region"] or ""))
         return [] if value is MISSING else list(value or [])
 
@@ -241,17 +255,22 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
 
     def nomad_var(self, path: Any) -> NomadVarItems:
         """The variable's items; waits (missing) until the variable exists."""
+        if path == "":
+            return NomadVarItems()
         value = self._recall(self._var("nomadVar", path, DependencyKind.NOMAD_VAR_GET, True))
         return value if isinstance(value, NomadVarItems) else NomadVarItems()
 
     def nomad_var_exists(self, path: Any) -> bool:
+        if path == "":
+            return False
         value = self._recall(self._var("nomadVarExists", path, DependencyKind.NOMAD_VAR_GET,
                                        False))
         return value is not MISSING and value is not None
 
     def _var_list(self, name: str, args: tuple[Any, ...], safe: bool) -> list[Any]:
         if len(args) > 1:
-            raise FuncError(f"{name}: expected 0 or 1 arguments, got {len(args)}")
+            raise FuncError(f'{name} takes either a single "prefix" parameter or none for all '
+                            f"available variables; got: {len(args)} arguments")
         dep = self._var(name, args[0] if args else "", DependencyKind.NOMAD_VAR_LIST, False)
         value = self._recall(dep)
         if value is MISSING:
@@ -271,8 +290,11 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
 
     def file(self, path: Any) -> str:
         """A file's contents, inside the sandbox (the task directory) when there is one."""
-        if not isinstance(path, str) or not path:
+        if not isinstance(path, str):
             raise FuncError("file: expected a file path")
+        path = path.strip()
+        if path == "":
+            return ""
         resolved = Path(path)
         if self.sandbox is not None:
             # consul-template joins even absolute paths under the sandbox root.
@@ -296,7 +318,7 @@ class TemplateFunctions(Mapping[str, Callable[..., Any]]):
     def must_env(self, name: Any) -> str:
         value = self.env.get(str(name), "")
         if value == "":
-            raise FuncError(f"mustEnv: environment variable {name} is not set or empty")
+            raise FuncError(f"required environment variable {name} is empty")
         return value
 
     def timestamp(self, *args: Any) -> str:

@@ -24,7 +24,7 @@ DENIED = frozenset({"plugin", "writeToFile"})
 UNSUPPORTED = frozenset({
     "secret", "secrets", "pkiCert", "caRoots", "caLeaf", "connect", "node", "nodes",
     "datacenters", "checks", "sockaddr", "parseYAML", "toYAML", "toTOML",
-    "byMeta", "mergeMap", "mergeMapWithOverride", "spew_dump", "spew_printf",
+    "byMeta", "spew_dump", "spew_printf",
     "spew_sdump", "spew_sprintf", "partitions", "peerings", "exportedServices",
 })
 

@@ -14,11 +14,12 @@ import binascii
 import hashlib
 import hmac
 import json
+import math
 import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..builtins import FuncError
+from ..builtins import ArgTypeError, FuncError
 from ..gofmt import go_type_name
 from . import gojson, goregex
 
@@ -30,7 +31,7 @@ def _str(name: str, value: Any) -> str:
         return ""
     if hasattr(value, "String") and callable(value.String):
         return str(value.String())
-    raise FuncError(f"{name}: expected a string, got {go_type_name(value)}")
+    raise ArgTypeError(f"wrong type for value; expected string; got {go_type_name(value)}")
 
 
 # -- encodings ------------------------------------------------------------
@@ -182,7 +183,11 @@ def split(sep: Any, s: Any) -> list[str]:
 def split_to_map(sep: Any, kv_sep: Any, s: Any) -> dict[str, str]:
     """Split into items on ``sep``, each into key and value on ``kv_sep`` (else skipped)."""
     out: dict[str, str] = {}
-    for item in _str("splitToMap", s).split(_str("splitToMap", sep) or "\n"):
+    text = _str("splitToMap", s).strip()
+    if not text:
+        return out
+    sep = _str("splitToMap", sep)
+    for item in (text.split(sep) if sep else list(text)):
         key, found, value = item.partition(_str("splitToMap", kv_sep))
         if found:
             out[key] = value
@@ -191,7 +196,7 @@ def split_to_map(sep: Any, kv_sep: Any, s: Any) -> dict[str, str]:
 
 def join(sep: Any, items: Any) -> str:
     if not isinstance(items, (list, tuple)):
-        raise FuncError(f"join: expected a list, got {go_type_name(items)}")
+        raise ArgTypeError(f"wrong type for value; expected []string; got {go_type_name(items)}")
     return _str("join", sep).join(_str("join", i) for i in items)
 
 
@@ -240,7 +245,7 @@ def regex_match(pattern: Any, s: Any) -> bool:
 def indent(spaces: Any, s: Any) -> str:
     """Prefix every non-empty line with ``spaces`` spaces."""
     if isinstance(spaces, bool) or not isinstance(spaces, int):
-        raise FuncError(f"indent: expected an integer, got {go_type_name(spaces)}")
+        raise ArgTypeError(f"wrong type for value; expected int; got {go_type_name(spaces)}")
     if spaces < 0:
         raise FuncError("indent value must be a positive integer")
     prefix = " " * spaces
@@ -361,6 +366,32 @@ def explode_map(mapping: Any) -> dict[str, Any]:
     return out
 
 
+def _merge(base: Mapping[str, Any], piped: Mapping[str, Any], override: bool) -> dict[str, Any]:
+    out = dict(base)
+    for key, value in piped.items():
+        mine = out.get(key)
+        if isinstance(mine, Mapping) and isinstance(value, Mapping):
+            out[key] = _merge(mine, value, override)
+        elif override or key not in out or mine in (None, "", 0, False):
+            # Without override, only empty values of the base are filled (mergo.Merge).
+            out[key] = value
+    return out
+
+
+def merge_map(base: Any, piped: Any) -> dict[str, Any]:
+    """``$over | mergeMap $base``: deep merge in which the base's values win."""
+    if not isinstance(base, Mapping) or not isinstance(piped, Mapping):
+        raise FuncError("mergeMap: both arguments must be maps")
+    return _merge(base, piped, override=False)
+
+
+def merge_map_with_override(base: Any, piped: Any) -> dict[str, Any]:
+    """``$over | mergeMapWithOverride $base``: deep merge in which the piped map's values win."""
+    if not isinstance(base, Mapping) or not isinstance(piped, Mapping):
+        raise FuncError("mergeMapWithOverride: both arguments must be maps")
+    return _merge(base, piped, override=True)
+
+
 def loop(*args: Any) -> list[int]:
     """loop 3 -> [0 1 2]; loop 2 5 -> [2 3 4]."""
     ints = []
@@ -403,11 +434,20 @@ def _math(name: str, op: Callable[[Any, Any], Any]) -> Callable[[Any, Any], Any]
     return fn
 
 
-def _int_div(a: Any, b: Any) -> Any:
+def _float_div(a: float, b: float) -> float:
+    """IEEE division as Go does it: x/0 is ±Inf, 0/0 NaN."""
     if b == 0:
-        raise FuncError("divide: division by 0")
+        if a == 0 or math.isnan(a):
+            return math.nan
+        return math.copysign(math.inf, a) * math.copysign(1.0, b)
+    return a / b
+
+
+def _int_div(a: Any, b: Any) -> Any:
     if isinstance(a, float):
-        return a / b
+        return _float_div(a, b)
+    if b == 0:
+        raise FuncError("runtime error: integer divide by zero")
     q = abs(a) // abs(b)
     return q if (a >= 0) == (b >= 0) else -q
 
@@ -416,7 +456,7 @@ def _int_mod(a: Any, b: Any) -> Any:
     if isinstance(a, float):
         raise FuncError(f"modulo: unknown type for {_quote_value(a)} (float64)")
     if b == 0:
-        raise FuncError("modulo: division by 0")
+        raise FuncError("runtime error: integer divide by zero")
     r = abs(a) % abs(b)
     return r if a >= 0 else -r
 
@@ -445,6 +485,7 @@ PURE: dict[str, Callable[..., Any]] = {
     "in": in_, "contains": contains, "containsAll": contains_all, "containsAny": contains_any,
     "containsNone": contains_none, "containsNotAll": contains_not_all, "byKey": by_key,
     "byTag": by_tag, "explode": explode, "explodeMap": explode_map, "loop": loop,
+    "mergeMap": merge_map, "mergeMapWithOverride": merge_map_with_override,
     "add": add, "subtract": subtract, "multiply": multiply, "divide": divide,
     "modulo": modulo, "minimum": minimum, "maximum": maximum,
 }

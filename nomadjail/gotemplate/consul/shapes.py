@@ -114,11 +114,12 @@ class NomadServicesSnippet:
 
 
 class NanoTime(int):
-    """Nomad's nanosecond timestamps; prints as a Go time."""
+    """Nomad's nanosecond timestamps; prints as Go's time.Time does (in UTC here)."""
 
     def String(self) -> str:
-        when = datetime.fromtimestamp(self / 1e9, tz=UTC)
-        return when.strftime("%Y-%m-%d %H:%M:%S.") + f"{self % 1_000_000_000:09d} +0000 UTC"
+        when = datetime.fromtimestamp(self // 1_000_000_000, tz=UTC)
+        frac = f"{self % 1_000_000_000:09d}".rstrip("0")
+        return when.strftime("%Y-%m-%d %H:%M:%S") + ("." + frac if frac else "") + " +0000 UTC"
 
     def Time(self) -> datetime:
         return datetime.fromtimestamp(self / 1e9, tz=UTC)

@@ -1,7 +1,18 @@
 """The common subset of sprig that Nomad's templates reach as ``sprig_<name>``.
 
 consul-template registers every sprig function under a ``sprig_`` prefix; these are
-the ones job files use in practice (strings, defaults, lists, dicts, math, encoding).
+the ones job files use in practice:
+
+* strings: upper lower title trim trimAll trimPrefix trimSuffix contains hasPrefix
+  hasSuffix repeat replace substr trunc quote squote cat indent nindent nospace splitList
+  join toString toStrings regexMatch regexReplaceAll regexFindAll print snakecase
+* defaults and flow: default empty coalesce ternary fail kindOf typeOf
+* lists: list first last rest initial append prepend concat reverse uniq without has
+  compact sortAlpha until untilStep
+* dicts: dict get set unset hasKey keys values pick omit
+* numbers: int int64 atoi float64 add add1 sub mul div mod max min
+* encodings: b64enc b64dec sha256sum sha1sum toJson toPrettyJson
+
 Not here: random, crypto/certificate generation, semver, dates other than ``now``,
 reflection helpers beyond ``kindOf``/``typeOf``.  Argument order is sprig's (the piped
 value last): ``{{ "x" | sprig_repeat 3 }}``, ``{{ .v | sprig_default "none" }}``.
@@ -18,6 +29,7 @@ from typing import Any
 from ..builtins import FuncError, truth
 from ..gofmt import format_value, go_type_name, sprint
 from . import gojson, goregex
+from .pure import to_title
 
 
 def _s(value: Any) -> str:
@@ -170,7 +182,7 @@ def _regex_replace_all(regex: Any, s: Any, repl: Any) -> str:
 SPRIG_BASE: dict[str, Callable[..., Any]] = {
     # strings
     "upper": lambda s: _s(s).upper(), "lower": lambda s: _s(s).lower(),
-    "title": lambda s: _s(s).title(), "trim": lambda s: _s(s).strip(),
+    "title": lambda s: to_title(_s(s)), "trim": lambda s: _s(s).strip(),
     "trimAll": lambda cut, s: _s(s).strip(_s(cut)),
     "trimPrefix": lambda p, s: _s(s)[len(_s(p)):] if _s(s).startswith(_s(p)) else _s(s),
     "trimSuffix": lambda p, s: (_s(s)[:-len(_s(p))] if _s(p) and _s(s).endswith(_s(p))
