@@ -33,6 +33,7 @@ bench: setup
 	$(BIN)/python bench/raft_apply.py
 	$(BIN)/python bench/service_registration.py
 	$(BIN)/python bench/nomad_service_registration.py
+	$(BIN)/python bench/gotemplate_render.py
 
 setup: $(VENV)/.installed
 

@@ -16,12 +16,13 @@ error, unless missing keys are errors.
 from __future__ import annotations
 
 import inspect
+import weakref
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .builtins import BUILTINS, FuncError, truth
 from .errors import ExecError, TemplateError, location
-from .gofmt import format_value, go_type_name, is_stringer
+from .gofmt import format_value, go_type_name, sort_keys
 from .nodes import (
     ActionNode,
     BoolNode,
@@ -46,7 +47,9 @@ from .nodes import (
 
 MAX_TEMPLATE_DEPTH = 60
 _NO_FINAL = object()   # "no value piped in" (Go's missingVal)
-_ARITY: dict[Any, tuple[int, int | None]] = {}
+# Per function, not per call: inspect.signature is slow.  Weak keys, because a render's
+# function map holds closures that die with it.
+_ARITY: weakref.WeakKeyDictionary[Any, tuple[int, int | None]] = weakref.WeakKeyDictionary()
 
 
 class _Break(Exception):
@@ -61,7 +64,10 @@ def arity(fn: Callable[..., Any]) -> tuple[int, int | None]:
     """(required, maximum or None) positional arguments of a function; cached."""
     key = getattr(fn, "__func__", fn)
     bound = hasattr(fn, "__self__") and not inspect.isbuiltin(fn)
-    cached = _ARITY.get(key)
+    try:
+        cached = _ARITY.get(key)
+    except TypeError:   # not weakly referenceable (a builtin): not cached
+        cached = None
     if cached is None:
         try:
             params = list(inspect.signature(key).parameters.values())
@@ -201,7 +207,7 @@ class Executor:
             value = self.eval_pipeline(dot, node.pipe)
             pipe = node.pipe
             if isinstance(value, Mapping):
-                keys = _sorted_keys(value)
+                keys = sort_keys(list(value.keys()))
                 pairs: Iterable[tuple[Any, Any]] = ((k, value[k]) for k in keys)
             elif isinstance(value, (list, tuple)):
                 pairs = enumerate(value)
@@ -263,12 +269,31 @@ class Executor:
             self.depth -= 1
             self.vars, self.tmpl_name = saved
 
+    def execute_template(self, name: str, *data: Any) -> str:
+        """consul-template's executeTemplate: a defined template's output, as a string."""
+        if len(data) > 1:
+            raise FuncError(f"executeTemplate: wrong number of arguments, expected 1 or 2, "
+                            f"but got {len(data) + 1}")
+        tree = self.trees.get(name)
+        if tree is None:
+            raise FuncError(f"template \"{name}\" not defined")
+        if self.depth >= MAX_TEMPLATE_DEPTH:
+            raise FuncError(f"exceeded maximum template depth ({MAX_TEMPLATE_DEPTH})")
+        dot = data[0] if data else None
+        saved = (self.vars, self.tmpl_name, self.out, self.node)
+        self.vars, self.tmpl_name, self.out = [["$", dot]], name, []
+        self.depth += 1
+        try:
+            self.walk(dot, tree)
+            return "".join(self.out)
+        finally:
+            self.depth -= 1
+            self.vars, self.tmpl_name, self.out, self.node = saved
+
     def print_value(self, node: Node, value: Any) -> str:
         if value is None:
             return "<no value>"
-        if callable(value) and not is_stringer(value) and not isinstance(
-                value, (Mapping, list, tuple)) and (inspect.isfunction(value)
-                                                    or inspect.ismethod(value)):
+        if inspect.isfunction(value) or inspect.ismethod(value):
             self.node = node
             raise self.error(f"can't print {node} of type func")
         return format_value(value, "v")
@@ -364,7 +389,9 @@ class Executor:
                 return receiver[name]
             if self.missing_key == "error":
                 raise self.error(f"map has no entry for key \"{name}\"")
-            return getattr(type(receiver), "go_zero", None)
+            if self.missing_key == "zero":   # a typed map's zero value (NomadVarItems: "")
+                return getattr(type(receiver), "go_zero", None)
+            return None
         if (not name.startswith("_") and not isinstance(receiver, (str, int, float, bool,
                                                                    list, tuple, bytes))
                 and hasattr(receiver, name)):
@@ -384,6 +411,8 @@ class Executor:
             return self.eval_and_or(dot, node, args, final)
         if name == "call":
             fn: Callable[..., Any] | None = _call
+        elif name == "executeTemplate" and name not in self.funcs:
+            fn = self.execute_template
         else:
             fn = self.funcs.get(name) or BUILTINS.get(name)
         if fn is None:
@@ -469,7 +498,3 @@ def _message(err: BaseException) -> str:
         return str(err.args[0])
     return str(err) or type(err).__name__
 
-
-def _sorted_keys(mapping: Mapping[Any, Any]) -> list[Any]:
-    from .gofmt import sort_keys
-    return sort_keys(list(mapping.keys()))

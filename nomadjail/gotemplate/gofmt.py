@@ -139,10 +139,10 @@ def _int_verb(value: int, verb: str, sharp: bool) -> str | None:
 
 
 class _Spec:
-    __slots__ = ("minus", "plus", "space", "zero", "sharp", "width", "prec")
+    __slots__ = ("minus", "plus", "plus_v", "space", "zero", "sharp", "width", "prec")
 
     def __init__(self) -> None:
-        self.minus = self.plus = self.space = self.zero = self.sharp = False
+        self.minus = self.plus = self.plus_v = self.space = self.zero = self.sharp = False
         self.width: int | None = None
         self.prec: int | None = None
 
@@ -260,25 +260,25 @@ def format_value(value: Any, verb: str, spec: _Spec | None = None, top: bool = T
             return _fmt_str(value.decode(errors="replace"), "s" if verb == "v" else verb, spec)
     if isinstance(value, Mapping):
         inner = _Spec()
-        inner.plus, inner.sharp = spec.plus, spec.sharp
+        inner.plus, inner.plus_v, inner.sharp = spec.plus, spec.plus_v, spec.sharp
         items = [format_value(k, verb, inner, False) + ":" + format_value(value[k], verb, inner,
                                                                           False)
                  for k in sort_keys(list(value.keys()))]
         return _pad("map[" + " ".join(items) + "]", spec)
     if isinstance(value, (list, tuple)):
         inner = _Spec()
-        inner.plus, inner.sharp = spec.plus, spec.sharp
+        inner.plus, inner.plus_v, inner.sharp = spec.plus, spec.plus_v, spec.sharp
         return _pad("[" + " ".join(format_value(v, verb, inner, False) for v in value) + "]",
                     spec)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         inner = _Spec()
-        inner.plus = spec.plus
+        inner.plus, inner.plus_v = spec.plus, spec.plus_v
         parts = []
         for f in dataclasses.fields(value):
             if f.name.startswith("_"):
                 continue
             text = format_value(getattr(value, f.name), verb, inner, False)
-            parts.append(f"{f.name}:{text}" if spec.plus else text)
+            parts.append(f"{f.name}:{text}" if spec.plus_v else text)
         return _pad(("&" if top else "") + "{" + " ".join(parts) + "}", spec)
     if verb in "vs":
         return _pad(str(value), spec)
@@ -378,6 +378,9 @@ def sprintf(fmt: str, *args: Any) -> str:
         if verb == "%":
             out.append("%")
             continue
+        if verb == "v" and spec.plus:
+            # %+v names struct fields; it is not a sign flag.
+            spec.plus, spec.plus_v = False, True
         if argnum < 0:
             out.append(f"%!{verb}(BADINDEX)")
             argnum = len(args)

@@ -15,8 +15,9 @@ is the number -3).  Comments ``{{/* ... */}}`` produce no token at all.
 from __future__ import annotations
 
 import enum
+import re
 import unicodedata
-from dataclasses import dataclass
+from typing import NamedTuple
 
 
 class Tok(enum.IntEnum):
@@ -68,12 +69,15 @@ _LEFT_COMMENT = "/*"
 _RIGHT_COMMENT = "*/"
 _TRIM = "-"
 _TERMINATORS = frozenset(".,|:)(")
+_WORD = re.compile(r"[\w]*")          # Go's isAlphaNumeric: letters, digits, underscore
+_SPACES = re.compile(r"[ \t\r\n]*")
 
 
-@dataclass(frozen=True, slots=True)
-class Token:
+class Token(NamedTuple):
+    """One scanned item (a tuple: tokens are made by the thousand)."""
+
     typ: Tok
-    pos: int     # byte... character offset of the token in the input
+    pos: int     # character offset of the token in the input
     val: str
 
     def __str__(self) -> str:
@@ -152,8 +156,9 @@ class Lexer:
     # -- helpers ---------------------------------------------------------
 
     def _emit(self, typ: Tok) -> None:
-        self.tokens.append(Token(typ, self.start, self.input[self.start:self.pos]))
-        self.start = self.pos
+        pos = self.pos
+        self.tokens.append(Token(typ, self.start, self.input[self.start:pos]))
+        self.start = pos
 
     def _error(self, msg: str) -> None:
         self.tokens.append(Token(Tok.ERROR, self.start, msg))
@@ -337,10 +342,8 @@ class Lexer:
         return True
 
     def _lex_space(self) -> bool:
-        spaces = 0
-        while self._peek() != "" and self._peek() in _SPACE:
-            self.pos += 1
-            spaces += 1
+        end = _SPACES.match(self.input, self.pos).end()  # type: ignore[union-attr]
+        spaces, self.pos = end - self.pos, end
         # " -}}" is a trim marker, not a space token followed by a minus.
         if (self.input.startswith(_TRIM, self.pos)
                 and self.input.startswith(self.right, self.pos + 1)):
@@ -351,8 +354,7 @@ class Lexer:
         return True
 
     def _lex_identifier(self) -> bool:
-        while _is_alnum(self._peek()):
-            self.pos += 1
+        self.pos = _WORD.match(self.input, self.pos).end()  # type: ignore[union-attr]
         word = self.input[self.start:self.pos]
         if not self._at_terminator():
             self._error(f"bad character {rune_repr(self._peek())}")
@@ -375,8 +377,7 @@ class Lexer:
         if self._at_terminator():
             self._emit(Tok.VARIABLE if typ == Tok.VARIABLE else Tok.DOT)
             return True
-        while _is_alnum(self._peek()):
-            self.pos += 1
+        self.pos = _WORD.match(self.input, self.pos).end()  # type: ignore[union-attr]
         if not self._at_terminator():
             self._error(f"bad character {rune_repr(self._peek())}")
             return False

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Collection
 
 from .errors import ParseError, location
-from .lexer import Tok, Token, lex
+from .lexer import Tok, Token, go_quote, lex
 from .literals import LiteralError, char_value, number_value, unquote
 from .nodes import (
     ActionNode,
@@ -63,6 +63,15 @@ class Parser:
         self.funcs = funcs
         self.trees = trees
         self.tokens = lex(text, left, right)
+        self.count = len(self.tokens)
+        # skip[j]: the first token at or after j that is not a space (the last token is
+        # EOF or ERROR, never a space), so the many "next non-space" looks are O(1).
+        self.skip = [0] * self.count
+        following = self.count - 1
+        for j in range(self.count - 1, -1, -1):
+            if self.tokens[j].typ != Tok.SPACE:
+                following = j
+            self.skip[j] = following
         self.i = 0
         self.vars: list[str] = ["$"]
         self.range_depth = 0
@@ -73,8 +82,9 @@ class Parser:
 
     def next(self) -> Token:
         # The stream ends with EOF or ERROR; reading past it keeps answering that token.
-        tok = self.tokens[min(self.i, len(self.tokens) - 1)]
-        self.i += 1
+        i = self.i
+        tok = self.tokens[i] if i < self.count else self.tokens[-1]
+        self.i = i + 1
         self.last = tok
         return tok
 
@@ -82,19 +92,17 @@ class Parser:
         self.i -= n
 
     def peek(self) -> Token:
-        return self.tokens[min(self.i, len(self.tokens) - 1)]
+        return self.tokens[self.i] if self.i < self.count else self.tokens[-1]
 
     def next_non_space(self) -> Token:
-        tok = self.next()
-        while tok.typ == Tok.SPACE:
-            tok = self.next()
+        j = self.skip[self.i] if self.i < self.count else self.count - 1
+        tok = self.tokens[j]
+        self.i = j + 1
+        self.last = tok
         return tok
 
     def peek_non_space(self) -> Token:
-        j = min(self.i, len(self.tokens) - 1)
-        while self.tokens[j].typ == Tok.SPACE:
-            j += 1
-        return self.tokens[j]
+        return self.tokens[self.skip[self.i] if self.i < self.count else self.count - 1]
 
     def error(self, msg: str, tok: Token | None = None) -> ParseError:
         at = tok if tok is not None else self.last
@@ -367,7 +375,7 @@ class Parser:
             if isinstance(node, VariableNode):
                 return VariableNode(node.pos, node.ident + tuple(fields))
             if isinstance(node, (BoolNode, StringNode, NumberNode, NilNode, DotNode)):
-                raise self.error(f"unexpected . after term \"{node}\"")
+                raise self.error(f"unexpected . after term {go_quote(str(node))}")
             return ChainNode(pos, node, tuple(fields))
         return node
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
@@ -60,4 +61,17 @@ def parse(text: str, name: str = "template", left_delim: str = "{{", right_delim
         trees = parse_trees(name, text, left_delim or "{{", right_delim or "}}", names)
     except RecursionError:
         raise ParseError(name, 0, 0, "max expression depth exceeded") from None
+    except ParseError as err:
+        raise _with_hint(err) from None
     return Template(name, text, trees)
+
+
+def _with_hint(err: ParseError) -> ParseError:
+    """Go's "function "secret" not defined", plus why, for consul-template's functions we lack."""
+    from .consul.names import UNSUPPORTED
+    match = re.fullmatch(r'function "(\w+)" not defined', err.reason)
+    if match and match.group(1) in UNSUPPORTED:
+        return ParseError(err.name, err.line, err.col,
+                          f"{err.reason} (consul-template's {match.group(1)} is not "
+                          "supported by nomadjail)")
+    return err

@@ -18,8 +18,8 @@ kind                value                                                       
 kv.get              ``str`` value, or ``None`` if the key does not exist        not fetched yet;
                                                                                 block=True and
                                                                                 the key is absent
-kv.list             ``list[KeyPair]`` directly under ``path`` (may be empty)    not fetched yet
-kv.tree             ``list[KeyPair]`` recursively under ``path`` (may be empty) not fetched yet
+kv.list             ``list[KeyPair]``: every pair under the prefix ``path``,     not fetched yet
+                    ``Key`` relative to it (folders as "dir/"); may be empty
 catalog.service     ``list[HealthService]`` (already filtered by health)         not fetched yet
 catalog.services    ``list[CatalogSnippet]`` (name + tags)                       not fetched yet
 nomad.service       ``list[NomadService]``                                       not fetched yet
@@ -32,9 +32,11 @@ file                ``str`` contents of ``path`` (already sandbox-checked)      
                                                                                 file absent
 ==================  ==========================================================  =============
 
-``safeLs``/``safeTree``/``nomadVarListSafe`` treat an empty list as missing (they
-refuse to render on empty data, as consul-template documents); ``keyOrDefault`` and
-``keyExists`` use a non-blocking ``kv.get`` and never wait for the key to appear.
+``ls`` and ``tree`` both read ``kv.list`` (as in consul-template) and keep the top-level
+keys or every non-folder key.  ``safeLs``/``safeTree``/``nomadVarListSafe`` treat an
+empty list as missing (they refuse to render on empty data, as consul-template
+documents); ``keyOrDefault`` and ``keyExists`` use a non-blocking ``kv.get`` (block=False:
+the source answers ``None`` for an absent key) and never wait for the key to appear.
 """
 
 from __future__ import annotations
@@ -49,7 +51,6 @@ class DependencyKind(enum.StrEnum):
 
     KV_GET = "kv.get"
     KV_LIST = "kv.list"
-    KV_TREE = "kv.tree"
     CATALOG_SERVICE = "catalog.service"
     CATALOG_SERVICES = "catalog.services"
     NOMAD_SERVICE = "nomad.service"
@@ -65,8 +66,8 @@ class Dependency:
 
     ``path`` is the KV key or prefix, the service name, the variable path or prefix,
     or the file path.  ``tag``/``datacenter`` come from ``"tag.name@dc"`` service
-    queries; ``health`` is the health filter of ``service`` (``("passing", "warning")``
-    by default as in consul-template, ``("any",)`` for ``"name|any"``); ``namespace``
+    queries; ``health`` is the health filter of ``service`` (``("passing",)`` by default
+    as in consul-template, ``("any",)`` for ``"name|any"``), ``near`` its ``~node``; ``namespace``
     and ``region`` from ``nomadVar "path@ns.region"`` and ``nomadService``.  ``block``
     asks the source to answer MISSING until the thing exists (``key``, ``nomadVar``)
     instead of answering ``None``.  ``choose`` is nomadService's ``count key`` pair.
@@ -78,6 +79,7 @@ class Dependency:
     datacenter: str = ""
     namespace: str = ""
     region: str = ""
+    near: str = ""
     health: tuple[str, ...] = ()
     block: bool = False
     choose: tuple[int, str] | None = None

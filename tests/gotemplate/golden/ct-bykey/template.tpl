@@ -1,0 +1,3 @@
+{{ range $key, $pairs := tree "groups" | byKey }}{{ $key }}:
+{{ range $pair := $pairs }}  {{ .Key }}={{ .Value }}
+{{ end }}{{ end }}

@@ -1,0 +1,5 @@
+{{ range service "web" }}
+  {{ with .ServiceTaggedAddresses.wan }}
+http://{{ .Address }}:{{ .Port }}
+  {{ end }}
+{{ end }}

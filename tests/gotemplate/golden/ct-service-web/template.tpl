@@ -1,0 +1,2 @@
+{{ range service "web" }}
+server {{ .Name }} {{ .Address }}:{{ .Port }}{{ end }}
