@@ -21,6 +21,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ..api.variables import ApiCASConflict
+from ..structs import format_duration
 from ..structs.variables import Variable
 from .format import format_kv, format_time_ns, go_quote
 from .meta import CommandFailed, Meta
@@ -59,8 +60,8 @@ def as_api(var: Variable) -> dict[str, Any]:
         "ModifyIndex": var.modify_index, "CreateTime": var.create_time,
         "ModifyTime": var.modify_time, "Items": dict(sorted(var.items.items()))}
     if var.lock is not None:
-        data["Lock"] = {"TTL": var.lock.ttl, "LockDelay": var.lock.lock_delay,
-                        "ID": var.lock.id}
+        data["Lock"] = {"TTL": format_duration(var.lock.ttl),
+                        "LockDelay": format_duration(var.lock.lock_delay), "ID": var.lock.id}
     return data
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import click
 
 from ..api import ApiError
-from ..structs import to_api
+from ..structs import format_duration
 from ..structs.variables import VariableMetadata
 from .flags import nomad_option
 from .format import format_list, format_time_ns, to_json
@@ -24,6 +24,18 @@ def format_var_stubs(found: list[VariableMetadata]) -> str:
     for var in sorted(found, key=lambda v: (v.namespace, v.path)):
         rows.append(f"{var.namespace}|{var.path}|{format_time_ns(var.modify_time)}")
     return format_list(rows)
+
+
+def _metadata_json(var: VariableMetadata) -> dict[str, Any]:
+    """``api.VariableMetadata``'s JSON, in its field order (Lock only when set)."""
+    data: dict[str, Any] = {
+        "Namespace": var.namespace, "Path": var.path, "CreateIndex": var.create_index,
+        "ModifyIndex": var.modify_index, "CreateTime": var.create_time,
+        "ModifyTime": var.modify_time}
+    if var.lock is not None:
+        data["Lock"] = {"TTL": format_duration(var.lock.ttl),
+                        "LockDelay": format_duration(var.lock.lock_delay), "ID": var.lock.id}
+    return data
 
 
 def _quiet(found: list[VariableMetadata], namespace: str) -> list[Any]:
@@ -59,7 +71,7 @@ def var_list(meta: Meta, args: tuple[str, ...], as_json: bool, quiet: bool, out:
     except ApiError as err:
         raise CommandFailed(f"Error retrieving vars: {err}") from None
     if as_json:
-        items: Any = _quiet(found, meta.namespace) if quiet else [to_api(v) for v in found]
+        items: Any = _quiet(found, meta.namespace) if quiet else [_metadata_json(v) for v in found]
         if per_page > 0:
             items = {"Data": items, "QueryMeta": {"LastIndex": query.last_index,
                                                   "NextToken": query.next_token}}

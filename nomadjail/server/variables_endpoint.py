@@ -73,12 +73,17 @@ class VariablesApplyResponse:
 
 @dataclass(frozen=True, slots=True)
 class WorkloadIdentity:
-    """Who a workload read is for: the allocation's namespace, job, group and task."""
+    """Who a workload read is for: the allocation's namespace, job, group and task.
+
+    ``task`` is "" when the caller did not name one; the task level then admits every
+    task of ``group_tasks`` (the node that asks runs them all, so naming one would not
+    prove more).  Name the task to get exactly Nomad's rule."""
 
     namespace: str
     job_id: str
     group: str
     task: str
+    group_tasks: frozenset[str] = frozenset()
 
     def may_read(self, path: str) -> bool:
         """Nomad's authValidatePrefix: the path's segments must be a leading part of
@@ -87,6 +92,8 @@ class WorkloadIdentity:
         parts = path.split("/")
         if len(parts) < len(WORKLOAD_PREFIX) or len(parts) > len(expect):
             return False
+        if not self.task and len(parts) == len(expect):
+            return parts[:-1] == expect[:-1] and parts[-1] in self.group_tasks
         return all(part == want and want for part, want in zip(parts, expect, strict=False))
 
 
@@ -228,13 +235,14 @@ class VariablesEndpoint:
         self._authenticate(alloc.node_id, secret_id)
         if alloc.terminal_status():
             raise PermissionDenied(f"Permission denied: allocation {alloc_id} is stopped")
-        if task:
-            group = alloc.job.lookup_task_group(alloc.task_group) if alloc.job else None
-            if group is not None and all(t.name != task for t in group.tasks):
-                raise BadRequest(f"task {task!r} is not in group {alloc.task_group!r} of "
-                                 f"allocation {alloc_id}")
+        group = alloc.job.lookup_task_group(alloc.task_group) if alloc.job else None
+        tasks = frozenset(t.name for t in group.tasks) if group is not None else frozenset()
+        if task and group is not None and task not in tasks:
+            raise BadRequest(f"task {task!r} is not in group {alloc.task_group!r} of "
+                             f"allocation {alloc_id}")
         return WorkloadIdentity(namespace=alloc.namespace or DEFAULT_NAMESPACE,
-                                job_id=alloc.job_id, group=alloc.task_group, task=task)
+                                job_id=alloc.job_id, group=alloc.task_group, task=task,
+                                group_tasks=tasks)
 
     def check_workload_path(self, who: WorkloadIdentity, namespace: str, path: str) -> None:
         namespace = namespace or DEFAULT_NAMESPACE
@@ -244,7 +252,8 @@ class VariablesEndpoint:
         if not who.may_read(path):
             raise PermissionDenied(f"Permission denied: a task of job {who.job_id!r} may "
                                    f"read only nomad/jobs/{who.job_id}[/{who.group}"
-                                   f"[/{who.task or '<task>'}]] and nomad/jobs, not {path!r}")
+                                   f"[/{who.task or '<its task>'}]] and nomad/jobs, not "
+                                   f"{path!r}")
 
     @staticmethod
     def workload_list(snapshot: StateSnapshot, who: WorkloadIdentity,

@@ -53,8 +53,11 @@ class FakeVariables:
         alloc = self._alloc(alloc_id)
         if alloc is None:
             raise NotFound(f"allocation {alloc_id!r} not found")
+        group = alloc.job.lookup_task_group(alloc.task_group) if alloc.job else None
         who = WorkloadIdentity(namespace=alloc.namespace or DEFAULT_NAMESPACE,
-                               job_id=alloc.job_id, group=alloc.task_group, task=task)
+                               job_id=alloc.job_id, group=alloc.task_group, task=task,
+                               group_tasks=frozenset(t.name for t in group.tasks)
+                               if group is not None else frozenset())
         if (namespace or DEFAULT_NAMESPACE) != who.namespace:
             raise PermissionDenied("Permission denied: another namespace")
         return who

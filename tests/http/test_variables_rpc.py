@@ -94,9 +94,13 @@ def test_other_paths_are_denied(scene: Scene, path: str) -> None:
         scene.rpcs[0].read_variable("default", path, scene.alloc.id, 0, 1, task="web")
 
 
-def test_the_task_level_needs_the_task_name(scene: Scene) -> None:
-    with pytest.raises(PermissionDenied):
-        scene.rpcs[0].read_variable("default", "nomad/jobs/web/web/web", scene.alloc.id, 0, 1)
+def test_without_a_task_name_the_task_level_admits_the_groups_tasks(scene: Scene) -> None:
+    var, _ = scene.rpcs[0].read_variable("default", "nomad/jobs/web/web/web", scene.alloc.id,
+                                         0, 1)
+    assert var is not None and var.items == {"where": "nomad/jobs/web/web/web"}
+    with pytest.raises(PermissionDenied):  # no task "other-task" in group web
+        scene.rpcs[0].read_variable("default", "nomad/jobs/web/web/other-task",
+                                    scene.alloc.id, 0, 1)
     with pytest.raises(BadRequest, match="task 'nope' is not in group 'web'"):
         scene.rpcs[0].read_variable("default", "nomad/jobs/web", scene.alloc.id, 0, 1,
                                     task="nope")

@@ -117,3 +117,10 @@ def test_full_rotation_reseals_and_the_fsm_refuses_to_drop_a_used_key() -> None:
 def test_workload_paths(path: str, allowed: bool) -> None:
     who = WorkloadIdentity(namespace="default", job_id="web", group="g", task="t")
     assert who.may_read(path) is allowed
+
+
+def test_an_unnamed_task_reads_the_task_level_of_its_groups_tasks() -> None:
+    who = WorkloadIdentity(namespace="default", job_id="web", group="g", task="",
+                           group_tasks=frozenset({"t", "u"}))
+    assert who.may_read("nomad/jobs/web/g/t") and who.may_read("nomad/jobs/web/g/u")
+    assert not who.may_read("nomad/jobs/web/g/v") and who.may_read("nomad/jobs/web/g")
