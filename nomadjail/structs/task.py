@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .artifact import TaskArtifact, artifact_errors
 from .codec import field
 from .constraint import Affinity, Constraint, constraint_errors
 from .consts import SECOND
@@ -70,6 +71,7 @@ class Task:
     leader: bool = False
     shutdown_delay: int = 0  # ns
     kind: str = ""
+    artifacts: list[TaskArtifact] = field(default_factory=list)
 
     def canonicalize(self, group_restart_policy: RestartPolicy) -> None:
         """Fill defaults; the task's restart policy is merged onto its group's."""
@@ -85,6 +87,8 @@ class Task:
             self.restart_policy = copy.copy(group_restart_policy)
         else:
             self.restart_policy = self.restart_policy.merged_onto(group_restart_policy)
+        for artifact in self.artifacts:
+            artifact.canonicalize()
 
 
 def task_errors(task: Task, group_volumes: Collection[str]) -> Iterable[str]:
@@ -119,3 +123,6 @@ def task_errors(task: Task, group_volumes: Collection[str]) -> Iterable[str]:
     for mount in task.volume_mounts:
         if mount.volume not in group_volumes:
             yield f"Volume Mount referenced undefined volume {mount.volume!r}"
+    for i, artifact in enumerate(task.artifacts, 1):
+        for err in artifact_errors(artifact):
+            yield f"Artifact {i} validation failed: {err}"

@@ -156,7 +156,6 @@ CASES = {
 
 UNSUPPORTED = {
     "template": in_task('template {\n  data = "x"\n}'),
-    "artifact": in_task('artifact {\n  source = "https://example.com/x"\n}'),
     "vault": in_task('vault {\n  policies = ["x"]\n}'),
     "consul": in_task("consul {}"),
     "dispatch_payload": in_task("dispatch_payload {}"),
