@@ -6,6 +6,7 @@ import os
 from dataclasses import dataclass, field
 
 from ..structs import ClientHostVolumeConfig, parse_port_ranges
+from .artifacts.config import ArtifactConfig
 
 # Nomad's client defaults.
 DEFAULT_MAX_KILL_TIMEOUT = 30.0  # seconds; caps every task's kill_timeout
@@ -50,6 +51,7 @@ class ClientConfig:
     state_dir: str = ""  # "" = <data_dir>/client
     # client { host_volume "name" { path = "/abs" read_only = false } }
     host_volumes: dict[str, ClientHostVolumeConfig] = field(default_factory=dict)
+    artifact: ArtifactConfig = field(default_factory=ArtifactConfig)  # client { artifact { } }
 
     def __post_init__(self) -> None:
         try:

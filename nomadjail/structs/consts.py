@@ -179,3 +179,5 @@ class TaskEventType(WireEnum):
     MAIN_DEAD = "Main Tasks Dead"
     WAITING_SHUTDOWN_DELAY = "Waiting for shutdown delay"
     SKIPPING_SHUTDOWN_DELAY = "Skipping shutdown delay"
+    DOWNLOADING_ARTIFACTS = "Downloading Artifacts"
+    ARTIFACT_DOWNLOAD_FAILED = "Failed Artifact Download"
