@@ -24,8 +24,9 @@ class Checksum:
     kind: str  # md5, sha1, sha256, sha512
     digest: bytes
 
-    def verify(self, path: str) -> None:
-        """Raise :class:`ArtifactError` with go-getter's message unless ``path`` matches."""
+    def verify(self, path: str, name: str = "") -> None:
+        """Raise :class:`ArtifactError` with go-getter's message unless ``path`` matches;
+        ``name`` is the file's name in the message (the artifact's, not a temporary one)."""
         hasher = hashlib.new(self.kind)
         try:
             with open(path, "rb") as file:
@@ -35,7 +36,7 @@ class Checksum:
             raise ArtifactError(f"failed to open file for checksum: {err}") from None
         actual = hasher.digest()
         if actual != self.digest:
-            raise ArtifactError(f"Checksums did not match for {posixpath.basename(path)}.\n"
+            raise ArtifactError(f"Checksums did not match for {name or posixpath.basename(path)}.\n"
                                 f"Expected: {self.digest.hex()}\nGot: {actual.hex()}\n"
                                 f"{self.kind}")
 

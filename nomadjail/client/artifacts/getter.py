@@ -137,7 +137,7 @@ def _get(source: Source, dst: str, download: Download, config: ArtifactConfig,
     if mode == GetterMode.FILE:
         _get_file(source, dst, download, config, env)
         if checksum is not None:
-            checksum.verify(dst)
+            checksum.verify(dst, posixpath.basename(source.path))
         if kind:
             unpack(kind, dst, unpack_to, into_dir=unpack_dir,
                    limits=Limits(max_files=config.decompression_file_count_limit,
