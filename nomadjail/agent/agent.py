@@ -153,6 +153,7 @@ class Agent:
                 name=name, path=str(volume.get("path", "")),
                 read_only=bool(volume.get("read_only", False)))
                 for name, volume in c.client.host_volumes.items()},
+            artifact=c.client.artifact,
         )
         drivers = build_drivers(c.enabled_drivers(), c.plugins)
         return Client(client_config, rpc=HTTPServerRPC(servers), drivers=drivers,

@@ -30,6 +30,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..client.artifacts.config import ArtifactConfig
 from ..helper.server_tunables import ServerTunables
 from .addresses import join_host_port, raft_address, split_host_port
 
@@ -111,6 +112,7 @@ class ClientSettings:
     # host_volume "name" { path read_only } -> {"name": {"path": ..., "read_only": ...}}
     host_volumes: dict[str, dict[str, Any]] = field(
         default_factory=dict, metadata=_rule(MergeRule.REPLACE_ENTRIES))
+    artifact: ArtifactConfig = field(default_factory=ArtifactConfig)  # artifact { ... }
 
 
 @dataclass(slots=True)

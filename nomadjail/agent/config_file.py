@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..client.artifacts.config import parse_size
 from ..structs import BadRequest, parse_duration
 
 
@@ -43,6 +44,7 @@ class Kind(enum.StrEnum):
     BOOL = "bool"
     PORT = "port"  # a whole number 1-65535
     DURATION = "duration"  # "10s" -> 10.0 seconds
+    SIZE = "size"  # "100GB", "1GiB" -> bytes
     STRINGS = "strings"  # a list of strings
     MAP = "map"  # string -> string
     ANY = "any"  # kept as written (plugin config: the driver checks it)
@@ -128,6 +130,21 @@ SCHEMA: dict[str, Any] = {
         },
         "host_volume": LabeledAttributes(("client", "host_volumes"), {
             "path": Key(Kind.STR, ("path",)), "read_only": Key(Kind.BOOL, ("read_only",))}),
+        "artifact": {
+            **{name: Key(Kind.DURATION, ("client", "artifact", name))
+               for name in ("http_read_timeout", "gcs_timeout", "git_timeout", "hg_timeout",
+                            "s3_timeout")},
+            **{name: Key(Kind.SIZE, ("client", "artifact", name))
+               for name in ("http_max_size", "decompression_size_limit")},
+            "decompression_file_count_limit": Key(
+                Kind.INT, ("client", "artifact", "decompression_file_count_limit")),
+            **{name: Key(Kind.BOOL, ("client", "artifact", name))
+               for name in ("disable_artifact_inspection", "disable_filesystem_isolation")},
+            "filesystem_isolation_extra_paths": Key(
+                Kind.STRINGS, ("client", "artifact", "filesystem_isolation_extra_paths")),
+            "set_environment_variables": Key(
+                Kind.STR, ("client", "artifact", "set_environment_variables")),
+        },
     },
     "ui": {"enabled": Key(Kind.BOOL, ("ui_enabled",))},
     "consul": Section({
@@ -289,6 +306,14 @@ def _convert(kind: Kind, value: Any, where: str, name: str) -> Any:
             except ValueError as err:
                 raise ConfigError(f"{where}: {name}: {err}") from None
         raise fail('a duration string such as "10s"')
+    if kind is Kind.SIZE:
+        text = _as_str(value)
+        if text is None:
+            raise fail('a size string such as "100GB"')
+        try:
+            return parse_size(text)
+        except ValueError as err:
+            raise ConfigError(f"{where}: {name}: {err}") from None
     if kind is Kind.STRINGS:
         items = [_as_str(v) for v in value] if isinstance(value, list) else None
         if items is None or any(item is None for item in items):

@@ -16,7 +16,7 @@ Sizes are written as Nomad's (go-humanize) strings, ``"100GB"`` (powers of
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 MINUTE = 60.0
 
@@ -54,21 +54,20 @@ class ArtifactConfig:
     decompression_size_limit: int = 100 * 1000**3  # bytes unpacked; 0 = no limit
     disable_artifact_inspection: bool = False
     disable_filesystem_isolation: bool = False
-    filesystem_isolation_extra_paths: tuple[str, ...] = ()
+    filesystem_isolation_extra_paths: list[str] = field(default_factory=list)
     # Comma- or space-separated names of the client's environment variables the
     # download inherits (git, proxies); by default it gets a minimal environment.
     set_environment_variables: str = ""
 
-    def __post_init__(self) -> None:
-        for name in ("http_read_timeout", "gcs_timeout", "git_timeout", "hg_timeout",
-                     "s3_timeout"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"artifact: {name} must be > 0")
+    def problems(self) -> list[str]:
+        """What Nomad's ``ArtifactConfig.Validate`` refuses, in its words."""
+        found = [f"{name} must be > 0" for name in ("http_read_timeout", "gcs_timeout",
+                                                     "git_timeout", "hg_timeout", "s3_timeout")
+                 if getattr(self, name) < 0]
         if self.decompression_file_count_limit < 0:
-            raise ValueError("artifact: decompression_file_count_limit must be >= 0 but found "
-                             f"{self.decompression_file_count_limit}")
-        if self.http_max_size < 0 or self.decompression_size_limit < 0:
-            raise ValueError("artifact: sizes must not be negative")
+            found.append("decompression_file_count_limit must be >= 0 but found "
+                         f"{self.decompression_file_count_limit}")
+        return found
 
     def inherited_environment(self) -> list[str]:
         """The variable names ``set_environment_variables`` lists."""
