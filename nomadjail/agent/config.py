@@ -30,7 +30,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..client.artifacts.config import ArtifactConfig
+from ..helper.artifact_config import ArtifactConfig
 from ..helper.server_tunables import ServerTunables
 from .addresses import join_host_port, raft_address, split_host_port
 

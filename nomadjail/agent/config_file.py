@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..client.artifacts.config import parse_size
+from ..helper.artifact_config import parse_size
 from ..structs import BadRequest, parse_duration
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..helper.artifact_config import ArtifactConfig
 from ..structs import ClientHostVolumeConfig, parse_port_ranges
-from .artifacts.config import ArtifactConfig
 
 # Nomad's client defaults.
 DEFAULT_MAX_KILL_TIMEOUT = 30.0  # seconds; caps every task's kill_timeout

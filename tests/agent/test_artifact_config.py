@@ -9,7 +9,7 @@ import pytest
 
 from nomadjail.agent.command import config_from_flags, validate
 from nomadjail.agent.config_file import ConfigError
-from nomadjail.client.artifacts.config import ArtifactConfig
+from nomadjail.helper.artifact_config import ArtifactConfig
 
 ARTIFACT_HCL = '''
 client {

@@ -4,7 +4,6 @@
 files and git, ``checksum`` verifies a download, ``unpack`` extracts archives
 without letting them write outside the destination, ``getter`` runs
 go-getter's steps in order and moves the result into place, and ``hook`` is
-the task runner's prestart hook.  ``config`` holds the client's ``artifact``
-settings.  Nothing is imported here: ``client.config`` imports ``config``,
-and the hook imports ``client.config`` in turn.
+the task runner's prestart hook.  The client's ``artifact`` settings are
+:class:`nomadjail.helper.artifact_config.ArtifactConfig`.
 """

@@ -34,9 +34,9 @@ import tempfile
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from ...helper.artifact_config import ArtifactConfig
 from ...structs.artifact import GetterMode
 from .checksum import parse_checksum
-from .config import ArtifactConfig
 from .errors import ArtifactError
 from .fetchers import (
     GitSettings,

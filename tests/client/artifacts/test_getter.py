@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from nomadjail.client.artifacts.config import ArtifactConfig, parse_size
 from nomadjail.client.artifacts.errors import ArtifactError
 from nomadjail.client.artifacts.getter import Download, fetch
+from nomadjail.helper.artifact_config import ArtifactConfig, parse_size
 from nomadjail.structs.artifact import GetterMode
 
 from ...doubles.files import FileServer

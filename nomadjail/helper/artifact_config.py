@@ -1,5 +1,8 @@
 """The client's ``artifact { ... }`` settings (Nomad's ``client.artifact`` block).
 
+Here, in the standard-library-only floor, because both the agent's config
+(which must not load the client) and the client use them.
+
 Nomad's names and defaults: downloads and clones may take 30 minutes, an
 HTTP download may be 100 GB, an archive may unpack to 100 GB in at most 4096
 files.  ``gcs_timeout``, ``hg_timeout`` and ``s3_timeout`` are accepted so
