@@ -29,6 +29,7 @@ import glob
 import os
 import posixpath
 import pwd
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -46,6 +47,7 @@ from .fetchers import (
     git_get,
     http_get_file,
     local_is_dir,
+    local_path,
 )
 from .source import GetterKind, Source, parse_source
 from .unpack import ARCHIVE_TYPES, Limits, archive_type, unpack
@@ -75,6 +77,7 @@ def fetch(download: Download, config: ArtifactConfig) -> None:
     if not _inside(sandbox, os.path.realpath(os.path.dirname(final))):
         raise ArtifactError("artifact destination path escapes alloc directory",
                             recoverable=False)
+    _check_local_read(source, download, config)
     env = _environment(download.task_dir, config)
     scratch = tempfile.mkdtemp(prefix="artifact-", dir=download.alloc_dir)
     try:
@@ -96,6 +99,35 @@ def fetch(download: Download, config: ArtifactConfig) -> None:
 
 def _inside(root: str, path: str) -> bool:
     return path == root or path.startswith(root + os.sep)
+
+
+_LANDLOCK_PATH = re.compile(r"^[fd]:[rwcx]+:(?P<path>.+)$")
+
+
+def readable_paths(download: Download, config: ArtifactConfig) -> list[str]:
+    """Where a local source may be read from: the allocation directory and the
+    ``filesystem_isolation_extra_paths`` (landlock's ``kind:mode:path``, or a plain path)."""
+    paths = [download.alloc_dir]
+    for entry in config.filesystem_isolation_extra_paths:
+        match = _LANDLOCK_PATH.match(entry)
+        paths.append(match.group("path") if match else entry)
+    return [os.path.realpath(path) for path in paths]
+
+
+def _check_local_read(source: Source, download: Download, config: ArtifactConfig) -> None:
+    """Nomad runs the download in a Landlock sandbox that reads only the allocation
+    directory and the configured extra paths; nomadjail has no sandbox, so a local
+    source (a path, or a ``file://`` git repository) is held to the same rule unless
+    ``disable_filesystem_isolation`` is set.  Otherwise any job could copy any file of
+    the client host into its task."""
+    if config.disable_filesystem_isolation or not source.url.startswith("file:"):
+        return
+    path = os.path.realpath(local_path(source.url))
+    if not any(_inside(root, path) for root in readable_paths(download, config)):
+        raise ArtifactError(
+            f"source path error: {path} is outside the allocation directory; the client's "
+            "artifact { filesystem_isolation_extra_paths } (or disable_filesystem_isolation) "
+            "must allow it", recoverable=False)
 
 
 def _environment(task_dir: str, config: ArtifactConfig) -> dict[str, str]:

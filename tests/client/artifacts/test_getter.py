@@ -153,12 +153,48 @@ def test_local_files_and_directories(alloc: Path, tmp_path: Path) -> None:
     (shared / "conf/a.conf").write_text("a")
     (alloc / "web/files").mkdir()
     (alloc / "web/files/b.conf").write_text("b")
-    fetch(download(alloc, str(shared / "conf/a.conf")), CONFIG)
+    allowed = ArtifactConfig(filesystem_isolation_extra_paths=[f"d:r:{shared}"])
+    fetch(download(alloc, str(shared / "conf/a.conf")), allowed)
     fetch(download(alloc, "files/b.conf"), CONFIG)  # relative to the task directory
-    fetch(download(alloc, f"file::{shared}", "web/local/tree"), CONFIG)
+    fetch(download(alloc, f"file::{shared}", "web/local/tree"), allowed)
     assert (alloc / "web/local/a.conf").read_text() == "a"
     assert (alloc / "web/local/b.conf").read_text() == "b"
     assert (alloc / "web/local/tree/conf/a.conf").read_text() == "a"
+
+
+@pytest.mark.parametrize("source", ["/etc/passwd", "file:///etc/hostname", "file::/etc",
+                                    "git::file:///etc", "web/local/../../../../etc/passwd"])
+def test_local_sources_outside_the_allocation_are_refused(alloc: Path, source: str) -> None:
+    """Nomad's download sandbox reads only the allocation directory (and configured
+    extra paths); a job must not copy the client host's files into its task."""
+    with pytest.raises(ArtifactError) as err:
+        fetch(download(alloc, source), CONFIG)
+    assert "is outside the allocation directory" in str(err.value)
+    assert "filesystem_isolation_extra_paths" in str(err.value)
+    assert list((alloc / "web/local").iterdir()) == []
+
+
+def test_a_link_inside_the_allocation_cannot_reach_out(alloc: Path) -> None:
+    (alloc / "web/local/shadow").symlink_to("/etc/passwd")
+    with pytest.raises(ArtifactError) as err:
+        fetch(download(alloc, "local/shadow", "web/local/copy"), CONFIG)
+    assert "/etc/passwd is outside the allocation directory" in str(err.value)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chown needs a client running as root")
+def test_chown_gives_the_files_to_the_task_user(web: FileServer, alloc: Path) -> None:
+    import pwd
+    nobody = pwd.getpwnam("nobody")
+    fetch(download(alloc, web.url("/app.tgz"), "web/local/owned", chown_user="nobody"),
+          CONFIG)
+    for path in [alloc / "web/local/owned", *(alloc / "web/local/owned").rglob("*")]:
+        assert (path.stat().st_uid, path.stat().st_gid) == (nobody.pw_uid, nobody.pw_gid)
+    fetch(download(alloc, web.url("/app.tgz"), "web/local/mine"), CONFIG)
+    assert (alloc / "web/local/mine/app/run.sh").stat().st_uid == os.geteuid()
+    with pytest.raises(ArtifactError) as err:
+        fetch(download(alloc, web.url("/app.tgz"), "web/local/x", chown_user="no-such-user"),
+              CONFIG)
+    assert str(err.value) == "failed to chown artifact: unknown user 'no-such-user'"
 
 
 def test_a_directory_with_a_link_out_is_refused(alloc: Path, tmp_path: Path) -> None:
@@ -166,7 +202,8 @@ def test_a_directory_with_a_link_out_is_refused(alloc: Path, tmp_path: Path) -> 
     shared.mkdir()
     (shared / "passwd").symlink_to("/etc/passwd")
     with pytest.raises(ArtifactError) as err:
-        fetch(download(alloc, str(shared), mode=GetterMode.DIR), CONFIG)
+        fetch(download(alloc, str(shared), mode=GetterMode.DIR),
+              ArtifactConfig(disable_filesystem_isolation=True))
     assert "artifact includes symlink that resolves outside of sandbox: passwd" in str(err.value)
 
 
@@ -213,14 +250,17 @@ def test_git_from_a_local_bare_repository(alloc: Path, tmp_path: Path) -> None:
     (work / "app.conf").write_text("v2\n")
     git("commit", "-q", "-am", "v2")
     git("clone", "-q", "--bare", str(work), str(bare), cwd=tmp_path)
-    fetch(download(alloc, f"git::file://{bare}", "web/local/head"), CONFIG)
-    fetch(download(alloc, f"git::file://{bare}?ref=v1", "web/local/v1"), CONFIG)
-    fetch(download(alloc, f"git::file://{bare}?ref=main&depth=1", "web/local/shallow"), CONFIG)
+    allowed = ArtifactConfig(filesystem_isolation_extra_paths=[str(bare)])
+    fetch(download(alloc, f"git::file://{bare}", "web/local/head"), allowed)
+    fetch(download(alloc, f"git::file://{bare}?ref=v1", "web/local/v1"), allowed)
+    fetch(download(alloc, f"git::file://{bare}?ref=main&depth=1", "web/local/shallow"),
+          allowed)
     assert (alloc / "web/local/head/app.conf").read_text() == "v2\n"
     assert (alloc / "web/local/v1/app.conf").read_text() == "v1\n"
     assert (alloc / "web/local/shallow/app.conf").read_text() == "v2\n"
     with pytest.raises(ArtifactError) as err:
-        fetch(download(alloc, f"git::file://{tmp_path}/missing.git", "web/local/x"), CONFIG)
+        fetch(download(alloc, f"git::file://{tmp_path}/missing.git", "web/local/x"),
+              ArtifactConfig(disable_filesystem_isolation=True))
     assert "error downloading" in str(err.value) and "exited with 128" in str(err.value)
 
 
