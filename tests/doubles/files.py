@@ -4,8 +4,9 @@ It serves the bytes a test puts in ``files`` (path -> bytes) with a
 Content-Length, answers 404 for anything else, and records every request's
 path and headers (``requests``), so a test can see what a client sent and how
 often.  ``stream(path, size)`` serves ``size`` bytes of zeros in chunks
-without a Content-Length, for size limits.  Not emulated: ranges, redirects,
-TLS.
+without a Content-Length, for size limits; ``stall(path)`` sends the headers
+and a few bytes, then nothing until the server closes, for read timeouts.  Not
+emulated: ranges, redirects, TLS.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class FileServer:
         self.files: dict[str, bytes] = {}
         self.streams: dict[str, int] = {}
         self.requests: list[Seen] = []
+        self.stalled: set[str] = set()
+        self._closing = threading.Event()
         server = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -36,6 +39,14 @@ class FileServer:
             def do_GET(self) -> None:  # noqa: N802 - http.server's method name
                 path = self.path.split("?")[0]
                 server.requests.append(Seen(self.path, dict(self.headers.items())))
+                if path in server.stalled:
+                    self.send_response(200)
+                    self.send_header("Content-Length", "1000")
+                    self.end_headers()
+                    self.wfile.write(b"partial")
+                    self.wfile.flush()
+                    server._closing.wait(30)
+                    return
                 if path in server.streams:
                     self._stream(server.streams[path])
                     return
@@ -76,10 +87,14 @@ class FileServer:
     def stream(self, path: str, size: int) -> None:
         self.streams[path] = size
 
+    def stall(self, path: str) -> None:
+        self.stalled.add(path)
+
     def hits(self, path: str) -> int:
         return sum(1 for seen in self.requests if seen.path.split("?")[0] == path)
 
     def close(self) -> None:
+        self._closing.set()
         self.server.shutdown()
         self.server.server_close()
         self._thread.join(5)

@@ -77,6 +77,11 @@ def http_get_file(url: str, dst: str, settings: HTTPSettings,
     except urllib.error.HTTPError as err:
         _remove(dst)
         raise ArtifactError(f"bad response code: {err.code}") from None
+    except TimeoutError:
+        _remove(dst)
+        raise ArtifactError(f"GET {_redact(url)}: no data for {timeout:g}s; the download must "
+                            f"finish within http_read_timeout ({settings.read_timeout:g}s)"
+                            ) from None
     except ArtifactError:
         _remove(dst)
         raise

@@ -211,6 +211,7 @@ def _fetch_text(url: str, download: Download, config: ArtifactConfig,
                 env: Mapping[str, str], scratch: str) -> str:
     """A checksum file's text (``checksum=file:<url>``)."""
     source = parse_source(url, download.task_dir)
+    _check_local_read(source, download, config)
     path = os.path.join(scratch, "checksum-file")
     _get_file(source, path, download, config, env)
     with open(path, "rb") as file:

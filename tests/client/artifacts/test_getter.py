@@ -130,6 +130,14 @@ def test_http_errors_and_limits(web: FileServer, alloc: Path) -> None:
     assert list((alloc / "web/local").iterdir()) == []
 
 
+def test_a_stalled_download_ends_at_the_read_timeout(web: FileServer, alloc: Path) -> None:
+    web.stall("/slow.bin")
+    with pytest.raises(ArtifactError) as err:
+        fetch(download(alloc, web.url("/slow.bin")), ArtifactConfig(http_read_timeout=0.2))
+    assert "the download must finish within http_read_timeout (0.2s)" in str(err.value)
+    assert list((alloc / "web/local").iterdir()) == []
+
+
 def test_the_decompression_limits_come_from_the_client_config(web: FileServer,
                                                               alloc: Path) -> None:
     config = ArtifactConfig(decompression_file_count_limit=1)
@@ -172,6 +180,13 @@ def test_local_sources_outside_the_allocation_are_refused(alloc: Path, source: s
     assert "is outside the allocation directory" in str(err.value)
     assert "filesystem_isolation_extra_paths" in str(err.value)
     assert list((alloc / "web/local").iterdir()) == []
+
+
+def test_a_checksum_file_outside_the_allocation_is_refused(web: FileServer,
+                                                            alloc: Path) -> None:
+    with pytest.raises(ArtifactError) as err:
+        fetch(download(alloc, web.url("/app.tgz?checksum=file:/etc/hostname")), CONFIG)
+    assert "/etc/hostname is outside the allocation directory" in str(err.value)
 
 
 def test_a_link_inside_the_allocation_cannot_reach_out(alloc: Path) -> None:
