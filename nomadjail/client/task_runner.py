@@ -414,7 +414,8 @@ class TaskRunner:
                                     capabilities=self._capabilities, alloc_dir=self._alloc_dir,
                                     task_dir=self._alloc_dir.task_dir(self.name),
                                     emit=self.emit_event, hook_state=self._local.hook_state,
-                                    services=self._services, restarter=self)
+                                    services=self._services, restarter=self,
+                                    cancelled=lambda: self._kill_requested or self._shutdown)
         else:
             self._ctx.alloc, self._ctx.task, self._ctx.node = (self._alloc, self._task,
                                                                self._node())

@@ -14,14 +14,17 @@ from __future__ import annotations
 import base64
 import os
 import shutil
+import socket
 import ssl
 import subprocess
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from .errors import ArtifactError
@@ -30,12 +33,20 @@ _CHUNK = 1 << 16
 _USER_AGENT = "nomadjail-artifact (go-getter compatible)"
 
 
+def _never() -> bool:
+    return False
+
+
+CANCELLED = "download cancelled: the task is being stopped"
+
+
 @dataclass(frozen=True, slots=True)
 class HTTPSettings:
     headers: Mapping[str, str]
     insecure: bool = False
     read_timeout: float = 1800.0  # seconds for the whole download
     max_bytes: int = 0  # 0 = no limit
+    cancelled: Callable[[], bool] = _never  # checked between chunks
 
 
 def http_get_file(url: str, dst: str, settings: HTTPSettings,
@@ -56,22 +67,29 @@ def http_get_file(url: str, dst: str, settings: HTTPSettings,
     deadline = time.monotonic() + settings.read_timeout if settings.read_timeout else None
     timeout = min(settings.read_timeout, 60.0) if settings.read_timeout else 60.0
     os.makedirs(os.path.dirname(dst), mode=0o755, exist_ok=True)
+    too_long = (f"download took longer than http_read_timeout "
+                f"({settings.read_timeout:g}s)")
     try:
-        with opener.open(request, timeout=timeout) as response, open(dst, "wb") as out:
+        with opener.open(request, timeout=timeout) as response, open(dst, "wb") as out, \
+                _Watchdog(response, settings.cancelled, deadline) as watchdog:
             length = response.headers.get("Content-Length")
             written = 0
             while True:
-                chunk = response.read(_CHUNK)
-                if not chunk:
+                try:
+                    chunk = response.read(_CHUNK)
+                except (OSError, ValueError):
+                    if watchdog.reason:
+                        break
+                    raise
+                if watchdog.reason or not chunk:
                     break
                 written += len(chunk)
                 if settings.max_bytes and written > settings.max_bytes:
                     raise ArtifactError(f"download larger than http_max_size: more than "
                                         f"{settings.max_bytes} bytes")
-                if deadline is not None and time.monotonic() > deadline:
-                    raise ArtifactError(f"download took longer than http_read_timeout "
-                                        f"({settings.read_timeout:g}s)")
                 out.write(chunk)
+            if watchdog.reason:
+                raise ArtifactError(CANCELLED if watchdog.reason == _STOPPING else too_long)
             if length is not None and length.isdigit() and written < int(length):
                 raise ArtifactError(f"short write: got {written} of {length} bytes")
     except urllib.error.HTTPError as err:
@@ -89,6 +107,50 @@ def http_get_file(url: str, dst: str, settings: HTTPSettings,
         _remove(dst)
         reason = getattr(err, "reason", err)
         raise ArtifactError(f"GET {_redact(url)}: {reason}") from None
+
+
+_STOPPING, _TOO_LONG = "stopping", "too long"
+
+
+class _Watchdog:
+    """Ends a download that must stop -- the task is being stopped, or the whole
+    download outlasts ``http_read_timeout`` -- by shutting its connection down from a
+    thread of its own: a read blocked on a silent server returns at once."""
+
+    _POLL = 0.1  # seconds between looks
+
+    def __init__(self, response: Any, cancelled: Callable[[], bool],
+                 deadline: float | None) -> None:
+        self._response = response
+        self._cancelled = cancelled
+        self._deadline = deadline
+        self._done = threading.Event()
+        self._thread = threading.Thread(target=self._watch, name="artifact-watchdog",
+                                        daemon=True)
+        self.reason = ""
+
+    def __enter__(self) -> _Watchdog:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._done.set()
+        self._thread.join()
+
+    def _watch(self) -> None:
+        while not self._done.wait(self._POLL):
+            if self._cancelled():
+                self.reason = _STOPPING
+            elif self._deadline is not None and time.monotonic() > self._deadline:
+                self.reason = _TOO_LONG
+            else:
+                continue
+            try:
+                with socket.socket(fileno=os.dup(self._response.fileno())) as sock:
+                    sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass  # already closed: the reader ends by itself
+            return
 
 
 def _redact(url: str) -> str:
@@ -146,6 +208,7 @@ def file_get_dir(url: str, dst: str) -> None:
 class GitSettings:
     timeout: float = 1800.0
     env: Mapping[str, str] | None = None  # the download's environment
+    cancelled: Callable[[], bool] = _never  # polled while git runs
 
 
 def git_get(url: str, dst: str, query: Mapping[str, str], settings: GitSettings) -> None:
@@ -178,25 +241,45 @@ def git_get(url: str, dst: str, query: Mapping[str, str], settings: GitSettings)
             if ref:
                 args += ["--branch", ref]
         args += ["--", url, dst]
-        _run_git(args, env, deadline, url)
+        run = _GitRun(env, deadline, url, settings.cancelled)
+        run(args)
         if ref and depth <= 0:
-            _run_git([git, "checkout", ref], env, deadline, url, cwd=dst)
-        _run_git([git, "submodule", "update", "--init", "--recursive"], env, deadline, url,
-                 cwd=dst)
+            run([git, "checkout", ref], cwd=dst)
+        run([git, "submodule", "update", "--init", "--recursive"], cwd=dst)
 
 
-def _run_git(args: list[str], env: Mapping[str, str], deadline: float, url: str,
-             cwd: str | None = None) -> None:
-    remaining = deadline - time.monotonic()
-    if remaining <= 0:
-        raise ArtifactError(f"error downloading {_redact(url)!r}: git_timeout exceeded")
-    try:
-        done = subprocess.run(args, env=dict(env), cwd=cwd, capture_output=True,
-                              timeout=remaining, check=False, stdin=subprocess.DEVNULL)
-    except subprocess.TimeoutExpired:
-        raise ArtifactError(f"error downloading {_redact(url)!r}: git {args[1]} took longer "
-                            "than git_timeout") from None
-    if done.returncode != 0:
-        output = (done.stderr or done.stdout).decode("utf-8", "replace").strip()
-        raise ArtifactError(f"error downloading {_redact(url)!r}: {args[0]} exited with "
-                            f"{done.returncode}: {output}")
+@dataclass(frozen=True, slots=True)
+class _GitRun:
+    """Runs git commands until the deadline, ending one (by its PID) when the task is
+    being stopped."""
+
+    env: Mapping[str, str]
+    deadline: float
+    url: str
+    cancelled: Callable[[], bool]
+
+    def __call__(self, args: list[str], cwd: str | None = None) -> None:
+        with tempfile.TemporaryFile() as output:
+            proc = subprocess.Popen(args, env=dict(self.env), cwd=cwd, stdout=output,
+                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+            try:
+                while True:
+                    try:
+                        code = proc.wait(timeout=0.1)
+                        break
+                    except subprocess.TimeoutExpired:
+                        pass
+                    if self.cancelled():
+                        raise ArtifactError(CANCELLED)
+                    if time.monotonic() > self.deadline:
+                        raise ArtifactError(f"error downloading {_redact(self.url)!r}: git "
+                                            f"{args[1]} took longer than git_timeout")
+            finally:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+            if code != 0:
+                output.seek(0)
+                text = output.read().decode("utf-8", "replace").strip()
+                raise ArtifactError(f"error downloading {_redact(self.url)!r}: {args[0]} "
+                                    f"exited with {code}: {text}")

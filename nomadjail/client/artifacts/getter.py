@@ -32,7 +32,7 @@ import pwd
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from ...helper.artifact_config import ArtifactConfig
@@ -67,6 +67,7 @@ class Download:
     headers: Mapping[str, str] = field(default_factory=dict)
     insecure: bool = False
     chown_user: str = ""  # the task's user when the artifact asks for chown
+    cancelled: Callable[[], bool] = field(default=lambda: False)  # the task is stopping
 
 
 def fetch(download: Download, config: ArtifactConfig) -> None:
@@ -178,7 +179,8 @@ def _get(source: Source, dst: str, download: Download, config: ArtifactConfig,
     if checksum is not None:
         raise ArtifactError("checksum cannot be specified for directory download")
     if source.getter == GetterKind.GIT:
-        git_get(source.url, dst, source.query, GitSettings(timeout=config.git_timeout, env=env))
+        git_get(source.url, dst, source.query, GitSettings(
+            timeout=config.git_timeout, env=env, cancelled=download.cancelled))
     elif source.getter == GetterKind.FILE:
         file_get_dir(source.url, dst)
     else:
@@ -199,7 +201,8 @@ def _get_file(source: Source, dst: str, download: Download, config: ArtifactConf
     if source.getter in (GetterKind.HTTP, GetterKind.HTTPS):
         http_get_file(source.url, dst, HTTPSettings(
             headers=download.headers, insecure=download.insecure,
-            read_timeout=config.http_read_timeout, max_bytes=config.http_max_size),
+            read_timeout=config.http_read_timeout, max_bytes=config.http_max_size,
+            cancelled=download.cancelled),
             proxies=_proxies(env))
     elif source.getter == GetterKind.FILE:
         file_get_file(source.url, dst)

@@ -116,4 +116,5 @@ def download_of(ctx: HookContext, artifact: TaskArtifact) -> Download:
         alloc_dir=ctx.alloc_dir.path,
         headers={key: env.replace(value) for key, value in artifact.getter_headers.items()},
         insecure=artifact.getter_insecure,
-        chown_user=ctx.task.user if artifact.chown else "")
+        chown_user=ctx.task.user if artifact.chown else "",
+        cancelled=ctx.cancelled)

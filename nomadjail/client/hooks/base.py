@@ -60,6 +60,9 @@ class HookContext:
     hook_state: dict[str, dict[str, str]] = field(default_factory=dict)
     services: ServiceProviders | None = None  # where the task's services are registered
     restarter: Restarter | None = None  # restarts the task for check_restart
+    # True once the task is being killed or the client shuts down: a long prestart step
+    # (a download) stops early rather than hold up the kill.
+    cancelled: Callable[[], bool] = field(default=lambda: False)
     # Filled by the prestart hooks:
     env: TaskEnv | None = None
     driver_config: dict[str, Any] = field(default_factory=dict)  # interpolated task config

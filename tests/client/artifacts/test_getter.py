@@ -134,7 +134,17 @@ def test_a_stalled_download_ends_at_the_read_timeout(web: FileServer, alloc: Pat
     web.stall("/slow.bin")
     with pytest.raises(ArtifactError) as err:
         fetch(download(alloc, web.url("/slow.bin")), ArtifactConfig(http_read_timeout=0.2))
-    assert "the download must finish within http_read_timeout (0.2s)" in str(err.value)
+    assert "http_read_timeout (0.2s)" in str(err.value)
+    assert list((alloc / "web/local").iterdir()) == []
+
+
+def test_a_download_stops_when_the_task_is_being_stopped(web: FileServer, alloc: Path) -> None:
+    web.stream("/endless.bin", 1 << 30)
+    chunks = iter(range(3))
+    with pytest.raises(ArtifactError) as err:
+        fetch(download(alloc, web.url("/endless.bin"),
+                       cancelled=lambda: next(chunks, None) is None), CONFIG)
+    assert str(err.value) == "download cancelled: the task is being stopped"
     assert list((alloc / "web/local").iterdir()) == []
 
 

@@ -14,6 +14,7 @@ from nomadjail.client.hooks import EnvHook, HookError, TaskDirHook
 from nomadjail.structs import TaskEventType
 from nomadjail.structs.artifact import TaskArtifact
 from nomadjail.structs.task_events import display_message
+from nomadjail.testing import wait_for
 from nomadjail.testing.fake_servers import alloc_for, one_task_job, wait_client_status
 
 from ...doubles.files import FileServer
@@ -141,3 +142,21 @@ def test_a_task_cats_its_artifact_and_a_bad_one_fails_by_the_restart_policy(
     failure = next(e for e in state.events if e.type == TaskEventType.ARTIFACT_DOWNLOAD_FAILED)
     assert "Checksums did not match for bundle.tgz" in failure.display_message
     assert state.failed
+
+
+def test_stopping_the_allocation_ends_a_stalled_download(make_client, servers,
+                                                         web: FileServer) -> None:
+    web.stall("/stalled.tgz")
+    client = make_client()
+    client.start()
+    job = one_task_job({"command": "/bin/true"}, job_type="batch")
+    job.task_groups[0].tasks[0].artifacts = [TaskArtifact(getter_source=web.url("/stalled.tgz"))]
+    job.canonicalize()
+    alloc = servers.place(alloc_for(job, client))
+    wait_for(lambda: TaskEventType.DOWNLOADING_ARTIFACTS in servers.event_types(alloc.id, "web"),
+             message="the download to begin")
+    servers.stop(alloc.id)
+    # the server stalls for 30 s: the task is dead well before that, never started
+    wait_for(lambda: servers.task_state(alloc.id, "web").state == "dead", timeout=15,
+             message=f"the task to be dead: {servers.task_state(alloc.id, 'web')}")
+    assert TaskEventType.STARTED not in servers.event_types(alloc.id, "web")
