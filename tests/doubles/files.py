@@ -5,12 +5,14 @@ Content-Length, answers 404 for anything else, and records every request's
 path and headers (``requests``), so a test can see what a client sent and how
 often.  ``stream(path, size)`` serves ``size`` bytes of zeros in chunks
 without a Content-Length, for size limits; ``stall(path)`` sends the headers
-and a few bytes, then nothing until the server closes, for read timeouts.  Not
-emulated: ranges, redirects, TLS.
+and a few bytes, then nothing until the server closes, for read timeouts.  With a
+``certificate`` (cert and key files) it speaks HTTPS.  Not emulated: ranges,
+redirects.
 """
 
 from __future__ import annotations
 
+import ssl
 import threading
 from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -24,7 +26,7 @@ class Seen:
 
 
 class FileServer:
-    def __init__(self) -> None:
+    def __init__(self, certificate: tuple[str, str] | None = None) -> None:
         self.files: dict[str, bytes] = {}
         self.streams: dict[str, int] = {}
         self.requests: list[Seen] = []
@@ -76,13 +78,19 @@ class FileServer:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.scheme = "http"
+        if certificate is not None:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*certificate)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
+            self.scheme = "https"
         self.port = self.server.server_address[1]
         self._thread = threading.Thread(target=self.server.serve_forever,
                                         kwargs={"poll_interval": 0.05}, daemon=True)
         self._thread.start()
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.port}{path}"
+        return f"{self.scheme}://127.0.0.1:{self.port}{path}"
 
     def stream(self, path: str, size: int) -> None:
         self.streams[path] = size

@@ -147,3 +147,23 @@ def test_bad_artifact_blocks_are_refused_at_submit(agent: AgentProcess, tmp_path
     assert "Artifact 1 validation failed: source must be specified" in output
     assert "Artifact 1 validation failed: invalid sha256 checksum: 1234" in output
     assert agent.get("/v1/job/bad").status_code == 404
+
+
+@pytest.mark.parametrize("artifact, message", [
+    ({"GetterSource": 5}, "Job.TaskGroups[0].Tasks[0].Artifacts[0].GetterSource: expected a "
+                          "string"),
+    ({"GetterSource": "https://h/x", "GetterOptions": ["checksum"]},
+     "Job.TaskGroups[0].Tasks[0].Artifacts[0].GetterOptions"),
+    ({"GetterSource": "https://h/x", "GetterMode": "folder", "RelativeDest": "../../.."},
+     'invalid artifact mode "folder"'),
+])
+def test_bad_artifacts_in_the_api_are_a_400_naming_them(agent: AgentProcess, artifact: dict,
+                                                        message: str) -> None:
+    job = {"Job": {"ID": "api-bad", "Name": "api-bad", "Type": "batch", "Datacenters": ["dc1"],
+                   "TaskGroups": [{"Name": "g", "Count": 1, "Tasks": [{
+                       "Name": "t", "Driver": "raw_exec", "Config": {"command": "/bin/true"},
+                       "Artifacts": [artifact]}]}]}}
+    resp = agent.request("POST", "/v1/jobs", job)
+    assert resp.status_code == 400, resp.text
+    assert message in resp.text
+    assert agent.get("/v1/job/api-bad").status_code == 404

@@ -3,7 +3,9 @@ to its destination: modes, checksums, archives, limits and the sandbox."""
 
 from __future__ import annotations
 
+import datetime
 import hashlib
+import ipaddress
 import os
 import shutil
 import subprocess
@@ -12,6 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from nomadjail.client.artifacts.errors import ArtifactError
 from nomadjail.client.artifacts.getter import Download, fetch
@@ -146,6 +152,39 @@ def test_a_download_stops_when_the_task_is_being_stopped(web: FileServer, alloc:
                        cancelled=lambda: next(chunks, None) is None), CONFIG)
     assert str(err.value) == "download cancelled: the task is being stopped"
     assert list((alloc / "web/local").iterdir()) == []
+
+
+def self_signed(directory: Path) -> tuple[str, str]:
+    """A certificate for 127.0.0.1 that no authority signed."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - datetime.timedelta(minutes=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName(
+                [x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = directory / "cert.pem", directory / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM,
+                                           serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_file), str(key_file)
+
+
+def test_insecure_skips_certificate_verification(alloc: Path, tmp_path: Path) -> None:
+    server = FileServer(certificate=self_signed(tmp_path))
+    server.files["/secret.txt"] = b"over tls\n"
+    try:
+        with pytest.raises(ArtifactError) as err:
+            fetch(download(alloc, server.url("/secret.txt")), CONFIG)
+        assert "CERTIFICATE_VERIFY_FAILED" in str(err.value)
+        fetch(download(alloc, server.url("/secret.txt"), insecure=True), CONFIG)
+        assert (alloc / "web/local/secret.txt").read_bytes() == b"over tls\n"
+    finally:
+        server.close()
 
 
 def test_the_decompression_limits_come_from_the_client_config(web: FileServer,
