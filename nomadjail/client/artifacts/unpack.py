@@ -31,6 +31,7 @@ import gzip
 import io
 import lzma
 import os
+import re
 import stat
 import tarfile
 import zipfile
@@ -119,12 +120,12 @@ class _Writer:
 
     def path_of(self, name: str) -> str:
         """The host path of an entry name, after the name checks."""
-        if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        if name.startswith("/"):
             raise ArtifactError(f"entry has an absolute path: {name}")
-        parts = name.replace("\\", "/").split("/")
-        if ".." in parts:
+        if ".." in re.split(r"[/\\]", name):  # go-getter's containsDotDot: either slash
             raise ArtifactError(f"entry contains '..': {name}")
-        relative = os.path.normpath("/".join(p for p in parts if p not in ("", ".")) or ".")
+        parts = [part for part in name.split("/") if part not in ("", ".")]
+        relative = os.path.normpath("/".join(parts) or ".")
         return os.path.join(self.root, relative)
 
     def _parent(self, name: str, path: str) -> None:
