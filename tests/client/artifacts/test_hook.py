@@ -160,3 +160,44 @@ def test_stopping_the_allocation_ends_a_stalled_download(make_client, servers,
     wait_for(lambda: servers.task_state(alloc.id, "web").state == "dead", timeout=15,
              message=f"the task to be dead: {servers.task_state(alloc.id, 'web')}")
     assert TaskEventType.STARTED not in servers.event_types(alloc.id, "web")
+
+
+def test_a_restarted_task_does_not_download_again(make_client, servers,
+                                                  web: FileServer) -> None:
+    client = make_client()
+    client.start()
+    job = one_task_job({"command": "/bin/sh", "args": ["-c", "cat local/bundle/motd; exit 1"]},
+                       job_type="batch",
+                       restart={"attempts": 2, "delay": 10_000_000, "mode": "fail"})
+    job.task_groups[0].tasks[0].artifacts = [TaskArtifact(getter_source=web.url("/bundle.tgz"))]
+    job.canonicalize()
+    alloc = servers.place(alloc_for(job, client))
+    wait_client_status(servers, alloc.id, "failed")
+    types = servers.event_types(alloc.id, "web")
+    assert types.count(TaskEventType.STARTED) == 3  # the first run and two restarts
+    assert types.count(TaskEventType.DOWNLOADING_ARTIFACTS) == 1
+    assert web.hits("/bundle.tgz") == 1
+
+
+def test_a_restarted_client_does_not_download_again(make_client, servers,
+                                                    web: FileServer) -> None:
+    first = make_client()
+    first.start()
+    job = one_task_job({"command": "/bin/sh", "args": ["-c", "exec sleep 300"]})
+    job.task_groups[0].tasks[0].artifacts = [TaskArtifact(getter_source=web.url("/bundle.tgz"))]
+    job.canonicalize()
+    alloc = servers.place(alloc_for(job, first))
+    wait_client_status(servers, alloc.id, "running")
+    first.shutdown()
+    second = make_client()
+    second.start()
+    wait_for(lambda: second.alloc_runner(alloc.id) is not None, message="alloc restored")
+    updates_before = len(servers.updates)
+    wait_for(lambda: len(servers.updates) > updates_before, message="status re-reported")
+    assert servers.client_status(alloc.id) == "running"
+    servers.stop(alloc.id)
+    wait_client_status(servers, alloc.id, "complete")
+    # the restored runner went through its prestart hooks: the artifact was recorded
+    assert web.hits("/bundle.tgz") == 1
+    assert servers.event_types(alloc.id, "web").count(
+        TaskEventType.DOWNLOADING_ARTIFACTS) == 1
