@@ -155,6 +155,7 @@ class Agent:
                 name=name, path=str(volume.get("path", "")),
                 read_only=bool(volume.get("read_only", False)))
                 for name, volume in c.client.host_volumes.items()},
+            artifact=c.client.artifact,
         )
         client_config.template = TemplateConfig(
             disable_file_sandbox=c.client.template_disable_file_sandbox,

@@ -66,6 +66,7 @@ def validate(config: AgentConfig) -> list[str]:
                         "or a consul block with client_auto_join")
     problems += _logging_problems(config) + _consul_problems(config) + _join_problems(config)
     problems += _bootstrap_problems(config)
+    problems += [f"client.artifact: {p}" for p in config.client.artifact.problems()]
     for listener in ("http", "rpc", "serf"):
         try:
             config.advertise_host_port(listener)

@@ -30,6 +30,7 @@ import socket
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..helper.artifact_config import ArtifactConfig
 from ..helper.server_tunables import ServerTunables
 from .addresses import join_host_port, raft_address, split_host_port
 
@@ -118,6 +119,7 @@ class ClientSettings:
     template_max_stale: float = 87600 * 3600.0
     template_block_query_wait: float = 300.0
     template_watch_interval: float = 2.0  # nomadjail's own: the shared poll of template data
+    artifact: ArtifactConfig = field(default_factory=ArtifactConfig)  # artifact { ... }
 
 
 @dataclass(slots=True)

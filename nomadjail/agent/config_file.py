@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from ..helper.artifact_config import parse_size
 from ..structs import BadRequest, parse_duration
 
 
@@ -43,6 +44,7 @@ class Kind(enum.StrEnum):
     BOOL = "bool"
     PORT = "port"  # a whole number 1-65535
     DURATION = "duration"  # "10s" -> 10.0 seconds
+    SIZE = "size"  # "100GB", "1GiB" -> bytes
     STRINGS = "strings"  # a list of strings
     MAP = "map"  # string -> string
     ANY = "any"  # kept as written (plugin config: the driver checks it)
@@ -135,6 +137,21 @@ SCHEMA: dict[str, Any] = {
             "block_query_wait": Key(Kind.DURATION, ("client", "template_block_query_wait")),
             # nomadjail's own: seconds between re-reads of the data templates use
             "watch_interval": Key(Kind.DURATION, ("client", "template_watch_interval")),
+        },
+        "artifact": {
+            **{name: Key(Kind.DURATION, ("client", "artifact", name))
+               for name in ("http_read_timeout", "gcs_timeout", "git_timeout", "hg_timeout",
+                            "s3_timeout")},
+            **{name: Key(Kind.SIZE, ("client", "artifact", name))
+               for name in ("http_max_size", "decompression_size_limit")},
+            "decompression_file_count_limit": Key(
+                Kind.INT, ("client", "artifact", "decompression_file_count_limit")),
+            **{name: Key(Kind.BOOL, ("client", "artifact", name))
+               for name in ("disable_artifact_inspection", "disable_filesystem_isolation")},
+            "filesystem_isolation_extra_paths": Key(
+                Kind.STRINGS, ("client", "artifact", "filesystem_isolation_extra_paths")),
+            "set_environment_variables": Key(
+                Kind.STR, ("client", "artifact", "set_environment_variables")),
         },
     },
     "ui": {"enabled": Key(Kind.BOOL, ("ui_enabled",))},
@@ -297,6 +314,14 @@ def _convert(kind: Kind, value: Any, where: str, name: str) -> Any:
             except ValueError as err:
                 raise ConfigError(f"{where}: {name}: {err}") from None
         raise fail('a duration string such as "10s"')
+    if kind is Kind.SIZE:
+        text = _as_str(value)
+        if text is None:
+            raise fail('a size string such as "100GB"')
+        try:
+            return parse_size(text)
+        except ValueError as err:
+            raise ConfigError(f"{where}: {name}: {err}") from None
     if kind is Kind.STRINGS:
         items = [_as_str(v) for v in value] if isinstance(value, list) else None
         if items is None or any(item is None for item in items):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+from ..helper.artifact_config import ArtifactConfig
 from ..structs import ClientHostVolumeConfig, parse_port_ranges
 from .templates.config import TemplateConfig
 
@@ -53,6 +54,7 @@ class ClientConfig:
     host_volumes: dict[str, ClientHostVolumeConfig] = field(default_factory=dict)
     # client { template { ... } }: how job templates are rendered
     template: TemplateConfig = field(default_factory=TemplateConfig)
+    artifact: ArtifactConfig = field(default_factory=ArtifactConfig)  # client { artifact { } }
 
     def __post_init__(self) -> None:
         try:

@@ -65,6 +65,17 @@ def setup_failure(error: str) -> TaskEvent:
     return event
 
 
+def downloading_artifacts() -> TaskEvent:
+    return new_event(TaskEventType.DOWNLOADING_ARTIFACTS)
+
+
+def artifact_download_failed(error: str) -> TaskEvent:
+    event = new_event(TaskEventType.ARTIFACT_DOWNLOAD_FAILED)
+    event.download_error = error
+    event.details["download_error"] = error
+    return event
+
+
 def hook_failed(hook: str, error: str) -> TaskEvent:
     event = new_event(TaskEventType.HOOK_FAILED)
     event.message = f"{hook}: {error}"

@@ -8,8 +8,8 @@ the ``distinct_hosts = true`` style shorthands, ``logs { max_file_size }`` ->
 ``MaxFileSizeMB`` ...).  What the file leaves out stays ``None``/empty: callers
 run ``job.canonicalize()`` and ``job.validate()``.
 
-Blocks Nomad has that nomadjail cannot run yet (``artifact``,
-``vault``, ``periodic`` ...) are rejected at their position rather than
+Blocks Nomad has that nomadjail cannot run yet
+(``vault``, ``periodic`` ...) are rejected at their position rather than
 silently dropped, so a job never runs without something its author asked for.
 
 Task ``config`` is free-form, decoded the way Nomad hands it to drivers:
@@ -46,6 +46,7 @@ from ..structs import (
     WaitConfig,
     to_api,
 )
+from ..structs.artifact import TaskArtifact
 from ..structs.resources import DNSConfig, NetworkResource, Port, Resources
 from ..structs.services import ServiceWeights
 from .hcl.body import Block, Body
@@ -104,8 +105,8 @@ TASK = Schema(
                 "kind": as_string, "env": as_string_map, "meta": as_string_map},
     blocks={"config": _ONE, "lifecycle": _ONE, "constraint": _MANY, "affinity": _MANY,
             "env": _ONE, "service": _MANY, "resources": _ONE, "restart": _ONE, "meta": _ONE,
-            "logs": _ONE, "volume_mount": _MANY, "template": _MANY},
-    unsupported=frozenset({"artifact", "vault", "consul", "dispatch_payload",
+            "logs": _ONE, "volume_mount": _MANY, "template": _MANY, "artifact": _MANY},
+    unsupported=frozenset({"vault", "consul", "dispatch_payload",
                            "csi_plugin", "scaling", "secret", "identity", "action", "schedule"}))
 
 TEMPLATE = Schema(
@@ -173,6 +174,12 @@ VOLUME = Schema(attributes={"type": as_string, "source": as_string, "read_only":
 VOLUME_MOUNT = Schema(attributes={"volume": as_string, "destination": as_string,
                                   "read_only": as_bool, "propagation_mode": as_string},
                       unsupported=frozenset({"selinux_label"}))
+
+# api.TaskArtifact's hcl tags: options and headers are maps, written as blocks or attributes.
+ARTIFACT = Schema(attributes={"source": as_string, "destination": as_string, "mode": as_string,
+                              "insecure": as_bool, "chown": as_bool, "options": as_string_map,
+                              "headers": as_string_map},
+                  blocks={"options": _ONE, "headers": _ONE})
 
 # Shorthands: `regexp = "..."` means operator "regexp" with that value, and so on.
 _OPERATOR_SHORTHANDS = ("version", "semver", "regexp", "set_contains", "set_contains_all",
@@ -322,6 +329,7 @@ def decode_task(block: Block, parent: str) -> Task:
         shutdown_delay=d.get("shutdown_delay", 0),
         kind=d.get("kind", ""),
         templates=[decode_template(b, where) for b in d.blocks_of("template")],
+        artifacts=[decode_artifact(b, where) for b in d.blocks_of("artifact")],
     )
 
 
@@ -430,6 +438,15 @@ def decode_logs(block: Block, parent: str) -> LogConfig:
 def decode_lifecycle(block: Block, parent: str) -> TaskLifecycle:
     d = _decode(block, LIFECYCLE, parent)
     return TaskLifecycle(hook=d.get("hook"), sidecar=d.get("sidecar", False))
+
+
+def decode_artifact(block: Block, parent: str) -> TaskArtifact:
+    d = _decode(block, ARTIFACT, parent)
+    return TaskArtifact(getter_source=d.get("source", ""),
+                        getter_options=string_map(d, "options") or {},
+                        getter_headers=string_map(d, "headers") or {},
+                        getter_mode=d.get("mode", ""), getter_insecure=d.get("insecure", False),
+                        relative_dest=d.get("destination", ""), chown=d.get("chown", False))
 
 
 def decode_volume(block: Block, parent: str) -> VolumeRequest:

@@ -75,6 +75,7 @@ class TaskEvent:
     validation_error: str = ""
     task_signal: str = ""
     task_signal_reason: str = ""
+    download_error: str = ""
 
 
 @dataclass(slots=True)

@@ -180,3 +180,5 @@ class TaskEventType(WireEnum):
     WAITING_SHUTDOWN_DELAY = "Waiting for shutdown delay"
     SKIPPING_SHUTDOWN_DELAY = "Skipping shutdown delay"
     TEMPLATE = "Template"  # the template manager's own events ("Missing: ...")
+    DOWNLOADING_ARTIFACTS = "Downloading Artifacts"
+    ARTIFACT_DOWNLOAD_FAILED = "Failed Artifact Download"

@@ -12,6 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from .artifact import TaskArtifact, artifact_errors
 from .codec import field
 from .constraint import Affinity, Constraint, constraint_errors
 from .consts import SECOND
@@ -72,6 +73,7 @@ class Task:
     shutdown_delay: int = 0  # ns
     kind: str = ""
     templates: list[Template] = field(default_factory=list)
+    artifacts: list[TaskArtifact] = field(default_factory=list)
 
     def canonicalize(self, group_restart_policy: RestartPolicy) -> None:
         """Fill defaults; the task's restart policy is merged onto its group's."""
@@ -89,6 +91,8 @@ class Task:
             self.restart_policy = self.restart_policy.merged_onto(group_restart_policy)
         for tmpl in self.templates:
             tmpl.canonicalize()
+        for artifact in self.artifacts:
+            artifact.canonicalize()
 
 
 def task_errors(task: Task, group_volumes: Collection[str]) -> Iterable[str]:
@@ -124,3 +128,6 @@ def task_errors(task: Task, group_volumes: Collection[str]) -> Iterable[str]:
         if mount.volume not in group_volumes:
             yield f"Volume Mount referenced undefined volume {mount.volume!r}"
     yield from templates_errors(task.templates)
+    for i, artifact in enumerate(task.artifacts, 1):
+        for err in artifact_errors(artifact):
+            yield f"Artifact {i} validation failed: {err}"

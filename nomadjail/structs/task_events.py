@@ -65,6 +65,10 @@ def display_message(event: TaskEvent) -> str:
         return f"Task being sent signal {sig}: {reason}"
     if kind == TaskEventType.RESTART_SIGNAL:
         return event.restart_reason or "Task signaled to restart"
+    if kind == TaskEventType.DOWNLOADING_ARTIFACTS:
+        return "Client is downloading artifacts"
+    if kind == TaskEventType.ARTIFACT_DOWNLOAD_FAILED:
+        return event.download_error or "Failed to download artifacts"
     if kind == TaskEventType.DRIVER_MESSAGE:
         return event.driver_message
     if kind == TaskEventType.LEADER_DEAD:

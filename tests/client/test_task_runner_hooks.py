@@ -80,7 +80,7 @@ def test_each_phase_has_the_hooks_implementing_it_in_the_given_order() -> None:
 def test_the_default_hooks_run_in_nomads_order() -> None:
     dispatch = hooks(*default_task_hooks())
     assert dispatch.names(HookPhase.PRESTART) == ["task_dir", "env", "validate", "logs",
-                                                 "volumes", "template"]
+                                                 "volumes", "artifacts", "template"]
     # the services hook: registered once the task runs, gone before it is killed
     for phase in (HookPhase.PREKILL, HookPhase.EXITED, HookPhase.UPDATE):
         assert dispatch.names(phase) == ["task_services"]

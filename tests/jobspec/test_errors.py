@@ -155,7 +155,6 @@ CASES = {
 }
 
 UNSUPPORTED = {
-    "artifact": in_task('artifact {\n  source = "https://example.com/x"\n}'),
     "vault": in_task('vault {\n  policies = ["x"]\n}'),
     "consul": in_task("consul {}"),
     "dispatch_payload": in_task("dispatch_payload {}"),

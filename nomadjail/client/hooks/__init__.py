@@ -3,6 +3,7 @@
 See :mod:`nomadjail.client.hooks.base` for the phases and their contract.
 """
 
+from ..artifacts.hook import ArtifactHook
 from ..templates.hook import TemplateHook
 from .base import (
     ExitedHook,
@@ -25,13 +26,12 @@ from .volumes import VolumesHook
 
 def default_task_hooks() -> list[TaskHook]:
     """The hooks every task runs, in order (Nomad's order: task dir, env, validate, logs,
-    volumes, templates (after artifacts), then the services registered once the task
-    runs)."""
+    volumes, artifacts, templates, then the services registered once the task runs)."""
     return [TaskDirHook(), EnvHook(), ValidateHook(), LogsHook(), VolumesHook(),
-            TemplateHook(), TaskServicesHook()]
+            ArtifactHook(), TemplateHook(), TaskServicesHook()]
 
 
-__all__ = ["EnvHook", "ExitedHook", "HookContext", "HookError", "LogsHook", "PoststartHook",
-           "PrekillHook", "PrestartHook", "StopHook", "TaskDirHook", "TaskHook",
+__all__ = ["ArtifactHook", "EnvHook", "ExitedHook", "HookContext", "HookError", "LogsHook",
+           "PoststartHook", "PrekillHook", "PrestartHook", "StopHook", "TaskDirHook", "TaskHook",
            "TaskServicesHook", "TemplateHook", "UpdateHook", "ValidateHook", "VolumesHook",
            "default_task_hooks"]
