@@ -6,6 +6,7 @@ import dataclasses
 import json
 import logging
 import os
+import re
 import shlex
 import signal
 import subprocess
@@ -584,11 +585,12 @@ def test_the_programs_lines_stay_in_its_log_whatever_they_start_with(
     assert read_log(cfg, "stderr") == "###> app problem\n"
     diverted = Path(handle.state["supervised"]["diverted_path"]).read_text()
     name = handle.state["pot_name"]
-    ip = next(line for line in pot_double.conf(name) if line.startswith("ip="))[3:]
-    assert diverted.splitlines() == [
+    lines = diverted.splitlines()
+    assert lines[:3] + lines[4:] == [
         f"===>  Starting the pot {name}", f"{name}: created",
         "===>  memory constraint cannot be applies because rctl is not enabled - ignoring",
-        f"epair{ip.rsplit('.', 1)[1]}a:", f"###>  {name} reported application error"]
+        f"###>  {name} reported application error"]
+    assert re.fullmatch(r"p4[0-9a-f]{9,13}:", lines[3])  # pot 0.16's epair name
     pot_driver.destroy_task(handle, True)
 
 
