@@ -90,7 +90,15 @@ from .pot_output import (
     start_diversion,
 )
 from .pot_task import NAME, PotStart, PotTask
-from .pots import PotRoot, destroy_pot, last_run, pot_exists, send_signal, wait_running
+from .pots import (
+    PotLocks,
+    PotRoot,
+    destroy_pot,
+    last_run,
+    pot_exists,
+    send_signal,
+    wait_running,
+)
 from .prepare import plan_setup, run_setup
 from .recovery import readable_pot_name, wait_for_leftover_commands
 from .resolv_conf import (
@@ -148,6 +156,7 @@ class PotDriver:
         self._tasks: dict[str, PotTask] = {}
         self._lock = threading.Lock()
         self._root = PotRoot()
+        self._destroying = PotLocks()
 
     # -- node facing -------------------------------------------------------------------
 
@@ -260,7 +269,11 @@ class PotDriver:
         return task.handle()
 
     def _destroy_pot(self, cli: PotCLI, name: str) -> None:
-        destroy_pot(cli, name, timeout=self.settings.destroy_timeout)
+        """One destroy of a pot at a time: a stop that has to destroy and the client's
+        destroy_task would otherwise run two ``pot destroy -F`` at once, and the loser
+        fails ("already stopping!").  The second one waits, then finds the pot gone."""
+        with self._destroying.hold(name):
+            destroy_pot(cli, name, timeout=self.settings.destroy_timeout)
 
     def _abandon(self, cli: PotCLI, name: str, env_path: str) -> None:
         """A start failed part-way: destroy whatever pot it created."""

@@ -319,6 +319,28 @@ def test_destroy_is_retried_while_pot_answers_already_stopping(
     assert pot_double.task_pots() == []
 
 
+def test_a_stop_that_destroys_and_the_clients_destroy_run_one_pot_destroy(
+        pot_driver: PotDriver, pot_double: PotDouble, task_config, caplog) -> None:
+    caplog.set_level(logging.WARNING, logger="nomadjail.pot_driver")
+    cfg = task_config(shell("trap '' TERM; echo up; while :; do sleep 0.1; done"))
+    handle = pot_driver.start_task(cfg)
+    name = handle.state["pot_name"]
+    wait_for(lambda: "up" in read_log(cfg), message="the task to run")
+    pot_double.set_faults(delay={"destroy": 1.0})  # the stop's destroy takes a while
+    stopper = threading.Thread(target=pot_driver.stop_task, args=(handle, 0.2, "SIGTERM"))
+    stopper.start()
+    try:
+        wait_for(lambda: "destroy" in pot_double.commands(), message="the stop's destroy")
+        pot_driver.destroy_task(handle, True)  # the client destroys meanwhile
+    finally:
+        stopper.join(30)
+    assert pot_double.calls().count(["destroy", "-p", name, "-F"]) == 1
+    # (pot signal may fail while pot does not know the program's pid yet: retried)
+    assert [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING
+            and "signal" not in r.getMessage()] == []
+    assert pot_double.task_pots() == [] and pot_driver._destroying.held() == []
+
+
 def test_signal_exec_and_stats_while_running(
         pot_driver: PotDriver, pot_double: PotDouble, task_config) -> None:
     cfg = task_config(shell("trap 'echo got USR1' USR1; echo up; "
