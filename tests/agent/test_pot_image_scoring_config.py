@@ -40,4 +40,5 @@ def test_the_servers_schedulers_get_the_flag() -> None:
     for enabled in (True, False):
         factory = _default_scheduler_factory(ServerConfig(node_name="s1",
                                                           pot_image_scoring=enabled))
+        # a functools.partial, typed as the plain callable the server keeps
         assert factory.keywords == {"pot_image_scoring": enabled}  # type: ignore[attr-defined]
