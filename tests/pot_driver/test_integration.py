@@ -144,6 +144,33 @@ def test_the_node_reports_a_healthy_pot_driver(agent: AgentProcess) -> None:
     assert node["Attributes"]["driver.pot.version"] == "0.16.0"
 
 
+def test_an_imported_image_reaches_the_node_and_the_next_placement_is_boosted(
+        agent: AgentProcess, double: PotDouble) -> None:
+    """The first job imports nginx-only 9.9; the client fingerprints again at once (the
+    periodic fingerprint is 30s away), so the server knows the node holds it: the next
+    job's placement scores pot-image 1 and its plan counts the placement as cached."""
+    first = run_job(agent, pot_job("img-first", "exit 0", job_type="batch").replace(
+        'tag = "1.0"', 'tag = "9.9"'))
+    the_alloc(agent, first, "complete")
+    node_id = agent.json("/v1/nodes")[0]["ID"]
+    wait_for(lambda: agent.json(f"/v1/node/{node_id}")["Attributes"].get(
+        "driver.pot.image.nginx-only_9_9") == "1", timeout=15,
+        message="the image in the node's attributes")
+
+    hcl = pot_job("img-second", "exit 0", job_type="batch").replace('tag = "1.0"',
+                                                                      'tag = "9.9"')
+    job = agent.request("POST", "/v1/jobs/parse", {"JobHCL": hcl, "Canonicalize": True}).json()
+    plan = agent.request("PUT", "/v1/job/img-second/plan", {"Job": job, "Diff": False})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["Annotations"]["NomadjailPotImageCached"] == {"g": 1}
+    second = run_job(agent, hcl)
+    alloc = the_alloc(agent, second, "complete")
+    (scored,) = alloc["Metrics"]["ScoreMetaData"]
+    assert scored["NodeID"] == node_id and scored["Scores"]["pot-image"] == 1.0
+    for job_id in (first, second):
+        agent.request("DELETE", f"/v1/job/{job_id}", purge="true")
+
+
 def test_a_pot_job_runs_and_its_logs_show_the_tasks_output(
         agent: AgentProcess, double: PotDouble) -> None:
     job_id = run_job(agent, pot_job("hello", 'echo "hello from $NOMAD_TASK_NAME"; '
