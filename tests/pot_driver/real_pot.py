@@ -78,6 +78,7 @@ class RealPot:
         table = json.loads(table_path.read_text())
         table[f"{ZFS_ROOT}/jails/{name}"] = str(target)
         table[f"{ZFS_ROOT}/jails/{name}/m"] = str(target / "m")
+        table[f"{ZFS_ROOT}/jails/{name}/m@1700000000"] = ""  # import leaves a snapshot
         table_path.write_text(json.dumps(table))
         return name
 

@@ -5,7 +5,10 @@ the double (tests/pot_driver/pot) and against pot's own scripts with the FreeBSD
 stubbed (real_pot.py, freebsd_tools), and compares what the driver relies on: exit
 codes, the messages it parses, and what a bridged task that ends by itself leaves in
 its logs (``pot start`` run under the drivers' supervisor with the driver's diversion,
-exactly as the driver runs it).  Skipped, with the reason, without the variable.
+exactly as the driver runs it).  Then the driver itself runs tasks on the real scripts:
+its whole command sequence (prepare -- which clones the image already on disk --,
+set-env, set-rss, start, signal, last-run-stats, destroy) must be accepted and leave
+only the image behind.  Skipped, with the reason, without the variable.
 
 The real scripts print one message the double does not: "Internal network not found!
 Calling vnet-start to fix the issue" (pot's check for its network needs a /dev/pf
@@ -18,12 +21,14 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from nomadjail.drivers.supervision import SupervisedCommand, Supervisor
+from nomadjail.pot_driver import PotDriver, PotDriverSettings
 from nomadjail.pot_driver.pot_cli import PotCLI, PotResult, pot_environment
 from nomadjail.pot_driver.pot_output import (
     ENDED_LINE_PATTERN,
@@ -33,9 +38,11 @@ from nomadjail.pot_driver.pot_output import (
     start_diversion,
     start_line,
 )
+from nomadjail.testing import wait_for
 from nomadjail.testing.driver_tasks import make_task_config
 from nomadjail.testing.processes import kill_processes_under
 
+from .conftest import pot_task_config
 from .double import make_pot_double, run_double
 from .real_pot import checkout_problem, install_real_pot
 
@@ -143,3 +150,52 @@ def test_the_driver_sequence_gets_the_same_answers(pots: Pots) -> None:
     assert gone["real"].stdout == gone["double"].stdout  # the very same lines
     assert same("stop", "-p", "no-such-pot")["real"].exit_code == 0
     assert same("last-run-stats", "-p", "no-such-pot")["real"].exit_code == 1
+
+
+def driver_on_real_scripts(base: Path) -> tuple[PotDriver, Path]:
+    """A driver whose pot is pot's real scripts, holding the image nginx-only 1.0 (written
+    by the double's prepare: the stubs do not import images)."""
+    double = make_pot_double(base / "image")
+    assert run_double(double, "prepare", "-U", "https://potluck.example.org/registry/",
+                      "-p", "nginx-only", "-t", "1.0", "-N", "inherit", "-a", "x",
+                      "-n", "y").returncode == 0
+    real = install_real_pot(Path(CHECKOUT), base / "real")
+    real.adopt_pot(double.root / "jails" / "nginx-only_1_0")
+    return PotDriver(PotDriverSettings(pot_bin=str(real.bin), test_only_allow_any_os=True,
+                                       destroy_timeout=60.0)), real.root
+
+
+@pytest.fixture
+def real_driver(tmp_path: Path) -> Iterator[tuple[PotDriver, Path]]:
+    yield driver_on_real_scripts(tmp_path)
+    kill_processes_under(tmp_path)
+
+
+def test_the_driver_runs_a_bridged_task_on_the_real_scripts(real_driver, tmp_path) -> None:
+    driver, root = real_driver
+    assert driver.fingerprint().attributes["driver.pot.image.nginx-only_1_0"] == "1"
+    cfg = pot_task_config(tmp_path / "allocs", {"command": "/bin/sh", "args": [
+        "-c", shlex.quote("echo hello; echo oops >&2; exit 3")]})
+    handle = driver.start_task(cfg)
+    result = driver.wait_task(handle)
+    assert (result.exit_code, result.signal, result.err) == (3, 0, "")
+    assert Path(f"{cfg.stdout_path}.0").read_text() == "hello\n"
+    assert Path(f"{cfg.stderr_path}.0").read_text() == "oops\n"
+    driver.destroy_task(handle, True)
+    assert sorted(p.name for p in (root / "jails").iterdir()) == ["nginx-only_1_0"]
+
+
+def test_the_driver_stops_a_running_task_on_the_real_scripts(real_driver, tmp_path) -> None:
+    driver, root = real_driver
+    cfg = pot_task_config(tmp_path / "allocs", {"command": "/bin/sh", "args": [
+        "-c", shlex.quote("trap 'echo got TERM; exit 7' TERM; echo up; "
+                          "while :; do sleep 0.1; done")]})
+    handle = driver.start_task(cfg)
+    wait_for(lambda: Path(f"{cfg.stdout_path}.0").read_text() == "up\n", timeout=30,
+             message="the task to run")
+    driver.stop_task(handle, 10.0, "SIGTERM")
+    result = driver.wait_task(handle)
+    assert (result.exit_code, result.signal) == (7, 0)
+    assert Path(f"{cfg.stdout_path}.0").read_text() == "up\ngot TERM\n"
+    driver.destroy_task(handle, True)
+    assert sorted(p.name for p in (root / "jails").iterdir()) == ["nginx-only_1_0"]
