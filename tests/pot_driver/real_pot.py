@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 TOOLS = Path(__file__).resolve().with_name("freebsd_tools")
-STUBBED = ("zfs", "jail", "jls", "jexec", "pkill", "pgrep", "tail", "ifconfig", "sysctl",
+STUBBED = ("mktemp", "zfs", "jail", "jls", "jexec", "pkill", "pgrep", "tail", "ifconfig", "sysctl",
            "pfctl", "lockf", "stat", "sed", "rctl", "cpuset", "kldload", "mount", "umount",
            "mount_nullfs", "route", "sysrc", "service", "chflags", "ip6addrctl", "potnet",
            "potcpu", "rtsol")
@@ -106,7 +106,9 @@ def install_real_pot(checkout: Path, base: Path) -> RealPot:
     real.state.mkdir()
     (real.state / "zfs.json").write_text(json.dumps(
         {ZFS_ROOT: str(real.root), f"{ZFS_ROOT}/jails": str(real.root / "jails")}))
+    (base / "tmp").mkdir()
     exports = {"PATH": f"{stubs}:{HOST_PATH}", "FREEBSD_STUB_STATE": str(real.state),
+               "TMPDIR": str(base / "tmp"),  # mktemp -t: inside the test's directory
                "FREEBSD_STUB_LOG": str(real.tools_log)}
     real.bin.parent.mkdir()
     real.bin.write_text("#!/bin/sh\n" + "".join(

@@ -133,6 +133,23 @@ def test_the_driver_sequence_gets_the_same_answers(pots: Pots) -> None:
 
     listed = same("ls", "-q")
     assert all(pots.name in r.output for r in listed.values())
+    host_dir, host_file = pots.base / "hostdir", pots.base / "hostfile"
+    host_dir.mkdir()
+    host_file.write_text("x\n")
+    name = pots.name
+    for argv in (["set-env", "-p", name, "-E", "A=1", "-E", "B=two words"],
+                 ["set-attribute", "-p", name, "-A", "stop_timeout", "-V", "5"],
+                 ["set-rss", "-p", name, "-M", "64M"], ["set-rss", "-p", name, "-C", "1"],
+                 ["mount-in", "-p", name, "-d", str(host_dir), "-m", "/data"],
+                 ["mount-in", "-p", name, "-d", str(host_dir), "-m", "/again", "-r"],
+                 ["copy-in", "-p", name, "-s", str(host_file), "-d", "/etc/hostfile"],
+                 ["set-hosts", "-p", name, "-H", "db:10.0.0.1"],
+                 ["info", "-p", name, "-E"], ["info", "-p", name, "-r"],
+                 ["get-rss", "-p", name, "-J"], ["signal", "-p", name, "-s", "SIGTERM"],
+                 ["exec", "-p", name, "--", "/bin/true"], ["start", "no-such-pot"],
+                 ["set-env", "-p", "no-such-pot", "-E", "A=1"],
+                 ["config", "-q", "-g", "fs_root"], ["version", "-q"]):
+        same(*argv)
     assert all(r.exit_code == 0 for r in same("set-cmd", "-p", pots.name, "-c",
                                               "/bin/sh -c 'exit 0'").values())
     started = same("start", pots.name)
