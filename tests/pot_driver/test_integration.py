@@ -23,7 +23,7 @@ import pytest
 
 from nomadjail.testing import AgentProcess, make_agent, wait_alloc_status, wait_for
 
-from .double import PotDouble, make_pot_double
+from .double import PotDouble, make_pot_double, run_double
 
 IMAGE = "https://potluck.example.org/registry/"
 
@@ -169,6 +169,10 @@ def test_an_imported_image_reaches_the_node_and_the_next_placement_is_boosted(
     assert scored["NodeID"] == node_id and scored["Scores"]["pot-image"] == 1.0
     for job_id in (first, second):
         agent.request("DELETE", f"/v1/job/{job_id}", purge="true")
+    # the module's other tests expect only nginx-only 1.0 in the image cache
+    wait_for(lambda: double.task_pots() == [], timeout=20,
+             message="the task pots (clones of nginx-only 9.9) destroyed")
+    assert run_double(double, "destroy", "-p", "nginx-only_9_9").returncode == 0
 
 
 def test_a_pot_job_runs_and_its_logs_show_the_tasks_output(
