@@ -124,6 +124,7 @@ class Agent:
             bootstrap_expect=c.server.bootstrap_expect,
             raft_multiplier=c.server.raft_multiplier,
             num_schedulers=c.server.num_schedulers or (os.cpu_count() or 1),
+            pot_image_scoring=c.server.pot_image_scoring,
             encrypt=c.server.encrypt or None,
             job_validators=config_validators(),
         )

@@ -88,6 +88,9 @@ class ServerSettings(ServerTunables):
     enabled: bool = field(default=False, metadata=_rule(MergeRule.TRUE_WINS))
     bootstrap_expect: int = 1
     num_schedulers: int = 0  # 0 = one per core
+    # default_scheduler_config { pot_image_scoring_enabled = ... }: prefer nodes that hold
+    # a pot task's image (nomadjail's own scheduler option)
+    pot_image_scoring: bool = True
     raft_multiplier: int = 1
     encrypt: str = ""
     # server_join { retry_join = [...] }: other servers' raft addresses (port 4648 if none)

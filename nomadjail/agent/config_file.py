@@ -100,6 +100,11 @@ SCHEMA: dict[str, Any] = {
         "enabled": Key(Kind.BOOL, ("server", "enabled")),
         "bootstrap_expect": Key(Kind.INT, ("server", "bootstrap_expect")),
         "num_schedulers": Key(Kind.INT, ("server", "num_schedulers")),
+        # Nomad's block; pot_image_scoring_enabled is nomadjail's own key in it
+        # (nomadjail.scheduler.pot_images), on unless set false.
+        "default_scheduler_config": {
+            "pot_image_scoring_enabled": Key(Kind.BOOL, ("server", "pot_image_scoring")),
+        },
         "heartbeat_grace": Key(Kind.DURATION, ("server", "heartbeat_grace")),
         "min_heartbeat_ttl": Key(Kind.DURATION, ("server", "min_heartbeat_ttl")),
         "max_heartbeats_per_second": Key(Kind.FLOAT, ("server", "max_heartbeats_per_second")),

@@ -138,6 +138,7 @@ def format_dry_run(meta: Meta, response: Mapping[str, Any], job_type: str) -> st
     if rolling is not None:
         out += ("[green]- Rolling update, next evaluation will be in "
                 f"{format_duration(int(rolling.get('Wait') or 0))}.\n")
+    out += format_pot_image_cache(response)
     next_launch = rfc3339_ns(str(response.get("NextPeriodicLaunch") or ""))
     if next_launch:
         now = meta.now()
@@ -145,6 +146,29 @@ def format_dry_run(meta: Meta, response: Mapping[str, Any], job_type: str) -> st
                 f"{format_time_s(next_launch / 1e9)} "
                 f"({format_duration(int(next_launch / 1e9 - now) * 1_000_000_000)} from now).\n")
     return out.removesuffix("\n")
+
+
+# nomadjail's own annotation (see nomadjail.scheduler.pot_images); Nomad's servers never
+# send it, so a plan against Nomad prints nothing more.
+POT_IMAGE_CACHE_KEY = "NomadjailPotImageCached"
+
+
+def format_pot_image_cache(response: Mapping[str, Any]) -> str:
+    """Per task group running pot images: how many of its placements land on nodes that
+    already hold the image (they start at once; the others first import it)."""
+    annotations = response.get("Annotations") or {}
+    cached = annotations.get(POT_IMAGE_CACHE_KEY) or {}
+    updates = annotations.get("DesiredTGUpdates") or {}
+    out = ""
+    for group in sorted(cached):
+        placed = int((updates.get(group) or {}).get("Place") or 0)
+        if placed == 0:
+            continue
+        hits = int(cached[group] or 0)
+        out += (f"[green]- Task Group {go_quote(group)}: {hits} of {placed} "
+                f"{'placement' if placed == 1 else 'placements'} on nodes that hold "
+                "the pot image.[reset]\n")
+    return out
 
 
 def _output_preemptions(meta: Meta, preempted: list[Mapping[str, Any]]) -> None:

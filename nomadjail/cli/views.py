@@ -103,10 +103,25 @@ def format_alloc_metrics(metrics: AllocMetric, *, scores: bool = False, prefix: 
         lines.append(f"{prefix}* Dimension {go_quote(dimension)} exhausted on {count} nodes")
     for dimension in metrics.quota_exhausted:
         lines.append(f"{prefix}* Quota limit hit {go_quote(dimension)}")
-    if scores:
+    if scores and metrics.score_meta_data:
+        lines.append(format_score_table(metrics))
+    elif scores:  # allocations placed before ScoreMetaData: the flat map
         for name, score in metrics.scores.items():
             lines.append(f"{prefix}* Score {go_quote(name)} = {score:f}")
     return "\n".join(lines)
+
+
+def format_score_table(metrics: AllocMetric) -> str:
+    """Nomad's ``alloc status -verbose`` score table: one row per scored node, best
+    first, a column per scorer (named by the first row, sorted) and the final score,
+    Go's ``%.3g``.  nomadjail's own scorer ``pot-image`` shows as a column like Nomad's."""
+    first = metrics.score_meta_data[0]
+    names = sorted(first.scores)
+    rows = ["Node|" + "".join(f"{name}|" for name in names) + "final score"]
+    for meta in metrics.score_meta_data:
+        rows.append(f"{meta.node_id}|" + "".join(
+            f"{meta.scores.get(name, 0.0):.3g}|" for name in names) + f"{meta.norm_score:.3g}")
+    return format_list(rows)
 
 
 def placement_noun(metrics: AllocMetric) -> str:

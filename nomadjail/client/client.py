@@ -35,7 +35,7 @@ import threading
 import time
 from collections.abc import Mapping
 
-from ..drivers.base import Driver
+from ..drivers.base import Driver, FingerprintNotifier
 from ..helper.atomic_file import write_atomically
 from ..helper.timers import Timers
 from ..structs import (
@@ -178,6 +178,10 @@ class Client:
         self._timers = Timers("client")
         self._stop = threading.Event()
         self._wake_node_loop = threading.Event()
+        self._fingerprint_due = threading.Event()  # a driver asked for a fingerprint now
+        for driver in self._drivers.values():
+            if isinstance(driver, FingerprintNotifier):
+                driver.notify_fingerprint_changes(self._fingerprint_soon)
         self._registered = threading.Event()
         self._servers_contacted = threading.Event()
         self._heartbeat_ttl = DEFAULT_HEARTBEAT_TTL
@@ -454,6 +458,12 @@ class Client:
                 changed |= apply_driver_info(self._node, name, info)
         return changed
 
+    def _fingerprint_soon(self) -> None:
+        """A driver's attributes changed: fingerprint the drivers now, not at the next
+        ``fingerprint_interval``."""
+        self._fingerprint_due.set()
+        self._wake_node_loop.set()
+
     def _node_loop(self) -> None:
         backoff = 0.1
         next_heartbeat = 0.0
@@ -469,7 +479,8 @@ class Client:
                     backoff = min(backoff * 2, MAX_RETRY)
                     continue
             now = time.monotonic()
-            if now >= next_fingerprint:
+            if now >= next_fingerprint or self._fingerprint_due.is_set():
+                self._fingerprint_due.clear()
                 next_fingerprint = now + self.config.fingerprint_interval
                 if self._refresh_drivers():
                     log.info("driver health changed; updating the node registration")

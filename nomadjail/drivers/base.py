@@ -37,8 +37,9 @@ Guarantees every driver keeps:
 from __future__ import annotations
 
 import signal as signals
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, runtime_checkable
 
 from ..structs import DNSConfig, PortMapping
 
@@ -181,6 +182,16 @@ class TaskStats:
     cpu_percent: float = 0.0
     cpu_total_ticks: float = 0.0
     timestamp: int = 0  # ns since the epoch
+
+
+@runtime_checkable
+class FingerprintNotifier(Protocol):
+    """A driver whose fingerprint can change between the periodic ones (the pot driver:
+    a task's start imported an image).  The client hands it a callable that asks for a
+    fingerprint of every driver as soon as possible; the driver calls it (from any
+    thread, without blocking) when its attributes changed."""
+
+    def notify_fingerprint_changes(self, fingerprint_soon: Callable[[], None]) -> None: ...
 
 
 class Driver(Protocol):

@@ -18,6 +18,7 @@ The only package that builds ``pot`` command lines (:mod:`.argv`).  Modules:
 ``exit_status``  the task's exit from ``pot start``'s (pure)
 ``recovery``     what an interrupted start left behind (pot commands still running)
 ``stats``        rate-limited, retrying resource usage samples
+``images``       the images the node holds, as node attributes for the scheduler
 ``driver``       :class:`PotDriver`, the driver protocol
 ``plugin``       ``plugin "pot" { config { ... } }`` and registration
 

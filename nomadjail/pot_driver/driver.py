@@ -48,6 +48,10 @@ Guarantees:
   ``alloc signal``'s) is retried briefly: pot records the program's pid only
   about half a second after the jail is up.  A ``pot signal`` that fails or
   hangs does not stop the stop: the pot is destroyed at once.
+* **Images**: the fingerprint reports the images the node holds
+  (``driver.pot.image.<pot>_<tag> = "1"``, from ``pot ls -q``, see
+  :mod:`.images`) for the scheduler's image-cache boost; a start that
+  imported a new one asks the client to fingerprint again at once.
 * Every pot command is an argv list (see :mod:`.argv`), run with a
   ``PATH``-only environment; logs and messages never show environment values.
 """
@@ -59,6 +63,7 @@ import os
 import platform
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -76,9 +81,11 @@ from ..drivers.base import (
     TaskStats,
 )
 from ..drivers.supervision import SupervisedCommand, Supervisor
+from ..structs.pot_images import image_pot_name
 from . import argv as pot_argv
 from . import task_files
 from .exit_status import LastRun, task_exit
+from .images import ImageCache, image_pots
 from .naming import invocation_of, pot_name
 from .pot_cli import POT_PATH, PotCLI, find_pot, pot_environment
 from .pot_network import first_address, network_plan, pot_address, task_network
@@ -90,7 +97,15 @@ from .pot_output import (
     start_diversion,
 )
 from .pot_task import NAME, PotStart, PotTask
-from .pots import PotRoot, destroy_pot, last_run, pot_exists, send_signal, wait_running
+from .pots import (
+    PotLocks,
+    PotRoot,
+    destroy_pot,
+    last_run,
+    pot_exists,
+    send_signal,
+    wait_running,
+)
 from .prepare import plan_setup, run_setup
 from .recovery import readable_pot_name, wait_for_leftover_commands
 from .resolv_conf import (
@@ -148,6 +163,9 @@ class PotDriver:
         self._tasks: dict[str, PotTask] = {}
         self._lock = threading.Lock()
         self._root = PotRoot()
+        self._destroying = PotLocks()
+        self._images = ImageCache()
+        self._fingerprint_soon: Callable[[], None] | None = None
 
     # -- node facing -------------------------------------------------------------------
 
@@ -185,8 +203,28 @@ class PotDriver:
             return Fingerprint(detected=True, healthy=False,
                                health_description=result.describe())
         note = " (test-only: the FreeBSD check is skipped)" if system != "FreeBSD" else ""
+        self._list_images(PotCLI(pot_bin, timeout=self.settings.command_timeout))
         return Fingerprint(detected=True, healthy=True, health_description="Healthy" + note,
-                           attributes={"driver.pot.version": version})
+                           attributes={"driver.pot.version": version,
+                                       **self._images.attributes()})
+
+    def _list_images(self, cli: PotCLI) -> None:
+        """The node's images from ``pot ls -q`` (see :mod:`.images`); when pot cannot
+        list them, the ones known so far stay reported."""
+        try:
+            listed = cli.run(pot_argv.list_pots())
+        except DriverError as err:
+            log.warning("pot: cannot list the node's images: %s", err)
+            return
+        if not listed.ok:
+            log.warning("pot: cannot list the node's images: %s", listed.describe())
+            return
+        self._images.replace(image_pots(listed.output))
+
+    def notify_fingerprint_changes(self, fingerprint_soon: Callable[[], None]) -> None:
+        """The client's callable for "fingerprint again now": called when a task's
+        prepare imported an image the node did not hold (see :mod:`.images`)."""
+        self._fingerprint_soon = fingerprint_soon
 
     def capabilities(self) -> Capabilities:
         return Capabilities(send_signals=True, exec=True, fs_isolation="image")
@@ -234,6 +272,7 @@ class PotDriver:
             task_files.write_env(env_path, cfg.env)
             run_setup(cli, cfg, config, setup, prepare_timeout=self.settings.prepare_timeout,
                       root=self._root)
+            self._saw_image(image_pot_name(config.pot, config.tag))
             network = task_network(cli, name, config, cwd=cfg.task_dir)
             diversion = start_diversion(name, self._root.last_run_stats_path(cli, name))
             supervision = self._supervisor.launch(cfg, SupervisedCommand(
@@ -259,8 +298,19 @@ class PotDriver:
                  supervision.pid)
         return task.handle()
 
+    def _saw_image(self, image: str) -> None:
+        """prepare succeeded, so the node holds ``image`` now; a new one is reported at
+        once (the scheduler prefers nodes holding a task's image)."""
+        if self._images.saw(image) and self._fingerprint_soon is not None:
+            log.info("pot image %s is new on this node; fingerprinting again", image)
+            self._fingerprint_soon()
+
     def _destroy_pot(self, cli: PotCLI, name: str) -> None:
-        destroy_pot(cli, name, timeout=self.settings.destroy_timeout)
+        """One destroy of a pot at a time: a stop that has to destroy and the client's
+        destroy_task would otherwise run two ``pot destroy -F`` at once, and the loser
+        fails ("already stopping!").  The second one waits, then finds the pot gone."""
+        with self._destroying.hold(name):
+            destroy_pot(cli, name, timeout=self.settings.destroy_timeout)
 
     def _abandon(self, cli: PotCLI, name: str, env_path: str) -> None:
         """A start failed part-way: destroy whatever pot it created."""

@@ -76,10 +76,18 @@ def jail_created_line(name: str) -> str:
     return f"{name}: created"
 
 
+# The host side of a bridged pot's epair, as pot names it.  Since pot commit "Use unique
+# epaira interface names" (2022, in every 0.16 release) `_js_create_epair` renames it
+# `printf "p%s%x%x" <4|6> "$(date +%s)" "$$"`: "p4" or "p6", the Unix time in hex (8 digits
+# until 2106), the start's pid in hex -- at most 15 characters (IFNAMSIZ).  Older pots keep
+# the kernel's "epair<N>a".  Either form may appear on either side of the colon.
+EPAIR_NAME_PATTERN = r"(?:p[46][0-9a-f]{9,13}|epair[0-9]+a)"
+
 # After the program ended, `pot start` sets the pot's status to "stopping" and that
-# command echoes the pot's interfaces (share/pot/set-status.sh): "" for an inherit pot,
-# else "<ipv4 epair>:<ipv6 epair>" without a leading ':' ("epair0a:", "epair0a:epair1a").
-ENDED_LINE_PATTERN = r"(epair[0-9]+a)?(:(epair[0-9]+a)?)?"
+# command echoes the pot's interfaces (share/pot/set-status.sh): "" for an inherit or alias
+# pot, else "<ipv4 epair>:<ipv6 epair>" with a leading ':' stripped ("p4…:", "p4…:p6…",
+# "p6…" for IPv6 only; "epair0a:" on old pots).
+ENDED_LINE_PATTERN = rf"({EPAIR_NAME_PATTERN})?(:({EPAIR_NAME_PATTERN})?)?"
 
 
 def running_lines(name: str) -> tuple[str, ...]:

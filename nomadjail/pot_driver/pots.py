@@ -3,7 +3,10 @@
 * pot lists a pot (``ls -q``) as soon as it exists: the only reliable "does it
   exist" (``prepare`` exits 0 even when its clone failed).
 * ``destroy -F`` can race pot's own cleanup ("already stopping!"): it is
-  retried until the pot is really gone.
+  retried until the pot is really gone.  Two of the driver's own destroys of
+  one pot would race the same way (a stop that has to destroy while the
+  client destroys the task): :class:`PotLocks` lets one run at a time, and
+  the second then finds the pot gone.
 * ``signal`` fails ("Sending signal failed") until pot recorded the
   program's pid, which it does only after the jail is up, the program
   started, a post-start hook ran and half a second passed
@@ -19,6 +22,8 @@ import logging
 import os
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 from ..drivers.base import DriverError
 from . import argv as pot_argv
@@ -55,6 +60,37 @@ def destroy_pot(cli: PotCLI, name: str, *, timeout: float) -> None:
         log.debug("pot %s: destroy not done yet (%s); retrying", name, result.describe())
         time.sleep(delay)
         delay = min(delay * 2, 2.0)
+
+
+class PotLocks:
+    """One lock per pot name, held while the driver destroys that pot.  A lock exists
+    only while someone holds or waits for it, so the table does not grow with every
+    task the node ever ran."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, tuple[threading.Lock, int]] = {}
+
+    @contextmanager
+    def hold(self, name: str) -> Iterator[None]:
+        with self._guard:
+            lock, users = self._locks.get(name, (threading.Lock(), 0))
+            self._locks[name] = (lock, users + 1)
+        try:
+            with lock:
+                yield
+        finally:
+            with self._guard:
+                lock, users = self._locks[name]
+                if users == 1:
+                    del self._locks[name]
+                else:
+                    self._locks[name] = (lock, users - 1)
+
+    def held(self) -> list[str]:
+        """Names someone holds or waits for (for tests)."""
+        with self._guard:
+            return sorted(self._locks)
 
 
 def send_signal(cli: PotCLI, name: str, signal_name: str, *, cwd: str,

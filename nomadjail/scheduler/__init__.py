@@ -21,21 +21,24 @@ SCHEDULER_TYPES = (JobType.SERVICE, JobType.BATCH, JobType.SYSTEM, JobType.SYSBA
 
 
 def new_scheduler(eval_type: str, state: State, planner: Planner, *, now: int,
-                  rng: random.Random | None = None) -> Scheduler:
+                  rng: random.Random | None = None, pot_image_scoring: bool = True
+                  ) -> Scheduler:
     """The scheduler for ``eval_type`` ("service", "batch", "system", "sysbatch").
 
     ``now`` is the current time in ns since the epoch.  Without ``rng`` the
     random choices (node order, dynamic ports, IDs) are seeded from the eval
-    ID and the state's index.  Raises ValueError for an unknown type.
+    ID and the state's index.  ``pot_image_scoring``: boost nodes that hold a
+    pot task's image (pot_images.py; the server's scheduler configuration).
+    Raises ValueError for an unknown type.
     """
-    if eval_type == JobType.SERVICE:
-        return GenericScheduler(state, planner, now=now, rng=rng, batch=False)
-    if eval_type == JobType.BATCH:
-        return GenericScheduler(state, planner, now=now, rng=rng, batch=True)
-    if eval_type == JobType.SYSTEM:
-        return SystemScheduler(state, planner, now=now, rng=rng, sysbatch=False)
-    if eval_type == JobType.SYSBATCH:
-        return SystemScheduler(state, planner, now=now, rng=rng, sysbatch=True)
+    if eval_type in (JobType.SERVICE, JobType.BATCH):
+        return GenericScheduler(state, planner, now=now, rng=rng,
+                                batch=eval_type == JobType.BATCH,
+                                pot_image_scoring=pot_image_scoring)
+    if eval_type in (JobType.SYSTEM, JobType.SYSBATCH):
+        return SystemScheduler(state, planner, now=now, rng=rng,
+                               sysbatch=eval_type == JobType.SYSBATCH,
+                               pot_image_scoring=pot_image_scoring)
     raise ValueError(f"unknown scheduler type {eval_type!r}: expected one of "
                      f"{', '.join(SCHEDULER_TYPES)}")
 

@@ -30,6 +30,7 @@ from ..structs import (
     Node,
     PlanAnnotations,
     RescheduleTracker,
+    TaskGroup,
     parse_rfc3339,
 )
 from .alloc_sets import tainted_nodes
@@ -52,7 +53,7 @@ from .planning import (
 )
 from .reconcile import Placement, ReconcileInput, reconcile
 from .reschedule import extend_reschedule_tracker
-from .stack import PlacementStack
+from .stack import PlacementStack, RankedOption
 
 MAX_SERVICE_ATTEMPTS = 5
 MAX_BATCH_ATTEMPTS = 2
@@ -60,8 +61,9 @@ MAX_BATCH_ATTEMPTS = 2
 
 class GenericScheduler(PlanningScheduler):
     def __init__(self, state: State, planner: Planner, *, now: int,
-                 rng: random.Random | None = None, batch: bool):
-        super().__init__(state, planner, now=now, rng=rng)
+                 rng: random.Random | None = None, batch: bool,
+                 pot_image_scoring: bool = True):
+        super().__init__(state, planner, now=now, rng=rng, pot_image_scoring=pot_image_scoring)
         self.batch = batch
         self.max_attempts = MAX_BATCH_ATTEMPTS if batch else MAX_SERVICE_ATTEMPTS
         self.deployment: Deployment | None = None
@@ -76,7 +78,7 @@ class GenericScheduler(PlanningScheduler):
             # Copied: the reconciler records new groups on it.
             self.deployment = copy.deepcopy(self.state.latest_deployment_by_job(ev.namespace,
                                                                                 ev.job_id))
-        self.stack = PlacementStack(ctx, batch=self.batch)
+        self.stack = PlacementStack(ctx, batch=self.batch, pot_images=self.pot_image_scoring)
         if job is not None and not self.job_stopped:
             self.stack.set_job(job)
 
@@ -202,6 +204,15 @@ class GenericScheduler(PlanningScheduler):
                     extend_reschedule_tracker(alloc, previous, self.now)
                 self._link_replacement(ctx, previous, alloc, missing.reschedule)
             ctx.place(alloc)
+            self._count_cached_image(group, option)
+
+    def _count_cached_image(self, group: TaskGroup, option: RankedOption) -> None:
+        """``job plan``'s per-group count of placements on nodes holding the image."""
+        stack = self.stack
+        if self.annotations is None or stack is None or not stack.images(group)[0]:
+            return
+        cached = self.annotations.pot_image_cached
+        cached[group.name] = cached.get(group.name, 0) + (option.pot_image == 1.0)
 
     def _link_replacement(self, ctx: EvalContext, previous: Allocation, replacement: Allocation,
                           rescheduled: bool) -> None:

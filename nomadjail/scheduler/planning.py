@@ -135,9 +135,10 @@ class PlanningScheduler(abc.ABC):
     triggers: frozenset[str] = GENERIC_TRIGGERS
 
     def __init__(self, state: State, planner: Planner, *, now: int,
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, pot_image_scoring: bool = True):
         self.state = state
         self.planner = planner
+        self.pot_image_scoring = pot_image_scoring  # see pot_images.py
         self.now = now
         self._given_rng = rng
         self.rng = rng or random.Random(0)

@@ -11,8 +11,9 @@ Nomad chains iterators (random node source -> feasibility -> distinct hosts
   exhausted (CPU, memory, disk, ports against its proposed usage).
 * A feasible node is scored: bin-pack fit, minus a penalty for each
   allocation of the same job and group already there (anti-affinity), minus
-  one if a previous attempt of this allocation failed there; the final score
-  is the mean of the scores that apply.
+  one if a previous attempt of this allocation failed there, plus the share of
+  the group's pot images the node holds (pot_images.py); the final score is
+  the mean of the scores that apply (those that are not zero).
 * Only ``limit`` scored nodes are considered per placement (2 for batch,
   ``max(2, ceil(log2(nodes)))`` for services); up to three nodes scoring
   zero or less are set aside in case nothing better turns up.  So a
@@ -47,6 +48,7 @@ from .context import EvalContext
 from .feasibility import DistinctProperty, Feasibility
 from .fit import DIMENSION_PORT_COLLISION
 from .ports import assign_group_ports, assign_task_network, dynamic_ports_available
+from .pot_images import SCORER_POT_IMAGE, any_holder, group_images, image_score
 from .usage import NodeUsage
 
 BATCH_LIMIT = 2
@@ -69,10 +71,12 @@ class RankedOption:
     task_resources: dict[str, AllocatedTaskResources]
     shared_networks: list[NetworkResource]
     shared_ports: list[PortMapping]
+    pot_image: float = 0.0  # the share of the group's pot images the node holds
 
 
-# One scored node: final score, node, its usage, and the scores that made it.
-_Candidate = tuple[float, Node, NodeUsage, float, float, float]
+# One scored node: final score, node, its usage, and the scores that made it
+# (bin pack, anti-affinity, reschedule penalty, pot image).
+_Candidate = tuple[float, Node, NodeUsage, float, float, float, float]
 
 
 def _by_score(candidate: _Candidate) -> float:
@@ -84,12 +88,18 @@ class PlacementStack:
 
     ``system=True`` gives the system scheduler's stack: no shuffling, no
     limit, no anti-affinity (one allocation per node is the point).
+    ``pot_images=False`` turns the image-cache boost off (the server's
+    scheduler configuration).
     """
 
-    def __init__(self, ctx: EvalContext, *, batch: bool = False, system: bool = False):
+    def __init__(self, ctx: EvalContext, *, batch: bool = False, system: bool = False,
+                 pot_images: bool = True):
         self.ctx = ctx
         self.batch = batch
         self.system = system
+        self.pot_images = pot_images
+        # Per group name: the group's image attributes, and whether a node holds one.
+        self._images: dict[str, tuple[TaskGroup, tuple[str, ...], bool]] = {}
         self.checker = ConstraintChecker()
         self.job: Job | None = None
         self.feasibility: Feasibility | None = None
@@ -121,6 +131,7 @@ class PlacementStack:
         if not self.system:
             random.Random(seed).shuffle(self.nodes)
         self.offset = 0
+        self._images = {}
         count = len(self.nodes)
         self.limit = BATCH_LIMIT
         if self.system:
@@ -145,6 +156,18 @@ class PlacementStack:
                 DistinctProperty(c, self.job, ask.name, self.ctx) for c in ask.distinct_properties]
         return [*self._job_properties, *group]
 
+    def images(self, group: TaskGroup) -> tuple[tuple[str, ...], bool]:
+        """The group's pot image attributes (none when the boost is off) and whether any
+        candidate node holds one of them."""
+        if not self.pot_images:
+            return (), False
+        cached = self._images.get(group.name)
+        if cached is None or cached[0] is not group:
+            images = group_images(group)
+            cached = self._images[group.name] = (group, images,
+                                                 any_holder(self.nodes, images))
+        return cached[1], cached[2]
+
     # -- selection ----------------------------------------------------------------
     def select(self, group: TaskGroup, *, penalty_nodes: frozenset[str] = frozenset(),
                preferred: Node | None = None) -> RankedOption | None:
@@ -155,8 +178,12 @@ class PlacementStack:
             option = self._select_from([preferred], 0, ask, penalty_nodes, 1)[0]
             if option is not None:
                 return option
+        _, boosted = self.images(group)
+        # As Nomad lifts the limit for affinities: every node is scored when one may be
+        # boosted, or the nodes holding the image might never be looked at.
+        limit = max(len(self.nodes), 1) if boosted else self.limit
         option, self.offset = self._select_from(self.nodes, self.offset, ask, penalty_nodes,
-                                                self.limit)
+                                                limit)
         return option
 
     def select_on(self, node: Node, group: TaskGroup) -> RankedOption | None:
@@ -207,6 +234,7 @@ class PlacementStack:
         other_ports = not simple_ports and (ask.network is not None or bool(
             ask.task_static_ports or ask.task_dynamic_port_count))
         dynamic_count = ask.dynamic_port_count
+        images = self.images(ask.group)[0]
         total = len(nodes)
 
         visited = filtered = exhausted = 0
@@ -297,10 +325,11 @@ class PlacementStack:
                     anti_affinity = -(collisions + 1) / desired
             if penalty_nodes and node_id in penalty_nodes:
                 penalty = -1.0
-            if anti_affinity or penalty:
-                scorers = 1 + (anti_affinity != 0.0) + (penalty != 0.0)
-                final = (binpack + anti_affinity + penalty) / scorers
-            candidate = (final, node, usage, binpack, anti_affinity, penalty)
+            pot_image = image_score(node.attributes, images) if images else 0.0
+            if anti_affinity or penalty or pot_image:
+                scorers = 1 + (anti_affinity != 0.0) + (penalty != 0.0) + (pot_image != 0.0)
+                final = (binpack + anti_affinity + penalty + pot_image) / scorers
+            candidate = (final, node, usage, binpack, anti_affinity, penalty, pot_image)
             if final <= SKIP_SCORE_THRESHOLD and may_skip and len(skipped) < MAX_SKIP:
                 skipped.append(candidate)
                 continue
@@ -316,7 +345,7 @@ class PlacementStack:
             nodes_evaluated=visited, nodes_filtered=filtered, class_filtered=class_filtered,
             constraint_filtered=constraint_filtered, nodes_exhausted=exhausted,
             class_exhausted=class_exhausted, dimension_exhausted=dimension_exhausted,
-            score_meta_data=self._top_scores(chosen))
+            score_meta_data=self._top_scores(chosen, bool(images)))
         return chosen, offset
 
     @staticmethod
@@ -347,14 +376,18 @@ class PlacementStack:
         return ""
 
     @staticmethod
-    def _top_scores(chosen: list[_Candidate]) -> list[NodeScoreMeta]:
+    def _top_scores(chosen: list[_Candidate], images: bool) -> list[NodeScoreMeta]:
         """The best few nodes' scores, best first (Nomad's ScoreMetaData);
-        ``chosen`` is sorted already."""
-        return [NodeScoreMeta(node_id=node.id, norm_score=final, scores={
-                    SCORER_BINPACK: binpack, SCORER_ANTI_AFFINITY: anti_affinity,
-                    SCORER_RESCHEDULE_PENALTY: penalty})
-                for final, node, _, binpack, anti_affinity, penalty
-                in chosen[:MAX_RETAINED_NODE_SCORES]]
+        ``chosen`` is sorted already.  ``pot-image`` only for groups with pot images."""
+        top = []
+        for final, node, _, binpack, anti_affinity, penalty, pot_image in chosen[
+                :MAX_RETAINED_NODE_SCORES]:
+            scores = {SCORER_BINPACK: binpack, SCORER_ANTI_AFFINITY: anti_affinity,
+                      SCORER_RESCHEDULE_PENALTY: penalty}
+            if images:
+                scores[SCORER_POT_IMAGE] = pot_image
+            top.append(NodeScoreMeta(node_id=node.id, norm_score=final, scores=scores))
+        return top
 
     def _materialize(self, ask: GroupAsk, candidate: _Candidate) -> RankedOption | str:
         """Resources and port offers on the chosen node, or why they cannot be had."""
@@ -392,4 +425,5 @@ class PlacementStack:
         self.metrics.scores = {f"{node.id}.{SCORER_BINPACK}": candidate[3],
                                f"{node.id}.{SCORER_NORMALIZED}": final}
         return RankedOption(node=node, score=final, task_resources=tasks,
-                            shared_networks=shared_networks, shared_ports=shared_ports)
+                            shared_networks=shared_networks, shared_ports=shared_ports,
+                            pot_image=candidate[6])

@@ -56,8 +56,9 @@ class SystemScheduler(PlanningScheduler):
     triggers = SYSTEM_TRIGGERS
 
     def __init__(self, state: State, planner: Planner, *, now: int,
-                 rng: random.Random | None = None, sysbatch: bool):
-        super().__init__(state, planner, now=now, rng=rng)
+                 rng: random.Random | None = None, sysbatch: bool,
+                 pot_image_scoring: bool = True):
+        super().__init__(state, planner, now=now, rng=rng, pot_image_scoring=pot_image_scoring)
         self.sysbatch = sysbatch
 
     def _attempt(self) -> bool:
@@ -69,7 +70,7 @@ class SystemScheduler(PlanningScheduler):
         not_ready: set[str] = set()
         if job is not None and not stopped:
             nodes, by_datacenter, not_ready = ready_nodes(state, job)
-        stack = PlacementStack(ctx, system=True)
+        stack = PlacementStack(ctx, system=True, pot_images=self.pot_image_scoring)
         if job is not None and not stopped:
             stack.set_job(job)
 

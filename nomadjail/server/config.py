@@ -41,6 +41,7 @@ class ServerConfig(ServerTunables):
     bootstrap_expect: int = 1
     raft_multiplier: int = 1
     num_schedulers: int = 2
+    pot_image_scoring: bool = True         # the schedulers boost nodes holding pot images
     failover_heartbeat_ttl: float = 300.0  # every node's TTL when a new leader takes over
     encrypt: str | None = None             # gossip key (base64); also encrypts raft traffic
     job_validators: list[Callable[[Job], list[str]]] = field(default_factory=list)

@@ -22,6 +22,7 @@ they raise ``Unavailable`` and the caller retries against
 
 from __future__ import annotations
 
+import functools
 import logging
 import threading
 import time
@@ -78,10 +79,10 @@ SchedulerFactory = Callable[..., Any]
 AllocsFit = Callable[[Node, list[Allocation]], tuple[bool, str]]
 
 
-def _default_scheduler_factory() -> SchedulerFactory:
+def _default_scheduler_factory(config: ServerConfig) -> SchedulerFactory:
     from ..scheduler import new_scheduler  # imported on first use: the scheduler is pure
 
-    return new_scheduler
+    return functools.partial(new_scheduler, pot_image_scoring=config.pot_image_scoring)
 
 
 def _default_allocs_fit() -> AllocsFit:
@@ -197,7 +198,7 @@ class Server:
 
     def _scheduler(self) -> SchedulerFactory:
         if self._scheduler_factory is None:
-            self._scheduler_factory = _default_scheduler_factory()
+            self._scheduler_factory = _default_scheduler_factory(self.config)
         return self._scheduler_factory
 
     def _new_scheduler(self, *args: Any, **kwargs: Any) -> Any:

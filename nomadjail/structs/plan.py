@@ -40,6 +40,11 @@ class DesiredUpdates:
 class PlanAnnotations:
     desired_tg_updates: dict[str, DesiredUpdates] = field(default_factory=dict,
                                                           key="DesiredTGUpdates")
+    # nomadjail's own (Nomad's clients ignore keys they do not know): per task group
+    # running pot images, how many of its new placements land on nodes that already hold
+    # every image (see nomadjail.scheduler.pot_images).
+    pot_image_cached: dict[str, int] = field(default_factory=dict,
+                                             key="NomadjailPotImageCached")
 
 
 @dataclass(slots=True)

@@ -52,6 +52,7 @@ class Harness:
         self._index = self.store.latest_index
         self.now = now  # None: the real clock at each process()
         self.reject_plans = False
+        self.pot_image_scoring = True  # the server's scheduler configuration flag
         self.plans: list[Plan] = []
         self.results: list[PlanResult] = []
         self.evals: list[Evaluation] = []
@@ -101,7 +102,8 @@ class Harness:
                 rng: random.Random | None = None) -> None:
         """Run the scheduler for ``evaluation`` against the current state."""
         when = now if now is not None else (self.now if self.now is not None else now_ns())
-        scheduler = new_scheduler(evaluation.type, self.snapshot(), self, now=when, rng=rng)
+        scheduler = new_scheduler(evaluation.type, self.snapshot(), self, now=when, rng=rng,
+                                  pot_image_scoring=self.pot_image_scoring)
         scheduler.process(evaluation)
 
     def run(self, job: Job, trigger: str = EvalTrigger.JOB_REGISTER, *, annotate: bool = False,

@@ -23,7 +23,7 @@ import pytest
 
 from nomadjail.testing import AgentProcess, make_agent, wait_alloc_status, wait_for
 
-from .double import PotDouble, make_pot_double
+from .double import PotDouble, make_pot_double, run_double
 
 IMAGE = "https://potluck.example.org/registry/"
 
@@ -142,6 +142,37 @@ def test_the_node_reports_a_healthy_pot_driver(agent: AgentProcess) -> None:
     assert pot["Healthy"] and pot["Detected"]
     assert node["Attributes"]["driver.pot"] == "1"
     assert node["Attributes"]["driver.pot.version"] == "0.16.0"
+
+
+def test_an_imported_image_reaches_the_node_and_the_next_placement_is_boosted(
+        agent: AgentProcess, double: PotDouble) -> None:
+    """The first job imports nginx-only 9.9; the client fingerprints again at once (the
+    periodic fingerprint is 30s away), so the server knows the node holds it: the next
+    job's placement scores pot-image 1 and its plan counts the placement as cached."""
+    first = run_job(agent, pot_job("img-first", "exit 0", job_type="batch").replace(
+        'tag = "1.0"', 'tag = "9.9"'))
+    the_alloc(agent, first, "complete")
+    node_id = agent.json("/v1/nodes")[0]["ID"]
+    wait_for(lambda: agent.json(f"/v1/node/{node_id}")["Attributes"].get(
+        "driver.pot.image.nginx-only_9_9") == "1", timeout=15,
+        message="the image in the node's attributes")
+
+    hcl = pot_job("img-second", "exit 0", job_type="batch").replace('tag = "1.0"',
+                                                                      'tag = "9.9"')
+    job = agent.request("POST", "/v1/jobs/parse", {"JobHCL": hcl, "Canonicalize": True}).json()
+    plan = agent.request("PUT", "/v1/job/img-second/plan", {"Job": job, "Diff": False})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["Annotations"]["NomadjailPotImageCached"] == {"g": 1}
+    second = run_job(agent, hcl)
+    alloc = the_alloc(agent, second, "complete")
+    (scored,) = alloc["Metrics"]["ScoreMetaData"]
+    assert scored["NodeID"] == node_id and scored["Scores"]["pot-image"] == 1.0
+    for job_id in (first, second):
+        agent.request("DELETE", f"/v1/job/{job_id}", purge="true")
+    # the module's other tests expect only nginx-only 1.0 in the image cache
+    wait_for(lambda: double.task_pots() == [], timeout=20,
+             message="the task pots (clones of nginx-only 9.9) destroyed")
+    assert run_double(double, "destroy", "-p", "nginx-only_9_9").returncode == 0
 
 
 def test_a_pot_job_runs_and_its_logs_show_the_tasks_output(

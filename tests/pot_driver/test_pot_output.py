@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from itertools import pairwise
 
 import pytest
@@ -182,7 +183,8 @@ def test_pots_lines_are_diverted_only_before_and_after_the_program(tmp_path,
         b"###>  pot p1 is already started (???)x\n", b"")
     witness.write_text('{ "ExitCode": 3 }\n')  # pot: the program has exited
     # from now on pot's lines are: its messages and set-status's bare interface list ...
-    after = b"epair0a:\n\n###>  p1 reported application error\nepair0a:epair1a\n"
+    after = (b"p46b12cd413ce6:\n\n###>  p1 reported application error\nepair0a:epair1a\n"
+             b"p4692a1b3c1f00:p6692a1b3c1f00\np6692a1b3c1f00\n:p6692a1b3c1f00\nepair0a:\n")
     assert feed(stdout, after) == (b"", after)
     assert phases.phase is Phase.AFTER
     # ... but the program's last lines, read only after pot wrote the stats, stay its own
@@ -214,3 +216,19 @@ def test_the_diversion_of_pot_start_is_made_of_pots_own_lines() -> None:
     assert diversion.end_witness == "/pots/jails/web_a1/conf/.last_run_stats"
     assert diversion.ended_pattern == ENDED_LINE_PATTERN
     assert start_diversion("web_a1", "").end_witness == ""  # pot's root unknown
+
+
+@pytest.mark.parametrize("line", [
+    "", ":", "p46b12cd413ce6:", "p46b12cd413ce6", "p46b12cd413ce6:p66b12cd413ce6",
+    ":p66b12cd413ce6", "p66b12cd413ce6", "epair0a:", "epair12a:epair13a", "p4692a1b3c1:"])
+def test_every_interface_list_pot_016_echoes_after_the_program_is_pots(line: str) -> None:
+    """pot >= 2022 names the host side of a pot's epair p<4|6><hex time><hex pid>; older
+    pots use epair<N>a; set-status echoes "<ipv4>:<ipv6>" without a leading colon."""
+    assert re.fullmatch(ENDED_LINE_PATTERN, line)
+
+
+@pytest.mark.parametrize("line", [
+    "p4:", "p4 up:", "p46b12cd413ce6: down", "p5692a1b3c1f00:", "p4692A1B3C1F00:", "epair0b:",
+    "web:", "p4692a1b3c1f00123456:", "done"])
+def test_the_programs_own_last_lines_do_not_look_like_an_interface_list(line: str) -> None:
+    assert not re.fullmatch(ENDED_LINE_PATTERN, line)
