@@ -15,6 +15,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+from ..gotemplate.strconv import go_quote as strconv_quote
 from ..structs import parse_rfc3339
 
 SHORT_ID = 8
@@ -64,23 +65,8 @@ def format_kv(lines: Iterable[str]) -> str:
 
 
 def go_quote(value: object) -> str:
-    """Go's ``%q`` of a string: double quotes, with quotes, backslashes and controls escaped."""
-    text = "" if value is None else str(value)
-    out = []
-    for ch in text:
-        if ch in ('"', "\\"):
-            out.append("\\" + ch)
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
-            out.append(f"\\x{ord(ch):02x}")
-        else:
-            out.append(ch)
-    return '"' + "".join(out) + '"'
+    """Go's ``%q`` of a string (``None`` reads as the empty string)."""
+    return strconv_quote("" if value is None else str(value))
 
 
 def limit(text: str, length: int) -> str:

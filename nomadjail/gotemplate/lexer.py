@@ -16,8 +16,9 @@ from __future__ import annotations
 
 import enum
 import re
-import unicodedata
 from typing import NamedTuple
+
+from .strconv import go_quote, is_printable
 
 
 class Tok(enum.IntEnum):
@@ -91,42 +92,6 @@ class Token(NamedTuple):
         if len(self.val) > 10:
             return go_quote(self.val[:10]) + "..."
         return go_quote(self.val)
-
-
-def go_quote(text: str) -> str:
-    """strconv.Quote: a double-quoted Go string literal (printable Unicode kept)."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch == '"':
-            out.append('\\"')
-        elif ch == "\\":
-            out.append("\\\\")
-        elif ch == "\n":
-            out.append("\\n")
-        elif ch == "\t":
-            out.append("\\t")
-        elif ch == "\r":
-            out.append("\\r")
-        elif ch in "\a\b\f\v":
-            out.append({"\a": "\\a", "\b": "\\b", "\f": "\\f", "\v": "\\v"}[ch])
-        elif is_printable(ch):
-            out.append(ch)
-        elif code < 0x80:
-            out.append(f"\\x{code:02x}")
-        elif code <= 0xFFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(f"\\U{code:08x}")
-    out.append('"')
-    return "".join(out)
-
-
-def is_printable(ch: str) -> bool:
-    """unicode.IsPrint: letters, marks, numbers, punctuation, symbols and the ASCII space."""
-    if ch == " ":
-        return True
-    return unicodedata.category(ch)[0] in "LMNPS"
 
 
 def _is_alnum(ch: str) -> bool:
