@@ -27,6 +27,7 @@ import falcon
 import falcon.asgi
 
 from ..server import Table
+from ..server.variables_endpoint import VariablesApplyResponse
 from ..structs import BadRequest, NotFound, format_duration, from_api, parse_duration, to_api
 from ..structs.variables import Variable, VariableMetadata
 from .agent_api import AgentAPI
@@ -137,13 +138,9 @@ class VariablePaths(Resource):
                                              lock_id)
         else:
             result = await asyncio.to_thread(endpoint.apply, var, cas_index=cas)
-        if result.conflict is not None:
-            set_index(resp, result.conflict.modify_index)
-            resp.status = falcon.HTTP_409
-            resp.media = variable_json(result.conflict)
-            return
-        set_index(resp, result.index)
-        resp.media = variable_json(result.output) if result.output is not None else None
+        if not _conflict(resp, result):
+            set_index(resp, result.index)
+            resp.media = variable_json(result.output) if result.output is not None else None
 
     on_post = on_put
 
@@ -156,13 +153,20 @@ class VariablePaths(Resource):
         server = self.agent.require_server()
         result = await asyncio.to_thread(server.variables.delete,
                                          req.get_param("namespace") or "", path, cas_index=cas)
-        if result.conflict is not None:
-            set_index(resp, result.conflict.modify_index)
-            resp.status = falcon.HTTP_409
-            resp.media = variable_json(result.conflict)
-            return
-        set_index(resp, result.index)
-        resp.status = falcon.HTTP_204
+        if not _conflict(resp, result):
+            set_index(resp, result.index)
+            resp.status = falcon.HTTP_204
+
+
+def _conflict(resp: falcon.asgi.Response, result: VariablesApplyResponse) -> bool:
+    """A check-and-set that lost answers 409 with the variable as it now is (Nomad's
+    shape: the caller sees what it raced against); True when that was the answer."""
+    if result.conflict is None:
+        return False
+    set_index(resp, result.conflict.modify_index)
+    resp.status = falcon.HTTP_409
+    resp.media = variable_json(result.conflict)
+    return True
 
 
 def add_routes(app: falcon.asgi.App, agent: AgentAPI) -> None:
