@@ -233,9 +233,12 @@ class ConsulDouble:
                                                        else double.index))
                 self.send_header("X-Consul-Knownleader", "true")
                 self.send_header("X-Consul-Lastcontact", "0")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller went away mid blocking query (an agent stopped)
 
             def _route(self, method: str) -> None:
                 url = urlparse(self.path)

@@ -155,7 +155,7 @@ class TemplateManager:
                     now - last_event >= self._config.missing_event_interval:
                 self._emit(template_events.missing(missing_message(missing)))
                 last_event, last_missing = now, names
-            if self._wait(self._config.watch_interval, cancelled):
+            if self._wait_change(self._config.watch_interval, cancelled):
                 return False
             self._sources.refresh()
 
@@ -187,9 +187,11 @@ class TemplateManager:
 
     def stop(self) -> None:
         self._stop.set()
+        self._sources.changed.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(10)
+        self._sources.close()
 
     # -- rendering -------------------------------------------------------------------
     def _name(self, tmpl: Template) -> str:
@@ -265,6 +267,22 @@ class TemplateManager:
                 return False
             self._stop.wait(min(left, 0.2))
 
+    def _wait_change(self, poll: float,
+                     cancelled: Callable[[], bool] = lambda: False) -> bool:
+        """Wait until a watcher says a dependency changed -- or ``poll`` seconds when
+        the sources have something only a re-read notices (a file); True when stopped
+        or cancelled meanwhile."""
+        deadline = time.monotonic() + poll
+        while True:
+            if self._stop.is_set() or cancelled():
+                return True
+            if self._sources.changed.is_set():
+                return False
+            left = deadline - time.monotonic()
+            if left <= 0 and self._sources.polls:
+                return False
+            self._sources.changed.wait(min(left, 0.2) if left > 0 else 0.2)
+
     def _quiet(self) -> bool:
         """Honour ``wait { min max }``: data must stay unchanged ``min`` (at most ``max``
         after the first change); True when stopped meanwhile."""
@@ -283,7 +301,7 @@ class TemplateManager:
                 return False
 
     def _watch(self) -> None:
-        while not self._wait(self._config.watch_interval):
+        while not self._wait_change(self._config.watch_interval):
             try:
                 if not self._sources.refresh():
                     continue
