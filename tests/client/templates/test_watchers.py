@@ -201,3 +201,47 @@ def test_the_manager_re_renders_on_a_watcher_wake_without_the_poll(tmp_path, reg
     finally:
         manager.stop()
     assert registry.keys() == []  # the stopped task left its watchers
+
+
+@pytest.fixture
+def consul_double() -> Iterator[Any]:
+    from tests.doubles.consul import ConsulDouble
+    double = ConsulDouble(run_checks=False).start()
+    try:
+        yield double
+    finally:
+        double.close()
+
+
+def test_consul_health_and_kv_are_watched_over_http_with_blocking_queries(consul_double):
+    """python-consul2 against the Consul double: the watchers block (index + wait) and
+    wake on a registration and on a key write.  The index floor is an hour, so a source
+    answering at once (not blocking) would stall the watcher: only a blocking query that
+    returns on the change makes this pass."""
+    import warnings
+
+    import consul
+
+    from nomadjail.client.templates.sources import PythonConsulReads
+    from nomadjail.gotemplate.consul import Dependency, DependencyKind
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        client = consul.Consul(host="127.0.0.1", port=consul_double.port, timeout=60)
+    registry = WatchRegistry(wait=30.0, floor=3600.0)
+    src = TemplateSources(consul=PythonConsulReads(client), nomad=None, namespace="default",
+                          alloc_id="a", read_file=file_reader(None), watches=registry)
+    health = Dependency(DependencyKind.CATALOG_SERVICE, path="db")
+    key = Dependency(DependencyKind.KV_GET, path="app/mode", block=True)
+    assert src.fetch(health) == [] and src.fetch(key) is not None
+    wait_for(lambda: sum(1 for method, path in consul_double.requests
+                         if method == "GET") >= 4, message="the watchers' first reads")
+    consul_double.register({"Name": "db", "ID": "db-1", "Port": 5432,
+                            "Check": {"TTL": "60s", "Status": "passing"}})
+    wait_for(lambda: src.changed.is_set() and src.refresh() and src.fetch(health),
+             message="the new instance through the health watcher")
+    assert [s.Port for s in src.fetch(health)] == [5432]  # type: ignore[attr-defined]
+    consul_double.kv_put("app/mode", "blue")
+    wait_for(lambda: src.changed.is_set() and src.refresh() and src.fetch(key) == "blue",
+             message="the key through the KV watcher")
+    src.close()
+    registry.stop()
