@@ -10,7 +10,9 @@ the subscribers (the tasks' template managers) re-render from :meth:`WatchRegist
 Guarantees:
 
 * **Ref-counted.**  :meth:`WatchRegistry.subscribe` starts the watcher for a key the
-  first time; :meth:`WatchRegistry.unsubscribe` of the last subscriber ends its thread.
+  first time; :meth:`WatchRegistry.unsubscribe` of the last subscriber ends its thread
+  (a blocking query in flight cannot be cut short: the thread, a daemon, leaves when it
+  returns -- at a change or after ``wait`` -- and never wakes anyone again).
 * **Unreachable keeps the last good answer.**  A failed query never replaces the
   answer (the rule of :mod:`.sources`: unreachable is missing, never empty); the
   watcher retries with an exponential backoff (capped) and says why in ``error``.
