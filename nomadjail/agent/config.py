@@ -121,7 +121,7 @@ class ClientSettings:
         default_factory=lambda: ["plugin", "writeToFile"])
     template_max_stale: float = 87600 * 3600.0
     template_block_query_wait: float = 300.0
-    template_watch_interval: float = 2.0  # nomadjail's own: the shared poll of template data
+    template_watch_interval: float = 2.0  # nomadjail's own: the poll of template `file` data
     artifact: ArtifactConfig = field(default_factory=ArtifactConfig)  # artifact { ... }
 
 

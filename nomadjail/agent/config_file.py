@@ -140,7 +140,7 @@ SCHEMA: dict[str, Any] = {
             "function_denylist": Key(Kind.STRINGS, ("client", "template_function_denylist")),
             "max_stale": Key(Kind.DURATION, ("client", "template_max_stale")),
             "block_query_wait": Key(Kind.DURATION, ("client", "template_block_query_wait")),
-            # nomadjail's own: seconds between re-reads of the data templates use
+            # nomadjail's own: seconds between re-reads of the files templates read
             "watch_interval": Key(Kind.DURATION, ("client", "template_watch_interval")),
         },
         "artifact": {

@@ -46,7 +46,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import consul
@@ -215,7 +215,11 @@ def template_backends(config: AgentConfig) -> TemplateBackends:
     """What the client's job templates read from Consul: KV and the catalog, at the
     ``consul`` block's addresses (127.0.0.1:8500 without one, as Nomad); nothing
     goes on the wire until a template reads a key or a service."""
-    return TemplateBackends(consul=PythonConsulReads(consul_client(config.consul)))
+    # Template reads are blocking queries (up to block_query_wait, plus Consul's jitter of
+    # wait/16): the per-request timeout must outlast them.
+    wait = config.client.template_block_query_wait
+    settings = replace(config.consul, timeout=config.consul.timeout + wait + wait / 16 + 1)
+    return TemplateBackends(consul=PythonConsulReads(consul_client(settings)))
 
 
 def describe_addresses(settings: ConsulSettings) -> str:

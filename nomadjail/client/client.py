@@ -63,6 +63,7 @@ from .services.nomad import NomadServiceProvider
 from .services.provider import ServiceProviders
 from .state_db import FileStateDB, StateDB
 from .templates.sources import TemplateBackends, VariableReads
+from .templates.watchers import WatchRegistry
 
 log = logging.getLogger(__name__)
 
@@ -165,6 +166,9 @@ class Client:
             self.template_backends.nomad = rpc
         if self.template_backends.variables is None and isinstance(rpc, VariableReads):
             self.template_backends.variables = rpc
+        if self.template_backends.watches is None:  # one watcher per dependency, client-wide
+            self.template_backends.watches = WatchRegistry(
+                wait=config.template.block_query_wait)
         self._watch_wait = watch_wait
         self._node_lock = threading.Lock()
         self._node: Node | None = None
@@ -267,6 +271,8 @@ class Client:
         for provider in self.services.all():
             provider.shutdown()  # registrations stay: the tasks keep running
         self._timers.stop()
+        if self.template_backends.watches is not None:
+            self.template_backends.watches.stop()
         close = getattr(self._rpc, "close", None)
         if callable(close):
             close()  # may cut a blocking query short

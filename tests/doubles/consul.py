@@ -46,10 +46,13 @@ checks the shapes):
   ``ModifyIndex``, ``LockIndex``, ``Session``.  KV reads are **blocking queries**:
   ``?index=N`` waits (``?wait=``, default 5m, capped at 10m as Consul) until the KV
   index passes N; ``X-Consul-Index`` is the KV index (never 0).
+- **blocking** ``/v1/health/service/<name>``, ``/v1/catalog/service/<name>`` and
+  ``/v1/catalog/services``: ``?index=N`` waits (``?wait=``) until any change (a
+  service, a check or its status, a key) moves the index past N.
 
 What it does not: one node ("consul-double", 127.0.0.1, dc1) only; no blocking
-queries outside KV, ACL policies, namespaces, KV sessions and locks, transactions,
-Connect, gRPC/UDP/script/alias checks
+queries outside KV, health and catalog services; ACL policies, namespaces, KV sessions
+and locks, transactions, Connect, gRPC/UDP/script/alias checks
 (stored, never run: they stay at their initial status); and it probes **loopback
 addresses only** -- a check aimed elsewhere goes critical saying so, so a test
 can never send traffic off the machine.
@@ -185,7 +188,7 @@ class ConsulDouble:
         self.host = host
         self.required_token = required_token
         self.run_checks = run_checks
-        self.index = 1
+        self._index = 1
         self.events: list[tuple[str, str]] = []
         self.check_runs = 0
         self.requests: list[tuple[str, str]] = []  # (method, path) of every request
@@ -196,6 +199,7 @@ class ConsulDouble:
         self._kv: dict[str, dict[str, Any]] = {}
         self.kv_index = 1
         self._kv_changed = threading.Condition(self._lock)
+        self._index_changed = threading.Condition(self._lock)
         self._schedule: list[tuple[float, int, str, int]] = []  # (due, seq, check id, gen)
         self._seq = 0
         self._closing = False
@@ -233,9 +237,12 @@ class ConsulDouble:
                                                        else double.index))
                 self.send_header("X-Consul-Knownleader", "true")
                 self.send_header("X-Consul-Lastcontact", "0")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the caller went away mid blocking query (an agent stopped)
 
             def _route(self, method: str) -> None:
                 url = urlparse(self.path)
@@ -330,6 +337,12 @@ class ConsulDouble:
             return 200, service
         if path == "/v1/agent/checks":
             return 200, self.agent_checks()
+        if path.startswith(("/v1/health/service/", "/v1/catalog/service")) and arg("index"):
+            try:
+                wait = _seconds(arg("wait"), 300.0) if arg("wait") else 300.0
+                self.index_wait(int(arg("index") or 0), min(wait, 600.0))
+            except ValueError:
+                return 400, f"Invalid blocking query: index={arg('index')!r} wait={arg('wait')!r}"
         if path.startswith("/v1/health/service/"):
             return 200, self.health(path[len("/v1/health/service/"):], arg("tag") or "",
                                     passing="passing" in query)
@@ -440,6 +453,27 @@ class ConsulDouble:
             self.index += 1
             self._kv_changed.notify_all()
             return True
+
+    @property
+    def index(self) -> int:
+        """The catalog's (and KV's) Raft index: it moves on every change, waking the
+        blocking health and catalog queries (set it with the lock held)."""
+        return self._index
+
+    @index.setter
+    def index(self, value: int) -> None:
+        self._index = value
+        self._index_changed.notify_all()
+
+    def index_wait(self, index: int, timeout: float) -> None:
+        """Block until the index passes ``index`` or ``timeout`` seconds went by."""
+        deadline = time.monotonic() + timeout
+        with self._index_changed:
+            while self._index <= index and not self._closing:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return
+                self._index_changed.wait(min(left, 0.5))
 
     def kv_wait(self, index: int, timeout: float) -> None:
         """Block until the KV index passes ``index`` or ``timeout`` seconds went by."""

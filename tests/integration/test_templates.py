@@ -76,7 +76,9 @@ def agent(tmp_path_factory: pytest.TempPathFactory,
           consul: ConsulDouble) -> Iterator[AgentProcess]:
     process = make_agent(tmp_path_factory.mktemp("templates-agent"), config={
         "consul": {"address": consul.address, "auto_advertise": False},
-        "client": {"network_interface": "lo", "template": {"watch_interval": "200ms"}}})
+        # An hour's poll: every re-render below comes from a blocking-query watcher.
+        "client": {"network_interface": "lo",
+                   "template": {"watch_interval": "1h", "block_query_wait": "30s"}}})
     process.start()
     try:
         yield process

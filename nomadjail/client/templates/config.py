@@ -20,10 +20,10 @@ class TemplateConfig:
     # Seconds a stale read may be; accepted for Nomad's config files, every read here is
     # answered by the servers' current state.
     max_stale: float = 87600 * 3600.0
-    # Seconds a blocking query may wait (Nomad's block_query_wait, 5m).
+    # Seconds a watcher's blocking query may wait (Nomad's block_query_wait, 5m).
     block_query_wait: float = 300.0
-    # nomadjail: seconds between re-reads of the data a task's templates use (one shared
-    # poll per task instead of one blocking query per dependency).
+    # nomadjail: seconds between re-reads of the ``file`` dependencies of a task's
+    # templates (a file has no index to block on; Consul and Nomad data are watched).
     watch_interval: float = 2.0
     # Seconds between two "Missing: ..." events of one task (Nomad's 3s).
     missing_event_interval: float = 3.0

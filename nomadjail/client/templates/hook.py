@@ -76,7 +76,8 @@ class TemplateHook:
             nomad=backends.nomad if backends is not None else None,
             variables=backends.variables if backends is not None else None,
             namespace=namespace, alloc_id=ctx.alloc.id, task=ctx.task.name,
-            read_file=file_reader(sandbox))
+            read_file=file_reader(sandbox),
+            watches=backends.watches if backends is not None else None)
         return TemplateManager(
             templates, task_dir=ctx.task_dir.dir, alloc_dir=alloc_dir, namespace=namespace,
             env=lambda: ctx.env.env if ctx.env is not None else {}, sources=sources,

@@ -7,16 +7,18 @@ One :class:`TemplateManager` per task runner (Nomad's TaskTemplateManager):
   not written; a "Missing: ..." task event names what is missing (sorted, three
   at most and "and N more", at most one every ``missing_event_interval`` while
   the set stays the same -- Nomad's texts and rate), and the data is read again
-  every ``watch_interval`` until it is there or the task is killed.  Then every
-  file is written and the ``env = true`` templates are read into the task's
-  environment.
-* :meth:`start_watching` starts the one watcher thread of the task: every
-  ``watch_interval`` it re-reads the data the renders used
-  (:meth:`TemplateSources.refresh`); when something changed (and stayed quiet
-  for the templates' ``wait { min }``, ``max`` at most) it renders again, writes
-  the templates whose output changed, and applies their change_mode, coalesced
-  (:mod:`.change`) after a random splay.  ``once`` templates are never rendered
-  again.
+  when a watcher says it changed (files: every ``watch_interval``) until it is
+  there or the task is killed.  Then every file is written and the ``env = true``
+  templates are read into the task's environment.
+* :meth:`start_watching` starts the one loop thread of the task: it sleeps on the
+  sources' ``changed`` Event, set by the client's blocking-query watchers
+  (:mod:`.watchers`; ``file`` data is re-read every ``watch_interval``), takes the
+  new answers (:meth:`TemplateSources.refresh`) and renders again.  A template
+  without ``wait`` is written at once; one with ``wait { min max }`` when its
+  data stayed quiet ``min`` (at most ``max``, default 4 x min, after the first
+  change) -- per template, as consul-template.  The templates whose output
+  changed together get their change_mode, coalesced (:mod:`.change`) after a
+  random splay.  ``once`` templates are never rendered again.
 * A template that fails to render after the task started kills it ("Template
   failed: ..."), as Nomad does; during the first render the failure is the
   prestart hook's error.
@@ -155,7 +157,7 @@ class TemplateManager:
                     now - last_event >= self._config.missing_event_interval:
                 self._emit(template_events.missing(missing_message(missing)))
                 last_event, last_missing = now, names
-            if self._wait(self._config.watch_interval, cancelled):
+            if self._wait_change(self._config.watch_interval, cancelled):
                 return False
             self._sources.refresh()
 
@@ -187,9 +189,11 @@ class TemplateManager:
 
     def stop(self) -> None:
         self._stop.set()
+        self._sources.changed.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(10)
+        self._sources.close()
 
     # -- rendering -------------------------------------------------------------------
     def _name(self, tmpl: Template) -> str:
@@ -265,31 +269,59 @@ class TemplateManager:
                 return False
             self._stop.wait(min(left, 0.2))
 
-    def _quiet(self) -> bool:
-        """Honour ``wait { min max }``: data must stay unchanged ``min`` (at most ``max``
-        after the first change); True when stopped meanwhile."""
-        waits = [t.wait for t in self._templates if t.wait is not None and not t.once]
-        low = max(((w.min or 0) for w in waits), default=0) / 1e9
-        high = max(((w.max or 0) for w in waits), default=0) / 1e9
-        if low <= 0:
-            return False
-        started = time.monotonic()
+    def _wait_change(self, poll: float, cancelled: Callable[[], bool] = lambda: False,
+                     deadline: float | None = None) -> bool:
+        """Wait until a watcher says a dependency changed, ``deadline`` (monotonic) passes,
+        or ``poll`` seconds when the sources have something only a re-read notices (a
+        file); True when stopped or cancelled meanwhile."""
+        poll_at = time.monotonic() + poll
         while True:
-            if self._wait(low):
+            if self._stop.is_set() or cancelled():
                 return True
-            if not self._sources.refresh():
+            if self._sources.changed.is_set():
                 return False
-            if high and time.monotonic() - started >= high:
+            now = time.monotonic()
+            if deadline is not None and now >= deadline:
                 return False
+            if now >= poll_at and self._sources.polls:
+                return False
+            until = min(t for t in (poll_at, deadline) if t is not None)
+            self._sources.changed.wait(min(max(until - now, 0.0), 0.2) or 0.2)
+
+    def _due(self, tmpl: Template, first: float, last: float) -> float:
+        """When a template whose data changed at ``first`` .. ``last`` renders: once the
+        data stayed quiet ``wait.min``, at the latest ``wait.max`` (4 x min when not set,
+        as consul-template) after the first change."""
+        low, high = _wait_bounds(tmpl)
+        return min(last + low, first + (high or 4 * low))
 
     def _watch(self) -> None:
-        while not self._wait(self._config.watch_interval):
+        # Templates with ``wait { min }`` whose data changed: index -> (first, last) change.
+        pending: dict[int, tuple[float, float]] = {}
+        while True:
+            due_at = min((self._due(self._templates[i], *p) for i, p in pending.items()),
+                         default=None)
+            if self._wait_change(self._config.watch_interval, deadline=due_at):
+                return
             try:
-                if not self._sources.refresh():
+                now = time.monotonic()
+                data_changed = self._sources.refresh()
+                immediate: set[int] = set()
+                if data_changed:
+                    for i, tmpl in enumerate(self._templates):
+                        if tmpl.once:
+                            continue
+                        if _wait_bounds(tmpl)[0] > 0:
+                            pending[i] = (pending.get(i, (now, now))[0], now)
+                        else:
+                            immediate.add(i)
+                due = {i for i, p in pending.items()
+                       if self._due(self._templates[i], *p) <= now}
+                for i in due:
+                    del pending[i]
+                if not immediate and not due:
                     continue
-                if self._quiet():
-                    return
-                changed = self._render_changes()
+                changed = self._render_changes(immediate | due)
             except RenderError as err:
                 self._fail(f"Template failed: {err}")
                 return
@@ -301,15 +333,19 @@ class TemplateManager:
             if action:
                 self._apply(action)
 
-    def _render_changes(self) -> list[Template]:
-        renders = [self._render(tmpl) for tmpl in self._templates if not tmpl.once]
-        self._sources.forget(dep for r in self._renders_used(renders) for dep in r)
+    def _render_changes(self, chosen: set[int]) -> list[Template]:
+        """Render every template (what they read is kept watched), write the ``chosen``
+        ones; the templates whose file changed."""
+        renders = [(i, self._render(tmpl)) for i, tmpl in enumerate(self._templates)
+                   if not tmpl.once]
+        self._sources.forget(dep for r in self._renders_used([r for _, r in renders])
+                             for dep in r)
         changed = []
-        for render in renders:
-            if render.content is not None and self._write(render):
+        for i, render in renders:
+            if i in chosen and render.content is not None and self._write(render):
                 changed.append(render.template)
         if any(t.envvars for t in changed):
-            self._load_env([r for r in renders if r.content is not None])
+            self._load_env([r for _, r in renders if r.content is not None])
         return changed
 
     def _renders_used(self, renders: Sequence[Rendered]) -> list[frozenset[Dependency]]:
@@ -378,6 +414,14 @@ class TemplateManager:
         if fail_on_error and control is not None:
             control.kill(template_events.killing("Template script failed, task is being "
                                                  "killed"), wait=False)
+
+
+def _wait_bounds(tmpl: Template) -> tuple[float, float]:
+    """A template's ``wait { min max }`` in seconds (0: not set)."""
+    wait = tmpl.wait
+    if wait is None:
+        return 0.0, 0.0
+    return (wait.min or 0) / 1e9, (wait.max or 0) / 1e9
 
 
 def _interpolate(text: str, env: Mapping[str, str]) -> str:

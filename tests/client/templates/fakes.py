@@ -2,7 +2,8 @@
 
 :class:`FakeConsul` emulates the Consul reads (:class:`ConsulReads`) over an
 in-memory KV dict and service list, with Consul's JSON shapes; it does not emulate
-blocking queries, ACLs or datacenters (every datacenter is the same one).
+blocking queries (every answer comes at once with index 1), ACLs or datacenters (every
+datacenter is the same one).
 :class:`FakeNomad` emulates the servers' service and variable reads over dicts.
 :class:`FakeControl` records what the manager asks of the task runner.
 Setting ``down = True`` makes a fake raise :class:`SourceUnavailable`, as a Consul or
@@ -36,28 +37,32 @@ class FakeConsul:
         if self.down:
             raise SourceUnavailable("Consul kv: connection refused")
 
-    def kv_get(self, key: str) -> dict[str, Any] | None:
+    def kv_get(self, key: str, index: int = 0, wait: float = 0.0
+               ) -> tuple[int, dict[str, Any] | None]:
         self._check()
         if key not in self.kv:
-            return None
-        return {"Key": key, "Value": self.kv[key], "CreateIndex": 1, "ModifyIndex": 1}
+            return 1, None
+        return 1, {"Key": key, "Value": self.kv[key], "CreateIndex": 1, "ModifyIndex": 1}
 
-    def kv_recurse(self, prefix: str) -> list[dict[str, Any]]:
+    def kv_recurse(self, prefix: str, index: int = 0, wait: float = 0.0
+                   ) -> tuple[int, list[dict[str, Any]]]:
         self._check()
-        return [{"Key": k, "Value": v} for k, v in sorted(self.kv.items())
-                if k.startswith(prefix)]
+        return 1, [{"Key": k, "Value": v} for k, v in sorted(self.kv.items())
+                   if k.startswith(prefix)]
 
-    def health_service(self, name: str, tag: str, datacenter: str) -> list[dict[str, Any]]:
+    def health_service(self, name: str, tag: str, datacenter: str, index: int = 0,
+                       wait: float = 0.0) -> tuple[int, list[dict[str, Any]]]:
         self._check()
-        return [e for e in self.services if e["Service"]["Service"] == name
-                and (not tag or tag in e["Service"]["Tags"])]
+        return 1, [e for e in self.services if e["Service"]["Service"] == name
+                   and (not tag or tag in e["Service"]["Tags"])]
 
-    def catalog_services(self, datacenter: str) -> dict[str, list[str]]:
+    def catalog_services(self, datacenter: str, index: int = 0, wait: float = 0.0
+                         ) -> tuple[int, dict[str, list[str]]]:
         self._check()
         out: dict[str, list[str]] = {}
         for entry in self.services:
             out.setdefault(entry["Service"]["Service"], []).extend(entry["Service"]["Tags"])
-        return out
+        return 1, out
 
     def add_service(self, name: str, address: str, port: int, *, status: str = "passing",
                     tags: tuple[str, ...] = (), node: str = "n1") -> None:

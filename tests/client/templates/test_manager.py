@@ -251,3 +251,18 @@ def test_run_on_first_render_scripts_run_once_on_request(tmp_path, harnesses):
     assert h.driver.execs == []
     h.manager.run_first_render_scripts()
     assert h.driver.execs == [["/local/init.sh"]]
+
+
+def test_wait_is_per_template_a_template_without_wait_renders_at_once(tmp_path, harnesses):
+    """One template waits an hour for its data to settle; the other one, reading the same
+    key, is written (and restarts the task) at once, as Nomad's per-template wait."""
+    h = make(harnesses, tmp_path, [
+        Template(embedded_tmpl='{{ key "v" }}', dest_path="local/now"),
+        Template(embedded_tmpl='{{ key "v" }}', dest_path="local/later",
+                 wait=WaitConfig(min=3600_000_000_000))])
+    h.consul.kv["v"] = "1"
+    h.manager.first_render()
+    h.manager.start_watching()
+    h.consul.kv["v"] = "2"
+    wait_for(lambda: h.control.restarts, message="restart for the template without wait")
+    assert h.read("local/now") == "2" and h.read("local/later") == "1"
