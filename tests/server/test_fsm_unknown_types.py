@@ -98,6 +98,9 @@ def test_a_halted_server_stops_serving_and_keeps_the_entry_for_an_upgrade(
     data_dir = str(tmp_path / "data")
     raft_bind = f"127.0.0.1:{free_port()}"
     server = make_server(data_dir=data_dir, raft_bind=raft_bind, **fake_scheduler)
+    # A new leader writes its first root key (the variables keyring): let that land first.
+    wait_for(lambda: len(server.state.tables.root_keys) > 0, timeout=10,
+             message="the leader's first root key")
     # Straight through raft, without an evaluation: nothing else writes after it.
     server.raft.apply(*register_without_eval("before"))
     before = server.state.tables
