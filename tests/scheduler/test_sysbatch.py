@@ -5,6 +5,7 @@ job changes, as Nomad's SysBatchScheduler does."""
 from __future__ import annotations
 
 from nomadjail.structs import (
+    SECOND,
     Allocation,
     AllocClientStatus,
     Constraint,
@@ -140,3 +141,20 @@ def test_stopping_stops_the_running_work_and_leaves_finished_work_alone(harness:
         n.id for n in nodes if n.id != first.node_id)
     assert unfinished(harness, job) == []
     assert evaluation.status == EvalStatus.COMPLETE
+
+
+def test_a_change_the_client_takes_in_place_does_not_rerun_finished_work(harness: Harness):
+    harness.upsert_nodes(mock_node() for _ in range(2))
+    job = harness.upsert_job(sysbatch_job())
+    harness.run(job)
+    finish(harness, job)
+    plans = len(harness.plans)
+    changed = job.copy()
+    changed.task_groups[0].tasks[0].kill_timeout = 30 * SECOND
+    changed = harness.upsert_job(changed)
+
+    evaluation = harness.run(changed)
+
+    assert evaluation.status == EvalStatus.COMPLETE
+    assert len(harness.plans) == plans  # nothing to tell any client
+    assert unfinished(harness, job) == []
