@@ -13,6 +13,7 @@ from nomadjail.structs import (
     EvalTrigger,
     Job,
     JobType,
+    NodeStatus,
     TaskState,
     TaskStateName,
 )
@@ -158,3 +159,20 @@ def test_a_change_the_client_takes_in_place_does_not_rerun_finished_work(harness
     assert evaluation.status == EvalStatus.COMPLETE
     assert len(harness.plans) == plans  # nothing to tell any client
     assert unfinished(harness, job) == []
+
+
+def test_a_down_node_loses_running_work_but_not_work_that_finished(harness: Harness):
+    nodes = harness.upsert_nodes(mock_node() for _ in range(2))
+    job = harness.upsert_job(sysbatch_job())
+    harness.run(job)
+    finished, running = sorted(harness.live_allocs(job), key=lambda a: a.node_id != nodes[0].id)
+    harness.set_client_status([finished], AllocClientStatus.COMPLETE, task_states={
+        "web": TaskState(state=TaskStateName.DEAD, failed=False)})
+    for node in nodes:
+        harness.update_node(node.id, status=NodeStatus.DOWN)
+
+    harness.run(job, EvalTrigger.NODE_UPDATE)
+
+    (lost,) = harness.stopped_allocs()
+    assert lost.id == running.id and lost.client_status == AllocClientStatus.LOST
+    assert harness.placed_allocs() == []
