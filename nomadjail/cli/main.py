@@ -4,7 +4,7 @@
 
     nomadjail agent              run an agent (server and/or client)
     nomadjail job    run|plan|status|stop|init|validate|history|inspect|deployments|
-                     promote|revert
+                     promote|revert|scale
     nomadjail deployment list|status|promote|fail|pause|resume
     nomadjail alloc  status|logs|stop|signal|checks
     nomadjail node   status|drain|eligibility
@@ -49,6 +49,7 @@ from .job_plan import job_plan
 from .job_promote import job_promote
 from .job_revert import job_revert
 from .job_run import job_run
+from .job_scale import job_scale
 from .job_status import job_status
 from .job_stop import job_stop
 from .job_validate import job_validate
@@ -133,7 +134,7 @@ def version() -> int:
 
 
 for command in (job_run, job_plan, job_status, job_stop, job_init, job_validate, job_history,
-                job_inspect, job_deployments, job_promote, job_revert):
+                job_inspect, job_deployments, job_promote, job_revert, job_scale):
     job.add_command(command)
 for command in (deployment_list, deployment_status, deployment_promote, deployment_fail,
                 deployment_pause, deployment_resume):
