@@ -9,6 +9,7 @@
     nomadjail alloc  status|logs|stop|signal|checks
     nomadjail node   status|drain|eligibility
     nomadjail eval   status
+    nomadjail scaling policy list|info
     nomadjail service list|info|delete
     nomadjail server members
     nomadjail var    init|put|get|list|purge|lock
@@ -57,6 +58,7 @@ from .meta import PROG, CliEnv, NomadCommand, NomadGroup, RootGroup
 from .node_drain import node_drain, node_eligibility
 from .node_status import node_status
 from .operator_root_keyring import root as operator_root
+from .scaling_policy import scaling_policy_info, scaling_policy_list
 from .server_members import server_members
 from .service_delete import service_delete
 from .service_info import service_info
@@ -111,6 +113,16 @@ def service() -> None:
     """Interact with registered services."""
 
 
+@cli.group("scaling", cls=NomadGroup)
+def scaling() -> None:
+    """Interact with autoscaling policies."""
+
+
+@scaling.group("policy", cls=NomadGroup)
+def scaling_policy() -> None:
+    """Interact with autoscaling policies."""
+
+
 @cli.group("server", cls=NomadGroup)
 def server() -> None:
     """Interact with servers."""
@@ -145,6 +157,8 @@ for command in (node_status, node_drain, node_eligibility):
     node.add_command(command)
 eval_.add_command(eval_status)
 server.add_command(server_members)
+for command in (scaling_policy_list, scaling_policy_info):
+    scaling_policy.add_command(command)
 for command in (service_list, service_info, service_delete):
     service.add_command(command)
 

@@ -137,3 +137,25 @@ def test_job_scale_cli(dev_agent: AgentProcess, purge, tmp_path: Path) -> None:
     assert dev_agent.json("/v1/job/cli-scaled")["TaskGroups"][0]["Count"] == 3
     bad = nomadjail(dev_agent, "job", "scale", "cli-scaled", "many", cwd=tmp_path)
     assert bad.returncode == 1 and "Failed to convert count string to int" in bad.stderr
+
+
+def test_scaling_policy_list_and_info_cli(dev_agent: AgentProcess, purge, tmp_path: Path) -> None:
+    purge("listed")
+    assert dev_agent.request("POST", "/v1/jobs", scalable_job("listed")).status_code == 200
+    listed = nomadjail(dev_agent, "scaling", "policy", "list", "-job", "listed", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    header, row = listed.stdout.splitlines()
+    assert header.split() == ["ID", "Enabled", "Type", "Target"]
+    policy_id, enabled, kind, target = row.split()
+    assert (enabled, kind, target) == ("true", "horizontal",
+                                       "Namespace:default,Job:listed,Group:g")
+    info = nomadjail(dev_agent, "scaling", "policy", "info", policy_id[:8], cwd=tmp_path)
+    assert info.returncode == 0, info.stdout + info.stderr
+    assert f"ID      = {policy_id}\n" in info.stdout
+    assert "Min     = 1\nMax     = 3\n" in info.stdout
+    assert '\nPolicy\n{\n    "cooldown": "1m"\n}' in info.stdout
+    none = nomadjail(dev_agent, "scaling", "policy", "list", "-job", "nothing", cwd=tmp_path)
+    assert none.stdout == "No policies found\n"
+    missing = nomadjail(dev_agent, "scaling", "policy", "info", "zzzz", cwd=tmp_path)
+    assert missing.returncode == 1
+    assert 'No scaling policies with prefix or id "zzzz" found' in missing.stderr
