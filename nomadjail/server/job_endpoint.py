@@ -217,6 +217,7 @@ class JobEndpoint:
         job = self.prepare(job)
         snapshot = self.store.snapshot()
         existing = snapshot.job_by_id(job.namespace or "", job.id)
+        carry_policy_ids(job, existing, generate_uuid)  # as register would
         index = snapshot.latest_index + 1
         scratch = StateStore(self.store.tables)
         with scratch.txn(index) as txn:

@@ -159,3 +159,16 @@ def test_scaling_policy_list_and_info_cli(dev_agent: AgentProcess, purge, tmp_pa
     missing = nomadjail(dev_agent, "scaling", "policy", "info", "zzzz", cwd=tmp_path)
     assert missing.returncode == 1
     assert 'No scaling policies with prefix or id "zzzz" found' in missing.stderr
+
+
+def test_resubmitting_an_unchanged_job_changes_nothing(dev_agent: AgentProcess, purge) -> None:
+    """The policy ID the server assigned is not a difference: a plan of the same
+    job shows no change and registering it again makes no new version."""
+    purge("same")
+    body = scalable_job("same")
+    assert dev_agent.request("POST", "/v1/jobs", body).status_code == 200
+    plan = dev_agent.request("POST", "/v1/job/same/plan", {**body, "Diff": True})
+    assert plan.status_code == 200, plan.text
+    assert plan.json()["Diff"]["Type"] == "None"
+    assert dev_agent.request("POST", "/v1/jobs", body).status_code == 200
+    assert dev_agent.json("/v1/job/same")["Version"] == 0
