@@ -10,16 +10,12 @@ every raft replica must store the same one.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from .codec import field
-
-if TYPE_CHECKING:  # pragma: no cover - typing only
-    from .job import Job
-    from .task_group import TaskGroup
 
 
 class ScalingPolicyType(StrEnum):
@@ -32,6 +28,26 @@ class ScalingTarget(StrEnum):
     NAMESPACE = "Namespace"
     JOB = "Job"
     GROUP = "Group"
+
+
+class _Group(Protocol):
+    """What a policy needs of its task group (kept structural: TaskGroup imports us)."""
+
+    name: str
+    count: int | None
+    scaling: ScalingPolicy | None
+
+
+class _Job(Protocol):
+    id: str
+    namespace: str | None
+    create_index: int
+    job_modify_index: int
+
+    @property
+    def task_groups(self) -> Sequence[_Group]: ...
+
+    def lookup_task_group(self, name: str) -> _Group | None: ...
 
 
 @dataclass(slots=True)
@@ -47,7 +63,7 @@ class ScalingPolicy:
     create_index: int = 0
     modify_index: int = 0
 
-    def canonicalize(self, namespace: str, job_id: str, group: TaskGroup) -> None:
+    def canonicalize(self, namespace: str, job_id: str, group: _Group) -> None:
         """Nomad's defaults: enabled, horizontal, ``min`` = the group's count,
         and a target naming the group the policy belongs to."""
         if self.enabled is None:
@@ -66,7 +82,7 @@ class ScalingPolicy:
                 "ModifyIndex": self.modify_index}
 
 
-def scaling_errors(group: TaskGroup) -> Iterable[str]:
+def scaling_errors(group: _Group) -> Iterable[str]:
     """Nomad's ScalingPolicy.Validate and TaskGroup.validateScalingPolicy messages."""
     policy = group.scaling
     if policy is None:
@@ -93,13 +109,13 @@ def scaling_errors(group: TaskGroup) -> Iterable[str]:
                "count in scaling policy")
 
 
-def canonicalize_scaling(job: Job) -> None:
+def canonicalize_scaling(job: _Job) -> None:
     for group in job.task_groups:
         if group.scaling is not None:
             group.scaling.canonicalize(job.namespace or "", job.id, group)
 
 
-def carry_policy_ids(job: Job, existing: Job | None, new_id: Any) -> None:
+def carry_policy_ids(job: _Job, existing: _Job | None, new_id: Callable[[], str]) -> None:
     """Give each policy of ``job`` the ID its group's policy had in ``existing``,
     or a fresh one from ``new_id()`` (Nomad keeps IDs across job versions)."""
     for group in job.task_groups:
@@ -112,7 +128,7 @@ def carry_policy_ids(job: Job, existing: Job | None, new_id: Any) -> None:
             group.scaling.id = new_id()
 
 
-def job_policies(job: Job) -> list[ScalingPolicy]:
+def job_policies(job: _Job) -> list[ScalingPolicy]:
     """The job's policies with the job's indexes (Nomad indexes each policy; a
     policy changes exactly when its job is registered, so the job's are used)."""
     out = []

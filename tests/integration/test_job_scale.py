@@ -172,3 +172,18 @@ def test_resubmitting_an_unchanged_job_changes_nothing(dev_agent: AgentProcess, 
     assert plan.json()["Diff"]["Type"] == "None"
     assert dev_agent.request("POST", "/v1/jobs", body).status_code == 200
     assert dev_agent.json("/v1/job/same")["Version"] == 0
+
+
+def test_scaling_waits_for_the_running_deployment(dev_agent: AgentProcess, purge) -> None:
+    """As in Nomad, a service job cannot be scaled while its deployment runs."""
+    purge("deploying")
+    body = shell_job("deploying", FOREVER)
+    body["Job"]["TaskGroups"][0]["Scaling"] = {"Min": 1, "Max": 3}
+    assert dev_agent.request("POST", "/v1/jobs", body).status_code == 200
+    wait_for(lambda: (lambda d: d and d["Status"] == "running")(
+        dev_agent.json("/v1/job/deploying/deployment")), timeout=20,
+        message="a running deployment")
+    refused = scale(dev_agent, "deploying", 2)
+    assert refused.status_code == 400 and "job scaling blocked due to active deployment" \
+        in refused.text
+    assert dev_agent.json("/v1/job/deploying")["Version"] == 0
