@@ -42,6 +42,7 @@ class ScalingRequest:
     error: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
     policy_override: bool = False
+    job_modify_index: int = 0  # > 0: only scale while the job is still at this index
 
 
 class ScaleEndpoint:
@@ -90,7 +91,8 @@ class ScaleEndpoint:
         assert target is not None  # the copy has the group the original has
         target.count = request.count
         scaled.stable = False  # a new version, stable once it rolls out
-        return self.jobs.register(scaled, enforce_index=job.job_modify_index,
+        enforce = request.job_modify_index or job.job_modify_index
+        return self.jobs.register(scaled, enforce_index=enforce,
                                   trigger=EvalTrigger.JOB_SCALING)
 
 

@@ -187,3 +187,17 @@ def test_scaling_waits_for_the_running_deployment(dev_agent: AgentProcess, purge
     assert refused.status_code == 400 and "job scaling blocked due to active deployment" \
         in refused.text
     assert dev_agent.json("/v1/job/deploying")["Version"] == 0
+
+
+def test_scale_with_a_stale_job_modify_index_is_refused(dev_agent: AgentProcess, purge) -> None:
+    purge("enforced")
+    assert dev_agent.request("POST", "/v1/jobs", scalable_job("enforced")).status_code == 200
+    index = dev_agent.json("/v1/job/enforced")["JobModifyIndex"]
+    stale = dev_agent.request("PUT", "/v1/job/enforced/scale", {
+        "Count": 2, "Target": {"Group": "g"}, "JobModifyIndex": index + 1000})
+    assert stale.status_code == 409, stale.text
+    assert "conflicting job modify index" in stale.text
+    fresh = dev_agent.request("PUT", "/v1/job/enforced/scale", {
+        "Count": 2, "Target": {"Group": "g"}, "JobModifyIndex": index})
+    assert fresh.status_code == 200, fresh.text
+    assert dev_agent.json("/v1/job/enforced")["TaskGroups"][0]["Count"] == 2
