@@ -139,6 +139,22 @@ def test_job_scale_cli(dev_agent: AgentProcess, purge, tmp_path: Path) -> None:
     assert bad.returncode == 1 and "Failed to convert count string to int" in bad.stderr
 
 
+def test_job_scale_cli_needs_the_group_of_a_job_with_two(dev_agent: AgentProcess, purge,
+                                                         tmp_path: Path) -> None:
+    purge("two-groups")
+    body = scalable_job("two-groups")
+    second = dict(body["Job"]["TaskGroups"][0], Name="h")
+    body["Job"]["TaskGroups"].append(second)
+    assert dev_agent.request("POST", "/v1/jobs", body).status_code == 200
+    ambiguous = nomadjail(dev_agent, "job", "scale", "two-groups", "2", cwd=tmp_path)
+    assert ambiguous.returncode == 1 and "Group name required" in ambiguous.stderr
+    named = nomadjail(dev_agent, "job", "scale", "-detach", "two-groups", "h", "2",
+                      cwd=tmp_path)
+    assert named.returncode == 0, named.stdout + named.stderr
+    counts = {g["Name"]: g["Count"] for g in dev_agent.json("/v1/job/two-groups")["TaskGroups"]}
+    assert counts == {"g": 1, "h": 2}
+
+
 def test_scaling_policy_list_and_info_cli(dev_agent: AgentProcess, purge, tmp_path: Path) -> None:
     purge("listed")
     assert dev_agent.request("POST", "/v1/jobs", scalable_job("listed")).status_code == 200
