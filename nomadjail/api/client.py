@@ -300,6 +300,36 @@ class ApiClient:
                                 namespace=namespace)
         return data or {}, meta
 
+    def scale_job(self, job_id: str, group: str, count: int | None, *, message: str = "",
+                  error: bool = False, meta: dict[str, Any] | None = None,
+                  policy_override: bool = False,
+                  namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
+        """Set one group's count (PUT /v1/job/:id/scale, Nomad's ScalingRequest);
+        the answer is a JobRegisterResponse (EvalID, EvalCreateIndex, ...)."""
+        body: dict[str, Any] = {"Count": count, "Target": {"Group": group}, "Message": message,
+                                "Error": error, "Meta": meta, "PolicyOverride": policy_override}
+        data, wmeta = self.write("PUT", f"/v1/job/{quote(job_id, safe='')}/scale", body,
+                                 namespace=namespace)
+        return data or {}, wmeta
+
+    def job_scale_status(self, job_id: str, *,
+                         namespace: str | None = None) -> tuple[dict[str, Any], QueryMeta]:
+        """Nomad's JobScaleStatus (GET /v1/job/:id/scale)."""
+        data, meta = self.query(f"/v1/job/{quote(job_id, safe='')}/scale", namespace=namespace)
+        return data or {}, meta
+
+    def scaling_policies(self, *, job: str = "", policy_type: str = "",
+                         namespace: str | None = None) -> tuple[list[dict[str, Any]], QueryMeta]:
+        """ScalingPolicyListStubs (GET /v1/scaling/policies)."""
+        params = {k: v for k, v in (("job", job), ("type", policy_type)) if v}
+        data, meta = self.query("/v1/scaling/policies", params, namespace=namespace)
+        return data or [], meta
+
+    def scaling_policy(self, policy_id: str) -> tuple[dict[str, Any], QueryMeta]:
+        """One ScalingPolicy (GET /v1/scaling/policy/:id)."""
+        data, meta = self.query(f"/v1/scaling/policy/{quote(policy_id, safe='')}")
+        return data or {}, meta
+
     def set_job_stability(self, job_id: str, version: int, stable: bool, *,
                           namespace: str | None = None) -> tuple[dict[str, Any], WriteMeta]:
         """Mark a job version stable or not (PUT /v1/job/:id/stable): the version

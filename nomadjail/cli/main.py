@@ -4,11 +4,12 @@
 
     nomadjail agent              run an agent (server and/or client)
     nomadjail job    run|plan|status|stop|init|validate|history|inspect|deployments|
-                     promote|revert
+                     promote|revert|scale
     nomadjail deployment list|status|promote|fail|pause|resume
     nomadjail alloc  status|logs|stop|signal|checks
     nomadjail node   status|drain|eligibility
     nomadjail eval   status
+    nomadjail scaling policy list|info
     nomadjail service list|info|delete
     nomadjail server members
     nomadjail var    init|put|get|list|purge|lock
@@ -49,6 +50,7 @@ from .job_plan import job_plan
 from .job_promote import job_promote
 from .job_revert import job_revert
 from .job_run import job_run
+from .job_scale import job_scale
 from .job_status import job_status
 from .job_stop import job_stop
 from .job_validate import job_validate
@@ -56,6 +58,7 @@ from .meta import PROG, CliEnv, NomadCommand, NomadGroup, RootGroup
 from .node_drain import node_drain, node_eligibility
 from .node_status import node_status
 from .operator_root_keyring import root as operator_root
+from .scaling_policy import scaling_policy_info, scaling_policy_list
 from .server_members import server_members
 from .service_delete import service_delete
 from .service_info import service_info
@@ -110,6 +113,16 @@ def service() -> None:
     """Interact with registered services."""
 
 
+@cli.group("scaling", cls=NomadGroup)
+def scaling() -> None:
+    """Interact with autoscaling policies."""
+
+
+@scaling.group("policy", cls=NomadGroup)
+def scaling_policy() -> None:
+    """Interact with autoscaling policies."""
+
+
 @cli.group("server", cls=NomadGroup)
 def server() -> None:
     """Interact with servers."""
@@ -133,7 +146,7 @@ def version() -> int:
 
 
 for command in (job_run, job_plan, job_status, job_stop, job_init, job_validate, job_history,
-                job_inspect, job_deployments, job_promote, job_revert):
+                job_inspect, job_deployments, job_promote, job_revert, job_scale):
     job.add_command(command)
 for command in (deployment_list, deployment_status, deployment_promote, deployment_fail,
                 deployment_pause, deployment_resume):
@@ -144,6 +157,8 @@ for command in (node_status, node_drain, node_eligibility):
     node.add_command(command)
 eval_.add_command(eval_status)
 server.add_command(server_members)
+for command in (scaling_policy_list, scaling_policy_info):
+    scaling_policy.add_command(command)
 for command in (service_list, service_info, service_delete):
     service.add_command(command)
 

@@ -47,6 +47,7 @@ from .nodes import (
     NodesResource,
 )
 from .resource import Resource
+from .scaling import ScalingPoliciesResource, ScalingPolicyResource
 
 UI_DIR = Path(__file__).resolve().parent.parent / "ui"
 
@@ -117,6 +118,8 @@ def create_app(agent: AgentAPI, *, middleware: list | None = None) -> falcon.asg
     app.add_route("/v1/jobs/parse", JobsParseResource())
     app.add_route("/v1/job/{path:path}", JobPaths(agent))
     app.add_route("/v1/validate/job", ValidateJobResource(agent))
+    app.add_route("/v1/scaling/policies", ScalingPoliciesResource(agent))
+    app.add_route("/v1/scaling/policy/{policy_id}", ScalingPolicyResource(agent))
 
     app.add_route("/v1/allocations", AllocationsResource(agent))
     app.add_route("/v1/allocation/{alloc_id}", AllocationResource(agent))

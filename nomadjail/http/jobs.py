@@ -19,6 +19,7 @@ from .agent_api import AgentAPI
 from .body import read_object
 from .query import bool_param, check_region, paginate, query_options, set_index
 from .resource import Resource
+from .scaling import JobScaleResource
 from .stubs import alloc_stub, job_stub
 
 JOB_NOT_FOUND = "job not found"
@@ -299,6 +300,7 @@ class JobPaths:
             "deployment": JobDeploymentsResource(agent, latest=True),
             "revert": JobRevertResource(agent),
             "stable": JobStableResource(agent),
+            "scale": JobScaleResource(agent),
         }
         self.job = JobResource(agent)
 

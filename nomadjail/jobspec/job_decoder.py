@@ -34,6 +34,7 @@ from ..structs import (
     MigrateStrategy,
     ReschedulePolicy,
     RestartPolicy,
+    ScalingPolicy,
     Service,
     ServiceCheck,
     Task,
@@ -94,8 +95,9 @@ GROUP = Schema(
     attributes={"count": as_integer, "shutdown_delay": as_duration, "meta": as_string_map},
     blocks={"task": _NAMED, "constraint": _MANY, "affinity": _MANY, "volume": _NAMED,
             "restart": _ONE, "reschedule": _ONE, "ephemeral_disk": _ONE, "update": _ONE,
-            "migrate": _ONE, "network": _MANY, "meta": _ONE, "service": _MANY},
-    unsupported=frozenset({"spread", "scaling", "consul", "vault", "secret", "disconnect",
+            "migrate": _ONE, "network": _MANY, "meta": _ONE, "service": _MANY,
+            "scaling": _ONE},
+    unsupported=frozenset({"spread", "consul", "vault", "secret", "disconnect",
                            "max_client_disconnect", "stop_after_client_disconnect",
                            "prevent_reschedule_on_lost", "max_run_duration"}))
 
@@ -108,6 +110,10 @@ TASK = Schema(
             "logs": _ONE, "volume_mount": _MANY, "template": _MANY, "artifact": _MANY},
     unsupported=frozenset({"vault", "consul", "dispatch_payload",
                            "csi_plugin", "scaling", "secret", "identity", "action", "schedule"}))
+
+# Group level only: a task's ``scaling "cpu"`` (dynamic application sizing) stays refused.
+SCALING = Schema(attributes={"enabled": as_bool, "min": as_integer, "max": as_integer},
+                 blocks={"policy": _ONE})
 
 TEMPLATE = Schema(
     attributes={"data": as_string, "source": as_string, "destination": as_string,
@@ -301,7 +307,19 @@ def decode_group(block: Block, parent: str) -> TaskGroup:
         meta=string_map(d, "meta") or {},
         services=[decode_service(b, where) for b in d.blocks_of("service")],
         shutdown_delay=d.get("shutdown_delay"),
+        scaling=_optional(d, "scaling", decode_scaling),
     )
+
+
+def decode_scaling(block: Block, parent: str) -> ScalingPolicy:
+    """A group's ``scaling`` block; ``policy`` is the autoscaler's, kept free-form."""
+    d = _decode(block, SCALING, parent)
+    if d.get("max") is None:
+        raise JobspecError(f"missing max in {d.where}: a scaling block needs a maximum count",
+                           block.pos)
+    policy_block = d.block("policy")
+    return ScalingPolicy(enabled=d.get("enabled"), min=d.get("min"), max=d.get("max"),
+                         policy=decode_config(policy_block) if policy_block is not None else {})
 
 
 def decode_task(block: Block, parent: str) -> Task:

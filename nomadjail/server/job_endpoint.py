@@ -33,6 +33,7 @@ from ..structs import (
     generate_uuid,
     now_ns,
 )
+from ..structs.scaling import carry_policy_ids
 from . import messages as m
 from .job_diff import annotate_diff, diff_jobs
 from .results import EvalResult, JobPlanResult, JobRegisterResult
@@ -111,7 +112,8 @@ class JobEndpoint:
 
     # -- register ----------------------------------------------------------------
     def register(self, job: Job, *, enforce_index: int | None = None,
-                 preserve_counts: bool = False) -> JobRegisterResult:
+                 preserve_counts: bool = False,
+                 trigger: EvalTrigger = EvalTrigger.JOB_REGISTER) -> JobRegisterResult:
         job = self.prepare(job)
         snapshot = self.store.snapshot()
         existing = snapshot.job_by_id(job.namespace or "", job.id)
@@ -130,8 +132,9 @@ class JobEndpoint:
                 previous = existing.lookup_task_group(group.name)
                 if previous is not None:
                     group.count = previous.count
+        carry_policy_ids(job, existing, generate_uuid)
         now = self.clock()
-        ev = new_job_eval(job, EvalTrigger.JOB_REGISTER, now)
+        ev = new_job_eval(job, trigger, now)
         index, stored = self.apply(m.JobRegisterRequest(job=job, eval=ev, submit_time=now))
         return JobRegisterResult(eval_id=ev.id, eval_create_index=index,
                                  job_modify_index=stored.job_modify_index, index=index)
@@ -214,6 +217,7 @@ class JobEndpoint:
         job = self.prepare(job)
         snapshot = self.store.snapshot()
         existing = snapshot.job_by_id(job.namespace or "", job.id)
+        carry_policy_ids(job, existing, generate_uuid)  # as register would
         index = snapshot.latest_index + 1
         scratch = StateStore(self.store.tables)
         with scratch.txn(index) as txn:

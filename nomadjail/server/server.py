@@ -55,6 +55,7 @@ from .fsm import FSM
 from .garbage_collector import GarbageCollector, GCThresholds
 from .heartbeat import Heartbeats
 from .job_endpoint import JobEndpoint
+from .job_scale import ScaleEndpoint
 from .keyring import Keyring, key_encryption_key
 from .leader import LeaderDuties
 from .node_endpoint import NodeEndpoint
@@ -153,6 +154,7 @@ class Server:
                                      on_expire=self._heartbeat_expired)
         self.jobs = JobEndpoint(self._store, self._apply, validators=config.job_validators,
                                 scheduler_factory=self._scheduler, clock=clock)
+        self.scaling = ScaleEndpoint(self._store, self.jobs)
         self.nodes = NodeEndpoint(self._store, self._apply, self.heartbeats,
                                   leader_rpc_addr=self.leader_rpc_addr, servers=self.peers,
                                   clock=clock)

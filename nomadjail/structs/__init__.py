@@ -97,6 +97,7 @@ from .resources import (
     PortMapping,
     Resources,
 )
+from .scaling import ScalingPolicy, ScalingPolicyType, ScalingTarget
 from .service_registration import ServiceRegistration
 from .services import CheckRestart, Service, ServiceCheck
 from .summary import JobChildrenSummary, JobSummary, TaskGroupSummary
@@ -123,7 +124,8 @@ __all__ = [
     "NodeReservedResources", "NodeResources", "NodeScoreMeta", "NodeStatus", "NomadError",
     "NotFound", "PermissionDenied", "Plan", "PlanAnnotations", "PlanResult", "Port", "PortMapping",
     "RescheduleEvent", "ReschedulePolicy", "RescheduleTracker", "Resources", "RestartMode",
-    "RestartPolicy", "SECOND", "Service", "ServiceCheck", "ServiceRegistration",
+    "RestartPolicy", "SECOND", "ScalingPolicy", "ScalingPolicyType", "ScalingTarget",
+    "Service", "ServiceCheck", "ServiceRegistration",
     "TERMINAL_CLIENT_STATUSES",
     "TERMINAL_EVAL_STATUSES", "Task", "TaskEvent", "TaskEventType", "TaskGroup",
     "TaskGroupSummary", "TaskLifecycle", "TaskLifecycleHook", "TaskState", "TaskStateName",

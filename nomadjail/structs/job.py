@@ -45,6 +45,7 @@ from .policies import (
     migrate_errors,
     update_errors,
 )
+from .scaling import canonicalize_scaling
 from .services import canonicalize_services
 from .task_group import TaskGroup, group_errors
 from .validate import ValidationError
@@ -109,6 +110,7 @@ class Job:
         for group in self.task_groups:
             group.canonicalize(self.type, self.update, self.reschedule,
                                job_migrate=self.migrate)
+        canonicalize_scaling(self)  # after counts: min defaults to the count
 
     def validate(self) -> None:
         """Raise :class:`ValidationError` listing every problem in the job."""

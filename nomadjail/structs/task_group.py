@@ -26,6 +26,7 @@ from .policies import (
     restart_errors,
 )
 from .resources import DEFAULT_DISK_MB, NetworkResource
+from .scaling import ScalingPolicy, scaling_errors
 from .services import Service, group_service_errors, task_service_errors
 from .task import Task, task_errors
 
@@ -71,6 +72,7 @@ class TaskGroup:
     meta: dict[str, str] = field(default_factory=dict)
     services: list[Service] = field(default_factory=list)
     shutdown_delay: int | None = None  # ns
+    scaling: ScalingPolicy | None = None
 
     def lookup_task(self, name: str) -> Task | None:
         return next((t for t in self.tasks if t.name == name), None)
@@ -122,6 +124,7 @@ def group_errors(group: TaskGroup) -> Iterable[str]:
         yield f"Task group count can't be negative, got {group.count}"
     if not group.tasks:
         yield "Missing tasks for task group"
+    yield from scaling_errors(group)
     for i, constraint in enumerate(group.constraints, 1):
         for err in constraint_errors(constraint):
             yield f"Constraint {i} validation failed: {err}"

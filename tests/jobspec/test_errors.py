@@ -166,7 +166,7 @@ UNSUPPORTED = {
     "scaling": in_task('scaling "cpu" {}'),
 }
 JOB_LEVEL_UNSUPPORTED = ("periodic", "parameterized", "multiregion", "spread", "ui")
-GROUP_LEVEL_UNSUPPORTED = ("scaling", "disconnect", "spread", "consul")
+GROUP_LEVEL_UNSUPPORTED = ("disconnect", "spread", "consul")
 
 
 @pytest.mark.parametrize("text, message", CASES.values(), ids=CASES.keys())
