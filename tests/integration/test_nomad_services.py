@@ -273,8 +273,10 @@ def test_a_canary_whose_check_fails_is_reverted(agent, purge, tmp_path):
     assert agent.json("/v1/job/shop/deployment")["Status"] == "successful"
 
     bad = tmp_path / "bad.nomad"
+    # The deadline leaves the canary's task time to start on a loaded 2-core machine, so it
+    # fails for its check ("Services not healthy"), not for being slow ("Task not running").
     bad.write_text(web_job("shop", path="/missing", release="2",
-                           update=UPDATE.format(healthy="6s", progress="10s")))
+                           update=UPDATE.format(healthy="15s", progress="20s")))
     update = cli(agent, "job", "run", str(bad))
     assert update.returncode == 1, update.stdout + update.stderr
     assert "rolling back to job version 0" in update.stdout
