@@ -275,13 +275,13 @@ class Lexer:
         elif ch == "|":
             self._emit(Tok.PIPE)
         elif ch == '"':
-            return self._lex_quote()
+            return self._lex_quoted('"', Tok.STRING, "quoted string")
         elif ch == "`":
             return self._lex_raw_quote()
         elif ch == "$":
             return self._lex_variable()
         elif ch == "'":
-            return self._lex_char()
+            return self._lex_quoted("'", Tok.CHAR_CONSTANT, "character constant")
         elif ch == "." and not ("0" <= self._peek() <= "9" and self._peek() != ""):
             return self._lex_field_or_variable(Tok.FIELD)
         elif ch in "+-." or "0" <= ch <= "9":
@@ -349,27 +349,11 @@ class Lexer:
         self._emit(typ)
         return True
 
-    def _lex_char(self) -> bool:
-        while True:
-            ch = self._next()
-            if ch == "\\":
-                nxt = self._next()
-                if nxt not in ("", "\n"):
-                    continue
-                ch = nxt
-            if ch in ("", "\n"):
-                self._error("unterminated character constant")
-                return False
-            if ch == "'":
-                break
-        self._emit(Tok.CHAR_CONSTANT)
-        return True
-
     def _lex_number(self) -> bool:
         if not self._scan_number():
             self._error(f"bad number syntax: {go_quote(self.input[self.start:self.pos])}")
             return False
-        if self._peek() in ("+", "-") and self._peek() != "":
+        if self._peek() in ("+", "-"):
             # Go accepts complex constants (1+2i); nomadjail has no complex type.
             self._scan_number()
             self._error(f"bad number syntax: {go_quote(self.input[self.start:self.pos])}")
@@ -402,7 +386,9 @@ class Lexer:
             return False
         return True
 
-    def _lex_quote(self) -> bool:
+    def _lex_quoted(self, closer: str, typ: Tok, what: str) -> bool:
+        """A "string" or 'c' character constant: up to ``closer``, skipping escapes; an end
+        of line or input first is Go's "unterminated quoted string"/"character constant"."""
         while True:
             ch = self._next()
             if ch == "\\":
@@ -411,11 +397,11 @@ class Lexer:
                     continue
                 ch = nxt
             if ch in ("", "\n"):
-                self._error("unterminated quoted string")
+                self._error(f"unterminated {what}")
                 return False
-            if ch == '"':
+            if ch == closer:
                 break
-        self._emit(Tok.STRING)
+        self._emit(typ)
         return True
 
     def _lex_raw_quote(self) -> bool:

@@ -4,9 +4,8 @@ codes, run in process against a real in-memory agent's HTTP app (no sockets)."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import falcon.testing
 import pytest
@@ -14,24 +13,11 @@ from click.testing import CliRunner, Result
 
 from nomadjail.agent.agent import Agent
 from nomadjail.agent.config import AgentConfig
-from nomadjail.api import ApiResponse
 from nomadjail.cli.main import cli
 from nomadjail.cli.meta import CliEnv
 from nomadjail.testing import free_port
 
-
-class AppTransport:
-    """The API transport seam answered by the agent's app in process."""
-
-    def __init__(self, api: falcon.testing.TestClient):
-        self.api = api
-
-    def request(self, method: str, path: str, params: Mapping[str, str] | None,
-                json_body: Any, headers: Mapping[str, str],
-                stream: bool = False) -> ApiResponse:
-        result = self.api.simulate_request(method, path, params=dict(params or {}),
-                                           json=json_body, headers=dict(headers))
-        return ApiResponse(result.status_code, dict(result.headers), result.content)
+from ..doubles.app_transport import AppTransport
 
 
 @pytest.fixture(scope="module")

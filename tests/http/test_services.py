@@ -6,14 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
 import falcon.testing
 import pytest
 
 from nomadjail.agent.agent import Agent
-from nomadjail.api import ApiResponse
 from nomadjail.api.rpc_client import HTTPServerRPC
 from nomadjail.server import Table
 from nomadjail.server import messages as m
@@ -28,22 +25,7 @@ from nomadjail.structs import (
 )
 from nomadjail.testing import mock_alloc, mock_job, mock_node, mock_service_registration
 
-
-class AppTransport:
-    """The API transport seam, answered by the app in process as if the request came in
-    on the agent's rpc listener (the only place client RPCs are served)."""
-
-    def __init__(self, api: falcon.testing.TestClient, port: int):
-        self.api = api
-        self.port = port
-
-    def request(self, method: str, path: str, params: Mapping[str, str] | None,
-                json_body: Any, headers: Mapping[str, str],
-                stream: bool = False) -> ApiResponse:
-        result = self.api.simulate_request(method, path, params=dict(params or {}),
-                                           json=json_body, headers=dict(headers),
-                                           port=self.port)
-        return ApiResponse(result.status_code, dict(result.headers), result.content)
+from ..doubles.app_transport import AppTransport
 
 
 class Scene:

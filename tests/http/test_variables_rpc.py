@@ -6,35 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
 
 import falcon.testing
 import pytest
 
 from nomadjail.agent.agent import Agent
-from nomadjail.api import ApiResponse
 from nomadjail.api.rpc_client import HTTPServerRPC
 from nomadjail.server import messages as m
 from nomadjail.structs import AllocDesiredStatus, BadRequest, NotFound, PermissionDenied
 from nomadjail.structs.variables import Variable
 from nomadjail.testing import mock_alloc, mock_job, mock_node
 
-
-class AppTransport:
-    """The transport seam, answered by the app as if on the agent's rpc listener."""
-
-    def __init__(self, api: falcon.testing.TestClient, port: int):
-        self.api = api
-        self.port = port
-
-    def request(self, method: str, path: str, params: Mapping[str, str] | None,
-                json_body: Any, headers: Mapping[str, str],
-                stream: bool = False) -> ApiResponse:
-        result = self.api.simulate_request(method, path, params=dict(params or {}),
-                                           json=json_body, headers=dict(headers),
-                                           port=self.port)
-        return ApiResponse(result.status_code, dict(result.headers), result.content)
+from ..doubles.app_transport import AppTransport
 
 
 class Scene:

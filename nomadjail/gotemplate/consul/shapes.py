@@ -25,6 +25,17 @@ class ServiceTags(list[str]):
         return tag in self
 
 
+class _Tagged:
+    """A service shape whose ``Tags`` prints as Go's []string and offers ``Contains``
+    however the source handed it over (a plain list is wrapped once, here)."""
+
+    Tags: ServiceTags
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.Tags, ServiceTags):
+            self.Tags = ServiceTags(self.Tags)
+
+
 @dataclass
 class KeyPair:
     """A Consul KV pair as ``ls``/``tree`` return it; ``Key`` is relative to the prefix."""
@@ -41,7 +52,7 @@ class KeyPair:
 
 
 @dataclass
-class HealthService:
+class HealthService(_Tagged):
     """One instance of a Consul service, as ``service`` returns it (consul-template's)."""
 
     Node: str = ""
@@ -64,25 +75,17 @@ class HealthService:
     Namespace: str = ""
     Partition: str = ""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.Tags, ServiceTags):
-            self.Tags = ServiceTags(self.Tags)
-
 
 @dataclass
-class CatalogSnippet:
+class CatalogSnippet(_Tagged):
     """One service of ``services``: its name and the union of its tags (sorted)."""
 
     Name: str = ""
     Tags: ServiceTags = field(default_factory=ServiceTags)
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.Tags, ServiceTags):
-            self.Tags = ServiceTags(self.Tags)
-
 
 @dataclass
-class NomadService:
+class NomadService(_Tagged):
     """One Nomad native service registration, as ``nomadService`` returns it."""
 
     ID: str = ""
@@ -96,21 +99,13 @@ class NomadService:
     AllocID: str = ""
     Namespace: str = ""
 
-    def __post_init__(self) -> None:
-        if not isinstance(self.Tags, ServiceTags):
-            self.Tags = ServiceTags(self.Tags)
-
 
 @dataclass
-class NomadServicesSnippet:
+class NomadServicesSnippet(_Tagged):
     """One service of ``nomadServices``: its name and tags."""
 
     Name: str = ""
     Tags: ServiceTags = field(default_factory=ServiceTags)
-
-    def __post_init__(self) -> None:
-        if not isinstance(self.Tags, ServiceTags):
-            self.Tags = ServiceTags(self.Tags)
 
 
 class NanoTime(int):
